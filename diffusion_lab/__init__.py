@@ -1,0 +1,37 @@
+r"""diffusion_lab — the helper package of the diffusion course workbook.
+
+Conventions used everywhere (and in the notebooks):
+
+* ``T`` noising steps; **time steps run t = 0..T−1 in code** (the papers' t = 1..T). So
+  ``schedule.alphas_cumprod[t]`` is the papers' ᾱ_{t+1}, and x0 is the clean data before any step.
+* Forward process: x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε with ε ~ N(0, I), ᾱ_t = ∏_{s≤t} (1 − β_s).
+* Tensors are torch and batch-first: 1D data (batch, 1), 2D data (batch, 2), images
+  (batch, channels, height, width) with values in [−1, 1].
+* ``t`` arguments are an int (one step for the whole batch) or a LongTensor of shape (batch,).
+* Randomness goes through ``generator=`` (a ``torch.Generator``); ``seed_everything(seed)`` seeds
+  python, numpy and torch and returns one. Same seed, same figure.
+* Schedules are computed in float64 and cast to the caller's dtype and device when used.
+* Bad input raises ``ValueError``/``TypeError`` with a message that names the fix.
+
+Modules: ``schedules`` (β and derived coefficients), ``forward`` (q(x_t|x0), q(x_t|x_{t−1}),
+posterior), ``distributions`` (toy data with exact ε*), ``sampling`` (DDPM/DDIM as generators),
+``models``, ``training``, ``checkpoints``, ``data``, ``metrics``, ``plotting``, ``views``,
+``widgets``, ``exercises``. See docs/architecture.md.
+"""
+from .distributions import (DISTRIBUTION_NAMES, Distribution, GaussianMixture, make_distribution)
+from .forward import (marginal_moments, predict_noise_from_start, predict_start_from_noise, q_posterior,
+                      q_posterior_sample, q_sample, q_step, q_trajectory)
+from .sampling import (SamplerStep, ddim_sample, ddim_steps, ddim_timesteps, ddpm_sample, ddpm_steps, final)
+from .schedules import SCHEDULE_NAMES, NoiseSchedule, ScheduleWarning, make_schedule
+from .seeding import make_generator, seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DISTRIBUTION_NAMES", "Distribution", "GaussianMixture", "make_distribution",
+    "marginal_moments", "predict_noise_from_start", "predict_start_from_noise", "q_posterior",
+    "q_posterior_sample", "q_sample", "q_step", "q_trajectory",
+    "SamplerStep", "ddim_sample", "ddim_steps", "ddim_timesteps", "ddpm_sample", "ddpm_steps", "final",
+    "SCHEDULE_NAMES", "NoiseSchedule", "ScheduleWarning", "make_schedule",
+    "make_generator", "seed_everything",
+]

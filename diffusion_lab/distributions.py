@@ -1,0 +1,292 @@
+r"""Toy data distributions in 1D and 2D, with exact answers where they exist.
+
+Gaussian mixtures q(x0) = Σ_k w_k N(μ_k, Σ_k) stay Gaussian mixtures under the forward process:
+
+    q(x_t) = Σ_k w_k N(√ᾱ_t μ_k, ᾱ_t Σ_k + (1−ᾱ_t) I)
+
+so their noisy density is exact (``log_prob_t``), and so is the best possible noise prediction
+(Tweedie's formula), the ground truth learned models and samplers are held against:
+
+    ε*(x_t, t) = E[ε | x_t] = −√(1−ᾱ_t) ∇ log q(x_t)
+               = √(1−ᾱ_t) Σ_k r_k(x_t) C_k⁻¹ (x_t − √ᾱ_t μ_k),   C_k = ᾱ_t Σ_k + (1−ᾱ_t) I,
+
+with r_k(x_t) the posterior probability of component k. Shapes: samples are (n, d).
+Other shapes (two moons, swiss roll, checkerboard) can only be sampled.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+from .schedules import NoiseSchedule
+from .validation import as_tensor, check_finite, check_timestep, unknown_name
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (the number of samples) must be a positive int, got {n!r}.")
+    return n
+
+
+class Distribution:
+    """Something to sample 2D (or 1D) toy data from: ``sample(n, generator) -> (n, dim)``."""
+
+    name: str = "distribution"
+    dim: int = 2
+    has_density: bool = False
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, dim={self.dim})"
+
+
+class GaussianMixture(Distribution):
+    r"""q(x0) = Σ_k w_k N(μ_k, Σ_k) in d dimensions.
+
+    Args:
+        weights: (K,) non-negative, normalised here.
+        means: (K, d).
+        covs: (K, d, d) symmetric positive semi-definite, or
+        stds: a float or (K,) of isotropic standard deviations (Σ_k = std_k² I). std 0 is a point mass.
+    """
+
+    has_density = True
+
+    def __init__(self, weights, means, covs=None, stds=None, name: str = "mixture"):
+        means = as_tensor(means, "means", torch.float64)
+        if means.dim() == 1:
+            means = means[:, None]
+        if means.dim() != 2:
+            raise ValueError(f"means must have shape (K, d), got {tuple(means.shape)}.")
+        K, d = means.shape
+        weights = as_tensor(weights, "weights", torch.float64).reshape(-1)
+        if weights.shape[0] != K:
+            raise ValueError(f"weights has {weights.shape[0]} entries but there are {K} means: give one weight per component.")
+        if bool((weights < 0).any()) or float(weights.sum()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero.")
+        if (covs is None) == (stds is None):
+            raise ValueError("give exactly one of covs (K, d, d) or stds (a float or (K,)).")
+        if covs is None:
+            stds = as_tensor(stds, "stds", torch.float64).reshape(-1).expand(K)
+            if bool((stds < 0).any()):
+                raise ValueError("stds must be non-negative.")
+            covs = stds[:, None, None] ** 2 * torch.eye(d, dtype=torch.float64)
+        covs = as_tensor(covs, "covs", torch.float64)
+        if tuple(covs.shape) != (K, d, d):
+            raise ValueError(f"covs must have shape (K, d, d) = ({K}, {d}, {d}), got {tuple(covs.shape)}.")
+        for x, nm in ((means, "means"), (weights, "weights"), (covs, "covs")):
+            check_finite(x, nm)
+        self.weights = weights / weights.sum()
+        self.means, self.covs = means, 0.5 * (covs + covs.transpose(-1, -2))
+        evals, evecs = torch.linalg.eigh(self.covs)
+        if float(evals.min()) < -1e-10:
+            raise ValueError("every covariance must be positive semi-definite.")
+        self._factor = evecs * evals.clamp(min=0).sqrt()[:, None, :]  # A with A Aᵀ = Σ
+        self.K, self.dim, self.name = K, d, name
+
+    # -- data ---------------------------------------------------------------------------------
+    def sample(self, n: int, generator: torch.Generator | None = None, return_components: bool = False):
+        """Draw n samples (n, d) in float32 (and, optionally, which component each came from)."""
+        n = _check_n(n)
+        comp = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        z = torch.randn((n, self.dim), generator=generator, dtype=torch.float64)
+        x = self.means[comp] + torch.einsum("nij,nj->ni", self._factor[comp], z)
+        x = x.to(torch.float32)
+        return (x, comp) if return_components else x
+
+    def mean(self) -> torch.Tensor:
+        """E[x0], shape (d,)."""
+        return (self.weights[:, None] * self.means).sum(0)
+
+    def covariance(self) -> torch.Tensor:
+        """Cov[x0], shape (d, d) (law of total covariance)."""
+        m = self.mean()
+        diff = self.means - m
+        return (self.weights[:, None, None] * (self.covs + diff[:, :, None] * diff[:, None, :])).sum(0)
+
+    # -- the forward process ------------------------------------------------------------------
+    def marginal(self, schedule: NoiseSchedule, t: int) -> "GaussianMixture":
+        """q(x_t) as a GaussianMixture: means √ᾱ_t μ_k, covariances ᾱ_t Σ_k + (1−ᾱ_t) I."""
+        t = check_timestep(t, schedule.T)
+        if not isinstance(t, int):
+            raise TypeError("marginal takes one int t; use log_prob_t for a batch of different t.")
+        a = schedule.alphas_cumprod[t]
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        return GaussianMixture(self.weights, a.sqrt() * self.means, covs=a * self.covs + (1 - a) * eye,
+                               name=f"{self.name} at t={t}")
+
+    def _abar(self, schedule: NoiseSchedule, t, n: int) -> torch.Tensor:
+        t = check_timestep(t, schedule.T)
+        if isinstance(t, int):
+            return schedule.alphas_cumprod[t].expand(n)
+        t = t.detach().cpu().long().reshape(-1)
+        if t.numel() == 1:
+            return schedule.alphas_cumprod[t].expand(n)
+        if t.shape[0] != n:
+            raise ValueError(f"t has {t.shape[0]} entries for {n} points: give one t per point or a single int.")
+        return schedule.alphas_cumprod[t]
+
+    def _components(self, x: torch.Tensor, abar: torch.Tensor):
+        """Per point and component: log w_k N(x; m_k, C_k) and C_k⁻¹(x − m_k) (float64).
+
+        C_k = ᾱ Σ_k + (1−ᾱ) I depends on the point only through ᾱ, so it is factored once per
+        distinct ᾱ in the batch (usually one: a sampler uses the same t for every point).
+        """
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        levels, which = torch.unique(abar, return_inverse=True)
+        cov = levels[:, None, None, None] * self.covs + (1 - levels)[:, None, None, None] * eye   # (U, K, d, d)
+        L = torch.linalg.cholesky(cov)
+        prec = torch.cholesky_inverse(L)                                                        # C⁻¹
+        logdet = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)                     # (U, K)
+        diff = x[:, None, :] - abar.sqrt()[:, None, None] * self.means                          # (n, K, d)
+        if levels.numel() == 1:
+            sol = torch.einsum("kij,nkj->nki", prec[0], diff)
+        else:
+            sol = torch.einsum("nkij,nkj->nki", prec[which], diff)
+        maha = (diff * sol).sum(-1)
+        logp = torch.log(self.weights) - 0.5 * (maha + logdet[which] + self.dim * math.log(2 * math.pi))
+        return logp, sol
+
+    def _points(self, x) -> tuple[torch.Tensor, torch.dtype]:
+        x = as_tensor(x, "x")
+        if x.dim() == 1 and self.dim == 1:
+            x = x[:, None]
+        if x.dim() != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"points must have shape (n, {self.dim}), got {tuple(x.shape)}.")
+        check_finite(x, "x")
+        dtype = x.dtype if x.is_floating_point() else torch.float32
+        return x.detach().to(torch.float64).cpu(), dtype
+
+    def log_prob_t(self, x_t, schedule: NoiseSchedule, t) -> torch.Tensor:
+        """Exact log q(x_t) for points (n, d) at step t (int or (n,)); returns (n,)."""
+        x, dtype = self._points(x_t)
+        logp, _ = self._components(x, self._abar(schedule, t, x.shape[0]))
+        return torch.logsumexp(logp, dim=1).to(dtype)
+
+    def log_prob(self, x) -> torch.Tensor:
+        """Exact log q(x0) for points (n, d); returns (n,). Needs non-singular covariances."""
+        x, dtype = self._points(x)
+        if float(torch.linalg.eigvalsh(self.covs).min()) <= 0:
+            raise ValueError(f"{self.name} has a point mass (zero variance), which has no density at t = 0; "
+                             f"use log_prob_t at some t ≥ 0 instead.")
+        logp, _ = self._components(x, torch.ones(x.shape[0], dtype=torch.float64))  # ᾱ = 1: C_k = Σ_k
+        return torch.logsumexp(logp, dim=1).to(dtype)
+
+    def eps_star(self, x_t, t, schedule: NoiseSchedule) -> torch.Tensor:
+        r"""The exact optimal noise prediction ε*(x_t, t) = E[ε | x_t], shape of x_t."""
+        x, dtype = self._points(x_t)
+        abar = self._abar(schedule, t, x.shape[0])
+        logp, sol = self._components(x, abar)
+        resp = torch.softmax(logp, dim=1)                                  # r_k(x_t), (n, K)
+        eps = (1 - abar).sqrt()[:, None] * (resp[:, :, None] * sol).sum(1)
+        return eps.to(dtype).reshape(as_tensor(x_t).shape)
+
+    def x0_mean(self, x_t, t, schedule: NoiseSchedule) -> torch.Tensor:
+        r"""E[x0 | x_t] = (x_t − √(1−ᾱ_t) ε*)/√ᾱ_t: the best possible denoised guess."""
+        x, dtype = self._points(x_t)
+        abar = self._abar(schedule, t, x.shape[0])[:, None]
+        eps = self.eps_star(x, t, schedule).to(torch.float64)
+        return ((x - (1 - abar).sqrt() * eps) / abar.sqrt()).to(dtype).reshape(as_tensor(x_t).shape)
+
+    def eps_model(self, schedule: NoiseSchedule) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The exact ε* as an ``eps_model(x_t, t)`` for the samplers in :mod:`diffusion_lab.sampling`."""
+        def exact_eps(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return self.eps_star(x_t, t, schedule).to(device=x_t.device)
+        exact_eps.__name__ = f"exact_eps_{self.name}"
+        return exact_eps
+
+
+# ---------------------------------------------------------------------------------------------
+# Named data sets
+# ---------------------------------------------------------------------------------------------
+def point(x0: float = 5.0) -> GaussianMixture:
+    """A single 1D value x0 (a point mass): the course's first example, x0 = 5."""
+    return GaussianMixture([1.0], [[float(x0)]], stds=0.0, name=f"point x0={x0:g}")
+
+
+def mixture_1d(weights=(0.3, 0.7), means=(-2.0, 3.0), stds=(0.5, 0.8)) -> GaussianMixture:
+    """A 1D Gaussian mixture (two bumps by default)."""
+    return GaussianMixture(weights, [[m] for m in means], stds=stds, name="mixture_1d")
+
+
+def gaussian_2d(mean=(2.0, 2.0), std: float = 0.5) -> GaussianMixture:
+    """One 2D Gaussian N(mean, std² I): the cloud N((2, 2), 0.5² I) of chapter 2."""
+    return GaussianMixture([1.0], [list(mean)], stds=std, name="gaussian_2d")
+
+
+def ring(n: int = 8, radius: float = 2.0, std: float = 0.2) -> GaussianMixture:
+    """n equal Gaussians evenly spaced on a circle ("8 Gaussians")."""
+    angles = torch.arange(n, dtype=torch.float64) * 2 * math.pi / n
+    means = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+    return GaussianMixture(torch.ones(n), means, stds=std, name="ring")
+
+
+def grid(n: int = 3, spacing: float = 1.5, std: float = 0.15) -> GaussianMixture:
+    """n × n equal Gaussians on a square grid centred at the origin."""
+    ticks = (torch.arange(n, dtype=torch.float64) - (n - 1) / 2) * spacing
+    gx, gy = torch.meshgrid(ticks, ticks, indexing="ij")
+    return GaussianMixture(torch.ones(n * n), torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), stds=std, name="grid")
+
+
+class SampledShape(Distribution):
+    """A 2D shape known only through a sampler (no closed-form density)."""
+
+    def __init__(self, name: str, sampler: Callable[[int, torch.Generator | None], torch.Tensor]):
+        self.name, self._sampler, self.dim = name, sampler, 2
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self._sampler(_check_n(n), generator).to(torch.float32)
+
+
+def moons(noise: float = 0.08, scale: float = 1.5) -> SampledShape:
+    """Two interleaved half circles, centred and scaled to roughly [−2, 2]²."""
+    def draw(n, gen):
+        upper = torch.rand(n, generator=gen) < 0.5
+        theta = torch.rand(n, generator=gen) * math.pi
+        x = torch.where(upper, theta.cos(), 1 - theta.cos())
+        y = torch.where(upper, theta.sin(), 0.5 - theta.sin())
+        pts = torch.stack([x - 0.5, y - 0.25], 1) * scale
+        return pts + noise * torch.randn((n, 2), generator=gen)
+    return SampledShape("moons", draw)
+
+
+def swiss_roll(noise: float = 0.05, scale: float = 0.15) -> SampledShape:
+    """A 2D swiss roll (spiral), scaled to roughly [−2, 2]²."""
+    def draw(n, gen):
+        r = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=gen))
+        pts = torch.stack([r * r.cos(), r * r.sin()], 1) * scale
+        return pts + noise * torch.randn((n, 2), generator=gen)
+    return SampledShape("swiss_roll", draw)
+
+
+def checkerboard(cells: int = 4, size: float = 4.0) -> SampledShape:
+    """Uniform on the dark squares of a cells × cells board spanning [−size/2, size/2]²."""
+    def draw(n, gen):
+        ij = torch.randint(0, cells, (n, 2), generator=gen)
+        flip = (ij.sum(1) % 2 == 1)
+        ij[flip, 1] = (ij[flip, 1] + 1) % cells
+        cell = size / cells
+        return (ij + torch.rand((n, 2), generator=gen)) * cell - size / 2
+    return SampledShape("checkerboard", draw)
+
+
+_FACTORIES: dict[str, Callable[..., Distribution]] = {
+    "point": point, "mixture_1d": mixture_1d, "gaussian_2d": gaussian_2d, "ring": ring, "grid": grid,
+    "moons": moons, "swiss_roll": swiss_roll, "checkerboard": checkerboard,
+}
+#: Names accepted by :func:`make_distribution`.
+DISTRIBUTION_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+
+
+def make_distribution(name: str, **kwargs) -> Distribution:
+    """Build a toy data set by name (see ``DISTRIBUTION_NAMES``); kwargs go to its factory."""
+    if name not in _FACTORIES:
+        raise unknown_name("distribution", name, DISTRIBUTION_NAMES)
+    try:
+        return _FACTORIES[name](**kwargs)
+    except TypeError as err:
+        raise TypeError(f"distribution {name!r} does not take {sorted(kwargs)}: {err}") from None

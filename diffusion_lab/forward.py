@@ -1,0 +1,130 @@
+r"""The forward (noising) process and the exact posterior that reverses one step of it.
+
+Shapes: x0, x_t, ε are (batch, ...); t is an int (the same step for the whole batch) or a
+LongTensor (batch,). Code steps run t = 0..T−1 (the papers' 1..T); x0 is the clean data.
+
+    q(x_t | x0)          = N(√ᾱ_t x0, (1−ᾱ_t) I)                   -> q_sample
+    q(x_t | x_{t−1})     = N(√α_t x_{t−1}, β_t I)                   -> q_step
+    q(x_{t−1} | x_t, x0) = N(c1_t x0 + c2_t x_t, β̃_t I)             -> q_posterior
+    x0 = (x_t − √(1−ᾱ_t) ε)/√ᾱ_t                                    -> predict_start_from_noise
+"""
+from __future__ import annotations
+
+import torch
+
+from .schedules import NoiseSchedule
+from .validation import as_tensor, check_batch_t, check_finite, check_same_shape, check_timestep
+
+
+def _prepare(schedule: NoiseSchedule, x: torch.Tensor, t, name: str = "x0"):
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule (make one with make_schedule('linear', T)), "
+                        f"got {type(schedule).__name__}.")
+    x = as_tensor(x, name)
+    if not x.is_floating_point():
+        x = x.to(torch.float32)
+    check_finite(x, name)
+    t = check_timestep(t, schedule.T)
+    check_batch_t(t, x)
+    return x, t
+
+
+def _noise_like(x: torch.Tensor, noise, generator) -> torch.Tensor:
+    if noise is None:
+        return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    noise = as_tensor(noise, "noise").to(dtype=x.dtype, device=x.device)
+    check_same_shape(x, noise, ("x", "noise"))
+    return noise
+
+
+def q_sample(schedule: NoiseSchedule, x0, t, noise=None, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Sample x_t ~ q(x_t | x0) in one closed-form step: x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε, ε ~ N(0, I).
+
+    Args:
+        x0: clean data, (batch, ...).
+        t: int or LongTensor (batch,), each in [0, T).
+        noise: the ε to use (same shape as x0); drawn from ``generator`` if None.
+    Returns: x_t with x0's shape and dtype.
+    """
+    x0, t = _prepare(schedule, x0, t, "x0")
+    eps = _noise_like(x0, noise, generator)
+    return schedule.gather("sqrt_alphas_cumprod", t, x0) * x0 + schedule.gather("sqrt_one_minus_alphas_cumprod", t, x0) * eps
+
+
+def q_step(schedule: NoiseSchedule, x_prev, t, noise=None, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""One forward step x_t ~ q(x_t | x_{t−1}): x_t = √α_t x_{t−1} + √β_t ε.
+
+    ``x_prev`` is x_{t−1} (for t = 0 that is x0 itself).
+    """
+    x_prev, t = _prepare(schedule, x_prev, t, "x_prev")
+    eps = _noise_like(x_prev, noise, generator)
+    return schedule.gather("sqrt_alphas", t, x_prev) * x_prev + schedule.gather("betas", t, x_prev).sqrt() * eps
+
+
+def q_trajectory(schedule: NoiseSchedule, x0, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Noise x0 step by step through all T steps.
+
+    Returns a tensor (T + 1, batch, ...): entry 0 is x0, entry k + 1 is x_k for k = 0..T−1.
+    """
+    x0, _ = _prepare(schedule, x0, 0, "x0")
+    out = torch.empty((schedule.T + 1, *x0.shape), dtype=x0.dtype, device=x0.device)
+    out[0] = x0
+    noise = torch.randn(out[1:].shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    a = schedule.sqrt_alphas.to(x0.dtype)
+    b = schedule.betas.sqrt().to(x0.dtype)
+    for k in range(schedule.T):
+        out[k + 1] = a[k] * out[k] + b[k] * noise[k]
+    return out
+
+
+def q_posterior(schedule: NoiseSchedule, x0, x_t, t):
+    r"""The exact posterior q(x_{t−1} | x_t, x0) = N(μ̃_t, β̃_t I).
+
+    μ̃_t = β_t √ᾱ_{t−1}/(1−ᾱ_t) · x0 + (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) · x_t,   β̃_t = (1−ᾱ_{t−1})/(1−ᾱ_t) · β_t.
+
+    Returns (mean, variance, log_variance): mean has x_t's shape; variance and log_variance are
+    broadcastable to it (log_variance is clipped at t = 0, where β̃_0 = 0).
+    """
+    x_t, t = _prepare(schedule, x_t, t, "x_t")
+    x0 = as_tensor(x0, "x0").to(dtype=x_t.dtype, device=x_t.device)
+    check_same_shape(x0, x_t, ("x0", "x_t"))
+    check_finite(x0, "x0")
+    mean = schedule.gather("posterior_mean_coef1", t, x_t) * x0 + schedule.gather("posterior_mean_coef2", t, x_t) * x_t
+    var = schedule.gather("posterior_variance", t, x_t)
+    log_var = schedule.gather("posterior_log_variance_clipped", t, x_t)
+    return mean, var, log_var
+
+
+def q_posterior_sample(schedule: NoiseSchedule, x0, x_t, t, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw x_{t−1} ~ q(x_{t−1} | x_t, x0). At t = 0 this returns x0 exactly (β̃_0 = 0)."""
+    mean, var, _ = q_posterior(schedule, x0, x_t, t)
+    noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+    return mean + var.sqrt() * noise
+
+
+def predict_start_from_noise(schedule: NoiseSchedule, x_t, t, eps) -> torch.Tensor:
+    r"""x̂0 = (x_t − √(1−ᾱ_t) ε)/√ᾱ_t: the clean sample implied by a noise (prediction) ε."""
+    x_t, t = _prepare(schedule, x_t, t, "x_t")
+    eps = as_tensor(eps, "eps").to(dtype=x_t.dtype, device=x_t.device)
+    check_same_shape(x_t, eps, ("x_t", "eps"))
+    return schedule.gather("sqrt_recip_alphas_cumprod", t, x_t) * x_t - schedule.gather("sqrt_recipm1_alphas_cumprod", t, x_t) * eps
+
+
+def predict_noise_from_start(schedule: NoiseSchedule, x_t, t, x0) -> torch.Tensor:
+    r"""ε = (x_t − √ᾱ_t x0)/√(1−ᾱ_t): the noise that turns x0 into x_t in one closed-form step."""
+    x_t, t = _prepare(schedule, x_t, t, "x_t")
+    x0 = as_tensor(x0, "x0").to(dtype=x_t.dtype, device=x_t.device)
+    check_same_shape(x_t, x0, ("x_t", "x0"))
+    return (x_t - schedule.gather("sqrt_alphas_cumprod", t, x_t) * x0) / schedule.gather("sqrt_one_minus_alphas_cumprod", t, x_t)
+
+
+def marginal_moments(schedule: NoiseSchedule, t, x0_mean=0.0, x0_var=0.0):
+    r"""Mean and variance of x_t when x0 has mean ``x0_mean`` and variance ``x0_var`` (per coordinate).
+
+    E[x_t] = √ᾱ_t E[x0],  Var[x_t] = ᾱ_t Var[x0] + (1 − ᾱ_t). Returns python floats / tensors.
+    """
+    t = check_timestep(t, schedule.T)
+    abar = schedule.alphas_cumprod[t]
+    mean = abar.sqrt() * torch.as_tensor(x0_mean, dtype=torch.float64)
+    var = abar * torch.as_tensor(x0_var, dtype=torch.float64) + (1.0 - abar)
+    return mean, var

@@ -1,0 +1,169 @@
+r"""Reverse-process samplers, written as generators that yield every step.
+
+One code path serves the final sample, a slider over the reverse steps, an animation and the tests:
+
+    for step in ddpm_steps(eps_model, schedule, x_T): ...   # step.x_t, step.x0_pred, step.x_prev
+    x0 = ddpm_sample(eps_model, schedule, (1000, 2))        # just the end
+
+``eps_model(x_t, t)`` is any callable taking x_t (batch, ...) and a LongTensor t (batch,) and
+returning ε̂ with x_t's shape: a trained network, or the exact ε* of a known mixture
+(``GaussianMixture.eps_model``).
+
+DDPM (Ho et al., 2020), one step from code step t to t−1:
+    x̂0 = (x_t − √(1−ᾱ_t) ε̂)/√ᾱ_t
+    x_{t−1} = μ̃_t(x̂0, x_t) + σ_t z,   σ_t² = β̃_t ("beta_tilde") or β_t ("beta"), no noise at t = 0.
+DDIM (Song et al., 2021) over a descending subsequence τ, from τ_i = t to τ_{i+1} = s (s = −1: ᾱ = 1):
+    σ = η √((1−ᾱ_s)/(1−ᾱ_t)) √(1 − ᾱ_t/ᾱ_s)
+    x_s = √ᾱ_s x̂0 + √(1−ᾱ_s−σ²) ε̂ + σ z.
+With η = 1 over all T steps DDIM is DDPM with σ² = β̃_t.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import torch
+
+from .forward import predict_start_from_noise, predict_noise_from_start, q_posterior
+from .schedules import NoiseSchedule
+from .validation import check_finite, check_num_steps, check_timestep, unknown_name
+
+EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+VARIANCES = ("beta_tilde", "beta")
+
+
+@dataclass
+class SamplerStep:
+    """One reverse step: from x_t at code step ``t`` to x_prev at step ``t_prev`` (−1 means x0).
+
+    x_t, x_prev, x0_pred (the x̂0 implied by ε̂) and eps (ε̂) all have the sample's shape;
+    sigma is the standard deviation of the noise added in this step.
+    """
+    t: int
+    t_prev: int
+    x_t: torch.Tensor
+    x_prev: torch.Tensor
+    x0_pred: torch.Tensor
+    eps: torch.Tensor
+    sigma: float
+
+
+def _initial_x(x_T, generator, dtype=torch.float32, device="cpu") -> torch.Tensor:
+    if isinstance(x_T, torch.Tensor):
+        check_finite(x_T, "x_T")
+        return x_T if x_T.is_floating_point() else x_T.to(dtype)
+    if isinstance(x_T, (tuple, list, torch.Size)) and all(isinstance(n, int) for n in x_T):
+        return torch.randn(tuple(x_T), generator=generator, dtype=dtype, device=device)
+    raise TypeError(f"x_T must be a tensor of starting noise or a shape tuple like (1000, 2), got {type(x_T).__name__}.")
+
+
+def _predict_eps(eps_model: EpsModel, x_t: torch.Tensor, t: int) -> torch.Tensor:
+    t_batch = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
+    with torch.no_grad():
+        eps = eps_model(x_t, t_batch)
+    if not isinstance(eps, torch.Tensor) or eps.shape != x_t.shape:
+        shape = tuple(eps.shape) if isinstance(eps, torch.Tensor) else type(eps).__name__
+        raise ValueError(f"eps_model returned {shape} for x_t of shape {tuple(x_t.shape)}: it must return a "
+                         f"noise prediction ε̂ with exactly x_t's shape.")
+    check_finite(eps, f"eps_model output at t = {t}")
+    return eps.to(x_t.dtype)
+
+
+def _x0_and_eps(schedule, x_t, t, eps, clip_x0):
+    x0_pred = predict_start_from_noise(schedule, x_t, t, eps)
+    if clip_x0 is not None:
+        x0_pred = x0_pred.clamp(-clip_x0, clip_x0)
+        eps = predict_noise_from_start(schedule, x_t, t, x0_pred)
+    return x0_pred, eps
+
+
+def ddpm_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, variance: str = "beta_tilde",
+               generator: torch.Generator | None = None, clip_x0: float | None = None,
+               t_start: int | None = None) -> Iterator[SamplerStep]:
+    r"""Ancestral DDPM sampling, yielding a :class:`SamplerStep` for t = t_start, …, 0.
+
+    Args:
+        x_T: starting noise (batch, ...) or a shape to draw it with ``generator``.
+        variance: "beta_tilde" (σ² = β̃_t, the exact posterior variance) or "beta" (σ² = β_t).
+        clip_x0: clamp x̂0 to [−clip_x0, clip_x0] (1.0 for images in [−1, 1]); None for none.
+        t_start: first step (default T−1); x_T is then taken to be a sample at that step.
+    """
+    if variance not in VARIANCES:
+        raise unknown_name("variance", variance, VARIANCES)
+    t_start = schedule.T - 1 if t_start is None else check_timestep(t_start, schedule.T, "t_start")
+    x = _initial_x(x_T, generator)
+    for t in range(t_start, -1, -1):
+        eps = _predict_eps(eps_model, x, t)
+        x0_pred, eps = _x0_and_eps(schedule, x, t, eps, clip_x0)
+        mean, post_var, _ = q_posterior(schedule, x0_pred, x, t)
+        var = float(schedule.posterior_variance[t] if variance == "beta_tilde" else schedule.betas[t])
+        sigma = var ** 0.5 if t > 0 else 0.0
+        if t > 0:
+            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            x_prev = mean + sigma * noise
+        else:
+            x_prev = mean
+        yield SamplerStep(t=t, t_prev=t - 1, x_t=x, x_prev=x_prev, x0_pred=x0_pred, eps=eps, sigma=sigma)
+        x = x_prev
+
+
+def ddim_timesteps(T: int, num_steps: int) -> list[int]:
+    """The descending code steps DDIM visits: ``num_steps`` values from T−1 down to 0, evenly spaced."""
+    T = check_num_steps(T)
+    num_steps = check_num_steps(num_steps)
+    if num_steps > T:
+        raise ValueError(f"num_steps = {num_steps} exceeds T = {T}: DDIM visits at most every step once.")
+    grid = torch.linspace(T - 1, 0, num_steps, dtype=torch.float64).round().long().tolist()
+    return list(dict.fromkeys(grid))  # strictly decreasing, starts at T−1, ends at 0
+
+
+def ddim_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num_steps: int = 50, eta: float = 0.0,
+               generator: torch.Generator | None = None, clip_x0: float | None = None,
+               timesteps: Sequence[int] | None = None) -> Iterator[SamplerStep]:
+    r"""DDIM sampling over ``num_steps`` of the T steps (or explicit descending ``timesteps``).
+
+    eta = 0 is deterministic; eta = 1 with all T steps is DDPM with σ² = β̃_t.
+    """
+    if not 0.0 <= float(eta) <= 1.0:
+        raise ValueError(f"eta must lie in [0, 1] (0: deterministic DDIM, 1: DDPM-like noise), got {eta}.")
+    taus = list(timesteps) if timesteps is not None else ddim_timesteps(schedule.T, num_steps)
+    for t in taus:
+        check_timestep(int(t), schedule.T, "timesteps")
+    if any(a <= b for a, b in zip(taus, taus[1:])):
+        raise ValueError(f"timesteps must be strictly decreasing, got {taus[:8]}...")
+    x = _initial_x(x_T, generator)
+    abar = schedule.alphas_cumprod
+    for i, t in enumerate(taus):
+        s = taus[i + 1] if i + 1 < len(taus) else -1
+        eps = _predict_eps(eps_model, x, t)
+        x0_pred, eps = _x0_and_eps(schedule, x, t, eps, clip_x0)
+        a_t = float(abar[t])
+        a_s = float(abar[s]) if s >= 0 else 1.0
+        sigma = float(eta) * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)) ** 0.5
+        direction = max(1.0 - a_s - sigma**2, 0.0) ** 0.5
+        x_prev = a_s ** 0.5 * x0_pred + direction * eps
+        if s >= 0:
+            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            x_prev = x_prev + sigma * noise
+        yield SamplerStep(t=t, t_prev=s, x_t=x, x_prev=x_prev, x0_pred=x0_pred, eps=eps, sigma=sigma)
+        x = x_prev
+
+
+def final(steps: Iterator[SamplerStep]) -> torch.Tensor:
+    """Run a sampler to the end and return the last x_prev (the generated x0)."""
+    last = None
+    for last in steps:
+        pass
+    if last is None:
+        raise ValueError("the sampler yielded no steps")
+    return last.x_prev
+
+
+def ddpm_sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T, **kwargs) -> torch.Tensor:
+    """Generated x0 from :func:`ddpm_steps` (same arguments)."""
+    return final(ddpm_steps(eps_model, schedule, x_T, **kwargs))
+
+
+def ddim_sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T, **kwargs) -> torch.Tensor:
+    """Generated x0 from :func:`ddim_steps` (same arguments)."""
+    return final(ddim_steps(eps_model, schedule, x_T, **kwargs))
