@@ -1,0 +1,219 @@
+r"""Sample-quality numbers: how close are generated samples to the data?
+
+* :func:`mmd_rbf` — squared maximum mean discrepancy with an RBF kernel (any sample sets).
+* :func:`mixture_nll` — mean −log q(x) of samples under a known density (toy mixtures).
+* :func:`frechet_distance` — distance between Gaussians fitted to two feature sets (FID's formula).
+* :func:`digit_fid` — Fréchet distance in a :class:`~diffusion_lab.models.DigitClassifier`'s
+  feature space ("FID" for digits; numbers are only comparable with the same classifier).
+* :func:`classifier_confidence_diversity` — do samples look like *some* digit, and like *all* digits?
+
+All functions return python floats (or a dict of them) and compute in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "mmd_rbf",
+    "median_bandwidth",
+    "mixture_nll",
+    "frechet_distance",
+    "frechet_distance_from_stats",
+    "gaussian_stats",
+    "classifier_features",
+    "digit_fid",
+    "classifier_confidence_diversity",
+]
+
+
+def _as_2d64(x, name: str) -> Tensor:
+    x = torch.as_tensor(x).detach().to("cpu", torch.float64)
+    if x.dim() == 1:
+        x = x[:, None]
+    elif x.dim() > 2:
+        x = x.reshape(x.shape[0], -1)
+    if x.shape[0] < 2:
+        raise ValueError(f"{name} needs at least 2 samples, got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf; a sampler diverged or the input is wrong")
+    return x
+
+
+def median_bandwidth(x, y) -> float:
+    """Median pairwise distance of the pooled samples (the "median heuristic" bandwidth)."""
+    z = torch.cat([_as_2d64(x, "x"), _as_2d64(y, "y")])
+    if z.shape[0] > 2000:
+        z = z[torch.randperm(z.shape[0], generator=torch.Generator().manual_seed(0))[:2000]]
+    d = torch.cdist(z, z)
+    iu = torch.triu_indices(z.shape[0], z.shape[0], offset=1)
+    return float(d[iu[0], iu[1]].median())
+
+
+def mmd_rbf(x, y, bandwidths=None) -> float:
+    r"""Unbiased estimate of MMD² between the distributions of samples ``x`` (m, d) and ``y`` (n, d).
+
+    With the kernel k(a, b) = (1/L) Σ_ℓ exp(−‖a − b‖² / (2 h_ℓ²)) (an average of L RBF kernels),
+
+        MMD² = E k(x, x') + E k(y, y') − 2 E k(x, y),
+
+    estimated without the i = j terms::
+
+        1/(m(m−1)) Σ_{i≠j} k(x_i, x_j) + 1/(n(n−1)) Σ_{i≠j} k(y_i, y_j) − 2/(mn) Σ_{i,j} k(x_i, y_j).
+
+    Meaning: 0 when both sets come from the same distribution (the estimate then scatters around 0
+    and can be slightly negative); it grows as the distributions differ, up to 2 for completely
+    separated sets. Each kernel has values in [0, 1]; small bandwidths h compare fine detail (do
+    the samples sit on the modes?), large ones compare coarse layout (are the modes weighted right?).
+
+    Args:
+        x: (m, d) samples (1D tensors are treated as (m, 1); images are flattened).
+        y: (n, d) samples.
+        bandwidths: the h_ℓ; default: the median pairwise distance of the pooled samples times
+            (0.25, 0.5, 1, 2, 4). Pass fixed numbers to compare several sample sets on one scale.
+    Returns: MMD² as a float.
+    """
+    x, y = _as_2d64(x, "x"), _as_2d64(y, "y")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have the same dimension, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if bandwidths is None:
+        med = median_bandwidth(x, y)
+        bandwidths = [med * f for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
+    h = torch.as_tensor(bandwidths, dtype=torch.float64).reshape(-1)
+    if h.numel() == 0 or bool((h <= 0).any()):
+        raise ValueError(f"bandwidths must be positive numbers, got {bandwidths!r}")
+
+    def k(a, b):
+        d2 = torch.cdist(a, b).pow(2)
+        return torch.exp(-d2[None] / (2 * h[:, None, None] ** 2)).mean(0)
+
+    m, n = x.shape[0], y.shape[0]
+    kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+    term_x = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
+    term_y = (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
+    return float(term_x + term_y - 2 * kxy.mean())
+
+
+def mixture_nll(samples, mixture) -> float:
+    """Mean negative log-likelihood −(1/n) Σ log q(x_i) of samples (n, d) under a known density.
+
+    ``mixture`` is anything with ``log_prob(x) -> (n,)`` (e.g. ``GaussianMixture``). Lower is better,
+    but a sampler that puts every point on the densest mode also scores well: read it together
+    with :func:`mmd_rbf`. For reference, data drawn from the mixture itself gives its entropy H(q).
+    """
+    x = torch.as_tensor(samples).detach()
+    if not torch.isfinite(x).all():
+        raise ValueError("samples contain NaN or inf; the sampler diverged")
+    lp = mixture.log_prob(x)
+    return float(-torch.as_tensor(lp, dtype=torch.float64).mean())
+
+
+def gaussian_stats(feats) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (d,) and unbiased covariance (d, d) of features (n, d), float64 numpy."""
+    f = _as_2d64(feats, "feats").numpy()
+    return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
+
+
+def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+    r"""Fréchet (2-Wasserstein²) distance between N(μ₁, Σ₁) and N(μ₂, Σ₂):
+
+        d² = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁ Σ₂)^{1/2}).
+
+    The matrix square root is ``scipy.linalg.sqrtm``; if it is not finite (near-singular
+    covariances), ``eps·I`` is added to both Σ first. Tiny imaginary parts from round-off are dropped.
+    """
+    from scipy import linalg
+
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.shape[0],) * 2:
+        raise ValueError(f"shapes do not match: mu {mu1.shape}, {mu2.shape}; sigma {s1.shape}, {s2.shape}")
+    diff = mu1 - mu2
+    covmean = linalg.sqrtm(s1 @ s2)
+    if not np.isfinite(covmean).all():
+        off = np.eye(s1.shape[0]) * eps
+        covmean = linalg.sqrtm((s1 + off) @ (s2 + off))
+    if np.iscomplexobj(covmean):
+        covmean = covmean.real
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
+
+
+def frechet_distance(feats_a, feats_b) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (n_a, d) and (n_b, d).
+
+    Uses the sample mean and unbiased covariance of each set, then
+    :func:`frechet_distance_from_stats`. Needs n ≫ d for stable covariances; it is biased upwards
+    for small n (two samples of the *same* distribution give a positive value that shrinks ~1/n),
+    so only compare numbers computed with equal n.
+    """
+    mu1, s1 = gaussian_stats(feats_a)
+    mu2, s2 = gaussian_stats(feats_b)
+    return frechet_distance_from_stats(mu1, s1, mu2, s2)
+
+
+@torch.no_grad()
+def classifier_features(images: Tensor, classifier, batch_size: int = 500) -> Tensor:
+    """``classifier.features`` of images (N, C, H, W) in [−1, 1] → (N, feature_dim), batched, eval mode."""
+    was_training = classifier.training
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    try:
+        out = [classifier.features(images[i:i + batch_size].to(device, torch.float32)).cpu()
+               for i in range(0, images.shape[0], batch_size)]
+    finally:
+        classifier.train(was_training)
+    return torch.cat(out)
+
+
+def digit_fid(images_a: Tensor, images_b: Tensor, classifier, batch_size: int = 500) -> float:
+    """Fréchet distance between two image sets (N, C, H, W) in a DigitClassifier's feature space.
+
+    Like FID but with a small digit classifier instead of Inception: 0 for identical statistics,
+    larger when the sets differ. Only compare values computed with the same classifier checkpoint
+    and the same numbers of images.
+    """
+    fa = classifier_features(images_a, classifier, batch_size)
+    fb = classifier_features(images_b, classifier, batch_size)
+    return frechet_distance(fa, fb)
+
+
+@torch.no_grad()
+def classifier_confidence_diversity(images: Tensor, classifier, batch_size: int = 500) -> dict:
+    """How confidently and how evenly a digit classifier labels a set of images (N, C, H, W).
+
+    Returns a dict:
+        ``confidence``: mean over images of max_y p(y | x) (1 = every image is clearly some digit),
+        ``class_counts``: list of how many images got each predicted label,
+        ``class_entropy``: entropy (nats) of the predicted-label histogram,
+        ``max_class_entropy``: log(num_classes), its value when all classes are equally frequent,
+        ``diversity``: class_entropy / max_class_entropy in [0, 1] (1 = all digits equally often),
+        ``inception_score``: exp(E_x KL(p(y|x) ‖ p(y))), between 1 and num_classes.
+    """
+    was_training = classifier.training
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    try:
+        logits = torch.cat([classifier(images[i:i + batch_size].to(device, torch.float32)).cpu()
+                            for i in range(0, images.shape[0], batch_size)]).double()
+    finally:
+        classifier.train(was_training)
+    p = logits.softmax(dim=1)
+    k = p.shape[1]
+    counts = torch.bincount(p.argmax(1), minlength=k)
+    freq = counts.double() / counts.sum()
+    nz = freq[freq > 0]
+    ent = float(-(nz * nz.log()).sum())
+    p_y = p.mean(0)
+    kl = (p * (p.clamp_min(1e-300).log() - p_y.clamp_min(1e-300).log())).sum(1).mean()
+    return {
+        "confidence": float(p.max(1).values.mean()),
+        "class_counts": counts.tolist(),
+        "class_entropy": ent,
+        "max_class_entropy": math.log(k),
+        "diversity": ent / math.log(k),
+        "inception_score": float(kl.exp()),
+    }

@@ -1,0 +1,418 @@
+"""ε-networks ε_θ(x_t, t) and a small digit classifier.
+
+Conventions (see ``docs/architecture.md``):
+
+* ``x_t`` is a float tensor ``(B, d)`` for vector data (1D data is ``(B, 1)``, 2D data ``(B, 2)``)
+  or ``(B, C, H, W)`` for images in [−1, 1].
+* ``t`` is the code time step 0..T−1: a python int (same step for the whole batch) or a tensor of
+  shape ``(B,)`` (LongTensor, or float for fractional steps).
+* Every ε-network returns ε̂ with exactly the shape of ``x_t``, and **uses t**: the sinusoidal
+  embedding of t is turned into a vector that is *added inside every block* (a sketch that computes
+  a time embedding and never feeds it into the network cannot tell t = 5 from t = 900).
+
+Every model carries ``model.config`` (a JSON-serialisable dict with a ``"type"`` key);
+``build_model(model.config)`` rebuilds the same architecture, ``Model.from_config(config)`` too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+import torch.nn.functional as F
+
+__all__ = [
+    "SinusoidalTimeEmbedding",
+    "TimeMLP",
+    "TinyUNet",
+    "ResBlock",
+    "SelfAttention2d",
+    "DigitClassifier",
+    "build_model",
+    "count_parameters",
+    "MODEL_TYPES",
+]
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) scalar parameters in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _as_time_batch(t, batch: int, device, dtype=torch.float32) -> Tensor:
+    """Turn ``t`` (int, float, 0-d or (B,) tensor) into a float tensor of shape (B,)."""
+    if isinstance(t, bool):
+        raise TypeError("t must be an int or a tensor of shape (batch,), got a bool")
+    if isinstance(t, (int, float)):
+        return torch.full((batch,), float(t), device=device, dtype=dtype)
+    if not isinstance(t, Tensor):
+        raise TypeError(
+            f"t must be a python int or a torch tensor of shape (batch,), got {type(t).__name__}; "
+            "wrap it with torch.as_tensor(...)"
+        )
+    if t.dim() == 0:
+        return t.to(device=device, dtype=dtype).expand(batch)
+    if t.shape != (batch,):
+        raise ValueError(
+            f"t has shape {tuple(t.shape)} but x_t has batch size {batch}; "
+            f"pass one t per sample (shape ({batch},)) or a single int"
+        )
+    return t.to(device=device, dtype=dtype)
+
+
+def _groups_for(channels: int, groups: int) -> int:
+    """Largest divisor of ``channels`` that is ≤ ``groups`` (GroupNorm needs channels % groups == 0)."""
+    g = max(1, min(groups, channels))
+    while channels % g:
+        g -= 1
+    return g
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """Transformer-style sinusoidal embedding of the time step.
+
+    For ``half = dim // 2`` frequencies ω_k = max_period^(−k/half), k = 0..half−1::
+
+        emb(t) = [sin(t ω_0), ..., sin(t ω_{half−1}), cos(t ω_0), ..., cos(t ω_{half−1})]
+
+    (a zero column is appended when ``dim`` is odd). ``t`` is used as given (code steps 0..T−1),
+    so neighbouring steps get nearby embeddings and the fastest frequency (ω_0 = 1) still
+    separates single steps.
+
+    Args:
+        dim: embedding width.
+        max_period: the slowest wavelength is ≈ 2π·max_period.
+
+    Shapes: ``t`` (B,) int or float → (B, dim) float32.
+    """
+
+    def __init__(self, dim: int, max_period: float = 10000.0):
+        super().__init__()
+        if not isinstance(dim, int) or dim < 2:
+            raise ValueError(f"dim must be an int >= 2, got {dim!r}")
+        self.dim = dim
+        self.max_period = float(max_period)
+        half = dim // 2
+        freqs = torch.exp(-math.log(self.max_period) * torch.arange(half, dtype=torch.float32) / half)
+        self.register_buffer("freqs", freqs, persistent=False)
+
+    def forward(self, t: Tensor) -> Tensor:
+        t = torch.as_tensor(t)
+        if t.dim() == 0:
+            t = t[None]
+        if t.dim() != 1:
+            raise ValueError(f"t must have shape (batch,), got {tuple(t.shape)}")
+        args = t.to(self.freqs.device, torch.float32)[:, None] * self.freqs[None, :]
+        emb = torch.cat([torch.sin(args), torch.cos(args)], dim=1)
+        if self.dim % 2:
+            emb = F.pad(emb, (0, 1))
+        return emb
+
+
+class _ConfigMixin:
+    """``config`` property + ``from_config`` classmethod shared by all models."""
+
+    _config: dict
+
+    @property
+    def config(self) -> dict:
+        return {"type": type(self).__name__, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self._config.items()}}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        cfg = dict(config)
+        typ = cfg.pop("type", cls.__name__)
+        if typ != cls.__name__:
+            raise ValueError(f"config is for model type {typ!r}, not {cls.__name__!r}")
+        return cls(**cfg)
+
+
+class TimeMLP(_ConfigMixin, nn.Module):
+    """ε_θ(x_t, t) for vector data (1D/2D toy distributions).
+
+    Architecture: ``x_t`` (B, d) → Linear(d, hidden) → ``depth`` residual blocks → Linear(hidden, d).
+    Each block is ``h ← h + W₂ SiLU(W₁ SiLU(h) + U_i e(t))`` where
+    ``e(t) = MLP(SinusoidalTimeEmbedding(t))`` is shared and ``U_i`` is the block's own
+    projection, so the time embedding is **added inside every block**.
+
+    Args:
+        data_dim: d, the width of x (1 for 1D data, 2 for 2D data).
+        hidden: width of the hidden layers.
+        depth: number of residual blocks.
+        time_dim: width of the sinusoidal time embedding.
+        T: number of diffusion steps the model is meant for (recorded in ``config``; t outside
+           0..T−1 is allowed, e.g. for fractional/extrapolated steps, but not checked).
+
+    Shapes: ``x_t`` (B, d), ``t`` int or (B,) → ε̂ (B, d).
+    """
+
+    def __init__(self, data_dim: int = 2, hidden: int = 128, depth: int = 3, time_dim: int = 64, T: int = 1000):
+        super().__init__()
+        for name, v in (("data_dim", data_dim), ("hidden", hidden), ("depth", depth), ("time_dim", time_dim), ("T", T)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self._config = dict(data_dim=data_dim, hidden=hidden, depth=depth, time_dim=time_dim, T=T)
+        self.data_dim = data_dim
+        self.time_embed = SinusoidalTimeEmbedding(time_dim)
+        self.time_mlp = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.inp = nn.Linear(data_dim, hidden)
+        self.lin1 = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(depth))
+        self.tproj = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(depth))
+        self.lin2 = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(depth))
+        self.out_norm = nn.LayerNorm(hidden)
+        self.out = nn.Linear(hidden, data_dim)
+
+    def forward(self, x_t: Tensor, t) -> Tensor:
+        if x_t.dim() != 2 or x_t.shape[1] != self.data_dim:
+            raise ValueError(
+                f"TimeMLP(data_dim={self.data_dim}) expects x_t of shape (batch, {self.data_dim}), "
+                f"got {tuple(x_t.shape)}; 1D data must be shaped (batch, 1)"
+            )
+        tb = _as_time_batch(t, x_t.shape[0], x_t.device)
+        emb = F.silu(self.time_mlp(self.time_embed(tb)))  # (B, hidden)
+        h = self.inp(x_t)
+        for lin1, tproj, lin2 in zip(self.lin1, self.tproj, self.lin2):
+            h = h + lin2(F.silu(lin1(F.silu(h)) + tproj(emb)))
+        return self.out(F.silu(self.out_norm(h)))
+
+
+class ResBlock(nn.Module):
+    """Residual conv block with the time embedding added inside.
+
+    ``h = conv₁(SiLU(GN(x))) + Linear(SiLU(e(t)))[:, :, None, None]``;
+    ``out = skip(x) + conv₂(dropout(SiLU(GN(h))))``.
+
+    Shapes: x (B, in_ch, H, W), emb (B, time_dim) → (B, out_ch, H, W).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, time_dim: int, groups: int = 8, dropout: float = 0.0):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(_groups_for(in_ch, groups), in_ch)
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.time_proj = nn.Linear(time_dim, out_ch)
+        self.norm2 = nn.GroupNorm(_groups_for(out_ch, groups), out_ch)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time_proj(F.silu(emb))[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        return self.skip(x) + h
+
+
+class SelfAttention2d(nn.Module):
+    """Multi-head self-attention over the H·W positions of a feature map, with a residual.
+
+    Shapes: (B, C, H, W) → (B, C, H, W).
+    """
+
+    def __init__(self, channels: int, heads: int = 4, groups: int = 8):
+        super().__init__()
+        heads = max(1, min(heads, channels))
+        while channels % heads:
+            heads -= 1
+        self.heads = heads
+        self.norm = nn.GroupNorm(_groups_for(channels, groups), channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        B, C, H, W = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(B, 3, self.heads, C // self.heads, H * W).unbind(1)
+        # (B, heads, HW, c) for scaled_dot_product_attention
+        out = F.scaled_dot_product_attention(q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2))
+        out = out.transpose(-1, -2).reshape(B, C, H, W)
+        return x + self.proj(out)
+
+
+class TinyUNet(_ConfigMixin, nn.Module):
+    """A small U-Net ε_θ(x_t, t) for images.
+
+    Layout for ``channel_mults=(m_0, ..., m_{L−1})`` (widths c_i = base·m_i)::
+
+        conv_in → [level 0: ResBlock×n, Down] → ... → [level L−1: ResBlock×n]
+                → middle: ResBlock, SelfAttention (if attention)
+                → [level L−1: ResBlock×n, Up] → ... → [level 0: ResBlock×n]
+                → GroupNorm, SiLU, conv_out
+
+    Every ResBlock adds a projection of the time embedding e(t) inside the block. Each down-path
+    ResBlock's output is kept; the up-path ResBlock at the same resolution takes
+    ``concat(h, skip)`` (skip connections by **concatenation**). ``Down`` is a stride-2 3×3 conv,
+    ``Up`` is nearest ×2 then a 3×3 conv. The attention sits at the lowest resolution.
+
+    Odd sizes: the input is zero-padded at the bottom/right up to a multiple of 2^(L−1) and the
+    output cropped back, so 8×8 (L=2: 8→4) and 28×28 (L=2: 28→14; L=3: 28→14→7) both work, as do
+    sizes like 7×9.
+
+    Args:
+        in_channels: image channels C (1 for digits).
+        base: width of level 0.
+        channel_mults: per-level width multipliers; ``len(channel_mults)`` levels, one 2× downsample
+            between consecutive levels.
+        time_dim: width of the time embedding vector (default ``4·base``).
+        groups: GroupNorm groups (reduced automatically to a divisor of each width).
+        attention: add self-attention at the lowest resolution (middle block).
+        num_res_blocks: n, ResBlocks per level on the down path.
+        dropout: dropout inside ResBlocks.
+
+    Shapes: ``x_t`` (B, C, H, W), ``t`` int or (B,) → ε̂ (B, C, H, W).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        base: int = 32,
+        channel_mults=(1, 2),
+        time_dim: int | None = None,
+        groups: int = 8,
+        attention: bool = True,
+        num_res_blocks: int = 1,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        channel_mults = tuple(int(m) for m in channel_mults)
+        if not channel_mults or any(m < 1 for m in channel_mults):
+            raise ValueError(f"channel_mults must be a non-empty sequence of positive ints, got {channel_mults!r}")
+        if time_dim is None:
+            time_dim = 4 * base
+        self._config = dict(
+            in_channels=in_channels, base=base, channel_mults=channel_mults, time_dim=time_dim,
+            groups=groups, attention=bool(attention), num_res_blocks=num_res_blocks, dropout=float(dropout),
+        )
+        self.in_channels = in_channels
+        self.levels = len(channel_mults)
+        self.time_embed = SinusoidalTimeEmbedding(base)
+        self.time_mlp = nn.Sequential(nn.Linear(base, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
+        self.conv_in = nn.Conv2d(in_channels, base, 3, padding=1)
+
+        widths = [base * m for m in channel_mults]
+        skip_ch = []
+        ch = base
+        self.down = nn.ModuleList()
+        for i, w in enumerate(widths):
+            blocks = nn.ModuleList()
+            for _ in range(num_res_blocks):
+                blocks.append(ResBlock(ch, w, time_dim, groups, dropout))
+                ch = w
+                skip_ch.append(ch)
+            level = nn.Module()
+            level.blocks = blocks
+            if i < self.levels - 1:
+                level.downsample = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
+            self.down.append(level)
+
+        self.mid = ResBlock(ch, ch, time_dim, groups, dropout)
+        self.mid_attn = SelfAttention2d(ch, groups=groups) if attention else nn.Identity()
+
+        self.up = nn.ModuleList()
+        for i, w in reversed(list(enumerate(widths))):
+            blocks = nn.ModuleList()
+            for _ in range(num_res_blocks):
+                blocks.append(ResBlock(ch + skip_ch.pop(), w, time_dim, groups, dropout))
+                ch = w
+            level = nn.Module()
+            level.blocks = blocks
+            if i > 0:
+                level.upsample = nn.Conv2d(ch, ch, 3, padding=1)
+            self.up.append(level)
+        assert not skip_ch
+
+        self.norm_out = nn.GroupNorm(_groups_for(ch, groups), ch)
+        self.conv_out = nn.Conv2d(ch, in_channels, 3, padding=1)
+
+    def forward(self, x_t: Tensor, t) -> Tensor:
+        if x_t.dim() != 4 or x_t.shape[1] != self.in_channels:
+            raise ValueError(
+                f"TinyUNet(in_channels={self.in_channels}) expects x_t of shape (batch, {self.in_channels}, H, W), "
+                f"got {tuple(x_t.shape)}"
+            )
+        B, _, H, W = x_t.shape
+        tb = _as_time_batch(t, B, x_t.device)
+        emb = self.time_mlp(self.time_embed(tb))
+
+        m = 2 ** (self.levels - 1)
+        pad_h, pad_w = (-H) % m, (-W) % m
+        x = F.pad(x_t, (0, pad_w, 0, pad_h)) if (pad_h or pad_w) else x_t
+
+        h = self.conv_in(x)
+        skips = []
+        for level in self.down:
+            for block in level.blocks:
+                h = block(h, emb)
+                skips.append(h)
+            if hasattr(level, "downsample"):
+                h = level.downsample(h)
+
+        h = self.mid_attn(self.mid(h, emb))
+
+        for level in self.up:
+            for block in level.blocks:
+                h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            if hasattr(level, "upsample"):
+                h = level.upsample(F.interpolate(h, scale_factor=2.0, mode="nearest"))
+
+        out = self.conv_out(F.silu(self.norm_out(h)))
+        return out[:, :, :H, :W]
+
+
+class DigitClassifier(_ConfigMixin, nn.Module):
+    """Small CNN digit classifier; its penultimate features feed a Fréchet distance.
+
+    conv(C→w) → ReLU → conv(w→2w) → ReLU → maxpool 2 → conv(2w→2w) → ReLU → adaptive avg-pool 2×2
+    → flatten (8w) → Linear(8w, feature_dim) → ReLU  [= ``features(x)``] → Linear(feature_dim, 10).
+
+    Works for any input size ≥ 4×4 (8×8 sklearn digits and 28×28 MNIST).
+
+    Args:
+        in_channels: C. width: w. feature_dim: size of the feature vector. num_classes: classes.
+        image_size: the size it was trained for (recorded in ``config``, not enforced).
+
+    Shapes: ``x`` (B, C, H, W) in [−1, 1] → logits (B, num_classes); ``features(x)`` → (B, feature_dim).
+    """
+
+    def __init__(self, in_channels: int = 1, width: int = 32, feature_dim: int = 64, num_classes: int = 10,
+                 image_size: int = 28, dropout: float = 0.0):
+        super().__init__()
+        self._config = dict(in_channels=in_channels, width=width, feature_dim=feature_dim,
+                            num_classes=num_classes, image_size=image_size, dropout=float(dropout))
+        w = width
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(8 * w, feature_dim), nn.ReLU(),
+        )
+        self.head = nn.Linear(feature_dim, num_classes)
+
+    def features(self, x: Tensor) -> Tensor:
+        """Penultimate features (B, feature_dim) used by ``metrics.digit_fid``."""
+        if x.dim() != 4:
+            raise ValueError(f"DigitClassifier expects images (batch, channels, H, W), got {tuple(x.shape)}")
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+MODEL_TYPES = {cls.__name__: cls for cls in (TimeMLP, TinyUNet, DigitClassifier)}
+
+
+def build_model(config: dict[str, Any]) -> nn.Module:
+    """Rebuild a model from its ``config`` dict (``{"type": "TinyUNet", ...kwargs}``)."""
+    if not isinstance(config, dict) or "type" not in config:
+        raise ValueError(f"model config must be a dict with a 'type' key (one of {sorted(MODEL_TYPES)}), got {config!r}")
+    typ = config["type"]
+    if typ not in MODEL_TYPES:
+        raise ValueError(f"unknown model type {typ!r}; known types: {sorted(MODEL_TYPES)}")
+    try:
+        return MODEL_TYPES[typ].from_config(config)
+    except TypeError as e:
+        raise ValueError(f"model config {config!r} does not match {typ}'s arguments: {e}") from e
