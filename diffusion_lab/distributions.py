@@ -266,9 +266,16 @@ def swiss_roll(noise: float = 0.05, scale: float = 0.15) -> SampledShape:
 def checkerboard(cells: int = 4, size: float = 4.0) -> SampledShape:
     """Uniform on the dark squares of a cells × cells board spanning [−size/2, size/2]²."""
     def draw(n, gen):
-        ij = torch.randint(0, cells, (n, 2), generator=gen)
-        flip = (ij.sum(1) % 2 == 1)
-        ij[flip, 1] = (ij[flip, 1] + 1) % cells
+        if cells % 2 == 0:
+            # even board: moving a light square one column right (wrapping) lands on a dark one,
+            # and every dark square is hit from exactly one light square, so this stays uniform.
+            ij = torch.randint(0, cells, (n, 2), generator=gen)
+            flip = (ij.sum(1) % 2 == 1)
+            ij[flip, 1] = (ij[flip, 1] + 1) % cells
+        else:
+            # odd board: the wrap-around trick would land on light squares; pick a dark square directly.
+            dark = torch.tensor([(i, j) for i in range(cells) for j in range(cells) if (i + j) % 2 == 0])
+            ij = dark[torch.randint(0, dark.shape[0], (n,), generator=gen)]
         cell = size / cells
         return (ij + torch.rand((n, 2), generator=gen)) * cell - size / 2
     return SampledShape("checkerboard", draw)
