@@ -151,7 +151,7 @@ class GaussianMixture(Distribution):
         logp = torch.log(self.weights) - 0.5 * (maha + logdet[which] + self.dim * math.log(2 * math.pi))
         return logp, sol
 
-    def _points(self, x) -> tuple[torch.Tensor, torch.dtype]:
+    def _points(self, x, keep_grad: bool = False) -> tuple[torch.Tensor, torch.dtype]:
         x = as_tensor(x, "x")
         if x.dim() == 1 and self.dim == 1:
             x = x[:, None]
@@ -159,17 +159,23 @@ class GaussianMixture(Distribution):
             raise ValueError(f"points must have shape (n, {self.dim}), got {tuple(x.shape)}.")
         check_finite(x, "x")
         dtype = x.dtype if x.is_floating_point() else torch.float32
-        return x.detach().to(torch.float64).cpu(), dtype
+        # keep_grad (log_prob_t, log_prob): the density stays differentiable, so the score
+        # ∇ log q(x_t) can be taken with autograd; ε* and E[x0|x_t] return plain tensors.
+        x = x if keep_grad else x.detach()
+        return x.to(torch.float64).cpu(), dtype
 
     def log_prob_t(self, x_t, schedule: NoiseSchedule, t) -> torch.Tensor:
-        """Exact log q(x_t) for points (n, d) at step t (int or (n,)); returns (n,)."""
-        x, dtype = self._points(x_t)
+        """Exact log q(x_t) for points (n, d) at step t (int or (n,)); returns (n,).
+
+        Differentiable in ``x_t``: ``torch.autograd.grad(log_prob_t(x, ...).sum(), x)`` is the score.
+        """
+        x, dtype = self._points(x_t, keep_grad=True)
         logp, _ = self._components(x, self._abar(schedule, t, x.shape[0]))
         return torch.logsumexp(logp, dim=1).to(dtype)
 
     def log_prob(self, x) -> torch.Tensor:
         """Exact log q(x0) for points (n, d); returns (n,). Needs non-singular covariances."""
-        x, dtype = self._points(x)
+        x, dtype = self._points(x, keep_grad=True)
         if float(torch.linalg.eigvalsh(self.covs).min()) <= 0:
             raise ValueError(f"{self.name} has a point mass (zero variance), which has no density at t = 0; "
                              f"use log_prob_t at some t ≥ 0 instead.")
