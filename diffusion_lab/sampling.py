@@ -112,7 +112,8 @@ def ddim_timesteps(T: int, num_steps: int) -> list[int]:
     T = check_num_steps(T)
     num_steps = check_num_steps(num_steps)
     if num_steps > T:
-        raise ValueError(f"num_steps = {num_steps} exceeds T = {T}: DDIM visits at most every step once.")
+        raise ValueError(f"num_steps = {num_steps} exceeds T = {T}: DDIM visits each of the T steps at most "
+                         f"once. Use num_steps ≤ {T} (e.g. 50).")
     grid = torch.linspace(T - 1, 0, num_steps, dtype=torch.float64).round().long().tolist()
     return list(dict.fromkeys(grid))  # strictly decreasing, starts at T−1, ends at 0
 
@@ -130,7 +131,9 @@ def ddim_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num_steps: int
     for t in taus:
         check_timestep(int(t), schedule.T, "timesteps")
     if any(a <= b for a, b in zip(taus, taus[1:])):
-        raise ValueError(f"timesteps must be strictly decreasing, got {taus[:8]}...")
+        raise ValueError(f"timesteps must be strictly decreasing (from high t down to 0), got {taus[:8]}"
+                         f"{'...' if len(taus) > 8 else ''}. Sort them descending without repeats, or use "
+                         f"ddim_timesteps(T, num_steps).")
     x = _initial_x(x_T, generator)
     abar = schedule.alphas_cumprod
     for i, t in enumerate(taus):
