@@ -1,0 +1,82 @@
+# diffusion_lab — set up, open and test the course.   (GNU make)
+#   make course   create .venv if needed, then open the notebooks in JupyterLab
+#   make test     unit tests + every notebook under nbval
+#   make strip    strip outputs/execution counts/widget state from all notebooks
+#   make hooks    install the nbstripout git filter for this clone
+#   make clean    remove build leftovers (keeps .venv; `make distclean` removes it too)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+
+# Reproducible test runs: fixed hash seed, headless matplotlib.
+TEST_ENV := PYTHONHASHSEED=0 MPLBACKEND=Agg
+# Project-local Jupyter config (highest-priority config path; nothing in ~ is touched):
+# jupyter-config/labconfig/page_config.json turns off the JupyterLab news pop-up.
+JUPYTER_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config" PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+# Open a browser only where there is a display (macOS always has one); otherwise Jupyter
+# prints a http://127.0.0.1:PORT/lab?token=... URL to copy into a browser.
+ifeq ($(shell uname -s),Darwin)
+BROWSER_FLAG :=
+else ifneq ($(strip $(DISPLAY)$(WAYLAND_DISPLAY)),)
+BROWSER_FLAG :=
+else
+BROWSER_FLAG := --no-browser
+endif
+# Jupyter refuses to start as root (containers, CI) unless told to.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: help venv course test strip hooks clean distclean
+
+help:
+	@echo "make course   set up .venv (first time: a few minutes) and open the course in JupyterLab"
+	@echo "make test     run the unit tests and every notebook (nbval)"
+	@echo "make strip    strip outputs from all notebooks (nbstripout)"
+	@echo "make hooks    install the nbstripout git filter for this clone"
+	@echo "make clean    remove build leftovers;  make distclean  also removes .venv"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: no python3.11 or python3 on PATH" >&2; exit 1; }
+	@"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
+	  { echo "error: $(PYTHON) is older than Python 3.11; install 3.11 or run: make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	test -x $(VPY) || "$(PYTHON)" -m venv $(VENV)
+	$(VPY) -m pip install --upgrade pip || echo "warning: could not upgrade pip (offline?); continuing with the bundled one"
+	$(VPY) -m pip install -r requirements.txt
+	$(VPY) -m pip install --no-deps -e .
+	@touch $@
+
+course: $(STAMP)
+	@echo "Opening the course: notebooks/00_welcome.ipynb is the first chapter."
+	@echo "If no browser opens, copy the http://127.0.0.1:$(PORT)/lab?token=... URL printed below. Stop with Ctrl-C."
+	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(PORT) $(BROWSER_FLAG) $(ROOT_FLAG)
+
+test: $(STAMP)
+	@start=$$(date +%s); \
+	$(TEST_ENV) $(VPY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	secs=$$(( $$(date +%s) - start )); \
+	if [ $$rc -eq 0 ]; then echo "make test: PASSED (unit tests + notebooks) in $${secs}s"; \
+	else echo "make test: FAILED (pytest exit code $$rc) after $${secs}s — see the summary above" >&2; fi; \
+	exit $$rc
+
+strip: $(STAMP)
+	$(VENV)/bin/nbstripout notebooks/*.ipynb
+
+hooks: $(STAMP)
+	$(VENV)/bin/nbstripout --install --attributes .gitattributes
+	@echo "nbstripout git filter installed: notebooks are stripped when staged."
+
+clean:
+	rm -rf build/ dist/ *.egg-info executed/ artifacts/ screenshots/ _site/ site/ .pytest_cache
+	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \) -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,48 @@
+"""Shared test set-up for tests/ (the notebooks under notebooks/ run in their own kernels via nbval).
+
+- matplotlib draws headless (Agg) whatever the caller's MPLBACKEND, so tests never open windows.
+- torch uses at most 2 threads (the course machines and CI have 2 cores).
+- fixtures: `repo_root`, `generator` (a seeded torch.Generator via diffusion_lab.seed_everything).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ["MPLBACKEND"] = "Agg"  # before anything imports matplotlib.pyplot
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
+
+matplotlib.use("Agg", force=True)
+
+try:
+    import torch  # noqa: E402
+except ImportError:  # test_environment.py reports a broken environment more clearly
+    torch = None
+else:
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def generator():
+    """A torch.Generator seeded with 0 (random, numpy and torch are seeded too)."""
+    import diffusion_lab
+
+    return diffusion_lab.seed_everything(0)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every figure a test opened, so figures do not pile up across tests."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
