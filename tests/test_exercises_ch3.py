@@ -1,0 +1,222 @@
+"""Chapter 3 exercises: the references pass, typical mistakes get the RIGHT hint, blanks are 'not attempted'."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import diffusion_lab as dl
+from diffusion_lab.exercises import ch3
+from diffusion_lab.exercises.base import CORRECT, INCORRECT, NOT_ATTEMPTED
+
+
+def status(q, answer):
+    res = q.result(answer)
+    return res.status, res.message
+
+
+# ---- the numbers the exercises rest on, computed independently ---------------------------------
+def test_ex11_value_independently():
+    # papers' t = 1..100, β_s = 0.00002·s; exact product in python floats
+    prod = 1.0
+    for s in range(1, 101):
+        prod *= 1 - 0.02 * s / 1000
+    assert ch3.EX11_ALPHA_BAR_100 == pytest.approx(prod, rel=1e-12)
+    assert ch3.EX11_ALPHA_BAR_100 == pytest.approx(0.9039, abs=1e-4)
+    # the small-β approximation log(1−β) ≈ −β: exp(−0.00002·Σs) = exp(−0.101)
+    assert math.exp(-0.00002 * 5050) == pytest.approx(prod, abs=1e-4)
+    # the wrong textbook answer is far away
+    assert 0.998 ** 100 == pytest.approx(0.8186, abs=1e-4)
+    assert abs(0.998 ** 100 - prod) > 0.08
+
+
+def test_t200_value_independently():
+    assert ch3.T200_SCALE_LEFT == pytest.approx(math.sqrt(np.prod(1 - np.linspace(1e-4, 0.02, 200))), rel=1e-12)
+    assert ch3.T200_SCALE_LEFT == pytest.approx(0.3636, abs=1e-4)
+
+
+def test_cosine_reference_matches_the_package_and_the_formula():
+    ref = ch3.reference_cosine_alphas_cumprod(1000)
+    torch.testing.assert_close(ref, dl.make_schedule("cosine", 1000).alphas_cumprod, rtol=1e-12, atol=0)
+    s = 0.008
+    f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2  # noqa: E731
+    for t in (0, 10, 499, 998):   # unclipped part: ᾱ_t = f((t+1)/T)/f(0)
+        assert float(ref[t]) == pytest.approx(f((t + 1) / 1000) / f(0), rel=1e-10)
+    # the last β is clipped at 0.999, so ᾱ_(T−1) = 0.001·ᾱ_(T−2)
+    assert float(ref[-1]) == pytest.approx(0.001 * float(ref[-2]), rel=1e-9)
+
+
+# ---- q1 -------------------------------------------------------------------------------------------
+def _cos_f(T, s):
+    tau = torch.arange(T + 1, dtype=torch.float64) / T
+    return torch.cos((tau + s) / (1 + s) * math.pi / 2) ** 2
+
+
+def test_q1_reference_and_numpy_version_pass():
+    assert status(ch3.q1, ch3.q1.reference)[0] == CORRECT
+
+    def numpy_version(T, s=0.008, max_beta=0.999):
+        tau = np.arange(T + 1) / T
+        f = np.cos((tau + s) / (1 + s) * np.pi / 2) ** 2
+        betas = np.minimum(1 - f[1:] / f[:-1], max_beta)
+        return np.cumprod(1 - betas)
+    assert status(ch3.q1, numpy_version)[0] == CORRECT
+
+
+def test_q1_blank_is_not_attempted():
+    def blank(T, s=0.008, max_beta=0.999):
+        ...  # YOUR CODE HERE
+    assert status(ch3.q1, blank)[0] == NOT_ATTEMPTED
+    assert status(ch3.q1, None)[0] == NOT_ATTEMPTED
+
+    def raises(T, s=0.008, max_beta=0.999):
+        raise NotImplementedError
+    assert status(ch3.q1, raises)[0] == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("wrong, expected_words", [
+    # forgot the offset s
+    (lambda T, s=0.008, max_beta=0.999: ch3.reference_cosine_alphas_cumprod(T, 0.0, max_beta), "offset s"),
+    # forgot to divide by f(0) (and forgot the clip too: the first fix to make is the normalisation)
+    (lambda T, s=0.008, max_beta=0.999: _cos_f(T, s)[1:], "divide by f(0)"),
+    # normalised but never clipped β
+    (lambda T, s=0.008, max_beta=0.999: _cos_f(T, s)[1:] / _cos_f(T, s)[0], "Clip every β"),
+    # off by one: started at τ = 0
+    (lambda T, s=0.008, max_beta=0.999: _cos_f(T, s)[:-1] / _cos_f(T, s)[0], "exactly 1"),
+    # returned T + 1 values
+    (lambda T, s=0.008, max_beta=0.999: _cos_f(T, s) / _cos_f(T, s)[0], "T + 1"),
+    # hard-coded s
+    (lambda T, s=0.008, max_beta=0.999: ch3.reference_cosine_alphas_cumprod(T, 0.008, max_beta), "hard-coded"),
+    # float32 arithmetic
+    (lambda T, s=0.008, max_beta=0.999: ch3.reference_cosine_alphas_cumprod(T, s, max_beta).float() * (1 + 2e-5),
+     "float64"),
+    # something else entirely: the linear schedule
+    (lambda T, s=0.008, max_beta=0.999: dl.make_schedule("linear", T, warn=False).alphas_cumprod, "first wrong value"),
+    # wrong shape
+    (lambda T, s=0.008, max_beta=0.999: torch.ones(T, 1), "shape"),
+    # a crash inside the student's code is reported, not raised
+    (lambda T, s=0.008, max_beta=0.999: torch.cos(undefined_name), "NameError"),  # noqa: F821
+    # returning a string
+    (lambda T, s=0.008, max_beta=0.999: "0.5", "tensor"),
+])
+def test_q1_typical_mistakes_get_the_specific_hint(wrong, expected_words):
+    st, msg = status(ch3.q1, wrong)
+    assert st == INCORRECT
+    assert expected_words in msg, msg
+
+
+def test_q1_passing_a_call_instead_of_the_function():
+    st, msg = status(ch3.q1, ch3.reference_cosine_alphas_cumprod(1000))
+    assert st == INCORRECT and "no brackets" in msg
+
+
+# ---- q2 -------------------------------------------------------------------------------------------
+def test_q2_right_answers_pass():
+    assert status(ch3.q2, ch3.q2.reference)[0] == CORRECT
+    assert status(ch3.q2, torch.tensor(ch3.EX11_ALPHA_BAR_100))[0] == CORRECT
+    assert status(ch3.q2, np.float64(0.9039))[0] == CORRECT
+    assert status(ch3.q2, math.exp(-0.00002 * 5050))[0] == CORRECT   # the hand approximation is close enough
+
+
+def test_q2_blank_is_not_attempted():
+    assert status(ch3.q2, ...)[0] == NOT_ATTEMPTED
+    assert status(ch3.q2, None)[0] == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("wrong, expected_words", [
+    (0.998 ** 100, "treats every one of the 100 factors as if it were the last"),
+    (0.819, "β grows with t"),
+    (float(torch.cumprod(1 - 0.02 * torch.arange(1, 1001, dtype=torch.float64) / 1000, 0)[100]), "one factor too many"),
+    (float(torch.cumprod(1 - 0.02 * torch.arange(0, 1000, dtype=torch.float64) / 1000, 0)[99]), "one factor short"),
+    (float(dl.make_schedule("linear", 1000).alphas_cumprod[99]), "make_schedule('linear')"),
+    (0.998, "single step"),
+    (1.5, "lies in (0, 1)"),
+    (0.95, "Check your β_s"),
+    ("0.904", "single number"),
+    (True, "bool"),
+])
+def test_q2_typical_mistakes_get_the_specific_hint(wrong, expected_words):
+    st, msg = status(ch3.q2, wrong)
+    assert st == INCORRECT
+    assert expected_words in msg, msg
+
+
+# ---- q3 -------------------------------------------------------------------------------------------
+def test_q3_reference_and_variants_pass():
+    assert status(ch3.q3, ch3.q3.reference)[0] == CORRECT
+
+    def loop_version(abar):
+        for t, a in enumerate(abar):
+            if a < 0.5:
+                return t
+        return len(abar)
+    assert status(ch3.q3, loop_version)[0] == CORRECT
+
+    def numpy_version(abar):
+        a = np.asarray(abar)
+        return int(np.argmax(a < 0.5)) if (a < 0.5).any() else len(a)
+    assert status(ch3.q3, numpy_version)[0] == CORRECT
+
+
+def test_q3_reference_agrees_with_t_half():
+    for name in dl.SCHEDULE_NAMES:
+        for T in (50, 1000):
+            s = dl.make_schedule(name, T, warn=False)
+            assert ch3.reference_first_below_half(s.alphas_cumprod) == s.t_half()
+
+
+def test_q3_blank_is_not_attempted():
+    def blank(abar):
+        ...  # YOUR CODE HERE
+    assert status(ch3.q3, blank)[0] == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("wrong, expected_words", [
+    (lambda a: int(torch.nonzero(a < 0.5)[0]) - 1 if (a < 0.5).any() else len(a), "still ≥ 0.5"),
+    (lambda a: int(torch.nonzero(a < 0.5)[0]) + 1 if (a < 0.5).any() else len(a), "papers' numbering"),
+    (lambda a: float(a[torch.nonzero(a < 0.5)[0]]) if (a < 0.5).any() else len(a), "not the value of ᾱ"),
+    (lambda a: int(np.argmax(np.asarray(a) < 0.5)), "argmax of an all-False mask is 0"),
+    (lambda a: int(torch.nonzero(a < 0.5)[0]), "never drops below 0.5"),             # IndexError when none
+    (lambda a: int(torch.nonzero(a < 0.5)[0]) if (a < 0.5).any() else None, "returned None"),
+    (lambda a: int(torch.nonzero(a < 0.5)[0]) if (a < 0.5).any() else -1, "T = 50"),
+    (lambda a: int(torch.nonzero(a <= 0.25)[0]), "expected t ="),
+    (lambda a: "259", "return an int"),
+])
+def test_q3_typical_mistakes_get_the_specific_hint(wrong, expected_words):
+    st, msg = status(ch3.q3, wrong)
+    assert st == INCORRECT
+    assert expected_words in msg, msg
+
+
+# ---- q4 -------------------------------------------------------------------------------------------
+def test_q4_right_answers_pass():
+    assert status(ch3.q4, ch3.q4.reference)[0] == CORRECT
+    with pytest.warns(dl.ScheduleWarning):
+        short = dl.make_schedule("linear", T=200)
+    assert status(ch3.q4, short.sqrt_alphas_cumprod[-1])[0] == CORRECT
+    assert status(ch3.q4, ...)[0] == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("wrong, expected_words", [
+    (ch3.T200_SCALE_LEFT ** 2, "VARIANCE"),
+    (math.sqrt(1 - ch3.T200_SCALE_LEFT ** 2), "noise part"),
+    (1 - ch3.T200_SCALE_LEFT ** 2, "noise part"),
+    (math.sqrt(float(dl.make_schedule("linear", 200, warn=False).alphas_cumprod[-2])), "one step before the end"),
+    (math.sqrt(dl.make_schedule("linear", 1000).signal_left()), "T = 1000 value"),
+    (0.5, "expected √ᾱ"),
+])
+def test_q4_typical_mistakes_get_the_specific_hint(wrong, expected_words):
+    st, msg = status(ch3.q4, wrong)
+    assert st == INCORRECT
+    assert expected_words in msg, msg
+
+
+def test_hints_and_solutions_print(capsys):
+    for q in (ch3.q1, ch3.q2, ch3.q3, ch3.q4):
+        q.hint()
+        q.solution()
+    out = capsys.readouterr().out
+    assert out.count("Hint") == 4 and out.count("Solution") == 4
+    assert "def reference_cosine_alphas_cumprod" in out and "alphas_cumprod[99]" in out
