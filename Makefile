@@ -55,9 +55,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 course: $(STAMP)
 	@echo "Opening the course: notebooks/00_welcome.ipynb is the first chapter."
-	@echo "If no browser opens, copy the http://127.0.0.1:$(PORT)/lab?token=... URL printed below. Stop with Ctrl-C."
+	@echo "If no browser opens, copy the http://127.0.0.1:$(PORT)/lab/...?token=... URL printed below. Stop with Ctrl-C."
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
-	  --ServerApp.port=$(PORT) $(BROWSER_FLAG) $(ROOT_FLAG)
+	  --ServerApp.port=$(PORT) --LabApp.default_url=/lab/tree/00_welcome.ipynb \
+	  $(BROWSER_FLAG) $(ROOT_FLAG)
 
 test: $(STAMP)
 	@start=$$(date +%s); \
