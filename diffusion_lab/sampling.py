@@ -48,6 +48,20 @@ class SamplerStep:
     sigma: float
 
 
+def _check_call(eps_model, schedule, x_T) -> None:
+    """Checks that run when a sampler is called (not at its first step), so a bad argument fails on
+    the line that passed it."""
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule (make one with make_schedule('linear', T)), "
+                        f"got {type(schedule).__name__}.")
+    if not callable(eps_model):
+        raise TypeError(f"eps_model must be a callable eps_model(x_t, t) -> ε̂, got {type(eps_model).__name__}.")
+    if isinstance(x_T, torch.Tensor):
+        check_finite(x_T, "x_T")
+    elif not (isinstance(x_T, (tuple, list, torch.Size)) and all(isinstance(n, int) for n in x_T)):
+        raise TypeError(f"x_T must be a tensor of starting noise or a shape tuple like (1000, 2), got {type(x_T).__name__}.")
+
+
 def _initial_x(x_T, generator, dtype=torch.float32, device="cpu") -> torch.Tensor:
     if isinstance(x_T, torch.Tensor):
         check_finite(x_T, "x_T")
@@ -88,9 +102,15 @@ def ddpm_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, variance: str 
         clip_x0: clamp x̂0 to [−clip_x0, clip_x0] (1.0 for images in [−1, 1]); None for none.
         t_start: first step (default T−1); x_T is then taken to be a sample at that step.
     """
+    # validate now (this is not a generator function), step lazily in _ddpm_loop
+    _check_call(eps_model, schedule, x_T)
     if variance not in VARIANCES:
         raise unknown_name("variance", variance, VARIANCES)
     t_start = schedule.T - 1 if t_start is None else check_timestep(t_start, schedule.T, "t_start")
+    return _ddpm_loop(eps_model, schedule, x_T, variance, generator, clip_x0, t_start)
+
+
+def _ddpm_loop(eps_model, schedule, x_T, variance, generator, clip_x0, t_start) -> Iterator[SamplerStep]:
     x = _initial_x(x_T, generator)
     for t in range(t_start, -1, -1):
         eps = _predict_eps(eps_model, x, t)
@@ -125,15 +145,22 @@ def ddim_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num_steps: int
 
     eta = 0 is deterministic; eta = 1 with all T steps is DDPM with σ² = β̃_t.
     """
+    _check_call(eps_model, schedule, x_T)
     if not 0.0 <= float(eta) <= 1.0:
         raise ValueError(f"eta must lie in [0, 1] (0: deterministic DDIM, 1: DDPM-like noise), got {eta}.")
     taus = list(timesteps) if timesteps is not None else ddim_timesteps(schedule.T, num_steps)
+    if not taus:
+        raise ValueError("timesteps is empty: give descending code steps such as ddim_timesteps(T, 50).")
     for t in taus:
         check_timestep(int(t), schedule.T, "timesteps")
     if any(a <= b for a, b in zip(taus, taus[1:])):
         raise ValueError(f"timesteps must be strictly decreasing (from high t down to 0), got {taus[:8]}"
                          f"{'...' if len(taus) > 8 else ''}. Sort them descending without repeats, or use "
                          f"ddim_timesteps(T, num_steps).")
+    return _ddim_loop(eps_model, schedule, x_T, [int(t) for t in taus], float(eta), generator, clip_x0)
+
+
+def _ddim_loop(eps_model, schedule, x_T, taus, eta, generator, clip_x0) -> Iterator[SamplerStep]:
     x = _initial_x(x_T, generator)
     abar = schedule.alphas_cumprod
     for i, t in enumerate(taus):
