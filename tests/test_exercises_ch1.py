@@ -1,0 +1,194 @@
+"""Chapter 1 exercises: references pass, other correct solutions pass, typical mistakes fail with the
+RIGHT hint, blank templates are reported as not attempted."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+import diffusion_lab as dl
+from diffusion_lab.exercises import ch1
+from diffusion_lab.exercises.base import CORRECT, INCORRECT, NOT_ATTEMPTED
+
+
+def status(q, answer):
+    return q.result(answer).status
+
+
+def message(q, answer):
+    res = q.result(answer)
+    assert res.status == INCORRECT, res
+    return res.message
+
+
+# ---- every exercise ----------------------------------------------------------------------------
+@pytest.mark.parametrize("q", [ch1.q1, ch1.q2, ch1.q3, ch1.q4], ids=["q1", "q2", "q3", "q4"])
+def test_reference_passes_and_blanks_are_not_attempted(q):
+    assert status(q, q.reference) == CORRECT
+    assert status(q, None) == NOT_ATTEMPTED
+    assert status(q, ...) == NOT_ATTEMPTED
+
+
+def blank(*args):
+    ...
+
+
+def not_implemented(*args):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("q", [ch1.q1, ch1.q2, ch1.q4], ids=["q1", "q2", "q4"])
+def test_blank_function_bodies_are_not_attempted(q):
+    assert status(q, blank) == NOT_ATTEMPTED
+    assert status(q, not_implemented) == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("q", [ch1.q1, ch1.q2, ch1.q4], ids=["q1", "q2", "q4"])
+def test_a_crashing_answer_gets_a_hint_not_a_traceback(q):
+    def broken(*args):
+        return undefined_name  # noqa: F821
+    assert "NameError" in message(q, broken)
+    assert "function itself" in message(q, 3.0)
+
+
+# ---- q1: closed-form noising --------------------------------------------------------------------
+def test_q1_other_correct_solutions_pass():
+    def with_numpy(x0, t, alphas_cumprod, eps):
+        a = alphas_cumprod.numpy()[t]
+        return np.sqrt(a) * x0.numpy() + np.sqrt(1 - a) * eps.numpy()
+
+    def with_package(x0, t, alphas_cumprod, eps):
+        return dl.q_sample(dl.NoiseSchedule.from_betas(1 - alphas_cumprod / torch.cat(
+            [torch.ones(1, dtype=torch.float64), alphas_cumprod[:-1]])), x0, t, noise=eps)
+    assert status(ch1.q1, with_numpy) == CORRECT
+    assert status(ch1.q1, with_package) == CORRECT
+
+
+@pytest.mark.parametrize("wrong, expected", [
+    (lambda x0, t, a, e: a[t] * x0 + (1 - a[t]).sqrt() * e, "must be √ᾱ_t"),
+    (lambda x0, t, a, e: a[t].sqrt() * x0 + (1 - a[t]) * e, "standard deviation √(1 − ᾱ_t)"),
+    (lambda x0, t, a, e: a[t] * x0 + (1 - a[t]) * e, "those are variances"),
+    (lambda x0, t, a, e: a[t + 1].sqrt() * x0 + (1 - a[t + 1]).sqrt() * e, "alphas_cumprod[t + 1]"),
+    (lambda x0, t, a, e: a[t - 1].sqrt() * x0 + (1 - a[t - 1]).sqrt() * e, "alphas_cumprod[t − 1]"),
+    (lambda x0, t, a, e: (1 - a[t]).sqrt() * x0 + a[t].sqrt() * e, "swapped"),
+    (lambda x0, t, a, e: a[t].sqrt() * x0, "add the noise term"),
+    (lambda x0, t, a, e: a.sqrt()[:, None, None] * x0 + (1 - a).sqrt()[:, None, None] * e, "shape"),
+    (lambda x0, t, a, e: 0.9 * x0 + 0.1 * e, "differs from"),
+], ids=["abar_not_sqrt", "noise_not_sqrt", "neither_sqrt", "t_plus_1", "t_minus_1", "swapped", "no_noise",
+        "whole_schedule", "unrelated"])
+def test_q1_mistakes_get_their_hint(wrong, expected):
+    assert expected in message(ch1.q1, wrong)
+
+
+# ---- q2: ᾱ from β ---------------------------------------------------------------------------------
+def test_q2_other_correct_solutions_pass():
+    def loop(betas):
+        out, prod = [], 1.0
+        for b in betas.tolist():
+            prod *= 1 - b
+            out.append(prod)
+        return out
+    assert status(ch1.q2, loop) == CORRECT
+    assert status(ch1.q2, lambda b: np.cumprod(1 - b.numpy())) == CORRECT
+
+
+@pytest.mark.parametrize("wrong, expected", [
+    (lambda b: (1 - b) ** torch.arange(1, b.shape[0] + 1, dtype=torch.float64), "0.998¹⁰⁰"),
+    (lambda b: torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - b, 0)[:-1]]), "leaves out step t"),
+    (lambda b: torch.cumprod(b, 0), "multiplied the β_t"),
+    (lambda b: 1 - torch.cumsum(b, 0), "first-order approximation"),
+    (lambda b: torch.exp(-torch.cumsum(b, 0)), "log(1 − β) ≈ −β"),
+    (lambda b: torch.cumprod((1 - b).sqrt(), 0), "returned √ᾱ_t"),
+    (lambda b: 1 - b, "running product"),
+    (lambda b: torch.cumprod(1 - b, 0)[:-1], "shape"),
+], ids=["constant_beta", "exclusive", "betas", "sum", "exp_sum", "sqrt", "alphas", "too_short"])
+def test_q2_mistakes_get_their_hint(wrong, expected):
+    assert expected in message(ch1.q2, wrong)
+
+
+# ---- q3: the number ᾱ_100 ---------------------------------------------------------------------------
+def test_abar_100_is_0_904_not_0_819():
+    exact = math.prod(Fraction(1) - Fraction(2, 100) * Fraction(s, 1000) for s in range(1, 101))
+    assert ch1.ABAR_100 == pytest.approx(float(exact), abs=1e-12)
+    assert abs(ch1.ABAR_100 - 0.904) < 5e-4 and abs(ch1.ABAR_100 - 0.819) > 0.08
+    # code steps 0..99 of the package's schedule with the same β's give the same number
+    sched = dl.NoiseSchedule.from_betas(0.02 * torch.arange(1, 1001, dtype=torch.float64) / 1000)
+    assert float(sched.alphas_cumprod[99]) == pytest.approx(ch1.ABAR_100, abs=1e-12)
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (0.998 ** 100, "EVERY step"),
+    (0.819, "EVERY step"),
+    (float(np.prod(1 - 0.02 * np.arange(1, 100) / 1000)), "99 factors"),
+    (float(np.prod(1 - 0.02 * np.arange(1, 102) / 1000)), "101 factors"),
+    (0.998, "one factor"),
+    (1 - float((0.02 * np.arange(1, 101) / 1000).sum()), "first-order"),
+    (0.5, "not ᾱ_100"),
+    ("0.904", None),
+])
+def test_q3_answers(answer, expected):
+    if expected is None:                      # a numeric string is read as the number
+        assert status(ch1.q3, answer) == CORRECT
+    else:
+        assert expected in message(ch1.q3, answer)
+    assert status(ch1.q3, lambda: ch1.ABAR_100) == CORRECT
+    assert "a number" in message(ch1.q3, [0.9, 0.8])
+
+
+# ---- q4: the posterior mean ---------------------------------------------------------------------------
+def test_q4_other_correct_solution_passes():
+    def via_package(x0, x_t, t, betas):
+        return dl.q_posterior(dl.NoiseSchedule.from_betas(betas), x0, x_t, t)[0]
+    assert status(ch1.q4, via_package) == CORRECT
+
+
+def _coefs(betas, t, prev_at_zero="one", use_abar_t=False, sqrt_alpha=True, sqrt_prev=True, sqrt_abar_t=False,
+           denominator=True):
+    alphas = 1 - betas
+    abar = torch.cumprod(alphas, 0)
+    prev = abar[t - 1] if (t > 0 or prev_at_zero == "wrap") else torch.tensor(1.0, dtype=torch.float64)
+    if use_abar_t:
+        prev = abar[t]
+    den = (1 - abar[t]) if denominator else 1.0
+    c1 = betas[t] * (prev.sqrt() if sqrt_prev else prev) / den
+    a_fac = abar[t].sqrt() if sqrt_abar_t else (alphas[t].sqrt() if sqrt_alpha else alphas[t])
+    c2 = (1 - prev) * a_fac / den
+    return c1, c2
+
+
+def _mean(**kw):
+    def fn(x0, x_t, t, betas):
+        c1, c2 = _coefs(betas, t, **kw)
+        return c1 * x0 + c2 * x_t
+    return fn
+
+
+def _swapped(x0, x_t, t, betas):
+    c1, c2 = _coefs(betas, t)
+    return c2 * x0 + c1 * x_t
+
+
+@pytest.mark.parametrize("wrong, expected", [
+    (_swapped, "swapped"),
+    (_mean(prev_at_zero="wrap"), "LAST entry"),
+    (_mean(use_abar_t=True), "PREVIOUS step"),
+    (_mean(sqrt_alpha=False), "needs √α_t, not α_t"),
+    (_mean(sqrt_prev=False), "needs √ᾱ_{t−1}"),
+    (_mean(sqrt_abar_t=True), "not √ᾱ_t"),
+    (_mean(denominator=False), "divided by 1 − ᾱ_t"),
+    (lambda x0, x_t, t, betas: 0.5 * (x0 + x_t), "differs from the posterior mean"),
+], ids=["swapped", "wrapped_prev", "abar_t", "alpha_not_sqrt", "prev_not_sqrt", "sqrt_abar_t", "no_den", "unrelated"])
+def test_q4_mistakes_get_their_hint(wrong, expected):
+    assert expected in message(ch1.q4, wrong)
+
+
+def test_hint_and_solution_print(capsys):
+    for q in (ch1.q1, ch1.q2, ch1.q3, ch1.q4):
+        q.hint()
+        q.solution()
+    out = capsys.readouterr().out
+    assert "torch.cumprod" in out and "abar_prev" in out and "0.998**100" in out
+    assert out.count("Hint") == 4 and out.count("Solution") == 4
