@@ -1,0 +1,475 @@
+r"""Chapter 5: running the reverse process — DDPM (both variances), DDPM without noise, DDIM.
+
+Plain functions compute what to draw (tests call them without a figure):
+
+* :func:`record` — run a sampler generator (``ddpm_steps``/``ddim_steps``) ONCE and keep every
+  step's x_t and x̂0 as numpy arrays (a :class:`SamplingTrace`); a slider then only indexes it;
+* :func:`ddpm_mean_steps` — "DDPM with σ = 0": every step goes to the posterior mean and adds no
+  noise back. It shows why the noise matters: the samples collapse towards averages;
+* :func:`mmd2_vstat`, :func:`sample_quality` — the 2D quality numbers (mixture NLL and MMD²);
+* :func:`ddim_quality_curve` — quality against the number of network calls.
+
+Views (``update`` only changes artists): :class:`SamplingView` (x_t and x̂0 side by side along the
+reverse steps, 2D points or images) and :class:`DDIMView` (DDIM samples for a chosen number of steps
+and η, with quality against network calls; results are cached per setting, so revisiting a setting
+is instant and a new one costs one DDIM run). Static figures: :func:`plot_reverse_snapshots`,
+:func:`plot_sample_panels`, :func:`plot_quality_vs_calls`.
+
+Time convention: code steps t = T−1..0 (the papers' T..1). A trace's entry k holds x_t at code step
+``ts[k]`` (before that step is undone) and the x̂0 the model predicts from it; ``x_final`` is the
+sample after the last step (t = 0).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..distributions import GaussianMixture, make_distribution
+from ..forward import predict_start_from_noise, q_posterior
+from ..plotting import PALETTE, live_backend, new_figure, tile_images, to_numpy
+from ..sampling import SamplerStep, ddim_sample, ddim_steps, ddpm_steps
+from ..schedules import NoiseSchedule, make_schedule
+from ..seeding import make_generator
+from . import View
+
+__all__ = [
+    "RING_BANDWIDTHS", "mmd2_vstat", "Quality", "sample_quality", "mode_spread", "ddpm_mean_steps", "SamplingTrace", "record",
+    "ddim_quality_curve", "SamplingView", "DDIMView", "plot_reverse_snapshots", "plot_sample_panels",
+    "plot_quality_vs_calls", "DDIM_STEP_CHOICES", "demo_view", "DEMO_SWEEP", "ANIMATION_SWEEP",
+]
+
+#: Fixed RBF bandwidths for the ring of 8 Gaussians (mode std 0.2, radius 2): fine ones see blurred
+#: or collapsed modes, coarse ones see wrong mode weights. Fixed, so every number shares one scale.
+RING_BANDWIDTHS = (0.1, 0.2, 0.5, 1.0, 2.0)
+#: The DDIM step counts the chapter's slider offers.
+DDIM_STEP_CHOICES = (2, 5, 10, 20, 50, 100, 250)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality numbers
+# ---------------------------------------------------------------------------------------------
+def mmd2_vstat(x, y, bandwidths: Sequence[float] = RING_BANDWIDTHS) -> float:
+    r"""MMD² between samples x (m, d) and y (n, d), the plain ("V-statistic") estimate.
+
+    With k(a, b) = mean_ℓ exp(−‖a − b‖²/(2h_ℓ²)):  MMD²_V = mean k(x, x') + mean k(y, y') − 2 mean k(x, y),
+    all pairs *including* i = j. Unlike the unbiased estimate (``metrics.mmd_rbf``) it is never
+    negative, and for two samples of the SAME distribution it sits at a floor
+    E = (1 − E k(x, x'))/m + (1 − E k(y, y'))/n > 0 set by the sample sizes. That floor is what makes
+    ratios meaningful: "within 1.5× of the exact sampler" means "as hard to tell from data, at this n,
+    as samples that are nearly perfect".
+    """
+    x = torch.as_tensor(to_numpy(x), dtype=torch.float64).reshape(len(x), -1)
+    y = torch.as_tensor(to_numpy(y), dtype=torch.float64).reshape(len(y), -1)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have the same dimension, got {tuple(x.shape)} and {tuple(y.shape)}.")
+    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
+        raise ValueError("samples contain NaN or inf: the sampler diverged.")
+    h = torch.as_tensor(bandwidths, dtype=torch.float64).reshape(-1)
+    if h.numel() == 0 or bool((h <= 0).any()):
+        raise ValueError(f"bandwidths must be positive numbers, got {bandwidths!r}.")
+
+    def mean_k(a, b):
+        d2 = torch.cdist(a, b).pow(2)
+        return float(sum(torch.exp(-d2 / (2 * float(hl) ** 2)).mean() for hl in h) / h.numel())
+
+    return mean_k(x, x) + mean_k(y, y) - 2 * mean_k(x, y)
+
+
+@dataclass
+class Quality:
+    """Quality of one set of 2D samples: mean −log q(x) (nats) and MMD² (V-statistic) to fresh data."""
+
+    nll: float
+    mmd2: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"NLL {self.nll:.3f} nats, MMD² {self.mmd2:.2e} (n = {self.n})"
+
+
+def sample_quality(samples, dist: GaussianMixture, reference, bandwidths: Sequence[float] = RING_BANDWIDTHS) -> Quality:
+    """NLL under ``dist`` (lower = samples sit where the data is dense; data itself scores the
+    entropy H(q)) and MMD² (V-statistic) to ``reference`` (fresh data, same size for a fair floor)."""
+    x = torch.as_tensor(to_numpy(samples), dtype=torch.float32)
+    if not torch.isfinite(x).all():
+        raise ValueError("samples contain NaN or inf: the sampler diverged.")
+    nll = float(-dist.log_prob(x).double().mean())
+    return Quality(nll=nll, mmd2=mmd2_vstat(x, reference, bandwidths), n=int(x.shape[0]))
+
+
+def mode_spread(samples, dist: GaussianMixture) -> float:
+    """Spread of the samples within their modes: assign each point to the nearest component mean, then
+    the standard deviation per coordinate around each cluster's own centre, averaged (weighted by size).
+
+    Samples from ``dist`` itself give about the components' std (0.2 for the ring); samples that
+    collapse onto a few points give much less, however well their centres sit.
+    """
+    x = torch.as_tensor(to_numpy(samples), dtype=torch.float64)
+    which = torch.cdist(x, dist.means).argmin(1)
+    total, count = 0.0, 0
+    for k in range(dist.K):
+        pts = x[which == k]
+        if pts.shape[0] >= 2:
+            total += float(pts.var(0, unbiased=True).mean()) * pts.shape[0]
+            count += pts.shape[0]
+    if count == 0:
+        raise ValueError("no component received two or more samples.")
+    return math.sqrt(total / count)
+
+
+# ---------------------------------------------------------------------------------------------
+# Samplers and traces
+# ---------------------------------------------------------------------------------------------
+def ddpm_mean_steps(eps_model, schedule: NoiseSchedule, x_T, generator: torch.Generator | None = None,
+                    clip_x0: float | None = None) -> Iterator[SamplerStep]:
+    r"""DDPM with σ_t = 0: x_{t−1} = μ̃_t(x̂0, x_t), no noise added back (a deliberately WRONG sampler).
+
+    Each step lands on the *average* of where x_{t−1} could be, so the spread the noise should keep
+    is lost step after step and the samples collapse (for the ring: towards the middle of each
+    mode and between modes). ``x_T`` is a tensor or a shape (drawn with ``generator``).
+    """
+    if isinstance(x_T, torch.Tensor):
+        x = x_T.to(torch.float32) if not x_T.is_floating_point() else x_T
+    else:
+        x = torch.randn(tuple(x_T), generator=generator)
+    for t in range(schedule.T - 1, -1, -1):
+        t_batch = torch.full((x.shape[0],), t, dtype=torch.long)
+        with torch.no_grad():
+            eps = eps_model(x, t_batch).to(x.dtype)
+        x0_pred = predict_start_from_noise(schedule, x, t, eps)
+        if clip_x0 is not None:
+            x0_pred = x0_pred.clamp(-clip_x0, clip_x0)
+        mean, _, _ = q_posterior(schedule, x0_pred, x, t)
+        yield SamplerStep(t=t, t_prev=t - 1, x_t=x, x_prev=mean, x0_pred=x0_pred, eps=eps, sigma=0.0)
+        x = mean
+
+
+@dataclass
+class SamplingTrace:
+    """Every recorded step of one sampling run, as float32 numpy arrays.
+
+    Attributes:
+        ts: (S,) code steps, descending; entry k is the step whose x_t is ``x_t[k]``.
+        x_t: (S, N, ...) the current sample before step ``ts[k]`` is undone.
+        x0_pred: (S, N, ...) the model's x̂0 from x_t[k] (the best guess of the clean data).
+        x_final: (N, ...) the finished sample (after t = 0).
+        sigmas: (S,) standard deviation of the noise added back at each step.
+        label: what produced it ("DDPM, σ² = β̃_t", ...).
+    """
+
+    ts: np.ndarray
+    x_t: np.ndarray
+    x0_pred: np.ndarray
+    x_final: np.ndarray
+    sigmas: np.ndarray
+    label: str = ""
+
+    @property
+    def num_calls(self) -> int:
+        """Network evaluations the run needed (one per step)."""
+        return int(len(self.ts))
+
+    def index(self, t: int) -> int:
+        """Index of the recorded step whose code step is closest to ``t``."""
+        return int(np.argmin(np.abs(self.ts - int(t))))
+
+    def at(self, t: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """(recorded t, x_t, x̂0) nearest to code step ``t``."""
+        k = self.index(t)
+        return int(self.ts[k]), self.x_t[k], self.x0_pred[k]
+
+
+def record(steps: Iterable[SamplerStep], label: str = "", every: int = 1) -> SamplingTrace:
+    """Run a sampler generator to the end, keeping x_t and x̂0 of every ``every``-th step (and the last).
+
+    ``record(dl.ddpm_steps(eps_model, schedule, x_T, generator=gen))`` runs the sampler once; the
+    slider of :class:`SamplingView` then just indexes the arrays.
+    """
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive int (keep every k-th step), got {every!r}.")
+    ts, xs, x0s, sig = [], [], [], []
+    last = None
+    for i, step in enumerate(steps):
+        last = step
+        if i % every == 0 or step.t_prev < 0:
+            ts.append(step.t)
+            xs.append(to_numpy(step.x_t).astype(np.float32))
+            x0s.append(to_numpy(step.x0_pred).astype(np.float32))
+            sig.append(step.sigma)
+    if last is None:
+        raise ValueError("the sampler yielded no steps.")
+    return SamplingTrace(ts=np.asarray(ts), x_t=np.stack(xs), x0_pred=np.stack(x0s),
+                         x_final=to_numpy(last.x_prev).astype(np.float32), sigmas=np.asarray(sig, dtype=np.float64),
+                         label=label)
+
+
+def ddim_quality_curve(eps_model, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor, reference,
+                       step_counts: Sequence[int] = (10, 20, 50, 100, 250), eta: float = 0.0, seed: int = 0
+                       ) -> dict[int, Quality]:
+    """Quality of DDIM samples from the same x_T for each number of steps (= network calls)."""
+    out = {}
+    for k in step_counts:
+        x = ddim_sample(eps_model, schedule, x_T.clone(), num_steps=int(k), eta=eta, generator=make_generator(seed))
+        out[int(k)] = sample_quality(x, dist, reference)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+# ---------------------------------------------------------------------------------------------
+def _is_image_trace(trace: SamplingTrace) -> bool:
+    return trace.x_t.ndim == 5  # (S, N, C, H, W)
+
+
+def _square_axes(ax, lim: float) -> None:
+    ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim); ax.set_aspect("equal")
+    ax.set_xticks([-lim, 0, lim]); ax.set_yticks([-lim, 0, lim])
+
+
+class SamplingView(View):
+    """x_t (left) and the model's x̂0 (right) along the reverse steps of one recorded run.
+
+    ``update(t=...)`` shows the recorded step nearest to code step t (T−1 = pure noise, 0 = the last
+    step). Works for 2D points (scatters, with the data as a grey ghost) and for images (one tiled
+    ``imshow`` per panel, values shown in [−1, 1]).
+    """
+
+    def __init__(self, trace: SamplingTrace, data=None, lim: float = 3.5, n_images: int = 16, figsize=None):
+        self.trace = trace
+        self.images = _is_image_trace(trace)
+        self.n_images = int(n_images)
+        self.state = {"t": int(trace.ts[0])}
+        if self.images:
+            self.fig, (ax1, ax2) = new_figure(1, 2, figsize=figsize or (7.0, 3.8))
+            blank = tile_images(trace.x_t[0][: self.n_images])
+            self.im_xt = ax1.imshow(blank, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+            self.im_x0 = ax2.imshow(blank, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+            for ax in (ax1, ax2):
+                ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+        else:
+            self.fig, (ax1, ax2) = new_figure(1, 2, figsize=figsize or (8.4, 4.4))
+            n = trace.x_t.shape[1]
+            for ax in (ax1, ax2):
+                _square_axes(ax, lim)
+                if data is not None:
+                    d = to_numpy(data)
+                    ax.scatter(d[:, 0], d[:, 1], s=3, color="0.75", alpha=0.5, lw=0, zorder=1)
+            self.sc_xt = ax1.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[0], alpha=0.5, lw=0, zorder=2)
+            self.sc_x0 = ax2.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[3], alpha=0.5, lw=0, zorder=2)
+        self.ax_xt, self.ax_x0 = ax1, ax2
+        self.title_xt = ax1.set_title("", fontsize=10)
+        self.title_x0 = ax2.set_title("", fontsize=10)
+        if trace.label:
+            self.fig.suptitle(trace.label, fontsize=11)
+        self.fig.tight_layout()
+        self.update()
+
+    def update(self, t: int | None = None) -> None:
+        if t is not None:
+            self.state["t"] = int(t)
+        t_shown, x_t, x0 = self.trace.at(self.state["t"])
+        if self.images:
+            self.im_xt.set_data(tile_images(np.clip(x_t[: self.n_images], -1, 1)))
+            self.im_x0.set_data(tile_images(np.clip(x0[: self.n_images], -1, 1)))
+        else:
+            self.sc_xt.set_offsets(x_t)
+            self.sc_x0.set_offsets(x0)
+        self.title_xt.set_text(f"x_t at t = {t_shown}")
+        self.title_x0.set_text(f"x̂0 predicted from x_{t_shown}")
+        self.redraw()
+
+    def redraw(self) -> None:
+        if live_backend():
+            self.fig.canvas.draw_idle()
+
+
+class DDIMView(View):
+    """DDIM samples for a chosen number of steps and η, and their quality against network calls.
+
+    Left: the samples (data as a grey ghost). Right: NLL against network calls for η = 0 (computed
+    for every choice of ``step_choices`` when the view is built), the DDPM-1000 reference line, and a
+    marker at the current setting. Every setting is computed once (from the same x_T and a generator
+    seeded with ``seed``, so a setting always gives the same picture) and then cached.
+    """
+
+    def __init__(self, eps_model, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor, reference,
+                 ddpm_quality: Quality | None = None, step_choices: Sequence[int] = DDIM_STEP_CHOICES,
+                 seed: int = 0, lim: float = 3.5, figsize=(9.0, 4.2)):
+        self.eps_model, self.schedule, self.dist = eps_model, schedule, dist
+        self.x_T = torch.as_tensor(x_T, dtype=torch.float32)
+        self.reference = reference
+        self.step_choices = tuple(int(k) for k in step_choices)
+        self.seed = int(seed)
+        self._cache: dict[tuple[int, float], tuple[np.ndarray, Quality]] = {}
+        self.state = {"num_steps": 50 if 50 in self.step_choices else self.step_choices[0], "eta": 0.0}
+
+        self.fig, (ax, axq) = new_figure(1, 2, figsize=figsize, gridspec_kw={"width_ratios": [1, 1.15]})
+        _square_axes(ax, lim)
+        ref = to_numpy(reference)
+        ax.scatter(ref[:, 0], ref[:, 1], s=3, color="0.75", alpha=0.5, lw=0, zorder=1)
+        n = self.x_T.shape[0]
+        self.scatter = ax.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[0], alpha=0.55, lw=0, zorder=2)
+        self.title = ax.set_title("", fontsize=10)
+
+        curve = [self.result(k, 0.0)[1].nll for k in self.step_choices]
+        axq.plot(self.step_choices, curve, "o-", color=PALETTE[0], label="DDIM, η = 0")
+        if ddpm_quality is not None:
+            axq.axhline(ddpm_quality.nll, color=PALETTE[3], ls="--", label="DDPM, 1000 steps")
+        axq.set_xscale("log")
+        axq.set_xlabel("network calls (sampling steps)")
+        axq.set_ylabel("NLL (nats, lower = denser)")
+        (self.marker,) = axq.plot([], [], "s", ms=11, mfc="none", mec="black", mew=2, label="current")
+        axq.legend(fontsize=8, loc="upper right")
+        self.ax, self.axq = ax, axq
+        self.fig.tight_layout()
+        self.update()
+
+    def result(self, num_steps: int, eta: float) -> tuple[np.ndarray, Quality]:
+        """(samples, quality) for one setting, computed on first use and cached."""
+        key = (int(num_steps), round(float(eta), 3))
+        if key not in self._cache:
+            x = ddim_sample(self.eps_model, self.schedule, self.x_T.clone(), num_steps=key[0], eta=key[1],
+                            generator=make_generator(self.seed))
+            q = sample_quality(x, self.dist, self.reference)
+            self._cache[key] = (to_numpy(x).astype(np.float32), q)
+        return self._cache[key]
+
+    def precompute(self, etas: Sequence[float] = (0.0, 0.5, 1.0)) -> None:
+        """Fill the cache for every step choice and η (so every later slider move is instant)."""
+        for eta in etas:
+            for k in self.step_choices:
+                self.result(k, eta)
+
+    def update(self, num_steps: int | None = None, eta: float | None = None) -> None:
+        if num_steps is not None:
+            self.state["num_steps"] = int(num_steps)
+        if eta is not None:
+            self.state["eta"] = float(eta)
+        k, eta = self.state["num_steps"], self.state["eta"]
+        x, q = self.result(k, eta)
+        self.scatter.set_offsets(x)
+        self.marker.set_data([k], [q.nll])
+        self.title.set_text(f"DDIM, {k} network calls, η = {eta:g}: NLL {q.nll:.2f}")
+        self.redraw()
+
+    def redraw(self) -> None:
+        if live_backend():
+            self.fig.canvas.draw_idle()
+
+
+# ---------------------------------------------------------------------------------------------
+# Static figures
+# ---------------------------------------------------------------------------------------------
+def plot_reverse_snapshots(trace: SamplingTrace, ts: Sequence[int], data=None, lim: float = 3.5,
+                           n_images: int = 8, figsize=None):
+    """Small multiples along the reverse process: x_t (top row) and x̂0 (bottom row) at each t in ``ts``.
+
+    Returns the matplotlib figure (pyplot, so ``plt.show()`` draws it in the cell output).
+    """
+    import matplotlib.pyplot as plt
+
+    ts = list(ts)
+    images = _is_image_trace(trace)
+    fig, axes = plt.subplots(2, len(ts), figsize=figsize or (2.1 * len(ts), 4.4), squeeze=False)
+    d = to_numpy(data) if data is not None else None
+    for j, t in enumerate(ts):
+        t_shown, x_t, x0 = trace.at(t)
+        for i, (arr, name) in enumerate(((x_t, f"x_t, t = {t_shown}"), (x0, f"x̂0 from x_{t_shown}"))):
+            ax = axes[i, j]
+            if images:
+                ax.imshow(tile_images(np.clip(arr[:n_images], -1, 1), nrow=int(math.ceil(math.sqrt(n_images)))),
+                          cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+                ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+            else:
+                if d is not None:
+                    ax.scatter(d[:, 0], d[:, 1], s=2, color="0.78", lw=0)
+                ax.scatter(arr[:, 0], arr[:, 1], s=2, color=PALETTE[0] if i == 0 else PALETTE[3], alpha=0.5, lw=0)
+                _square_axes(ax, lim)
+                ax.set_xticklabels([]); ax.set_yticklabels([])
+            ax.set_title(name, fontsize=9)
+    if trace.label:
+        fig.suptitle(trace.label, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sample_panels(panels: dict, data=None, lim: float = 3.5, n_images: int = 16, figsize=None):
+    """One panel per entry of ``panels`` {title: samples (N, 2) or images (N, 1, H, W)}."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize or (3.2 * len(panels), 3.4), squeeze=False)
+    d = to_numpy(data) if data is not None else None
+    for ax, (title, x) in zip(axes[0], panels.items()):
+        x = to_numpy(x)
+        if x.ndim == 4:
+            ax.imshow(tile_images(np.clip(x[:n_images], -1, 1)), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+            ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+        else:
+            if d is not None:
+                ax.scatter(d[:, 0], d[:, 1], s=2, color="0.78", lw=0)
+            ax.scatter(x[:, 0], x[:, 1], s=2, color=PALETTE[0], alpha=0.5, lw=0)
+            _square_axes(ax, lim)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_quality_vs_calls(curves: dict[str, dict[int, Quality]], references: dict[str, Quality] | None = None,
+                          entropy: float | None = None, mmd_floor: float | None = None,
+                          mmd_skip: Sequence[str] = (), figsize=(9.5, 3.6)):
+    """NLL (left) and MMD² (right) against network calls, one line per entry of ``curves``
+    {label: {calls: Quality}}; ``references`` {label: Quality} are dashed horizontal lines (e.g. DDPM-1000).
+
+    ``entropy`` (NLL of fresh data) and ``mmd_floor`` (MMD² of two data sets) are dotted lines. Curves and
+    references whose label contains any text in ``mmd_skip`` are left out of the MMD² panel (use it for
+    sets of another size n: MMD² floors depend on n, so only equal-n numbers share a panel).
+    """
+    import matplotlib.pyplot as plt
+
+    def shown(label):
+        return not any(s in label for s in mmd_skip)
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=figsize)
+    for i, (label, curve) in enumerate(curves.items()):
+        k = sorted(curve)
+        colour = PALETTE[i % len(PALETTE)]
+        a1.plot(k, [curve[c].nll for c in k], "o-", color=colour, label=label)
+        if shown(label):
+            a2.plot(k, [curve[c].mmd2 for c in k], "o-", color=colour, label=label)
+    for j, (label, q) in enumerate((references or {}).items()):
+        colour = PALETTE[(len(curves) + j) % len(PALETTE)]
+        a1.axhline(q.nll, ls="--", color=colour, label=label)
+        if shown(label):
+            a2.axhline(q.mmd2, ls="--", color=colour, label=label)
+    if entropy is not None:
+        a1.axhline(entropy, ls=":", color="black", label="fresh data")
+    if mmd_floor is not None:
+        a2.axhline(mmd_floor, ls=":", color="black", label="fresh data (floor)")
+    for ax, name in ((a1, "NLL (nats)"), (a2, "MMD² (V-statistic)")):
+        ax.set_xscale("log"); ax.set_xlabel("network calls"); ax.set_ylabel(name)
+    a1.legend(fontsize=7)
+    a2.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmark / animation hooks
+# ---------------------------------------------------------------------------------------------
+def demo_view(n: int = 500, seed: int = 0) -> SamplingView:
+    """The chapter's slider view: DDPM (σ² = β̃_t, T = 1000) with the exact ε* of the ring."""
+    ring = make_distribution("ring")
+    schedule = make_schedule("linear", 1000)
+    gen = make_generator(seed)
+    trace = record(ddpm_steps(ring.eps_model(schedule), schedule, (n, 2), generator=gen), label="DDPM with exact ε*")
+    return SamplingView(trace, data=ring.sample(n, generator=make_generator(seed + 1)))
+
+
+#: Slider moves over the reverse process (t from noise down to data), for benchmarks/bench_views.py.
+DEMO_SWEEP: list[dict] = [{"t": t} for t in (999, 900, 800, 700, 600, 500, 400, 300, 200, 150, 100, 60, 30, 10, 0)]
+#: A smooth 30-frame pass for scripts/make_animations.py (more frames where things happen: small t).
+ANIMATION_SWEEP: list[dict] = [{"t": int(round(999 * (1 - k / 29) ** 2))} for k in range(30)]
