@@ -286,10 +286,12 @@ def _as_bool(out, label: str) -> bool:
 def _check_uses_time(fn) -> None:
     if not callable(fn):
         raise Incorrect("pass your function itself: q3.check(uses_time) (no brackets).")
-    torch.manual_seed(0)
     x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(1))
-    cases = [("the sketch (it ignores t)", SketchDenoiser().eval(), False),
-             ("the fixed sketch (it uses t)", ReferenceFixedSketch().eval(), True),
+    with torch.random.fork_rng():                  # fixed weights, without touching the student's RNG state
+        torch.manual_seed(0)
+        sketch, fixed = SketchDenoiser().eval(), ReferenceFixedSketch().eval()
+    cases = [("the sketch (it ignores t)", sketch, False),
+             ("the fixed sketch (it uses t)", fixed, True),
              ("a model that reacts to t only for t ≥ 500", _LateOnly(), True),
              ("a model whose output moves only 1e-4 with t", _Weak(), True)]
     answers = [_as_bool(call_student(fn, model, x.clone()), label) for label, model, _ in cases]
@@ -330,9 +332,10 @@ q3 = Exercise(
 def _check_fixed_sketch(cls) -> None:
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise Incorrect("pass your class itself (a subclass of SketchDenoiser): q4.check(FixedSketch).")
-    torch.manual_seed(0)
     try:
-        model = cls()
+        with torch.random.fork_rng():              # fixed weights, without touching the student's RNG state
+            torch.manual_seed(0)
+            model = cls()
     except Exception as err:
         raise Incorrect(f"FixedSketch() raised {type(err).__name__}: {err}. Keep the sketch's __init__ "
                         "(subclass SketchDenoiser and only write forward).") from None

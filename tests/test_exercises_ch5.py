@@ -1,0 +1,174 @@
+"""Chapter 5 exercises: the references agree with the package's samplers, typical mistakes get the RIGHT hint,
+blanks are 'not attempted'."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import diffusion_lab as dl
+from diffusion_lab.exercises import ch5
+from diffusion_lab.exercises.base import CORRECT, INCORRECT, NOT_ATTEMPTED
+
+
+def status(q, answer):
+    res = q.result(answer)
+    return res.status, res.message
+
+
+def blank_function(*args, **kwargs):
+    # YOUR CODE HERE
+    ...
+
+
+@pytest.fixture(scope="module")
+def sch():
+    return dl.make_schedule("linear", 1000)
+
+
+# ---- references agree with the package ------------------------------------------------------------------
+def test_reference_posterior_variance_is_the_schedules(sch):
+    torch.testing.assert_close(ch5.reference_posterior_variance(sch.betas), sch.posterior_variance, rtol=1e-12, atol=0)
+    # independent value: t = 1 → (1 − ᾱ_0)/(1 − ᾱ_1)·β_1 with ᾱ_0 = 1 − β_0, ᾱ_1 = (1 − β_0)(1 − β_1)
+    b0, b1 = float(sch.betas[0]), float(sch.betas[1])
+    assert float(ch5.reference_posterior_variance(sch.betas)[1]) == pytest.approx(b0 / (1 - (1 - b0) * (1 - b1)) * b1,
+                                                                                 rel=1e-10)
+
+
+def test_reference_ddpm_step_is_one_step_of_ddpm_steps(sch):
+    ring = dl.make_distribution("ring")
+    eps_model = ring.eps_model(sch)
+    x_t = torch.randn(6, 2, generator=dl.make_generator(0), dtype=torch.float64)
+    for t in (999, 37, 0):
+        step = next(dl.ddpm_steps(eps_model, sch, x_t.clone(), t_start=t, generator=dl.make_generator(1)))
+        z = torch.randn(x_t.shape, generator=dl.make_generator(1), dtype=torch.float64)   # the sampler's first draw
+        ours = ch5.reference_ddpm_step(x_t, t, step.eps, sch, z)
+        torch.testing.assert_close(ours, step.x_prev, rtol=1e-9, atol=1e-9)
+
+
+def test_reference_ddim_update_is_one_step_of_ddim_steps(sch):
+    ring = dl.make_distribution("ring")
+    x_T = torch.randn(6, 2, generator=dl.make_generator(2), dtype=torch.float64)
+    steps = list(dl.ddim_steps(ring.eps_model(sch), sch, x_T, num_steps=10, eta=0.0))
+    for step in (steps[0], steps[-1]):
+        a_t = float(sch.alphas_cumprod[step.t])
+        a_s = float(sch.alphas_cumprod[step.t_prev]) if step.t_prev >= 0 else 1.0
+        torch.testing.assert_close(ch5.reference_ddim_update(step.x_t, step.eps, a_t, a_s), step.x_prev,
+                                   rtol=1e-9, atol=1e-9)
+
+
+def test_references_pass_and_blanks_are_not_attempted():
+    for q in (ch5.q1, ch5.q2, ch5.q3):
+        assert status(q, q.reference)[0] == CORRECT, q.name
+        assert status(q, None)[0] == NOT_ATTEMPTED
+        assert status(q, blank_function)[0] == NOT_ATTEMPTED
+        st, msg = status(q, 1.0)
+        assert st == INCORRECT and "no brackets" in msg
+
+
+# ---- q1: β̃ ---------------------------------------------------------------------------------------------------
+def test_q1_typical_mistakes():
+    def gives_beta(betas):
+        return betas.clone()
+
+    def pads_with_abar0(betas):
+        abar = torch.cumprod(1 - betas, 0)
+        prev = torch.cat([abar[:1], abar[:-1]])
+        return (1 - prev) / (1 - abar) * betas
+
+    def no_beta(betas):
+        abar = torch.cumprod(1 - betas, 0)
+        prev = torch.cat([torch.ones(1, dtype=betas.dtype), abar[:-1]])
+        return (1 - prev) / (1 - abar)
+
+    def upside_down(betas):
+        abar = torch.cumprod(1 - betas, 0)
+        prev = torch.cat([torch.ones(1, dtype=betas.dtype), abar[:-1]])
+        return (1 - abar) / (1 - prev) * betas
+
+    def shifted(betas):
+        ref = ch5.reference_posterior_variance(betas)
+        return torch.cat([torch.zeros(1, dtype=betas.dtype), ref[:-1]])
+
+    def too_short(betas):
+        return ch5.reference_posterior_variance(betas)[1:]
+
+    cases = {gives_beta: "β_t back", pads_with_abar0: "except t = 0", no_beta: "factor β_t is missing",
+             upside_down: "upside down", shifted: "off by one", too_short: "shape"}
+    for fn, expected in cases.items():
+        st, msg = status(ch5.q1, fn)
+        assert st == INCORRECT and expected in msg, (fn.__name__, msg)
+
+
+# ---- q2: one DDPM step ----------------------------------------------------------------------------------------
+def _parts(x_t, t, e, s):
+    b, a, ab = float(s.betas[t]), float(s.alphas[t]), float(s.alphas_cumprod[t])
+    return b, a, ab, (x_t - b / math.sqrt(1 - ab) * e) / math.sqrt(a)
+
+
+def test_q2_typical_mistakes():
+    def template(x_t, t, e, s, z):
+        ab, abp = float(s.alphas_cumprod[t]), float(s.alphas_cumprod_prev[t])
+        x0 = (x_t - math.sqrt(1 - ab) * e) / math.sqrt(ab)
+        return math.sqrt(abp) * x0 + math.sqrt(1 - abp) * z
+
+    def sigma_beta(x_t, t, e, s, z):
+        b, _, _, mean = _parts(x_t, t, e, s)
+        return mean + math.sqrt(b) * z if t > 0 else mean
+
+    def variance_not_std(x_t, t, e, s, z):
+        _, _, _, mean = _parts(x_t, t, e, s)
+        return mean + float(s.posterior_variance[t]) * z if t > 0 else mean
+
+    def plain_beta_coef(x_t, t, e, s, z):
+        b, a, _, _ = _parts(x_t, t, e, s)
+        return (x_t - b * e) / math.sqrt(a) + math.sqrt(float(s.posterior_variance[t])) * z
+
+    def no_noise(x_t, t, e, s, z):
+        return _parts(x_t, t, e, s)[3]
+
+    def returns_x0(x_t, t, e, s, z):
+        ab = float(s.alphas_cumprod[t])
+        return (x_t - math.sqrt(1 - ab) * e) / math.sqrt(ab)
+
+    def noise_at_zero(x_t, t, e, s, z):
+        # right for t > 0, but adds σ = √β_0 noise in the last step
+        b, _, _, mean = _parts(x_t, t, e, s)
+        return mean + (math.sqrt(float(s.posterior_variance[t])) if t > 0 else math.sqrt(b)) * z
+
+    cases = {template: "template", sigma_beta: "σ_t² = β_t", variance_not_std: "not by β̃_t",
+             plain_beta_coef: "β_t/√(1 − ᾱ_t)", no_noise: "forgot to add the noise", returns_x0: "jump straight",
+             noise_at_zero: "t = 0"}
+    for fn, expected in cases.items():
+        st, msg = status(ch5.q2, fn)
+        assert st == INCORRECT and expected in msg, (fn.__name__, msg)
+
+
+# ---- q3: one DDIM step -----------------------------------------------------------------------------------------
+def test_q3_typical_mistakes():
+    def no_direction(x_t, e, a_t, a_s):
+        return math.sqrt(a_s) * (x_t - math.sqrt(1 - a_t) * e) / math.sqrt(a_t)
+
+    def returns_x0(x_t, e, a_t, a_s):
+        return (x_t - math.sqrt(1 - a_t) * e) / math.sqrt(a_t)
+
+    def swapped(x_t, e, a_t, a_s):
+        return ch5.reference_ddim_update(x_t, e, a_s, a_t)
+
+    def no_sqrt(x_t, e, a_t, a_s):
+        return a_s * (x_t - (1 - a_t) * e) / a_t + (1 - a_s) * e
+
+    cases = {no_direction: "direction term", returns_x0: "jump to the end", swapped: "swapped",
+             no_sqrt: "square roots"}
+    for fn, expected in cases.items():
+        st, msg = status(ch5.q3, fn)
+        assert st == INCORRECT and expected in msg, (fn.__name__, msg)
+
+
+def test_q3_accepts_tensor_arithmetic():
+    def with_tensors(x_t, e, a_t, a_s):
+        a_t, a_s = torch.tensor(a_t, dtype=x_t.dtype), torch.tensor(a_s, dtype=x_t.dtype)
+        x0 = (x_t - (1 - a_t).sqrt() * e) / a_t.sqrt()
+        return a_s.sqrt() * x0 + (1 - a_s).sqrt() * e
+    assert status(ch5.q3, with_tensors)[0] == CORRECT
