@@ -177,7 +177,8 @@ def test_ddim_view_draws_the_ddim_samples_and_caches(short_schedule, ring):
     eps = ring.eps_model(short_schedule)
     x_T = torch.randn((150, 2), generator=dl.make_generator(14))
     ref = ring.sample(150, generator=dl.make_generator(15))
-    view = sv.DDIMView(eps, short_schedule, ring, x_T, ref, step_choices=(5, 10, 50), seed=3)
+    view = sv.DDIMView(eps, short_schedule, ring, x_T, ref, step_choices=(5, 10, 50), seed=3, show_curve=True,
+                       ddpm_quality=sv.Quality(nll=1.7, mmd2=1e-3, n=150))
     assert view.state["num_steps"] == 50
     for k, eta in ((10, 0.0), (5, 1.0), (50, 0.5)):
         view.update(num_steps=k, eta=eta)
@@ -185,12 +186,17 @@ def test_ddim_view_draws_the_ddim_samples_and_caches(short_schedule, ring):
         expected = dl.ddim_sample(eps, short_schedule, x_T.clone(), num_steps=k, eta=eta, generator=dl.make_generator(3))
         np.testing.assert_allclose(view.scatter.get_offsets(), expected.numpy(), atol=1e-6)
         mx, my = view.marker.get_data()
-        assert list(mx) == [k] and my[0] == pytest.approx(view.result(k, eta)[1].nll)
-        assert f"{k} network calls" in view.title.get_text()
+        assert list(mx) == [view.step_choices.index(k)] and my[0] == pytest.approx(view.result(k, eta)[1].nll)
+        assert f"{k} network calls" in view.title.get_text() and "DDPM-1000: 1.70" in view.title.get_text()
     cached = view.result(5, 1.0)
     assert view.result(5, 1.0) is cached            # second visit: no recomputation
     view.precompute(etas=(0.0,))
     assert {(k, 0.0) for k in (5, 10, 50)} <= set(view._cache)
+    # the default view has no curve panel, and computes only what is shown
+    plain = sv.DDIMView(eps, short_schedule, ring, x_T, ref, step_choices=(5, 10, 50))
+    assert plain.axq is None and plain.marker is None and set(plain._cache) == {(50, 0.0)}
+    plain.update(num_steps=5)
+    np.testing.assert_allclose(plain.scatter.get_offsets(), view.result(5, 0.0)[0])
 
 
 # ---- static figures ------------------------------------------------------------------------------------
