@@ -17,7 +17,7 @@ from torch import nn
 
 from ..models import SinusoidalTimeEmbedding
 from ..schedules import make_schedule
-from .base import Exercise, Incorrect, NotAttempted, call_student, source_of
+from .base import Exercise, Incorrect, call_student, source_of
 
 __all__ = ["q1", "q2", "q3", "q4", "buggy_noisy_sample", "reference_noisy_sample", "reference_simple_loss",
            "reference_uses_time", "SketchDenoiser", "ReferenceFixedSketch", "BUGGY_TEMPLATE"]

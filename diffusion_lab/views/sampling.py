@@ -22,8 +22,8 @@ sample after the last step (t = 0).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ from matplotlib.ticker import MaxNLocator
 from ..distributions import GaussianMixture, make_distribution
 from ..forward import predict_start_from_noise, q_posterior
 from ..plotting import PALETTE, live_backend, new_figure, tile_images, to_numpy
-from ..sampling import SamplerStep, ddim_sample, ddim_steps, ddpm_steps
+from ..sampling import SamplerStep, ddim_sample, ddpm_steps
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
 from . import View
