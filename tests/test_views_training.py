@@ -119,7 +119,7 @@ def test_denoise_view_tiles_x0_xt_and_the_guess(schedule):
         x_t, x0_hat = tv.denoise(model, schedule, x0, view.noise, t)
         expected = tile_images(torch.cat([x0, x_t.clamp(-1, 1), x0_hat.clamp(-1, 1)]), nrow=3)
         np.testing.assert_allclose(view.im.get_array(), expected, rtol=1e-6)
-        assert f"t = {t}," in view.title.get_text()
+        assert f"at t = {t} " in view.title.get_text()
     assert view.im.get_array().shape == (3 * 5 - 1, 3 * 5 - 1)
 
 
