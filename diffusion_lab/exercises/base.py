@@ -44,6 +44,9 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        """Shown as the last line of a cell: nothing more, ``check`` already printed the verdict."""
+
 
 def is_blank(answer: Any) -> bool:
     """True for the template placeholders students start from: None or ``...``."""
