@@ -202,7 +202,7 @@ def test_view_update_changes_every_artist(view):
             frame = view.update(schedule=name, t=t)
             k = sv.SCHEDULES.index(name)
             np.testing.assert_allclose(view.im.get_array(), frame.tile)
-            assert view.box.get_x() == pytest.approx(k * 9 - 0.5)
+            assert view.box.get_x() == pytest.approx(k * (8 + view.pad) - 0.5)
             offsets = view.markers.get_offsets()
             np.testing.assert_allclose(offsets[:, 0], t)
             np.testing.assert_allclose(offsets[:, 1], [float(view.schedules[n].alphas_cumprod[t]) for n in sv.SCHEDULES])
@@ -210,23 +210,33 @@ def test_view_update_changes_every_artist(view):
             for n, s in view.schedules.items():
                 np.testing.assert_allclose(view.scatters[n].get_xydata(),
                                            closed_form(s, view.cloud, t, view.eps_cloud), atol=1e-5)
-                assert f"{frame.abar[n]:.3f}" in view.cloud_titles[n].get_text()
                 assert view.curves[n].get_linewidth() == (3.0 if n == name else 1.2)
-                assert view.cloud_titles[n].get_fontweight() == ("bold" if n == name else "normal")
-            assert f"t = {t}" in view.img_title.get_text()
+                assert view.frames[n].get_visible() == (n == name)
+            assert view.curve_title.get_text() == f"t = {t}: ᾱ_t = {frame.abar[name]:.3f} ({name})"
     view.update(schedule="linear", t=999)
     # at the last step the digit is gone: the tile is (almost exactly) the noise under every schedule
     assert not np.allclose(view.im.get_array(), before_tile)
     assert not np.allclose(view.scatters["linear"].get_xydata(), before_pts)
-    eps_tile = tile_images(view.eps_image.expand(5, -1, -1, -1), nrow=5)
+    eps_tile = tile_images(view.eps_image.expand(5, -1, -1, -1), nrow=5, pad=view.pad)
     assert float(np.abs(view.im.get_array() - eps_tile).max()) < 0.05
 
 
 def test_view_at_t0_shows_the_clean_digit(view):
     view.update(schedule="cosine", t=0)
-    clean = tile_images(view.image.expand(5, -1, -1, -1), nrow=5)
-    assert float(np.abs(view.im.get_array() - clean).max()) < 0.05   # √(1−ᾱ_0) ≤ 0.01 under every schedule
-    assert view.box.get_x() == pytest.approx(8.5)
+    clean = tile_images(view.image.expand(5, -1, -1, -1), nrow=5, pad=view.pad)
+    assert float(np.abs(view.im.get_array() - clean).max()) < 0.05   # √(1−ᾱ_0) ≤ 0.013 under every schedule
+    assert view.box.get_x() == pytest.approx(8 + view.pad - 0.5)
+
+
+def test_view_tiles_sit_over_their_columns(view):
+    """The one tiled imshow is laid out so that tile k is centred over cloud panel k."""
+    view.fig.canvas.draw()
+    img_box = view.ax_img.get_window_extent()
+    tile_w_px = img_box.width / view.im.get_array().shape[1]
+    for k, ax in enumerate(view.ax_clouds):
+        tile_centre = img_box.x0 + (k * (8 + view.pad) + 4) * tile_w_px
+        panel = ax.get_window_extent()
+        assert abs(tile_centre - (panel.x0 + panel.x1) / 2) < 0.05 * panel.width
 
 
 def test_view_rejects_unknown_schedule(view):

@@ -21,6 +21,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 import torch
 from matplotlib.patches import Rectangle
@@ -48,6 +49,11 @@ QUANTITIES = {
     "alphas_cumprod": r"$\bar\alpha_t$",
     "log_snr": r"log-SNR $= \log\,\bar\alpha_t/(1-\bar\alpha_t)$",
 }
+
+
+def plt_rc(key: str):
+    """The current matplotlib rcParam ``key`` (so the view follows ``plotting.presenting()``)."""
+    return matplotlib.rcParams[key]
 
 
 def schedule_colour(name: str) -> str:
@@ -134,7 +140,7 @@ def noised_grid(schedules: dict[str, NoiseSchedule], x0: torch.Tensor, eps: torc
 class ScheduleFrame:
     """What the live view draws at one (schedule, t).
 
-    tile: (8, S·9−1) array in [−1, 1] (x_t of the digit under each schedule, side by side, pad = 1)
+    tile: (H, S·(W+pad)−pad) array in [−1, 1] (x_t of the digit under each schedule, side by side)
     clouds: {name: (n, 2) array}: the point cloud's x_t under each schedule
     abar: {name: ᾱ_t}; chosen: index of the chosen schedule in ``names``; names; t
     """
@@ -149,8 +155,11 @@ class ScheduleFrame:
 
 def schedules_frame(schedules: dict[str, NoiseSchedule], schedule: str, t: int,
                     image: torch.Tensor, eps_image: torch.Tensor,
-                    cloud: torch.Tensor, eps_cloud: torch.Tensor) -> ScheduleFrame:
-    """Noise ``image`` (1, 1, H, W) and ``cloud`` (n, 2) at step ``t`` under every schedule, same ε."""
+                    cloud: torch.Tensor, eps_cloud: torch.Tensor, pad: int = 1) -> ScheduleFrame:
+    """Noise ``image`` (1, 1, H, W) and ``cloud`` (n, 2) at step ``t`` under every schedule, same ε.
+
+    The digits are tiled side by side with ``pad`` pixels between them (``frame.tile``).
+    """
     names = tuple(schedules)
     if schedule not in schedules:
         raise ValueError(f"schedule must be one of {list(names)}, got {schedule!r}.")
@@ -159,7 +168,7 @@ def schedules_frame(schedules: dict[str, NoiseSchedule], schedule: str, t: int,
     clouds = {n: to_numpy(q_sample(s, cloud, t, noise=eps_cloud)) for n, s in schedules.items()}
     abar = {n: float(s.alphas_cumprod[t]) for n, s in schedules.items()}
     return ScheduleFrame(t=t, names=names, chosen=names.index(schedule), abar=abar,
-                         tile=tile_images(images, nrow=len(names)), clouds=clouds)
+                         tile=tile_images(images, nrow=len(names), pad=pad), clouds=clouds)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,12 +235,18 @@ def plot_cloud_grid(fig, grid: torch.Tensor, names, ts, lim: float = 4.5):
 # Live view
 # ---------------------------------------------------------------------------------------------
 class SchedulesView(View):
-    """Top: the digit's x_t under every schedule (one tiled imshow, chosen one boxed) and the ᾱ_t curves
-    with a marker at t. Bottom: the 2D cloud's x_t under every schedule (chosen one outlined).
+    """Five columns, one per schedule: the digit's x_t on top (ONE tiled imshow whose tiles sit over the
+    columns; the chosen schedule boxed), the 2D cloud's x_t below (the chosen panel outlined). On the
+    right the ᾱ_t curves, the chosen one bold, a dot per schedule at the current t, and the chosen ᾱ_t
+    in the title.
 
-    ``update(schedule=name, t=int)``. The digit, the cloud and both ε are drawn once (seeded), so
-    moving t or switching schedule changes only ᾱ_t.
+    ``update(schedule=name, t=int)``. The digit, the cloud and both ε are drawn once (seeded), so moving
+    t or switching schedule changes only ᾱ_t. Text is kept short: on a slow CPU, glyph rendering is most
+    of a redraw.
     """
+
+    #: gap between columns as a fraction of a column's width; the image tiles use the same gap (in pixels)
+    WSPACE = 0.25
 
     def __init__(self, T: int = 1000, names=SCHEDULES, digit: int = 0, cloud: str = "ring",
                  n_points: int = 300, seed: int = 0, lim: float = 4.5):
@@ -248,55 +263,68 @@ class SchedulesView(View):
         self.eps_cloud = torch.randn(self.cloud.shape, generator=gen)
         S = len(self.names)
         H, W = self.image.shape[-2:]
-        self._tile_w = W + 1
+        self.pad = max(1, round(W * self.WSPACE))     # tile gap in pixels = column gap in panel widths
+        self._tile_step = W + self.pad
 
-        fig, axes = new_figure(2, S, figsize=(2.3 * S, 5.6))
+        fig, axes = new_figure(2, S + 1, figsize=(1.9 * S + 3.4, 4.6),
+                               gridspec_kw={"width_ratios": [1] * S + [2.1], "wspace": self.WSPACE,
+                                            "hspace": 0.28})
         gs = axes[0, 0].get_gridspec()
-        for ax in axes[0]:
+        for ax in list(axes[0]) + [axes[1, -1]]:
             ax.remove()
         self.fig = fig
-        split = max(1, (3 * S) // 5)  # image tiles get 3/5 of the width, the ᾱ curves the rest
-        self.ax_img = fig.add_subplot(gs[0, :split])
-        self.ax_curve = fig.add_subplot(gs[0, split:])
-        self.ax_clouds = list(axes[1])
+        self.ax_img = fig.add_subplot(gs[0, :S])
+        self.ax_curve = fig.add_subplot(gs[:, S])
+        self.ax_clouds = list(axes[1, :S])
 
-        frame = schedules_frame(self.schedules, self.names[0], 0, self.image, self.eps_image,
-                                self.cloud, self.eps_cloud)
+        frame = self._frame(self.names[0], 0)
         self.im = self.ax_img.imshow(frame.tile, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-        self.ax_img.set_xticks([k * (W + 1) + (W - 1) / 2 for k in range(S)], list(self.names), fontsize=9)
-        self.ax_img.set_yticks([]); self.ax_img.grid(False); self.ax_img.tick_params(length=0)
+        self.ax_img.set_axis_off()
+        self.ax_img.set_anchor("S")                    # sit on the cloud row, keep the full width
         self.box = Rectangle((-0.5, -0.5), W, H, fill=False, lw=2.5, ec="#D55E00")
         self.ax_img.add_patch(self.box)
-        self.img_title = self.ax_img.set_title("")
 
         self.curves = {}
         for n, s in self.schedules.items():
-            self.curves[n], = self.ax_curve.plot(np.arange(T), to_numpy(s.alphas_cumprod), color=schedule_colour(n),
-                                                 label=n, lw=1.2)
+            self.curves[n], = self.ax_curve.plot(np.arange(T), to_numpy(s.alphas_cumprod), color=schedule_colour(n), lw=1.2)
         self.markers = self.ax_curve.scatter(np.zeros(S), np.ones(S), s=30, zorder=3,
                                              c=[schedule_colour(n) for n in self.names])
         self.vline = self.ax_curve.axvline(0, color="0.3", lw=1)
         self.ax_curve.set_xlim(0, T - 1); self.ax_curve.set_ylim(-0.02, 1.02)
-        self.ax_curve.set_xticks([0, T // 2, T - 1]); self.ax_curve.set_yticks([0, 0.5, 1])
-        self.ax_curve.set_xlabel("code step t"); self.ax_curve.set_title(r"$\bar\alpha_t$ (dots: at this t)")
+        # No tick machinery (it dominates a redraw on a slow CPU): reference lines and a few short labels.
+        self.ax_curve.set_axis_off()
+        for level in (0.0, 0.5, 1.0):
+            self.ax_curve.axhline(level, color="0.6", lw=0.8, ls="--" if level == 0.5 else "-", zorder=0)
+            self.ax_curve.text(-0.01 * T, level, f"{level:g}", ha="right", va="center", fontsize=9)
+        for tick in (0, T - 1):
+            self.ax_curve.text(tick, -0.04, f"t = {tick}", ha="center", va="top", fontsize=9)
+        # plain texts, not axes titles: placing a title measures the axes' tick labels on every draw
+        self.curve_title = self.ax_curve.text(0.5, 1.02, "", transform=self.ax_curve.transAxes, ha="center",
+                                              va="bottom", fontsize=plt_rc("axes.titlesize"))
 
-        self.scatters, self.cloud_titles = {}, {}
+        self.scatters, self.frames = {}, {}
         for ax, n in zip(self.ax_clouds, self.names):
             # one Line2D with markers per panel: Agg stamps a cached marker, much faster than a scatter
             self.scatters[n], = ax.plot(*frame.clouds[n].T, "o", ms=2, mew=0, color=schedule_colour(n), alpha=0.7)
             ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim); ax.set_aspect("equal")
-            ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
-            self.cloud_titles[n] = ax.set_title(n, fontsize=9, color=schedule_colour(n))
-        fig.subplots_adjust(left=0.03, right=0.975, top=0.92, bottom=0.04, wspace=0.12, hspace=0.3)
+            ax.set_axis_off()                          # no axis machinery to draw; the frame is a patch
+            self.frames[n] = ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
+                                                    lw=2.5, ec="#D55E00", visible=False))
+            ax.text(0.5, 1.03, n, transform=ax.transAxes, ha="center", va="bottom", fontsize=9,
+                    color=schedule_colour(n))
+        fig.subplots_adjust(left=0.02, right=0.97, top=0.93, bottom=0.1)
         self.frame = None
         self.update(schedule=self.names[0], t=0)
 
+    def _frame(self, schedule: str, t: int) -> ScheduleFrame:
+        return schedules_frame(self.schedules, schedule, t, self.image, self.eps_image,
+                               self.cloud, self.eps_cloud, pad=self.pad)
+
     def update(self, schedule: str = "linear", t: int = 0) -> ScheduleFrame:
-        frame = schedules_frame(self.schedules, schedule, t, self.image, self.eps_image,
-                                self.cloud, self.eps_cloud)
+        frame = self._frame(schedule, t)
         self.im.set_data(frame.tile)
-        self.box.set_x(frame.chosen * self._tile_w - 0.5)
-        self.img_title.set_text(f"x_t at t = {frame.t}, same x0 and ε")
+        self.box.set_x(frame.chosen * self._tile_step - 0.5)
+        self.curve_title.set_text(f"t = {frame.t}: ᾱ_t = {frame.abar[schedule]:.3f} ({schedule})")
         self.markers.set_offsets(np.column_stack([np.full(len(self.names), frame.t),
                                                   [frame.abar[n] for n in self.names]]))
         self.vline.set_xdata([frame.t, frame.t])
@@ -305,11 +333,7 @@ class SchedulesView(View):
             self.curves[n].set_linewidth(3.0 if chosen else 1.2)
             self.curves[n].set_alpha(1.0 if chosen else 0.45)
             self.scatters[n].set_data(frame.clouds[n][:, 0], frame.clouds[n][:, 1])
-            self.cloud_titles[n].set_text(f"{n}: ᾱ = {frame.abar[n]:.3f}")
-            self.cloud_titles[n].set_fontweight("bold" if chosen else "normal")
-            for spine in self.ax_clouds[k].spines.values():
-                spine.set_visible(chosen)
-                spine.set_color("#D55E00"); spine.set_linewidth(2.5)
+            self.frames[n].set_visible(chosen)
         self.frame = frame
         self.redraw()
         return frame
