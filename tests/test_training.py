@@ -197,6 +197,8 @@ def test_cli_mlp2d_writes_a_loadable_checkpoint(tmp_path):
     assert meta["steps"] == 3 and meta["schedule_config"] == {"name": "linear", "T": 1000, "kwargs": {}}
     assert meta["command"].startswith("python -m diffusion_lab.train --model mlp2d --steps 3")
     assert meta["model_config"]["hidden"] == 16 and meta["wall_time_s"] >= 0
+    # the saved (EMA, frozen) model's size: counted with frozen parameters included
+    assert meta["parameters"] == sum(p.numel() for p in model.parameters()) > 0
     assert info["final_loss"] == pytest.approx(meta["final_loss"], abs=1e-6)
     assert json.loads((tmp_path / "mlp.json").read_text())["weights"].startswith("EMA")
 
