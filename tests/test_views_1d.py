@@ -186,7 +186,9 @@ def test_view_update_moves_marker_histogram_and_numbers(toy):
         dens_x, dens_y = view.density_line.get_data()
         np.testing.assert_allclose(dens_x, d["density"]) and np.testing.assert_allclose(dens_y, d["grid"])
         assert view.ax_hist.get_xlim()[1] >= max(d["hist"].max(), d["density"].max())
-        assert f"{d['std']:6.2f}" in view.numbers.get_text() and f"t = {t} " in view.ax.get_title(loc="left")
+        title = view.ax.get_title(loc="left")
+        assert title == f1d.title_text(d) and title.startswith(f"t = {t} ")
+        assert f"mean {d['emp_mean']:.2f}/{d['mean']:.2f}" in title and f"std {d['emp_std']:.2f}/{d['std']:.2f}" in title
         assert not np.array_equal(_stairs_values(view), previous)
         previous = _stairs_values(view).copy()
     view.fig.canvas.draw()
@@ -229,6 +231,12 @@ def test_update_does_not_render_a_headless_canvas(toy):
     assert draws == []
     view.fig.canvas.draw()
     assert draws == [1]
+
+
+def test_legend_html_names_every_coloured_artist():
+    for colour in (f1d.PALETTE[0], f1d.PALETTE[1], f1d.PALETTE[3]):
+        assert colour in f1d.LEGEND_HTML
+    assert "exact density" in f1d.LEGEND_HTML and "histogram" in f1d.LEGEND_HTML
 
 
 def test_demo_view_and_sweep():
