@@ -223,3 +223,15 @@ def test_q3_row_column_mixup_is_caught_even_when_it_broadcasts():
 @pytest.mark.parametrize("fn", [with_gather, in_float32])
 def test_q3_accepts_equivalent_answers(fn):
     assert ch2.q3.result(fn).status == CORRECT
+
+
+@pytest.mark.parametrize("q", [ch2.q1, ch2.q2, ch2.q3])
+def test_solutions_are_runnable_code(q):
+    """The solution shown to students compiles and, run on its own, passes the check."""
+    text = q._solution
+    assert text.startswith("```python\n") and text.endswith("\n```")
+    code = text[len("```python\n"):-len("\n```")]
+    namespace = {"torch": torch, "math": math, "np": np, "NoiseSchedule": dl.NoiseSchedule}
+    exec(compile(code, "<solution>", "exec"), namespace)
+    fn = namespace[q.reference.__name__]
+    assert q.result(fn).status == CORRECT

@@ -12,14 +12,25 @@ Usage in the notebook::
 """
 from __future__ import annotations
 
+import inspect
 import math
+import textwrap
 
 import numpy as np
 import torch
 
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
-from .base import Exercise, Incorrect, NotAttempted, call_student, source_of
+from .base import Exercise, Incorrect, NotAttempted, call_student
+
+
+def source_of(fn) -> str:
+    """The reference function's source as a fenced code block, indentation kept.
+
+    (base.source_of runs inspect.cleandoc, which strips the body's indentation after an unindented
+    ``def`` line, so the shown solution would not run.)
+    """
+    return "```python\n" + textwrap.dedent(inspect.getsource(fn)).strip() + "\n```"
 
 __all__ = ["q1", "q2", "q3", "xt_moments", "first_t_near_origin", "noise_batch"]
 
