@@ -17,5 +17,11 @@ class View:
         raise NotImplementedError
 
     def redraw(self) -> None:
-        """Ask the canvas to redraw (cheap: coalesced by the backend)."""
-        self.fig.canvas.draw_idle()
+        """Ask a live (ipympl) canvas to redraw; coalesced by the backend.
+
+        On a plain Agg canvas ``draw_idle`` renders at once, and the explorer renders the figure
+        again when it displays it, so there nothing is done here: the display is the one render.
+        """
+        from ..plotting import live_backend
+        if live_backend():
+            self.fig.canvas.draw_idle()
