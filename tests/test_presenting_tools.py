@@ -1,0 +1,78 @@
+"""Presenting and class set-up: scripts/add_slide_metadata.py and the project-local jupyter-config/."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+asm = _load("add_slide_metadata")
+
+
+def _chapter():
+    nb = new_notebook(cells=[
+        new_markdown_cell("# 01 · Title\n\nGoals."),
+        new_code_cell("import diffusion_lab as dl"),
+        new_markdown_cell("Some words."),
+        new_markdown_cell("## 1 · A section"),
+        new_code_cell("explorer(...)"),
+        new_markdown_cell("### A detail"),
+        new_markdown_cell("\n## Heading after a blank line"),
+        new_markdown_cell("#hashtag is not a heading"),
+    ])
+    nb.cells[2].metadata["slideshow"] = {"slide_type": "fragment"}
+    nb.cells[4].outputs = [nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": "kept\n"})]
+    nb.cells[4].metadata["tags"] = ["explorer"]
+    return nb
+
+
+def _types(nb):
+    return [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
+
+
+def test_headings_start_slides_and_the_rest_continues():
+    nb = _chapter()
+    changed = asm.add_slide_metadata(nb)
+    assert _types(nb) == ["slide", "-", "fragment", "slide", "-", "subslide", "slide", "-"]
+    assert changed == 7                                # the author's fragment is kept
+    assert nb.cells[4].outputs[0]["text"] == "kept\n" and nb.cells[4].metadata["tags"] == ["explorer"]
+    assert asm.add_slide_metadata(nb) == 0             # idempotent
+
+
+def test_skip_setup_and_force():
+    nb = _chapter()
+    asm.add_slide_metadata(nb, skip_setup=True, force=True)
+    assert _types(nb)[:3] == ["slide", "skip", "-"]
+
+
+def test_check_mode_reports_and_writes_nothing(tmp_path):
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(_chapter(), path)
+    before = path.read_bytes()
+    assert asm.main([str(path), "--check"]) == 1
+    assert path.read_bytes() == before
+    assert asm.main([str(path)]) == 0 and path.read_bytes() != before
+    assert asm.main([str(path), "--check"]) == 0
+    nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_class_config_turns_off_news_and_update_checks():
+    page = json.loads((ROOT / "jupyter-config" / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyterlab/apputils-extension:announcements"] is True
+    server = json.loads((ROOT / "jupyter-config" / "jupyter_server_config.json").read_text())
+    assert server["LabApp"]["news_url"] is None
+    assert server["LabApp"]["check_for_updates_class"] == "jupyterlab.NeverCheckForUpdate"
