@@ -22,7 +22,6 @@ Exits with status 1 if any chapter failed to execute (its page is still written,
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import copy
 import datetime as _dt
