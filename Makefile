@@ -34,12 +34,48 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help venv course test strip hooks clean distclean
 
+# ---- delivery: static site, animations, presenting, dashboards, browser tests ------------------
+#   make site        execute every chapter into build/site/ (static HTML, figures inline, offline math)
+#   make animations  one GIF + HTML animation per view into build/animations/
+#   make present     JupyterLab for the projector (deck mode: jupyterlab-slideshow); CHAPTER=NN_name
+#   make dashboard   a chapter as a Voila dashboard (code hidden); CHAPTER=NN_name, default: all
+#   make e2e         only the browser tests (Playwright + Chromium); screenshots in build/screenshots/
+CHAPTER    ?=
+VOILA_PORT ?= 8866
+.PHONY: site animations present slides dashboard e2e
+
+site: $(STAMP)
+	$(VPY) scripts/build_site.py
+	@echo "Open build/site/index.html in a browser (works offline)."
+
+animations: $(STAMP)
+	MPLBACKEND=Agg $(VPY) scripts/make_animations.py
+
+present slides: $(STAMP)
+	@echo "Presenting: in the notebook toolbar click the deck icon (or Command Palette > Start Deck);"
+	@echo "run dl.plotting.presenting() after the first cell for projector-sized figures. See docs/presenting.md."
+	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(PORT) --LabApp.default_url=/lab/tree/$(or $(CHAPTER),00_welcome).ipynb \
+	  $(BROWSER_FLAG) $(ROOT_FLAG)
+
+dashboard: $(STAMP)
+	@echo "Voila: code hidden, widgets live. Stop with Ctrl-C. See docs/presenting.md."
+	$(JUPYTER_ENV) $(VENV)/bin/voila $(if $(CHAPTER),notebooks/$(CHAPTER).ipynb,notebooks) \
+	  --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) $(BROWSER_FLAG)
+
+e2e: $(STAMP)
+	$(TEST_ENV) $(VPY) -m pytest tests/e2e -m e2e -s $(PYTEST_ARGS)
+
 help:
 	@echo "make course   set up .venv (first time: a few minutes) and open the course in JupyterLab"
 	@echo "make test     run the unit tests and every notebook (nbval)"
 	@echo "make strip    strip outputs from all notebooks (nbstripout)"
 	@echo "make hooks    install the nbstripout git filter for this clone"
 	@echo "make clean    remove build leftovers;  make distclean  also removes .venv"
+	@echo "make site     static HTML of every executed chapter in build/site/ (read without running)"
+	@echo "make animations  GIF + HTML animation of every view in build/animations/"
+	@echo "make present  JupyterLab for presenting (deck mode);  make dashboard  chapters as Voila dashboards"
+	@echo "make e2e      browser tests only (needs chromium + playwright; .ci/run installs them)"
 
 venv: $(STAMP)
 
