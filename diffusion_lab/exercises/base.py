@@ -14,6 +14,7 @@ student's answer (a value or a function) goes to ``check``:
 from __future__ import annotations
 
 import inspect
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -127,4 +128,4 @@ def _show(markdown: str, plain: str) -> None:
 
 def source_of(fn: Callable) -> str:
     """The source of a reference function, as a fenced code block for ``solution()``."""
-    return "```python\n" + inspect.cleandoc(inspect.getsource(fn)) + "\n```"
+    return "```python\n" + textwrap.dedent(inspect.getsource(fn)).strip() + "\n```"
