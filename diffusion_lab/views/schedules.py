@@ -27,7 +27,7 @@ import torch
 from matplotlib.patches import Rectangle
 
 from ..forward import q_sample
-from ..plotting import PALETTE, live_backend, new_figure, tile_images, to_numpy
+from ..plotting import PALETTE, new_figure, tile_images, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from . import View
 
@@ -337,12 +337,6 @@ class SchedulesView(View):
         self.frame = frame
         self.redraw()
         return frame
-
-    def redraw(self) -> None:
-        """Under ipympl ask for an idle redraw; otherwise do nothing: the explorer (or the benchmark)
-        renders the figure itself, and Agg's ``draw_idle`` would draw immediately, doubling the cost."""
-        if live_backend():
-            self.fig.canvas.draw_idle()
 
 
 def demo_view() -> SchedulesView:
