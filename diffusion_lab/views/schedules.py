@@ -286,7 +286,9 @@ class SchedulesView(View):
 
         self.curves = {}
         for n, s in self.schedules.items():
-            self.curves[n], = self.ax_curve.plot(np.arange(T), to_numpy(s.alphas_cumprod), color=schedule_colour(n), lw=1.2)
+            # every 4th step (and the last) is plenty for a smooth curve at this size, and 4× cheaper to draw
+            steps = np.unique(np.r_[np.arange(0, T, 4), T - 1])
+            self.curves[n], = self.ax_curve.plot(steps, to_numpy(s.alphas_cumprod)[steps], color=schedule_colour(n), lw=1.2)
         self.markers = self.ax_curve.scatter(np.zeros(S), np.ones(S), s=30, zorder=3,
                                              c=[schedule_colour(n) for n in self.names])
         self.vline = self.ax_curve.axvline(0, color="0.3", lw=1)
