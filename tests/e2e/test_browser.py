@@ -313,40 +313,56 @@ def test_presenting_deck_mode_keeps_the_slider_live(lab_page, lab_server, screen
 
 # ---- Voilà dashboard ---------------------------------------------------------------------------
 
+VOILA_ATTEMPTS = 3          # Voila 0.5 sometimes stalls at "Executing N of M" (voila-dashboards/voila#1428, #1395)
+VOILA_READY_S = 90
+
+
 @pytest.mark.skipif(importlib.util.find_spec("voila") is None, reason="voila is not installed")
 def test_voila_dashboard_serves_a_chapter_with_live_widgets(playwright_browser, tmp_path, screenshots_dir, e2e_report):
     chapter = _explorer_chapter()
     name = chapter.removesuffix(".ipynb") + "_voila"
     root = copy_course(tmp_path)
-    port, log = free_port(), tmp_path / "voila.log"
-    cmd = [str(VENV_BIN / "voila"), str(root / chapter), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
-           "--show_tracebacks=True", "--Voila.port_retries=0"]
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=root, env=server_env(tmp_path), stdout=fh, stderr=subprocess.STDOUT)
-    try:
-        wait_port(port, proc, log, timeout=60)
-        context = playwright_browser.new_context(viewport={"width": 1300, "height": 1000})
-        page = context.new_page()
-        start = time.perf_counter()
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="commit", timeout=RUN_ALL_TIMEOUT_S * 1000)
-        page.wait_for_selector(".widget-slider", timeout=RUN_ALL_TIMEOUT_S * 1000)
-        page.wait_for_timeout(1000)
-        load_s = time.perf_counter() - start
-        text = page.locator("body").inner_text()
-        assert "Traceback" not in text and "There was an error" not in text, text[:2000]
-        shown_code = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea, .jp-CodeMirrorEditor')]"
-                                   ".map(el => el.innerText.trim()).filter(t => t.length > 0)")
-        assert shown_code == [], f"Voilà should hide the code, shows: {shown_code[:2]}"
-        found = page.evaluate(FIND_MAIN_SLIDER)
-        assert found["found"], "no slider next to a figure in the dashboard"
-        figure, handle = page.locator("[data-e2e=figure]"), page.locator("[data-e2e=handle]")
-        latencies = press_and_measure(page, figure, handle, screenshots_dir, name, presses=3)
-        page.screenshot(path=str(screenshots_dir / f"{name}.png"), full_page=True)
-        e2e_report[name] = {"page_ready_s": round(load_s, 1), "latencies_ms": [round(x) for x in latencies],
-                            "median_ms": round(statistics.median(latencies))}
-        context.close()
-    finally:
-        stop(proc)
+    stalls = []
+    for attempt in range(1, VOILA_ATTEMPTS + 1):
+        port, log = free_port(), tmp_path / f"voila_{attempt}.log"
+        cmd = [str(VENV_BIN / "voila"), str(root / chapter), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+               "--show_tracebacks=True", "--Voila.port_retries=0"]
+        with open(log, "w") as fh:
+            proc = subprocess.Popen(cmd, cwd=root, env=server_env(tmp_path), stdout=fh, stderr=subprocess.STDOUT)
+        context = None
+        try:
+            wait_port(port, proc, log, timeout=60)
+            context = playwright_browser.new_context(viewport={"width": 1300, "height": 1000})
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="commit", timeout=VOILA_READY_S * 1000)
+            try:
+                page.wait_for_selector(".widget-slider", timeout=VOILA_READY_S * 1000)
+            except Exception:
+                page.screenshot(path=str(screenshots_dir / f"{name}_stalled_{attempt}.png"))
+                stalls.append(page.locator("body").inner_text()[:200])
+                continue  # a known, intermittent Voila stall: start a fresh server and try again
+            page.wait_for_timeout(1000)
+            load_s = time.perf_counter() - start
+            text = page.locator("body").inner_text()
+            assert "Traceback" not in text and "There was an error" not in text, text[:2000]
+            shown_code = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea, "
+                                       ".jp-CodeMirrorEditor')].map(el => el.innerText.trim()).filter(t => t.length > 0)")
+            assert shown_code == [], f"Voila should hide the code, shows: {shown_code[:2]}"
+            found = page.evaluate(FIND_MAIN_SLIDER)
+            assert found["found"], "no slider next to a figure in the dashboard"
+            figure, handle = page.locator("[data-e2e=figure]"), page.locator("[data-e2e=handle]")
+            latencies = press_and_measure(page, figure, handle, screenshots_dir, name, presses=3)
+            page.screenshot(path=str(screenshots_dir / f"{name}.png"), full_page=True)
+            e2e_report[name] = {"page_ready_s": round(load_s, 1), "attempts": attempt, "stalls": stalls,
+                                "latencies_ms": [round(x) for x in latencies],
+                                "median_ms": round(statistics.median(latencies))}
+            return
+        finally:
+            if context is not None:
+                context.close()
+            stop(proc)
+    pytest.fail(f"Voila showed no slider within {VOILA_READY_S}s in {VOILA_ATTEMPTS} attempts; pages said: {stalls}")
 
 
 # ---- the static site renders math with the network blocked -------------------------------------
