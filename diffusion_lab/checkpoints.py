@@ -99,6 +99,9 @@ def save_checkpoint(path_stem, model: nn.Module, *, config: dict | None = None, 
     tmp = weights_path.with_name(weights_path.name + ".tmp")
     save_file(state, str(tmp), metadata={"format": "pt"})
     os.replace(tmp, weights_path)
+    _umask = os.umask(0)
+    os.umask(_umask)
+    os.chmod(weights_path, 0o666 & ~_umask)  # safetensors writes 0600; make it readable like the JSON
 
     meta = {
         "format": FORMAT_VERSION,

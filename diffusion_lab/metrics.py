@@ -210,7 +210,7 @@ def classifier_confidence_diversity(images: Tensor, classifier, batch_size: int 
     counts = torch.bincount(p.argmax(1), minlength=k)
     freq = counts.double() / counts.sum()
     nz = freq[freq > 0]
-    ent = float(-(nz * nz.log()).sum())
+    ent = max(0.0, float(-(nz * nz.log()).sum()))  # max: no "-0.0" for a single class
     p_y = p.mean(0)
     kl = (p * (p.clamp_min(1e-300).log() - p_y.clamp_min(1e-300).log())).sum(1).mean()
     return {

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (cuda → mps → cpu), cpu, cuda, ...")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    p.add_argument("--max-minutes", type=float,
+                   help="also stop after this much training wall time (the steps done are recorded)")
     return p
 
 
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     ema = d["ema"] if args.ema is None else (args.ema or None)
     grad_clip = args.grad_clip or None
     command = "python -m diffusion_lab.train " + shlex.join(argv)
+    max_time_s = None if args.max_minutes is None else 60.0 * args.max_minutes
 
     from . import data as data_mod
     from .checkpoints import save_checkpoint
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
         model = DigitClassifier(width=args.base or 32, image_size=size)
         print(f"{type(model).__name__}: {count_parameters(model):,} parameters; {len(y_tr)} training images")
         res = train_classifier(model, x_tr, y_tr, steps, batch_size=batch_size, lr=lr, device=args.device,
-                               seed=args.seed, progress=not args.no_progress, augment_shift=1)
+                               seed=args.seed, progress=not args.no_progress, augment_shift=1,
+                               max_time_s=max_time_s)
         acc = classifier_accuracy(res.model, x_te, y_te)
         extra.update(test_accuracy=round(acc, 4), test_images=len(y_te))
         print(f"held-out accuracy: {acc:.4f} on {len(y_te)} images")
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{type(model).__name__}: {count_parameters(model):,} parameters; {schedule.describe()}")
         res = train_eps_model(model, source, schedule, steps, batch_size=batch_size, lr=lr, ema_decay=ema,
                               grad_clip=grad_clip, device=args.device, seed=args.seed,
-                              progress=not args.no_progress, warmup_steps=args.warmup)
+                              progress=not args.no_progress, warmup_steps=args.warmup, max_time_s=max_time_s)
         save_model, schedule_config = res.best_model, schedule.config
         extra["weights"] = f"EMA (decay {ema})" if ema else "raw (no EMA)"
 
@@ -139,13 +143,14 @@ def main(argv: list[str] | None = None) -> dict:
         final_loss_definition="mean training loss over the last 100 steps",
         loss_curve=_loss_curve(res.loss_history, max(1, steps // 100)),
         batch_size=batch_size, lr=lr, grad_clip=grad_clip, seed=args.seed, device=res.device,
-        threads=torch.get_num_threads(), parameters=count_parameters(save_model, trainable_only=False),
+        steps_requested=steps, stopped_by=res.extra.get("stopped_by"), threads=torch.get_num_threads(),
+        parameters=count_parameters(save_model, trainable_only=False),
         interrupted=res.interrupted,
     )
     w, j = save_checkpoint(args.out, save_model, schedule_config=schedule_config, dataset=dataset, split=split,
                            steps=res.steps_done, command=command, wall_time_s=round(res.wall_time_s, 1),
                            extra=extra)
-    status = " (interrupted)" if res.interrupted else ""
+    status = {"steps": "", "time limit": " (time limit reached)"}.get(res.extra.get("stopped_by"), " (interrupted)")
     print(f"trained {res.steps_done} steps{status} in {res.wall_time_s:.1f} s wall on {res.device}; "
           f"final loss {res.final_loss:.4f}")
     print(f"wrote {w} ({w.stat().st_size / 1e6:.2f} MB) and {j}")

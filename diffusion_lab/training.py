@@ -160,6 +160,7 @@ def train_eps_model(
     log_every: int = 50,
     callback: Callable[[int, float, nn.Module], None] | None = None,
     warmup_steps: int = 0,
+    max_time_s: float | None = None,
 ) -> TrainResult:
     r"""Train ε_θ with L_simple = mean ‖ε − ε_θ(√ᾱ_t x0 + √(1−ᾱ_t) ε, t)‖² (per coordinate).
 
@@ -181,6 +182,8 @@ def train_eps_model(
         callback: called as ``callback(step, loss, model)`` after each step (step counts from 1);
             it may raise KeyboardInterrupt to stop early.
         warmup_steps: linear learning-rate warm-up length.
+        max_time_s: stop after the first step that ends past this many seconds of wall time
+            (``extra["stopped_by"] = "time limit"``; not counted as interrupted).
 
     Returns: :class:`TrainResult` (model and EMA model in eval mode).
     """
@@ -201,6 +204,7 @@ def train_eps_model(
     history: list[float] = []
     bar = _make_bar(steps, progress, f"training {type(model).__name__}")
     interrupted = False
+    stopped_by = "steps"
     running = None
     t0 = time.perf_counter()
     try:
@@ -233,15 +237,19 @@ def train_eps_model(
                     bar.set_postfix(loss=f"{running:.4f}")
             if callback is not None:
                 callback(step, value, model)
+            if max_time_s is not None and step < steps and time.perf_counter() - t0 >= max_time_s:
+                stopped_by = "time limit"
+                break
     except KeyboardInterrupt:
         interrupted = True
+        stopped_by = "KeyboardInterrupt"
     finally:
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - t0
     model.eval()
     return TrainResult(model=model, ema_model=ema, loss_history=history, steps_done=len(history),
-                       wall_time_s=wall, interrupted=interrupted, device=str(dev))
+                       wall_time_s=wall, interrupted=interrupted, device=str(dev), extra={"stopped_by": stopped_by})
 
 
 def train_classifier(
@@ -258,8 +266,11 @@ def train_classifier(
     log_every: int = 50,
     augment_shift: int = 0,
     callback: Callable[[int, float, nn.Module], None] | None = None,
+    max_time_s: float | None = None,
 ) -> TrainResult:
     """Cross-entropy training of a classifier on (images (N, C, H, W), labels (N,)); same result type.
+
+    ``max_time_s`` and KeyboardInterrupt behave as in :func:`train_eps_model`.
 
     Batches are drawn with replacement by ``generator``. ``augment_shift`` > 0 randomly translates
     each image by up to that many pixels (zero fill with −1, the background value).
@@ -275,6 +286,7 @@ def train_classifier(
     history: list[float] = []
     bar = _make_bar(steps, progress, f"training {type(model).__name__}")
     interrupted = False
+    stopped_by = "steps"
     t0 = time.perf_counter()
     try:
         for step in range(1, steps + 1):
@@ -293,14 +305,19 @@ def train_classifier(
                     bar.set_postfix(loss=f"{history[-1]:.4f}")
             if callback is not None:
                 callback(step, history[-1], model)
+            if max_time_s is not None and step < steps and time.perf_counter() - t0 >= max_time_s:
+                stopped_by = "time limit"
+                break
     except KeyboardInterrupt:
         interrupted = True
+        stopped_by = "KeyboardInterrupt"
     finally:
         if bar is not None:
             bar.close()
     model.eval()
     return TrainResult(model=model, ema_model=None, loss_history=history, steps_done=len(history),
-                       wall_time_s=time.perf_counter() - t0, interrupted=interrupted, device=str(dev))
+                       wall_time_s=time.perf_counter() - t0, interrupted=interrupted, device=str(dev),
+                       extra={"stopped_by": stopped_by})
 
 
 def _random_shift(x: Tensor, max_shift: int, generator: torch.Generator) -> Tensor:

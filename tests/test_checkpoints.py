@@ -1,6 +1,7 @@
 """Checkpoints: round trip, integrity checks before loading, clear errors, and no pickle."""
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -144,3 +145,41 @@ def test_extra_cannot_override_standard_keys(tmp_path):
 def test_checkpoint_paths():
     w, j = checkpoint_paths("data/unet_digits.json")
     assert (str(w), str(j)) == ("data/unet_digits.safetensors", "data/unet_digits.json")
+
+
+# ------------------------------------------------------------------ the shipped checkpoints
+DATA = Path(__file__).resolve().parent.parent / "data"
+SHIPPED = {"mlp2d_ring8": "TimeMLP", "unet_digits": "TinyUNet", "unet_mnist": "TinyUNet",
+           "classifier_digits": "DigitClassifier", "classifier_mnist": "DigitClassifier"}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_checkpoint_loads_and_is_documented(name):
+    if not (DATA / f"{name}.json").exists():
+        pytest.skip(f"data/{name} not shipped in this checkout")
+    model, meta = load_checkpoint(DATA / name)  # verifies the sha256 first
+    assert meta["model_config"]["type"] == SHIPPED[name]
+    assert (DATA / f"{name}.safetensors").stat().st_size < 3_000_000
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    assert meta["weights_sha256"] in readme and meta["command"] in readme
+    assert meta["command"].startswith("python -m diffusion_lab.train ") and f"--out data/{name}" in meta["command"]
+    assert meta["parameters"] == sum(p.numel() for p in model.parameters())
+    if SHIPPED[name] != "DigitClassifier":
+        assert meta["schedule_config"] == {"name": "linear", "T": 1000, "kwargs": {}}
+
+
+def test_shipped_mlp2d_is_close_to_the_exact_eps():
+    """The shipped 2D model's L_simple is within 0.01 of the exact ε*'s (0.256, the floor)."""
+    if not (DATA / "mlp2d_ring8.json").exists():
+        pytest.skip("data/mlp2d_ring8 not shipped in this checkout")
+    from diffusion_lab.distributions import make_distribution
+    from diffusion_lab.training import loss_by_t
+
+    model, meta = load_checkpoint(DATA / "mlp2d_ring8")
+    sched, q = load_schedule(meta), make_distribution("ring")
+    # same (x0, t, ε) draws for both; 5000 pairs: the paired difference has sd ≈ 0.002
+    exact = loss_by_t(q.eps_model(sched), q, sched, num_buckets=1, samples_per_bucket=5000,
+                      generator=torch.Generator().manual_seed(0))
+    got = loss_by_t(model, q, sched, num_buckets=1, samples_per_bucket=5000, generator=torch.Generator().manual_seed(0))
+    assert float(got.loss) - float(exact.loss) < 0.01, (float(got.loss), float(exact.loss))
+    assert float(got.loss) > float(exact.loss) - 0.005  # ε* is optimal: nothing beats it beyond noise

@@ -119,6 +119,13 @@ def test_keyboard_interrupt_returns_partial_result(schedule):
     assert res.model is not None and res.ema_model is not None and not res.model.training
 
 
+def test_time_limit_stops_after_the_step_that_crosses_it(schedule):
+    res = train_eps_model(tiny_mlp(), data2d(), schedule, steps=50, batch_size=8, max_time_s=0.0, progress=False)
+    assert res.steps_done == 1 and not res.interrupted and res.extra["stopped_by"] == "time limit"
+    full = train_eps_model(tiny_mlp(), data2d(), schedule, steps=4, batch_size=8, max_time_s=60.0, progress=False)
+    assert full.steps_done == 4 and full.extra["stopped_by"] == "steps"
+
+
 def test_ema_after_one_step_is_the_closed_form(schedule):
     model = tiny_mlp()
     theta0 = [p.detach().clone() for p in model.parameters()]
