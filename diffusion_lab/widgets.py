@@ -2,31 +2,43 @@
 
 ``explorer(view, t=IntSlider(...), schedule=Dropdown(...))`` returns a widget box. Each control's
 name is the keyword passed to ``view.update``. Under ipympl the figure's canvas sits in the box and
-updates in place; otherwise the figure is re-shown in an ``Output`` widget with
-``clear_output(wait=True)`` (no flicker). All the computing lives in the view, which tests call
-without a browser.
+updates in place; otherwise the figure is an ``ipywidgets.Image`` whose PNG bytes are replaced on
+every change (one Agg draw and a fast PNG encode, sent as a binary buffer: the browser swaps the
+picture without rebuilding any output area). All the computing lives in the view, which tests
+call without a browser.
+
+Shown by a front end without widgets (nbconvert, a notebook viewer), an explorer falls back to a
+static PNG of its figure, so an executed chapter still shows every figure.
 """
 from __future__ import annotations
 
+import base64
 import time
 
 import ipywidgets as W
-from IPython.display import clear_output, display
 
-from .plotting import live_backend
+from .plotting import figure_png, live_backend
 
 
 class Explorer(W.VBox):
-    """A box of controls over a view. ``explorer.update()`` re-renders with the current values."""
+    """A box of controls over a view. ``explorer.update()`` re-renders with the current values.
+
+    ``figure_area`` is the widget that shows the figure: the ipympl canvas under
+    ``%matplotlib widget``, else an ``ipywidgets.Image`` holding the figure as PNG.
+    ``last_update_ms`` is the time the last update took in the kernel (compute, draw, encode).
+    """
 
     def __init__(self, view, controls: dict, title: str | None = None):
         self.view, self.controls = view, dict(controls)
         self.live = live_backend()
-        self.output = W.Output()
         self.last_update_ms = float("nan")
-        figure_area = view.fig.canvas if self.live else self.output
+        if self.live:
+            self.figure_area = view.fig.canvas
+        else:
+            self.figure_area = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
         header = [W.HTML(f"<b>{title}</b>")] if title else []
-        super().__init__(header + [W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap")), figure_area])
+        controls_row = W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap"))
+        super().__init__(header + [controls_row, self.figure_area])
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -43,10 +55,15 @@ class Explorer(W.VBox):
         if self.live:
             self.view.fig.canvas.draw_idle()
         else:
-            with self.output:
-                clear_output(wait=True)
-                display(self.view.fig)
+            self.figure_area.value = figure_png(self.view.fig)
         self.last_update_ms = (time.perf_counter() - start) * 1e3
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget view, plus the current figure as ``image/png`` for front ends without widgets."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None and not self.live:
+            bundle["image/png"] = base64.b64encode(self.figure_area.value).decode("ascii")
+        return bundle
 
 
 def explorer(view, title: str | None = None, **controls) -> Explorer:

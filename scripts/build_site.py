@@ -12,7 +12,7 @@ What it makes (build/ is git-ignored; executed copies are never written next to 
 * ``NN_name.html`` — one page per chapter, executed with nbconvert's ExecutePreprocessor (kernel
   ``python3``, working directory ``notebooks/``). Figures are inline PNG (``data:image/png;base64``),
   so a page is one file. Widgets cannot run without a kernel: each widget output is replaced by
-  its snapshot (what its Output widget / ipympl canvas showed when the cell ran) plus a note.
+  its snapshot (what its Image / Output widget or ipympl canvas showed when the cell ran) plus a note.
 * ``assets/mathjax/`` — MathJax 2.7 from the ``jupyter-server-mathjax`` PyPI package, so math
   renders offline; nothing on any page is fetched from a CDN. ``assets/site.css`` — navigation.
 * ``report.json`` — per chapter: seconds to execute, number of figures, error (if any).
@@ -152,6 +152,13 @@ def _snapshot(model_id: str, state: dict, seen: set) -> tuple[list[dict], list[s
             idx = st.get("index")
             value = labels[idx] if isinstance(idx, int) and 0 <= idx < len(labels) else value
         controls.append(f"{label} = {value}")
+    elif name == "ImageModel":
+        # the explorer's figure: PNG bytes kept as a base64 binary buffer at path ["value"]
+        fmt = st.get("format", "png")
+        for buf in model.get("buffers", []):
+            if buf.get("path") == ["value"] and buf.get("encoding") == "base64" and fmt in {"png", "jpeg"}:
+                outputs.append({"output_type": "display_data", "metadata": {},
+                                "data": {f"image/{fmt}": buf["data"], "text/plain": "<Figure>"}})
     elif model.get("model_module") == "jupyter-matplotlib" and name == "CanvasModel":
         url = st.get("_data_url") or ""
         if url.startswith("data:image/png;base64,"):
@@ -168,7 +175,7 @@ def _snapshot(model_id: str, state: dict, seen: set) -> tuple[list[dict], list[s
 def flatten_widgets(nb) -> int:
     """Replace every widget output by its static snapshot; drop the stored widget state.
 
-    An explorer's figure lives in an Output widget (or an ipympl canvas), whose state the executor
+    An explorer's figure lives in an Image widget (or an ipympl canvas), whose state the executor
     stores in ``metadata.widgets``. A static page has no kernel to drive the widget, so each widget
     output becomes: a short note naming the controls at their starting values, then the outputs the
     widget held (the figure). Returns the number of widget outputs replaced. Mutates ``nb``.
@@ -186,6 +193,9 @@ def flatten_widgets(nb) -> int:
                 continue
             replaced += 1
             inner, controls = _snapshot(data[WIDGET_VIEW].get("model_id", ""), state, set())
+            if not inner and "image/png" in data:     # no stored state: the explorer's own PNG fallback
+                inner = [{"output_type": "display_data", "metadata": {},
+                          "data": {"image/png": data["image/png"], "text/plain": "<Figure>"}}]
             where = ("with its controls at " + ", ".join(html.escape(str(c)) for c in controls)) if controls else "as first shown"
             note = (f'<div class="dl-widget-snapshot">&#127899; Interactive explorer, shown here {where}. '
                     "Run the notebook to move it.</div>")

@@ -24,7 +24,8 @@ def _restore_rcparams():
 # ----------------------------------------------------------------------------------------------
 # style
 # ----------------------------------------------------------------------------------------------
-def test_course_style_and_presenting_change_font_size():
+def test_course_style_and_presenting_change_font_size(monkeypatch):
+    monkeypatch.delenv(plotting.PRESENTING_ENV, raising=False)
     matplotlib.rcParams["font.size"] = 6.0
     plotting.use_course_style()
     assert matplotlib.rcParams["font.size"] == 11
@@ -39,6 +40,25 @@ def test_course_style_and_presenting_change_font_size():
     assert matplotlib.rcParams["font.size"] == 11 and not plotting.is_presenting()
     plotting.use_course_style(presenting=True)
     assert matplotlib.rcParams["font.size"] == 17
+
+
+@pytest.mark.parametrize("value, big", [("1", True), ("true", True), ("ON", True),
+                                        ("0", False), ("", False), ("no", False)])
+def test_presenting_env_var_drives_the_default_style(monkeypatch, value, big):
+    monkeypatch.setenv(plotting.PRESENTING_ENV, value)
+    plotting.use_course_style()                        # what a chapter's first cell calls
+    assert plotting.is_presenting() is big
+    assert matplotlib.rcParams["font.size"] == (17 if big else 11)
+    plotting.use_course_style(presenting=False)        # an explicit argument wins over the variable
+    assert not plotting.is_presenting() and matplotlib.rcParams["font.size"] == 11
+
+
+def test_make_present_and_dashboard_set_the_presenting_variable():
+    from pathlib import Path
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    for target in ("present slides:", "dashboard:"):
+        recipe = makefile.split("\n" + target, 1)[1].split("\n\n", 1)[0]
+        assert f"{plotting.PRESENTING_ENV}=$(PRESENTING)" in recipe, target
 
 
 def test_new_figure_headless_is_agg_and_not_in_pyplot():
@@ -121,8 +141,9 @@ def test_explorer_calls_update_with_control_values():
     np.testing.assert_allclose(view.line.get_ydata(), 2.0 * np.cos(view.x + 5))
     assert box.values() == {"t": 5, "scale": 2.0, "kind": "cos"}
     assert math.isfinite(box.last_update_ms) and box.last_update_ms >= 0
-    # without ipympl the figure goes into an Output widget, and the title is shown
-    assert not box.live and box.output in box.children
+    # without ipympl the figure is an Image widget holding the current PNG, and the title is shown
+    assert not box.live and box.figure_area in box.children and isinstance(box.figure_area, W.Image)
+    assert box.figure_area.value == plotting.figure_png(view.fig)
     assert any(isinstance(c, W.HTML) and "demo" in c.value for c in box.children)
 
 
@@ -135,3 +156,29 @@ def test_explorer_needs_a_control_and_time_slider():
     widgets.explorer(view, t=s)
     s.value = 999
     assert view.calls[-1]["t"] == 999
+
+
+def test_figure_png_is_the_figure_at_its_own_dpi():
+    from PIL import Image
+    import io
+
+    fig, ax = plotting.new_figure(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    png = plotting.figure_png(fig)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    img = Image.open(io.BytesIO(png))
+    assert img.size == fig.canvas.get_width_height() == (round(4 * fig.dpi), round(3 * fig.dpi))
+    pixels = np.asarray(img.convert("RGB"), dtype=np.int16)
+    assert (pixels.sum(axis=2) < 600).mean() > 0.001          # the line was drawn: not a blank frame
+    ax.lines[0].set_ydata([1, 0])
+    assert plotting.figure_png(fig) != png                     # re-rendered, not cached
+
+
+def test_explorer_falls_back_to_a_png_without_a_widget_front_end():
+    import base64
+
+    view = RecordingView()
+    box = widgets.explorer(view, t=W.IntSlider(value=0, min=0, max=10))
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]) == box.figure_area.value

@@ -40,10 +40,9 @@ MATH_NB = [
 EXPLORER_NB = [
     new_markdown_cell("# 02 · Fake explorer chapter\n\n- a list is not a description\n\n"
                       "The `diffusion_lab` explorer turns into a snapshot! The rest is ignored."),
-    # %matplotlib inline: display(fig) only renders a PNG once the inline backend is loaded (a
-    # chapter's earlier plt calls do that; here nothing else would).
+    # the explorer renders its own PNG into an Image widget: no inline backend needed
     new_code_cell(
-        "%matplotlib inline\nimport ipywidgets as W\nfrom diffusion_lab.plotting import new_figure\n"
+        "import ipywidgets as W\nfrom diffusion_lab.plotting import new_figure\n"
         "from diffusion_lab.views import View\nfrom diffusion_lab.widgets import explorer\n\n"
         "class Tiny(View):\n    def __init__(self):\n        self.fig, self.ax = new_figure(figsize=(2, 1.5))\n"
         "        (self.line,) = self.ax.plot([0, 1], [0, 0])\n"
@@ -90,7 +89,7 @@ def test_only_numbered_chapters_are_built(fake_site):
 def test_chapter_pages_hold_their_figures_inline(fake_site):
     assert bs.count_figures(_page(fake_site, "01_fake_math")) == 2
     assert fake_site["chapters"]["01_fake_math"].figures == 2
-    # the explorer's figure comes from its Output widget's snapshot
+    # the explorer's figure comes from its Image widget's snapshot (the PNG buffer in the state)
     assert bs.count_figures(_page(fake_site, "02_fake_explorer")) == 1
     assert not list(fake_site["out"].glob("*.png")), "figures must be inline, not separate files"
 
@@ -193,12 +192,36 @@ def test_flatten_widgets_walks_nested_boxes_in_order():
     assert "widgets" not in nb.metadata
 
 
+def test_flatten_widgets_takes_an_image_widget_png_from_its_buffer():
+    state = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_t", "IPY_MODEL_img"]}},
+        "t": {"model_name": "IntSliderModel", "state": {"description": "t", "value": 2}},
+        "img": {"model_name": "ImageModel", "state": {"format": "png"},
+                "buffers": [{"path": ["value"], "encoding": "base64", "data": "iVBORw0KGgo="}]},
+    }
+    nb = new_notebook(cells=[new_code_cell("explorer(...)")])
+    nb.cells[0].outputs = [nbformat.from_dict({"output_type": "execute_result", "execution_count": 1,
+                                               "metadata": {}, "data": {
+        "text/plain": "Explorer(...)", "image/png": "iVBORw0KGgo=",
+        bs.WIDGET_VIEW: {"model_id": "box", "version_major": 2, "version_minor": 0}}})]
+    nb.metadata["widgets"] = {bs.WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}
+    assert bs.flatten_widgets(nb) == 1
+    outs = nb.cells[0].outputs
+    assert [o["data"].get("image/png") for o in outs] == [None, "iVBORw0KGgo="]   # note, then one figure
+    assert "t = 2" in outs[0]["data"]["text/html"]
+
+
 def test_flatten_widgets_without_state_keeps_a_note():
     nb = new_notebook(cells=[new_code_cell("w")])
     nb.cells[0].outputs = [nbformat.from_dict({"output_type": "display_data", "metadata": {},
                                                "data": {bs.WIDGET_VIEW: {"model_id": "gone"}}})]
     assert bs.flatten_widgets(nb) == 1
     assert len(nb.cells[0].outputs) == 1 and "as first shown" in nb.cells[0].outputs[0]["data"]["text/html"]
+    # an explorer's own PNG fallback in the bundle is kept when the state is missing
+    nb.cells[0].outputs = [nbformat.from_dict({"output_type": "display_data", "metadata": {},
+                                               "data": {bs.WIDGET_VIEW: {"model_id": "gone"}, "image/png": "QUJD"}})]
+    assert bs.flatten_widgets(nb) == 1
+    assert [o["data"].get("image/png") for o in nb.cells[0].outputs] == [None, "QUJD"]
 
 
 # ---- one real chapter --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ class View:
         """Ask a live (ipympl) canvas to redraw; coalesced by the backend.
 
         On a plain Agg canvas ``draw_idle`` renders at once, and the explorer renders the figure
-        again when it displays it, so there nothing is done here: the display is the one render.
+        itself when it encodes the PNG it shows, so nothing is done here: that is the one render.
         """
         from ..plotting import live_backend
         if live_backend():
