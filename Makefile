@@ -51,16 +51,19 @@ site: $(STAMP)
 animations: $(STAMP)
 	MPLBACKEND=Agg $(VPY) scripts/make_animations.py
 
+# DIFFUSION_LAB_PRESENTING=1: the kernels inherit it and every chapter's use_course_style() call
+# then draws projector-sized figures (PRESENTING=0 keeps the normal style).
+PRESENTING ?= 1
 present slides: $(STAMP)
-	@echo "Presenting: in the notebook toolbar click the deck icon (or Command Palette > Start Deck);"
-	@echo "run dl.plotting.presenting() after the first cell for projector-sized figures. See docs/presenting.md."
-	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	@echo "Presenting: in the notebook toolbar click the deck icon (or Command Palette > Start Deck)."
+	@echo "Figures are projector-sized (DIFFUSION_LAB_PRESENTING=$(PRESENTING)). See docs/presenting.md."
+	DIFFUSION_LAB_PRESENTING=$(PRESENTING) $(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
 	  --ServerApp.port=$(PORT) --LabApp.default_url=/lab/tree/$(or $(CHAPTER),00_welcome).ipynb \
 	  $(BROWSER_FLAG) $(ROOT_FLAG)
 
 dashboard: $(STAMP)
 	@echo "Voila: code hidden, widgets live. Stop with Ctrl-C. See docs/presenting.md."
-	$(JUPYTER_ENV) $(VENV)/bin/voila $(if $(CHAPTER),notebooks/$(CHAPTER).ipynb,notebooks) \
+	DIFFUSION_LAB_PRESENTING=$(PRESENTING) $(JUPYTER_ENV) $(VENV)/bin/voila $(if $(CHAPTER),notebooks/$(CHAPTER).ipynb,notebooks) \
 	  --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) $(BROWSER_FLAG)
 
 e2e: $(STAMP)
