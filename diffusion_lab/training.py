@@ -144,6 +144,50 @@ def _make_bar(total: int, progress: bool, desc: str):
     return tqdm(total=total, desc=desc, leave=True, dynamic_ncols=True)
 
 
+@dataclass
+class _LoopOutcome:
+    history: list[float]
+    interrupted: bool
+    stopped_by: str
+    wall_time_s: float
+
+
+def _run_steps(one_step: Callable[[int], Tensor], steps: int, model: nn.Module, desc: str, progress: bool,
+               log_every: int, callback, max_time_s: float | None) -> _LoopOutcome:
+    """The scaffold every training loop shares, around ``one_step(step) -> loss`` (step from 1).
+
+    Records each loss (a non-finite loss raises ``FloatingPointError``), shows a tqdm bar with a
+    running loss, calls ``callback(step, loss, model)``, stops after the first step that ends past
+    ``max_time_s`` seconds, and turns a ``KeyboardInterrupt`` into an early, orderly stop.
+    """
+    history: list[float] = []
+    bar = _make_bar(steps, progress, desc)
+    interrupted, stopped_by, running = False, "steps", None
+    t0 = time.perf_counter()
+    try:
+        for step in range(1, steps + 1):
+            value = float(one_step(step).detach())
+            if not math.isfinite(value):
+                raise FloatingPointError(f"loss became {value} at step {step}; lower lr or set grad_clip")
+            history.append(value)
+            running = value if running is None else 0.98 * running + 0.02 * value
+            if bar is not None:
+                bar.update(1)
+                if step % max(1, log_every) == 0 or step == steps:
+                    bar.set_postfix(loss=f"{running:.4f}")
+            if callback is not None:
+                callback(step, value, model)
+            if max_time_s is not None and step < steps and time.perf_counter() - t0 >= max_time_s:
+                stopped_by = "time limit"
+                break
+    except KeyboardInterrupt:
+        interrupted, stopped_by = True, "KeyboardInterrupt"
+    finally:
+        if bar is not None:
+            bar.close()
+    return _LoopOutcome(history, interrupted, stopped_by, time.perf_counter() - t0)
+
+
 def train_eps_model(
     model: nn.Module,
     data_source,
@@ -201,55 +245,32 @@ def train_eps_model(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     T = schedule.T
     stream = batch_stream(data_source, batch_size, generator)
-    history: list[float] = []
-    bar = _make_bar(steps, progress, f"training {type(model).__name__}")
-    interrupted = False
-    stopped_by = "steps"
-    running = None
-    t0 = time.perf_counter()
-    try:
-        for step in range(1, steps + 1):
-            x0 = next(stream).to(torch.float32)
-            b = x0.shape[0]
-            t = torch.randint(0, T, (b,), generator=generator)
-            eps = torch.randn(x0.shape, generator=generator)
-            x_t = q_sample(schedule, x0, t, noise=eps)
-            x_t, t, eps = x_t.to(dev), t.to(dev), eps.to(dev)
-            if warmup_steps:
-                for g in opt.param_groups:
-                    g["lr"] = lr * min(1.0, step / warmup_steps)
-            loss = F.mse_loss(model(x_t, t), eps)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
-            if ema is not None:
-                _ema_update(ema, model, ema_decay)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"loss became {value} at step {step}; lower lr or set grad_clip")
-            history.append(value)
-            running = value if running is None else 0.98 * running + 0.02 * value
-            if bar is not None:
-                bar.update(1)
-                if step % max(1, log_every) == 0 or step == steps:
-                    bar.set_postfix(loss=f"{running:.4f}")
-            if callback is not None:
-                callback(step, value, model)
-            if max_time_s is not None and step < steps and time.perf_counter() - t0 >= max_time_s:
-                stopped_by = "time limit"
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-        stopped_by = "KeyboardInterrupt"
-    finally:
-        if bar is not None:
-            bar.close()
-    wall = time.perf_counter() - t0
+
+    def one_step(step: int) -> Tensor:
+        x0 = next(stream).to(torch.float32)
+        t = torch.randint(0, T, (x0.shape[0],), generator=generator)
+        eps = torch.randn(x0.shape, generator=generator)
+        x_t = q_sample(schedule, x0, t, noise=eps)
+        x_t, t, eps = x_t.to(dev), t.to(dev), eps.to(dev)
+        if warmup_steps:
+            for g in opt.param_groups:
+                g["lr"] = lr * min(1.0, step / warmup_steps)
+        loss = F.mse_loss(model(x_t, t), eps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        opt.step()
+        if ema is not None:
+            _ema_update(ema, model, ema_decay)
+        return loss
+
+    run = _run_steps(one_step, steps, model, f"training {type(model).__name__}", progress, log_every,
+                     callback, max_time_s)
     model.eval()
-    return TrainResult(model=model, ema_model=ema, loss_history=history, steps_done=len(history),
-                       wall_time_s=wall, interrupted=interrupted, device=str(dev), extra={"stopped_by": stopped_by})
+    return TrainResult(model=model, ema_model=ema, loss_history=run.history, steps_done=len(run.history),
+                       wall_time_s=run.wall_time_s, interrupted=run.interrupted, device=str(dev),
+                       extra={"stopped_by": run.stopped_by})
 
 
 def train_classifier(
@@ -283,41 +304,24 @@ def train_classifier(
         raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
     model.to(dev).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    history: list[float] = []
-    bar = _make_bar(steps, progress, f"training {type(model).__name__}")
-    interrupted = False
-    stopped_by = "steps"
-    t0 = time.perf_counter()
-    try:
-        for step in range(1, steps + 1):
-            idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
-            x, y = images[idx].to(torch.float32), labels[idx]
-            if augment_shift:
-                x = _random_shift(x, augment_shift, generator)
-            loss = F.cross_entropy(model(x.to(dev)), y.to(dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            history.append(float(loss.detach()))
-            if bar is not None:
-                bar.update(1)
-                if step % max(1, log_every) == 0 or step == steps:
-                    bar.set_postfix(loss=f"{history[-1]:.4f}")
-            if callback is not None:
-                callback(step, history[-1], model)
-            if max_time_s is not None and step < steps and time.perf_counter() - t0 >= max_time_s:
-                stopped_by = "time limit"
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-        stopped_by = "KeyboardInterrupt"
-    finally:
-        if bar is not None:
-            bar.close()
+
+    def one_step(step: int) -> Tensor:
+        idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
+        x, y = images[idx].to(torch.float32), labels[idx]
+        if augment_shift:
+            x = _random_shift(x, augment_shift, generator)
+        loss = F.cross_entropy(model(x.to(dev)), y.to(dev))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = _run_steps(one_step, steps, model, f"training {type(model).__name__}", progress, log_every,
+                     callback, max_time_s)
     model.eval()
-    return TrainResult(model=model, ema_model=None, loss_history=history, steps_done=len(history),
-                       wall_time_s=time.perf_counter() - t0, interrupted=interrupted, device=str(dev),
-                       extra={"stopped_by": stopped_by})
+    return TrainResult(model=model, ema_model=None, loss_history=run.history, steps_done=len(run.history),
+                       wall_time_s=run.wall_time_s, interrupted=run.interrupted, device=str(dev),
+                       extra={"stopped_by": run.stopped_by})
 
 
 def _random_shift(x: Tensor, max_shift: int, generator: torch.Generator) -> Tensor:

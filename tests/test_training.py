@@ -18,13 +18,7 @@ from diffusion_lab.training import loss_by_t, resolve_device, train_eps_model
 T = 100
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models train fastest on one thread (and do not fight other processes for the cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture
@@ -218,3 +212,54 @@ def test_cli_classifier_digits(tmp_path):
     model, meta = load_checkpoint(tmp_path / "c")
     assert meta["schedule_config"] is None and 0.0 <= meta["test_accuracy"] <= 1.0
     assert model(torch.zeros(1, 1, 8, 8)).shape == (1, 10)
+
+
+# ---- the loop scaffold both trainers share (training._run_steps) -------------------------------
+
+def _train_classifier(steps, **kw):
+    from diffusion_lab.models import DigitClassifier
+
+    torch.manual_seed(0)
+    images = torch.randn(32, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(32) % 10
+    return training.train_classifier(DigitClassifier(width=4, feature_dim=8), images, labels, steps=steps,
+                                     batch_size=8, device="cpu", **kw)
+
+
+def _train_eps(steps, **kw):
+    return train_eps_model(tiny_mlp(), data2d(), make_schedule("linear", T, warn=False), steps=steps,
+                           batch_size=8, device="cpu", **kw)
+
+
+@pytest.mark.parametrize("trainer", [_train_eps, _train_classifier], ids=["eps", "classifier"])
+def test_both_trainers_share_interrupt_time_limit_and_callback(trainer):
+    seen = []
+
+    def record_then_stop(step, loss, model):
+        seen.append((step, loss))
+        if step == 3:
+            raise KeyboardInterrupt
+
+    res = trainer(20, progress=True, callback=record_then_stop)
+    assert res.interrupted and res.extra["stopped_by"] == "KeyboardInterrupt"
+    assert [s for s, _ in seen] == [1, 2, 3] and [v for _, v in seen] == res.loss_history
+    assert not res.model.training
+    timed = trainer(20, progress=False, max_time_s=0.0)
+    assert timed.steps_done == 1 and not timed.interrupted and timed.extra["stopped_by"] == "time limit"
+    full = trainer(3, progress=False)
+    assert full.steps_done == 3 and full.extra["stopped_by"] == "steps" and full.wall_time_s > 0
+
+
+def test_a_non_finite_loss_stops_training_with_the_fix_named():
+    calls = []
+
+    def nan_on_step_2(step):
+        calls.append(step)
+        return torch.tensor(float("nan") if step == 2 else 1.0)
+
+    with pytest.raises(FloatingPointError, match="at step 2; lower lr or set grad_clip"):
+        training._run_steps(nan_on_step_2, 5, torch.nn.Linear(1, 1), "x", progress=True, log_every=1,
+                            callback=None, max_time_s=None)
+    assert calls == [1, 2]
+    with pytest.raises(FloatingPointError, match=r"loss became (inf|nan) at step"):
+        _train_eps(5, progress=False, lr=1e30)
