@@ -2,7 +2,8 @@
 
 - matplotlib draws headless (Agg) whatever the caller's MPLBACKEND, so tests never open windows.
 - torch uses at most 2 threads (the course machines and CI have 2 cores).
-- fixtures: `repo_root`, `generator` (a seeded torch.Generator via diffusion_lab.seed_everything).
+- fixtures: `repo_root`, `generator` (a seeded torch.Generator via diffusion_lab.seed_everything),
+  `one_thread` (torch on one thread for a whole module; modules of small-tensor tests opt in).
 """
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ def generator():
     import diffusion_lab
 
     return diffusion_lab.seed_everything(0)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a whole test module: small tensors run fastest that way, and tests do
+    not fight other processes for the cores. A module opts in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")`` (set up before its module-scoped fixtures)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture(autouse=True)

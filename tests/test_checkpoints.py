@@ -12,13 +12,8 @@ from diffusion_lab.checkpoints import (CheckpointError, ChecksumMismatchError, c
 from diffusion_lab.models import DigitClassifier, TimeMLP, TinyUNet
 from diffusion_lab.schedules import make_schedule
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors run fastest on one thread (and do not fight other processes for the cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 def _save(tmp_path, model=None, name="m", **kw):

@@ -10,13 +10,8 @@ from diffusion_lab.metrics import (classifier_confidence_diversity, digit_fid, f
                                    frechet_distance_from_stats, median_bandwidth, mixture_nll, mmd_rbf)
 from diffusion_lab.models import DigitClassifier
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors run fastest on one thread (and do not fight other processes for the cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 def _gen(seed=0):

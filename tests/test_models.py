@@ -8,13 +8,8 @@ import torch
 from diffusion_lab.models import (DigitClassifier, SinusoidalTimeEmbedding, TimeMLP, TinyUNet, build_model,
                                   count_parameters)
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors run fastest on one thread (and do not fight other processes for the cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(autouse=True)

@@ -27,14 +27,7 @@ N = 2000          # samples per sampler run: DDPM-1000 with exact ε* then takes
 SE_MULT = 5.0     # a moment / proportion check fails beyond 5 standard errors (≈ 6e-7 two-sided)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """ε* on (2000, 2) is a few hundred small ops per step: one thread is faster than two, and
-    much faster when other processes share the two cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
