@@ -9,8 +9,11 @@ The rule is simple and predictable, so the text needs no presenting-specific mar
 
 * a markdown cell that starts with a ``#`` or ``##`` heading starts a new **slide**;
 * one that starts with ``###`` starts a **subslide** (a step down in reveal.js-style decks);
-* every other cell continues the current slide (``"-"``), so a section's text, its code and
-  its figure or explorer stay together on one slide (decks scroll inside a tall slide);
+* every other cell continues the current slide, so a section's text, its code and its figure or
+  explorer stay together on one slide (decks scroll inside a tall slide). Such a cell carries **no**
+  ``slideshow`` metadata: jupyterlab-slideshow 0.3.4 treats an explicit ``"-"`` differently from
+  RISE/nbconvert (in our browser test a slide then showed its heading cell alone), while a cell
+  without a slide type continues the slide in every tool;
 * with ``--skip-setup`` the first code cell (imports, style, seed) is ``"skip"``: hidden in the
   deck but still run by Run All Cells, so the explorers keep working.
 
@@ -38,14 +41,14 @@ def slide_type_for(cell, first_code: bool, skip_setup: bool) -> str:
         m = re.match(r"^\s{0,3}(#{1,6})\s", first)
         if m:
             return "slide" if len(m.group(1)) <= 2 else "subslide"
-        return "-"
+        return None
     if cell.cell_type == "code" and first_code and skip_setup:
         return "skip"
-    return "-"
+    return None   # continues the current slide: no slideshow metadata at all
 
 
 def add_slide_metadata(nb, skip_setup: bool = False, force: bool = False) -> int:
-    """Set ``metadata.slideshow.slide_type`` on every cell of ``nb``; returns how many changed."""
+    """Set (or, for continuing cells, remove) ``metadata.slideshow.slide_type`` on every cell; returns how many changed."""
     changed = 0
     seen_code = False
     for index, cell in enumerate(nb.cells):
@@ -55,11 +58,17 @@ def add_slide_metadata(nb, skip_setup: bool = False, force: bool = False) -> int
         if current in AUTHOR_TYPES and not force:
             continue
         wanted = slide_type_for(cell, first_code, skip_setup)
-        if index == 0 and wanted == "-":
+        if index == 0 and wanted is None:
             wanted = "slide"  # a deck starts with a slide
-        if current != wanted:
+        if current == wanted:
+            continue
+        if wanted is None:
+            cell.metadata["slideshow"].pop("slide_type")
+            if not cell.metadata["slideshow"]:
+                del cell.metadata["slideshow"]
+        else:
             cell.metadata.setdefault("slideshow", {})["slide_type"] = wanted
-            changed += 1
+        changed += 1
     return changed
 
 

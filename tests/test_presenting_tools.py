@@ -47,8 +47,9 @@ def _types(nb):
 def test_headings_start_slides_and_the_rest_continues():
     nb = _chapter()
     changed = asm.add_slide_metadata(nb)
-    assert _types(nb) == ["slide", "-", "fragment", "slide", "-", "subslide", "slide", "-"]
-    assert changed == 7                                # the author's fragment is kept
+    assert _types(nb) == ["slide", None, "fragment", "slide", None, "subslide", "slide", None]
+    assert changed == 4                                # the author's fragment is kept
+    assert all("slideshow" not in c.metadata for c in nb.cells if _types(nb)[nb.cells.index(c)] is None)
     assert nb.cells[4].outputs[0]["text"] == "kept\n" and nb.cells[4].metadata["tags"] == ["explorer"]
     assert asm.add_slide_metadata(nb) == 0             # idempotent
 
@@ -56,7 +57,21 @@ def test_headings_start_slides_and_the_rest_continues():
 def test_skip_setup_and_force():
     nb = _chapter()
     asm.add_slide_metadata(nb, skip_setup=True, force=True)
-    assert _types(nb)[:3] == ["slide", "skip", "-"]
+    assert _types(nb)[:3] == ["slide", "skip", None]
+
+
+def test_a_stale_dash_is_removed_other_slideshow_keys_kept():
+    nb = _chapter()
+    nb.cells[1].metadata["slideshow"] = {"slide_type": "-"}
+    nb.cells[4].metadata["slideshow"] = {"slide_type": "-", "note": "x"}
+    asm.add_slide_metadata(nb)
+    assert "slideshow" not in nb.cells[1].metadata
+    assert nb.cells[4].metadata["slideshow"] == {"note": "x"}
+
+
+def test_the_chapters_carry_current_slide_metadata():
+    # the chapters present as decks (make present); they were given their slides by this script
+    assert asm.main(["--check", "--skip-setup"]) == 0
 
 
 def test_check_mode_reports_and_writes_nothing(tmp_path):
