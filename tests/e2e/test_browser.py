@@ -37,7 +37,7 @@ LATENCY_SANITY_MS = 2000    # fail only on pathological lag; the goal (150 ms) i
 # ---- page helpers ------------------------------------------------------------------------------
 
 FIND_MAIN_SLIDER = r"""
-() => {
+(visibleOnly) => {
   // The main slider: the first slider whose widget box also holds a figure (the explorer's Image
   // widget, an Output widget with an image, or an ipympl canvas); failing that, the first slider
   // next to any Output widget.
@@ -49,7 +49,8 @@ FIND_MAIN_SLIDER = r"""
   const anyOutputIn = (box, slider) =>
     [...box.querySelectorAll('.widget-output')].find(el => !el.contains(slider)) || null;
   document.querySelectorAll('[data-e2e]').forEach(el => el.removeAttribute('data-e2e'));
-  const sliders = [...document.querySelectorAll('.jp-Notebook .widget-slider, body .widget-slider')];
+  const sliders = [...document.querySelectorAll('.jp-Notebook .widget-slider, body .widget-slider')]
+    .filter(el => !visibleOnly || el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}));
   for (const pass of [figureIn, anyOutputIn]) {
     for (const slider of sliders) {
       for (let box = slider.parentElement; box && box !== document.body; box = box.parentElement) {
@@ -68,6 +69,16 @@ FIND_MAIN_SLIDER = r"""
     }
   }
   return {found: false, sliders: sliders.length};
+}
+"""
+
+HANDLE_VISIBLE = r"""
+() => {
+  const el = document.querySelector('[data-e2e=handle]');
+  if (!el) return false;
+  const r = el.getBoundingClientRect();
+  return el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}) && r.width > 0 &&
+         r.bottom > 0 && r.top < window.innerHeight;
 }
 """
 
@@ -331,11 +342,24 @@ def test_presenting_deck_mode_keeps_the_slider_live(lab_page, lab_server, screen
     open_chapter(page, lab_server, chapter)
     run_all_from_menu(page)
     wait_until_done(page, name)
+    # the chapters carry slide metadata and a deck opens at the active cell's slide (after Run All,
+    # the last one): start from the first cell, as a lecture does, and step forward to the explorer
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0; }")
     page.evaluate("() => window.jupyterapp.commands.execute('deck:start')")
     page.wait_for_selector("body[data-jp-deck-mode], .jp-Deck", state="attached", timeout=20_000)
     page.wait_for_timeout(800)
-    found = page.evaluate(FIND_MAIN_SLIDER)
-    assert found["found"]
+    for step in range(30):
+        if page.evaluate(FIND_MAIN_SLIDER, True)["found"]:      # a slider on the slide shown now
+            page.locator("[data-e2e=figure]").scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            if page.evaluate(HANDLE_VISIBLE):
+                break
+        page.evaluate("() => window.jupyterapp.commands.execute('deck:forward')")
+        page.wait_for_timeout(300)
+    if not page.evaluate(HANDLE_VISIBLE):
+        page.screenshot(path=str(screenshots_dir / f"{name}_lost.png"))
+        raise AssertionError("deck mode: never reached the slide with the explorer")
+    page.wait_for_timeout(500)
     figure, handle = page.locator("[data-e2e=figure]"), page.locator("[data-e2e=handle]")
     pixels: list[float] = []
     latencies = press_and_measure(page, figure, handle, screenshots_dir, name, presses=3, paint_ms=pixels)
