@@ -10,6 +10,7 @@ Names differ between PyPI and conda-forge only where CONDA_NAME says so.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 import tomllib
@@ -266,6 +267,31 @@ def test_postbuild_installs_package():
     path = ROOT / "postBuild"
     assert check_postbuild(path.read_text(encoding="utf-8")) == []
     assert os.access(path, os.X_OK), "postBuild must be executable (chmod +x postBuild)"
+
+
+def test_postbuild_runs_and_installs_the_class_config(tmp_path):
+    """Run postBuild with stub pip/jupyter/python on PATH: each step runs, the server config lands."""
+    import shutil
+    import subprocess
+
+    bin_dir, prefix, log = tmp_path / "bin", tmp_path / "prefix", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    stubs = {"pip": f'echo "pip $*" >> "{log}"', "jupyter": f'echo "jupyter $*" >> "{log}"',
+             "python": f'echo "{prefix}"'}
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    work = tmp_path / "repo"
+    shutil.copytree(ROOT / "jupyter-config", work / "jupyter-config")
+    shutil.copy(ROOT / "postBuild", work / "postBuild")
+    env = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(tmp_path)}
+    subprocess.run(["bash", "postBuild"], cwd=work, env=env, check=True, timeout=60)
+    calls = log.read_text().splitlines()
+    assert calls == ["pip install --no-deps -e .",
+                     "jupyter labextension disable @jupyterlab/apputils-extension:announcements"]
+    installed = prefix / "etc" / "jupyter" / "jupyter_server_config.d" / "diffusion_lab.json"
+    assert json.loads(installed.read_text()) == json.loads((ROOT / "jupyter-config" / "jupyter_server_config.json").read_text())
+    assert json.loads(installed.read_text())["LabApp"]["news_url"] is None
 
 
 def test_installed_versions_match_requirements(req):
