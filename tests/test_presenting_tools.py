@@ -91,3 +91,23 @@ def test_class_config_turns_off_news_and_update_checks():
     server = json.loads((ROOT / "jupyter-config" / "jupyter_server_config.json").read_text())
     assert server["LabApp"]["news_url"] is None
     assert server["LabApp"]["check_for_updates_class"] == "jupyterlab.NeverCheckForUpdate"
+
+
+def test_readme_pictures_exist_and_the_overview_script_draws_the_real_process():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    import re
+    pictures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", readme)
+    assert "docs/images/overview.png" in pictures and len(pictures) >= 2
+    for rel in pictures:
+        assert (ROOT / rel).is_file() and (ROOT / rel).stat().st_size < 400_000, rel
+    import torch
+    fig_mod = _load("make_readme_figure")
+    fig, states = fig_mod.overview_figure(n=600)
+    x0, x_T, samples = states["forward"][-1], states["forward"][999], states["reverse"][-1]
+    # forward end: N(0, I) within 5 standard errors of the mean (1/sqrt(600) = 0.04) and of the std
+    assert x_T.mean(0).abs().max() < 0.21 and (x_T.std(0) - 1).abs().max() < 0.15
+    # reverse end: back on the ring: radius distribution like the data's (ring radius 2, mode std 0.2)
+    r_data, r_samples = x0.norm(dim=1), samples.norm(dim=1)
+    assert abs(float(r_samples.mean() - r_data.mean())) < 0.08
+    assert abs(float(r_samples.std() - r_data.std())) < 0.06
+    assert len(fig.axes) == 10
