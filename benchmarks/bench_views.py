@@ -36,6 +36,8 @@ matplotlib.use("Agg", force=True)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from diffusion_lab.plotting import figure_png  # noqa: E402
+
 BUDGET_MS = 30.0
 
 
@@ -64,7 +66,7 @@ def time_view(module_name: str, repeat: int) -> dict:
     for params in sweep:                                   # warm-up: caches, first-draw costs
         view.update(**params)
         view.fig.canvas.draw()
-    total, update_only = [], []
+    total, update_only, explorer = [], [], []
     for _ in range(repeat):
         for params in sweep:
             t0 = time.perf_counter()
@@ -74,12 +76,18 @@ def time_view(module_name: str, repeat: int) -> dict:
             t2 = time.perf_counter()
             update_only.append((t1 - t0) * 1e3)
             total.append((t2 - t0) * 1e3)
+    for params in sweep:                                   # what an explorer does per slider move
+        t0 = time.perf_counter()
+        view.update(**params)
+        figure_png(view.fig)
+        explorer.append((time.perf_counter() - t0) * 1e3)
     import matplotlib.pyplot as plt
     plt.close(view.fig)
     total, update_only = np.array(total), np.array(update_only)
     return {"name": module_name, "class": type(view).__name__, "n": len(total), "build_ms": build_ms,
             "median": float(np.median(total)), "p90": float(np.percentile(total, 90)),
-            "max": float(total.max()), "update_median": float(np.median(update_only))}
+            "max": float(total.max()), "update_median": float(np.median(update_only)),
+            "explorer_median": float(np.median(explorer))}
 
 
 def main(argv=None) -> int:
@@ -110,9 +118,11 @@ def main(argv=None) -> int:
             failed.append(name)
         rows.append(row)
 
-    header = f"{'view module':<22} {'class':<22} {'n':>4} {'build':>8} {'upd med':>8} {'median':>8} {'p90':>8} {'max':>8}  budget"
+    header = (f"{'view module':<22} {'class':<22} {'n':>4} {'build':>8} {'upd med':>8} {'median':>8} {'p90':>8} "
+              f"{'max':>8} {'+png':>8}  budget")
     print()
-    print("times in ms; median/p90/max are update + canvas.draw(); 'upd med' is update alone")
+    print("times in ms; median/p90/max are update + canvas.draw(); 'upd med' is update alone;")
+    print("'+png' is an explorer's whole kernel-side cost per slider move (update, draw, PNG encode; median)")
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -126,7 +136,7 @@ def main(argv=None) -> int:
         if r["median"] > args.budget:
             slow.append(r["name"])
         print(f"{r['name']:<22} {r['class']:<22} {r['n']:>4} {r['build_ms']:>8.1f} {r['update_median']:>8.1f} "
-              f"{r['median']:>8.1f} {r['p90']:>8.1f} {r['max']:>8.1f}  {verdict}")
+              f"{r['median']:>8.1f} {r['p90']:>8.1f} {r['max']:>8.1f} {r['explorer_median']:>8.1f}  {verdict}")
     if failed or slow:
         print(f"\nfailed: {failed or 'none'}; over budget: {slow or 'none'}")
     return 1 if args.strict and (failed or slow) else 0
