@@ -151,6 +151,14 @@ class _LoopOutcome:
     stopped_by: str
     wall_time_s: float
 
+    def result(self, model: nn.Module, ema_model: nn.Module | None, device: torch.device) -> TrainResult:
+        """The run as a :class:`TrainResult`, with the model switched to eval mode."""
+        model.eval()
+        return TrainResult(model=model, ema_model=ema_model, loss_history=self.history,
+                           steps_done=len(self.history), wall_time_s=self.wall_time_s,
+                           interrupted=self.interrupted, device=str(device),
+                           extra={"stopped_by": self.stopped_by})
+
 
 def _run_steps(one_step: Callable[[int], Tensor], steps: int, model: nn.Module, desc: str, progress: bool,
                log_every: int, callback, max_time_s: float | None) -> _LoopOutcome:
@@ -267,10 +275,7 @@ def train_eps_model(
 
     run = _run_steps(one_step, steps, model, f"training {type(model).__name__}", progress, log_every,
                      callback, max_time_s)
-    model.eval()
-    return TrainResult(model=model, ema_model=ema, loss_history=run.history, steps_done=len(run.history),
-                       wall_time_s=run.wall_time_s, interrupted=run.interrupted, device=str(dev),
-                       extra={"stopped_by": run.stopped_by})
+    return run.result(model, ema, dev)
 
 
 def train_classifier(
@@ -318,10 +323,7 @@ def train_classifier(
 
     run = _run_steps(one_step, steps, model, f"training {type(model).__name__}", progress, log_every,
                      callback, max_time_s)
-    model.eval()
-    return TrainResult(model=model, ema_model=None, loss_history=run.history, steps_done=len(run.history),
-                       wall_time_s=run.wall_time_s, interrupted=run.interrupted, device=str(dev),
-                       extra={"stopped_by": run.stopped_by})
+    return run.result(model, None, dev)
 
 
 def _random_shift(x: Tensor, max_shift: int, generator: torch.Generator) -> Tensor:
