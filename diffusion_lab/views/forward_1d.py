@@ -358,6 +358,16 @@ class Forward1DView(View):
         if live_backend():
             self.fig.canvas.draw_idle()
 
+    def dynamic_artists(self) -> list:
+        """What a t move changes: the marker, the dots, the histogram, the density and the title."""
+        return [self.marker, self.dots, self.stairs, self.density_line, self.title]
+
+    def static_key(self):
+        """The trajectories drawn (seed, n_show) and the main axes' limits; the histogram axes'
+        x-limit follows t but only scales the dynamic histogram and density drawn in it."""
+        return (self.seed, self.n_show, tuple(self.ax.get_xlim()), tuple(self.ax.get_ylim()),
+                self.fig.canvas.get_width_height(physical=True))
+
     def update(self, t: int | None = None, n_show: int | None = None, seed: int | None = None, **_ignored) -> None:
         """Move to step t, show n_show trajectories, redraw trajectories for a new seed (all optional)."""
         lines_changed = False

@@ -266,8 +266,9 @@ class SamplingView(View):
             self.sc_xt = ax1.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[0], alpha=0.5, lw=0, zorder=2)
             self.sc_x0 = ax2.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[3], alpha=0.5, lw=0, zorder=2)
         self.ax_xt, self.ax_x0 = ax1, ax2
-        self.title_xt = ax1.set_title("", fontsize=10)
-        self.title_x0 = ax2.set_title("", fontsize=10)
+        # fixed y: no auto-placement at draw time, so a blitted title lands where a full draw puts it
+        self.title_xt = ax1.set_title("", fontsize=10, y=1.0)
+        self.title_x0 = ax2.set_title("", fontsize=10, y=1.0)
         if trace.label:
             self.fig.suptitle(trace.label, fontsize=11)
         self.fig.tight_layout()
@@ -290,6 +291,11 @@ class SamplingView(View):
     def redraw(self) -> None:
         if live_backend():
             self.fig.canvas.draw_idle()
+
+    def dynamic_artists(self) -> list:
+        """x_t and x̂0 (scatters or images) and their titles: all a t-slider move changes."""
+        shown = [self.im_xt, self.im_x0] if self.images else [self.sc_xt, self.sc_x0]
+        return shown + [self.title_xt, self.title_x0]
 
 
 class DDIMView(View):

@@ -322,6 +322,15 @@ class SchedulesView(View):
         return schedules_frame(self.schedules, schedule, t, self.image, self.eps_image,
                                self.cloud, self.eps_cloud, pad=self.pad)
 
+    def dynamic_artists(self) -> list:
+        """What a t move changes: the image row, its box, the markers, the t line, the title, the clouds."""
+        return ([self.im, self.box, self.curve_title, self.markers, self.vline]
+                + list(self.scatters.values()) + list(self.frames.values()))
+
+    def static_key(self):
+        """The chosen schedule (its ᾱ curve is drawn bold) plus the default limits and size."""
+        return self.frame.chosen if self.frame is not None else None, super().static_key()
+
     def update(self, schedule: str = "linear", t: int = 0) -> ScheduleFrame:
         frame = self._frame(schedule, t)
         self.im.set_data(frame.tile)
