@@ -172,13 +172,37 @@ def _snapshot(model_id: str, state: dict, seen: set) -> tuple[list[dict], list[s
     return outputs, controls
 
 
+PROGRESS_MODELS = {"FloatProgressModel", "IntProgressModel"}
+
+
+def progress_bar_html(model_id: str, state: dict) -> str | None:
+    """A progress-bar widget (tqdm's HBox of HTML, progress, HTML) as static HTML; None if not one."""
+    box = state.get(model_id, {})
+    children = [state.get(ref, {}) for ref in _model_refs(box.get("state", {}).get("children", []))]
+    bars = [c for c in children if c.get("model_name") in PROGRESS_MODELS]
+    if box.get("model_name") != "HBoxModel" or len(bars) != 1:
+        return None
+    bar = bars[0].get("state", {})
+    texts = [c.get("state", {}).get("value", "") for c in children if c.get("model_name") == "HTMLModel"]
+    value, top = float(bar.get("value") or 0), float(bar.get("max") or 1)
+    left, right = (texts + ["", ""])[:2]
+    # the HTML texts are tqdm's own (counts, rates); shown as text, never as markup
+    return (f'<div class="dl-progress">{html.escape(_strip_tags(left))} '
+            f'<progress value="{value:g}" max="{top:g}"></progress> {html.escape(_strip_tags(right))}</div>')
+
+
+def _strip_tags(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", str(text)))
+
+
 def flatten_widgets(nb) -> int:
     """Replace every widget output by its static snapshot; drop the stored widget state.
 
     An explorer's figure lives in an Image widget (or an ipympl canvas), whose state the executor
     stores in ``metadata.widgets``. A static page has no kernel to drive the widget, so each widget
     output becomes: a short note naming the controls at their starting values, then the outputs the
-    widget held (the figure). Returns the number of widget outputs replaced. Mutates ``nb``.
+    widget held (the figure). A progress bar (tqdm) becomes a static ``<progress>`` with its final
+    text instead. Returns the number of widget outputs replaced. Mutates ``nb``.
     """
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     replaced = 0
@@ -192,6 +216,11 @@ def flatten_widgets(nb) -> int:
                 new_outputs.append(out)
                 continue
             replaced += 1
+            progress = progress_bar_html(data[WIDGET_VIEW].get("model_id", ""), state)
+            if progress is not None:                  # a tqdm bar: its final state, not an "explorer"
+                new_outputs.append({"output_type": "display_data", "metadata": {},
+                                    "data": {"text/html": progress, "text/plain": "(progress bar)"}})
+                continue
             inner, controls = _snapshot(data[WIDGET_VIEW].get("model_id", ""), state, set())
             if not inner and "image/png" in data:     # no stored state: the explorer's own PNG fallback
                 inner = [{"output_type": "display_data", "metadata": {},
