@@ -23,7 +23,7 @@ from scipy.special import ndtr
 
 from ..distributions import GaussianMixture, point
 from ..forward import q_trajectory
-from ..plotting import PALETTE, live_backend, new_figure, to_numpy
+from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
 from ..validation import check_timestep
@@ -351,12 +351,6 @@ class Forward1DView(View):
         self.marker.set_xdata([self.t, self.t])
         self.dots.set_offsets(np.column_stack([np.full(self.n_show, self.t), self.trajs[self.t + 1, :self.n_show]]))
         self.title.set_text(title_text(d))
-
-    def redraw(self) -> None:
-        """Ask a live (ipympl) canvas for a redraw. A plain Agg canvas's ``draw_idle`` would render
-        synchronously, doubling the cost, and whoever shows that figure renders it anyway."""
-        if live_backend():
-            self.fig.canvas.draw_idle()
 
     def dynamic_artists(self) -> list:
         """What a t move changes: the marker, the dots, the histogram, the density and the title."""

@@ -31,7 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..distributions import GaussianMixture, make_distribution
 from ..forward import predict_start_from_noise, q_posterior
-from ..plotting import PALETTE, live_backend, new_figure, tile_images, to_numpy
+from ..plotting import PALETTE, new_figure, tile_images, to_numpy
 from ..sampling import SamplerStep, ddim_sample, ddpm_steps
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
@@ -288,10 +288,6 @@ class SamplingView(View):
         self.title_x0.set_text(f"x̂0 predicted from x_{t_shown}")
         self.redraw()
 
-    def redraw(self) -> None:
-        if live_backend():
-            self.fig.canvas.draw_idle()
-
     def dynamic_artists(self) -> list:
         """x_t and x̂0 (scatters or images) and their titles: all a t-slider move changes."""
         shown = [self.im_xt, self.im_x0] if self.images else [self.sc_xt, self.sc_x0]
@@ -380,10 +376,6 @@ class DDIMView(View):
         ref = f" (DDPM-1000: {self.ddpm_quality.nll:.2f})" if self.ddpm_quality is not None else ""
         self.title.set_text(f"DDIM, {k} network calls, η = {eta:g}\nNLL {q.nll:.2f}{ref}")
         self.redraw()
-
-    def redraw(self) -> None:
-        if live_backend():
-            self.fig.canvas.draw_idle()
 
 
 # ---------------------------------------------------------------------------------------------

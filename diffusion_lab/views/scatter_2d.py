@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ..distributions import Distribution, GaussianMixture, make_distribution
-from ..plotting import PALETTE, live_backend, new_figure, to_numpy
+from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
 from ..validation import check_timestep, unknown_name
@@ -285,12 +285,6 @@ class Scatter2DView(View):
         self.title = ax.set_title("", fontsize=10)
         self.fig.tight_layout()
         self.update()
-
-    def redraw(self) -> None:
-        """Ask a live (ipympl) canvas to redraw. A plain Agg canvas is left alone: there draw_idle
-        draws at once, and the explorer renders the figure anyway when it displays it."""
-        if live_backend():
-            self.fig.canvas.draw_idle()
 
     # -- data, computed on first use and cached ----------------------------------------------
     def dist(self, shape: str) -> Distribution:

@@ -30,7 +30,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..distributions import GaussianMixture, make_distribution
 from ..forward import predict_start_from_noise, q_sample, q_step
-from ..plotting import PALETTE, live_backend, new_figure, tile_images, to_numpy
+from ..plotting import PALETTE, new_figure, tile_images, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
 from ..validation import check_timestep
@@ -237,10 +237,6 @@ class EpsFieldView(View):
             self.vline.set_xdata([t, t])
         self.redraw()
 
-    def redraw(self) -> None:
-        if live_backend():
-            self.fig.canvas.draw_idle()
-
 
 class DenoiseView(View):
     """Rows x0 / x_t / x̂0 for k images in one tiled imshow; ``update(t=...)`` re-noises with the SAME ε."""
@@ -273,10 +269,6 @@ class DenoiseView(View):
         self.title.set_text(f"rows x0 / x_t / x̂0 at t = {t} (ᾱ_t = {float(self.schedule.alphas_cumprod[t]):.3f}): "
                             f"mean (x̂0 − x0)² = {mse:.3f}")
         self.redraw()
-
-    def redraw(self) -> None:
-        if live_backend():
-            self.fig.canvas.draw_idle()
 
 
 # ---------------------------------------------------------------------------------------------
