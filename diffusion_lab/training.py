@@ -129,17 +129,12 @@ def batch_stream(data_source, batch_size: int, generator: torch.Generator) -> It
 
 
 @torch.no_grad()
-def _ema_update(ema: nn.Module | list, model: nn.Module | list, decay: float,
-                ema_buffers: list | None = None, model_buffers: list | None = None) -> None:
-    """θ_ema ← θ_ema + (1 − decay)(θ − θ_ema), all parameters in one fused call; buffers copied.
+def _ema_update(ema_params: list, model_params: list, ema_buffers: list, model_buffers: list, decay: float) -> None:
+    """θ_ema ← θ_ema + (1 − decay)(θ − θ_ema) for all parameters in one fused call; buffers copied.
 
-    ``ema`` and ``model`` are modules or their parameter lists (the training loop passes lists it
-    made once, which saves walking the module tree every step)."""
-    ema_params = list(ema.parameters()) if isinstance(ema, nn.Module) else ema
-    model_params = list(model.parameters()) if isinstance(model, nn.Module) else model
+    Takes the parameter and buffer lists the training loop makes once, rather than walking both
+    module trees every step."""
     torch._foreach_lerp_(ema_params, [p.detach() for p in model_params], 1.0 - decay)
-    if ema_buffers is None:
-        ema_buffers, model_buffers = list(ema.buffers()), list(model.buffers())
     for be, bm in zip(ema_buffers, model_buffers):
         be.copy_(bm)
 
@@ -282,7 +277,7 @@ def train_eps_model(
             torch.nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
         if ema is not None:
-            _ema_update(ema_params, params, ema_decay, ema_buffers, model_buffers)
+            _ema_update(ema_params, params, ema_buffers, model_buffers, ema_decay)
         return loss
 
     run = _run_steps(one_step, steps, model, f"training {type(model).__name__}", progress, log_every,
@@ -308,11 +303,9 @@ def train_classifier(
 ) -> TrainResult:
     """Cross-entropy training of a classifier on (images (N, C, H, W), labels (N,)); same result type.
 
-    ``max_time_s`` and KeyboardInterrupt behave as in :func:`train_eps_model`.
-
     Batches are drawn with replacement by ``generator``. ``augment_shift`` > 0 randomly translates
     each image by up to that many pixels (zero fill with −1, the background value).
-    KeyboardInterrupt is handled as in :func:`train_eps_model`.
+    ``max_time_s`` and KeyboardInterrupt behave as in :func:`train_eps_model`.
     """
     dev = resolve_device(device)
     if generator is None:
