@@ -169,12 +169,12 @@ WATCH_PIXELS = r"""
 
 
 def press_and_measure(page, figure, handle, shots: Path, name: str, presses: int = PRESSES,
-                      paint_ms: list | None = None) -> list[float]:
+                      pixels_ms: list | None = None) -> list[float]:
     """Press an arrow key ``presses`` times; ms from each press until the figure's pixels change.
 
     ArrowRight, or ArrowLeft when the slider starts too close to its maximum. The returned times come
     from polling screenshots, so they include Playwright's capture cost (about 100 ms a shot here);
-    ``paint_ms`` (if given) collects the in-page key-down -> changed-pixels frame times
+    ``pixels_ms`` (if given) collects the in-page key-down -> changed-pixels frame times
     (WATCH_PIXELS), the latency a user sees.
     """
     latencies = []
@@ -205,8 +205,8 @@ def press_and_measure(page, figure, handle, shots: Path, name: str, presses: int
         page.wait_for_timeout(150)
         inpage = page.evaluate("() => window.__e2e && window.__e2e.t1 !== null && window.__e2e.t0 !== null"
                                " ? window.__e2e.t1 - window.__e2e.t0 : null")
-        if paint_ms is not None and inpage is not None:
-            paint_ms.append(inpage)
+        if pixels_ms is not None and inpage is not None:
+            pixels_ms.append(inpage)
         before_png = figure.screenshot(animations="disabled")
         before = _pixels(before_png)
     (shots / f"{name}_after.png").write_bytes(before_png)
@@ -224,8 +224,8 @@ def latency_summary(screenshot_ms: list[float], pixels_ms: list[float]) -> dict:
     return summary
 
 
-def _describe(name: str, summary: dict) -> str:
-    return (f"{name}: key press -> changed pixels median {summary['median_ms']} ms in the page "
+def _describe(summary: dict) -> str:
+    return (f"key press -> changed pixels median {summary['median_ms']} ms in the page "
             f"({', '.join(map(str, summary['latencies_ms']))}); by screenshot polling "
             f"{summary['screenshot_median_ms']} ms")
 
@@ -299,13 +299,13 @@ def test_chapter_runs_and_its_slider_moves_the_figure(chapter, lab_page, lab_ser
     assert found["found"], f"{name}: no slider next to a figure (sliders on page: {found.get('sliders')})"
     figure, handle = page.locator("[data-e2e=figure]"), page.locator("[data-e2e=handle]")
     pixels: list[float] = []
-    latencies = press_and_measure(page, figure, handle, screenshots_dir, name, paint_ms=pixels)
+    latencies = press_and_measure(page, figure, handle, screenshots_dir, name, pixels_ms=pixels)
     assert page.evaluate(DOM_ERRORS) == [], f"{name}: moving the slider produced an error"
     median = statistics.median(latencies)
     summary = latency_summary(latencies, pixels)
     e2e_report[name] = {"code_cells": len(st["cells"]), "open_and_run_all_s": round(run_s, 1),
                         "slider": found["description"], "figure": found["kind"], **summary}
-    print(f"\n{name}: run-all {run_s:.1f} s; " + _describe(name, summary).split(": ", 1)[1])
+    print(f"\n{name}: run-all {run_s:.1f} s; {_describe(summary)}")
     shutdown_and_close(page)
     assert median < LATENCY_SANITY_MS, f"{name}: median key-press-to-pixels {median:.0f} ms"
 
@@ -362,10 +362,10 @@ def test_presenting_deck_mode_keeps_the_slider_live(lab_page, lab_server, screen
     page.wait_for_timeout(500)
     figure, handle = page.locator("[data-e2e=figure]"), page.locator("[data-e2e=handle]")
     pixels: list[float] = []
-    latencies = press_and_measure(page, figure, handle, screenshots_dir, name, presses=3, paint_ms=pixels)
+    latencies = press_and_measure(page, figure, handle, screenshots_dir, name, presses=3, pixels_ms=pixels)
     page.screenshot(path=str(screenshots_dir / f"{name}.png"))
     e2e_report[name] = latency_summary(latencies, pixels)
-    print("\n" + _describe(name, e2e_report[name]))
+    print(f"\n{name}: {_describe(e2e_report[name])}")
     page.evaluate("() => window.jupyterapp.commands.execute('deck:stop')")
     shutdown_and_close(page)
 
@@ -412,11 +412,11 @@ def test_voila_dashboard_serves_a_chapter_with_live_widgets(playwright_browser, 
             assert found["found"], "no slider next to a figure in the dashboard"
             figure, handle = page.locator("[data-e2e=figure]"), page.locator("[data-e2e=handle]")
             pixels: list[float] = []
-            latencies = press_and_measure(page, figure, handle, screenshots_dir, name, presses=3, paint_ms=pixels)
+            latencies = press_and_measure(page, figure, handle, screenshots_dir, name, presses=3, pixels_ms=pixels)
             page.screenshot(path=str(screenshots_dir / f"{name}.png"), full_page=True)
             e2e_report[name] = {"page_ready_s": round(load_s, 1), "attempts": attempt, "stalls": stalls,
                                 **latency_summary(latencies, pixels)}
-            print("\n" + _describe(name, e2e_report[name]))
+            print(f"\n{name}: {_describe(e2e_report[name])}")
             return
         finally:
             if context is not None:
