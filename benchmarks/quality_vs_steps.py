@@ -30,7 +30,6 @@ import torch  # noqa: E402
 
 import diffusion_lab as dl  # noqa: E402
 from diffusion_lab.checkpoints import load_checkpoint, load_schedule  # noqa: E402
-from diffusion_lab.views import sampling as sv  # noqa: E402
 from diffusion_lab.views.training import shipped  # noqa: E402
 
 DDIM_STEPS = (10, 20, 50, 100, 250)
@@ -52,7 +51,7 @@ def quality_table_2d(eps_models: dict, schedule, n: int, seeds: int, steps=DDIM_
         x_T = torch.randn((n, 2), generator=dl.make_generator(1000 + seed))
         ref = ring.sample(n, generator=dl.make_generator(2000 + seed))
         fresh = ring.sample(n, generator=dl.make_generator(3000 + seed))
-        q = sv.sample_quality(fresh, ring, ref)
+        q = dl.metrics.sample_quality(fresh, ring, ref)
         rows.setdefault(("data", "fresh data"), ([], [], 0.0))
         rows[("data", "fresh data")][0].append(q.nll)
         rows[("data", "fresh data")][1].append(q.mmd2)
@@ -63,7 +62,7 @@ def quality_table_2d(eps_models: dict, schedule, n: int, seeds: int, steps=DDIM_
                 t0 = time.perf_counter()
                 x = run()
                 dt = time.perf_counter() - t0
-                q = sv.sample_quality(x, ring, ref)
+                q = dl.metrics.sample_quality(x, ring, ref)
                 nll, mmd, sec = rows.setdefault((name, label), ([], [], 0.0))
                 nll.append(q.nll)
                 mmd.append(q.mmd2)

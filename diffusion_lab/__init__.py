@@ -14,14 +14,19 @@ Conventions used everywhere (and in the notebooks):
 * Bad input raises ``ValueError``/``TypeError`` with a message that names the fix.
 
 Modules: ``schedules`` (β and derived coefficients), ``forward`` (q(x_t|x0), q(x_t|x_{t−1}),
-posterior), ``distributions`` (toy data with exact ε*), ``sampling`` (DDPM/DDIM as generators),
+posterior), ``distributions`` (toy data with exact ε*), ``sampling`` (DDPM/DDIM as generators, recorded runs),
 ``models``, ``training``, ``checkpoints``, ``data``, ``metrics``, ``plotting``, ``views``,
 ``widgets``, ``exercises``. See docs/architecture.md.
 """
+# The core modules are attributes of the package as soon as it is imported (``dl.plotting``,
+# ``dl.metrics`` …), whatever was imported before; views, widgets, models, training and exercises
+# are imported by the chapters that use them.
+from . import distributions, forward, metrics, plotting, sampling, schedules, seeding, validation  # noqa: F401
 from .distributions import (DISTRIBUTION_NAMES, Distribution, GaussianMixture, make_distribution)
 from .forward import (marginal_moments, predict_noise_from_start, predict_start_from_noise, q_posterior,
                       q_posterior_sample, q_sample, q_step, q_trajectory)
-from .sampling import (SamplerStep, ddim_sample, ddim_steps, ddim_timesteps, ddpm_sample, ddpm_steps, final)
+from .sampling import (SamplerStep, SamplingTrace, ddim_sample, ddim_steps, ddim_timesteps, ddpm_mean_steps,
+                       ddpm_sample, ddpm_steps, final, predict_eps, record)
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, ScheduleWarning, make_schedule
 from .seeding import make_generator, seed_everything
 
@@ -31,7 +36,8 @@ __all__ = [
     "DISTRIBUTION_NAMES", "Distribution", "GaussianMixture", "make_distribution",
     "marginal_moments", "predict_noise_from_start", "predict_start_from_noise", "q_posterior",
     "q_posterior_sample", "q_sample", "q_step", "q_trajectory",
-    "SamplerStep", "ddim_sample", "ddim_steps", "ddim_timesteps", "ddpm_sample", "ddpm_steps", "final",
+    "SamplerStep", "SamplingTrace", "ddim_sample", "ddim_steps", "ddim_timesteps", "ddpm_mean_steps",
+    "ddpm_sample", "ddpm_steps", "final", "predict_eps", "record",
     "SCHEDULE_NAMES", "NoiseSchedule", "ScheduleWarning", "make_schedule",
     "make_generator", "seed_everything",
 ]

@@ -20,6 +20,7 @@ from typing import Callable
 
 import torch
 
+from .forward import marginal_moments
 from .schedules import NoiseSchedule
 from .validation import as_tensor, check_finite, check_timestep, unknown_name
 
@@ -114,10 +115,8 @@ class GaussianMixture(Distribution):
         t = check_timestep(t, schedule.T)
         if not isinstance(t, int):
             raise TypeError("marginal takes one int t; use log_prob_t for a batch of different t.")
-        a = schedule.alphas_cumprod[t]
-        eye = torch.eye(self.dim, dtype=torch.float64)
-        return GaussianMixture(self.weights, a.sqrt() * self.means, covs=a * self.covs + (1 - a) * eye,
-                               name=f"{self.name} at t={t}")
+        means, covs = marginal_moments(schedule, t, self.means, self.covs)
+        return GaussianMixture(self.weights, means, covs=covs, name=f"{self.name} at t={t}")
 
     def _abar(self, schedule: NoiseSchedule, t, n: int) -> torch.Tensor:
         t = check_timestep(t, schedule.T)
@@ -164,7 +163,7 @@ class GaussianMixture(Distribution):
         x = x if keep_grad else x.detach()
         return x.to(torch.float64).cpu(), dtype
 
-    def log_prob_t(self, x_t, schedule: NoiseSchedule, t) -> torch.Tensor:
+    def log_prob_t(self, schedule: NoiseSchedule, x_t, t) -> torch.Tensor:
         """Exact log q(x_t) for points (n, d) at step t (int or (n,)); returns (n,).
 
         Differentiable in ``x_t``: ``torch.autograd.grad(log_prob_t(x, ...).sum(), x)`` is the score.
@@ -182,26 +181,49 @@ class GaussianMixture(Distribution):
         logp, _ = self._components(x, torch.ones(x.shape[0], dtype=torch.float64))  # ᾱ = 1: C_k = Σ_k
         return torch.logsumexp(logp, dim=1).to(dtype)
 
-    def eps_star(self, x_t, t, schedule: NoiseSchedule) -> torch.Tensor:
-        r"""The exact optimal noise prediction ε*(x_t, t) = E[ε | x_t], shape of x_t."""
+    def eps_star(self, schedule: NoiseSchedule, x_t, t) -> torch.Tensor:
+        r"""The exact optimal noise prediction ε*(x_t, t) = E[ε | x_t], shape of x_t.
+
+        With q(x_t) = Σ_k w_k N(x_t; √ᾱ_t μ_k, C_k), C_k = ᾱ_t Σ_k + (1−ᾱ_t) I (Tweedie's formula):
+        ε* = −√(1−ᾱ_t) ∇ log q(x_t) = √(1−ᾱ_t) Σ_k r_k(x_t) C_k⁻¹ (x_t − √ᾱ_t μ_k),
+        where r_k(x_t) is the posterior probability that x_t came from component k.
+        """
         x, dtype = self._points(x_t)
-        abar = self._abar(schedule, t, x.shape[0])
-        logp, sol = self._components(x, abar)
-        resp = torch.softmax(logp, dim=1)                                  # r_k(x_t), (n, K)
-        eps = (1 - abar).sqrt()[:, None] * (resp[:, :, None] * sol).sum(1)
+        eps = self._eps_star64(x, self._abar(schedule, t, x.shape[0]))
         return eps.to(dtype).reshape(as_tensor(x_t).shape)
 
-    def x0_mean(self, x_t, t, schedule: NoiseSchedule) -> torch.Tensor:
+    def _eps_star64(self, x: torch.Tensor, abar: torch.Tensor) -> torch.Tensor:
+        """ε* for checked float64 points (n, d) and their ᾱ (n,): the unchecked core of :meth:`eps_star`."""
+        logp, sol = self._components(x, abar)
+        resp = torch.softmax(logp, dim=1)                                  # r_k(x_t), (n, K)
+        return (1 - abar).sqrt()[:, None] * (resp[:, :, None] * sol).sum(1)
+
+    def x0_mean(self, schedule: NoiseSchedule, x_t, t) -> torch.Tensor:
         r"""E[x0 | x_t] = (x_t − √(1−ᾱ_t) ε*)/√ᾱ_t: the best possible denoised guess."""
         x, dtype = self._points(x_t)
-        abar = self._abar(schedule, t, x.shape[0])[:, None]
-        eps = self.eps_star(x, t, schedule).to(torch.float64)
+        abar = self._abar(schedule, t, x.shape[0])
+        eps = self._eps_star64(x, abar)
+        abar = abar[:, None]
         return ((x - (1 - abar).sqrt() * eps) / abar.sqrt()).to(dtype).reshape(as_tensor(x_t).shape)
 
     def eps_model(self, schedule: NoiseSchedule) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """The exact ε* as an ``eps_model(x_t, t)`` for the samplers in :mod:`diffusion_lab.sampling`."""
+        """The exact ε* as an ``eps_model(x_t, t)`` for the samplers in :mod:`diffusion_lab.sampling`.
+
+        The samplers check their arguments once when called; this callable is their inner loop, so it
+        does not re-validate x_t (n, d) and the LongTensor t (n,) on every step.
+        """
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule (make one with make_schedule('linear', T)), "
+                            f"got {type(schedule).__name__}.")
+        abar_all = schedule.alphas_cumprod
+
         def exact_eps(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return self.eps_star(x_t, t, schedule).to(device=x_t.device)
+            x = x_t.detach().reshape(x_t.shape[0], self.dim).to("cpu", torch.float64)
+            t = torch.as_tensor(t).reshape(-1).cpu()
+            abar = abar_all[t].expand(x.shape[0]) if t.numel() == 1 else abar_all[t]
+            eps = self._eps_star64(x, abar)
+            return eps.to(device=x_t.device, dtype=x_t.dtype if x_t.is_floating_point() else torch.float32
+                          ).reshape(x_t.shape)
         exact_eps.__name__ = f"exact_eps_{self.name}"
         return exact_eps
 

@@ -119,12 +119,37 @@ def predict_noise_from_start(schedule: NoiseSchedule, x_t, t, x0) -> torch.Tenso
 
 
 def marginal_moments(schedule: NoiseSchedule, t, x0_mean=0.0, x0_var=0.0):
-    r"""Mean and variance of x_t when x0 has mean ``x0_mean`` and variance ``x0_var`` (per coordinate).
+    r"""The closed-form mean and (co)variance of x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε, the one home of this formula.
 
-    E[x_t] = √ᾱ_t E[x0],  Var[x_t] = ᾱ_t Var[x0] + (1 − ᾱ_t). Returns python floats / tensors.
+        E[x_t] = √ᾱ_t E[x0],    Cov[x_t] = ᾱ_t Cov[x0] + (1 − ᾱ_t) I.
+
+    Args:
+        t: one code step (int), or several (a sequence or 1D LongTensor of length S; the results then
+            get a leading axis S, e.g. ``torch.arange(schedule.T)`` for every t).
+        x0_mean: E[x0]: a number, or a tensor (..., d) (e.g. the K component means of a mixture).
+        x0_var: Var[x0] per coordinate (a number or a tensor (..., d)), or a covariance matrix
+            (..., d, d) — any tensor with 2 or more axes is read as covariance matrices, and I is added.
+    Returns:
+        (mean, var) as float64 tensors: shapes of x0_mean and x0_var, with the leading S for several t.
     """
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule (make one with make_schedule('linear', T)), "
+                        f"got {type(schedule).__name__}.")
+    if isinstance(t, (list, tuple, range)):
+        t = torch.as_tensor(list(t), dtype=torch.long)
     t = check_timestep(t, schedule.T)
-    abar = schedule.alphas_cumprod[t]
-    mean = abar.sqrt() * torch.as_tensor(x0_mean, dtype=torch.float64)
-    var = abar * torch.as_tensor(x0_var, dtype=torch.float64) + (1.0 - abar)
-    return mean, var
+    abar = schedule.alphas_cumprod[t]                                   # () or (S,)
+    mean = torch.as_tensor(x0_mean, dtype=torch.float64)
+    var = torch.as_tensor(x0_var, dtype=torch.float64)
+    if var.dim() >= 2 and mean.dim() >= 1 and mean.shape[-1] != var.shape[-1]:
+        raise ValueError(f"x0_mean has d = {mean.shape[-1]} coordinates but x0_var is a "
+                         f"{tuple(var.shape[-2:])} covariance matrix: give a ({mean.shape[-1]}, "
+                         f"{mean.shape[-1]}) covariance.")
+    if var.dim() >= 2 and var.shape[-1] != var.shape[-2]:
+        raise ValueError(f"a covariance matrix must be square, got shape {tuple(var.shape)}.")
+
+    def per_t(a: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return a.reshape(a.shape + (1,) * like.dim())                   # broadcast ᾱ over like's axes
+
+    noise_var = torch.eye(var.shape[-1], dtype=torch.float64) if var.dim() >= 2 else torch.tensor(1.0, dtype=torch.float64)
+    return per_t(abar, mean).sqrt() * mean, per_t(abar, var) * var + per_t(1.0 - abar, var) * noise_var

@@ -2,6 +2,8 @@ r"""Sample-quality numbers: how close are generated samples to the data?
 
 * :func:`mmd_rbf` — squared maximum mean discrepancy with an RBF kernel (any sample sets).
 * :func:`mixture_nll` — mean −log q(x) of samples under a known density (toy mixtures).
+* :func:`sample_quality`, :func:`mode_spread` — the 2D chapters' numbers: NLL and MMD² (V-statistic)
+  together, and how spread out the samples are within their modes.
 * :func:`frechet_distance` — distance between Gaussians fitted to two feature sets (FID's formula).
 * :func:`digit_fid` — Fréchet distance in a :class:`~diffusion_lab.models.DigitClassifier`'s
   feature space ("FID" for digits; numbers are only comparable with the same classifier).
@@ -13,6 +15,8 @@ All functions return python floats (or a dict of them) and compute in float64.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -20,6 +24,10 @@ from torch import Tensor
 
 __all__ = [
     "mmd_rbf",
+    "RING_BANDWIDTHS",
+    "Quality",
+    "sample_quality",
+    "mode_spread",
     "median_bandwidth",
     "mixture_nll",
     "frechet_distance",
@@ -31,14 +39,14 @@ __all__ = [
 ]
 
 
-def _as_2d64(x, name: str) -> Tensor:
+def _as_2d64(x, name: str, min_samples: int = 2) -> Tensor:
     x = torch.as_tensor(x).detach().to("cpu", torch.float64)
     if x.dim() == 1:
         x = x[:, None]
     elif x.dim() > 2:
         x = x.reshape(x.shape[0], -1)
-    if x.shape[0] < 2:
-        raise ValueError(f"{name} needs at least 2 samples, got shape {tuple(x.shape)}")
+    if x.shape[0] < min_samples:
+        raise ValueError(f"{name} needs at least {min_samples} samples, got shape {tuple(x.shape)}")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf; a sampler diverged or the input is wrong")
     return x
@@ -54,30 +62,38 @@ def median_bandwidth(x, y) -> float:
     return float(d[iu[0], iu[1]].median())
 
 
-def mmd_rbf(x, y, bandwidths=None) -> float:
-    r"""Unbiased estimate of MMD² between the distributions of samples ``x`` (m, d) and ``y`` (n, d).
+def mmd_rbf(x, y, bandwidths=None, unbiased: bool = True) -> float:
+    r"""MMD² between the distributions of samples ``x`` (m, d) and ``y`` (n, d), RBF kernels.
 
     With the kernel k(a, b) = (1/L) Σ_ℓ exp(−‖a − b‖² / (2 h_ℓ²)) (an average of L RBF kernels),
 
-        MMD² = E k(x, x') + E k(y, y') − 2 E k(x, y),
+        MMD² = E k(x, x') + E k(y, y') − 2 E k(x, y).
 
-    estimated without the i = j terms::
+    ``unbiased=True`` (default) estimates it without the i = j terms::
 
-        1/(m(m−1)) Σ_{i≠j} k(x_i, x_j) + 1/(n(n−1)) Σ_{i≠j} k(y_i, y_j) − 2/(mn) Σ_{i,j} k(x_i, y_j).
+        1/(m(m−1)) Σ_{i≠j} k(x_i, x_j) + 1/(n(n−1)) Σ_{i≠j} k(y_i, y_j) − 2/(mn) Σ_{i,j} k(x_i, y_j);
 
-    Meaning: 0 when both sets come from the same distribution (the estimate then scatters around 0
-    and can be slightly negative); it grows as the distributions differ, up to 2 for completely
-    separated sets. Each kernel has values in [0, 1]; small bandwidths h compare fine detail (do
-    the samples sit on the modes?), large ones compare coarse layout (are the modes weighted right?).
+    it scatters around 0 for two samples of one distribution and can be slightly negative.
+    ``unbiased=False`` is the plain "V-statistic", all pairs *including* i = j: never negative, and for
+    two samples of the SAME distribution it sits at a floor (1 − E k(x, x'))/m + (1 − E k(y, y'))/n > 0
+    set by the sample sizes. That floor makes ratios meaningful: "within 1.5× of the exact sampler"
+    means "as hard to tell from data, at this n, as samples that are nearly perfect".
+
+    Meaning: it grows as the distributions differ, up to 2 for completely separated sets. Each kernel
+    has values in [0, 1]; small bandwidths h compare fine detail (do the samples sit on the modes?),
+    large ones compare coarse layout (are the modes weighted right?).
 
     Args:
         x: (m, d) samples (1D tensors are treated as (m, 1); images are flattened).
         y: (n, d) samples.
         bandwidths: the h_ℓ; default: the median pairwise distance of the pooled samples times
-            (0.25, 0.5, 1, 2, 4). Pass fixed numbers to compare several sample sets on one scale.
+            (0.25, 0.5, 1, 2, 4). Pass fixed numbers (e.g. :data:`RING_BANDWIDTHS`) to compare several
+            sample sets on one scale.
+        unbiased: drop the i = j terms (True) or keep them (False, the V-statistic).
     Returns: MMD² as a float.
     """
-    x, y = _as_2d64(x, "x"), _as_2d64(y, "y")
+    min_samples = 2 if unbiased else 1        # the unbiased estimate needs a pair i ≠ j in each set
+    x, y = _as_2d64(x, "x", min_samples), _as_2d64(y, "y", min_samples)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must have the same dimension, got {tuple(x.shape)} and {tuple(y.shape)}")
     if bandwidths is None:
@@ -93,6 +109,8 @@ def mmd_rbf(x, y, bandwidths=None) -> float:
 
     m, n = x.shape[0], y.shape[0]
     kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+    if not unbiased:
+        return float(kxx.mean() + kyy.mean() - 2 * kxy.mean())
     term_x = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
     term_y = (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
     return float(term_x + term_y - 2 * kxy.mean())
@@ -110,6 +128,52 @@ def mixture_nll(samples, mixture) -> float:
         raise ValueError("samples contain NaN or inf; the sampler diverged")
     lp = mixture.log_prob(x)
     return float(-torch.as_tensor(lp, dtype=torch.float64).mean())
+
+
+#: Fixed RBF bandwidths for the ring of 8 Gaussians (mode std 0.2, radius 2): fine ones see blurred
+#: or collapsed modes, coarse ones see wrong mode weights. Fixed, so every number shares one scale.
+RING_BANDWIDTHS = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+@dataclass
+class Quality:
+    """Quality of one set of 2D samples: mean −log q(x) (nats) and MMD² (V-statistic) to fresh data."""
+
+    nll: float
+    mmd2: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"NLL {self.nll:.3f} nats, MMD² {self.mmd2:.2e} (n = {self.n})"
+
+
+def sample_quality(samples, dist, reference, bandwidths: Sequence[float] = RING_BANDWIDTHS) -> Quality:
+    """NLL under ``dist`` (:func:`mixture_nll`: lower = samples sit where the data is dense; data itself
+    scores the entropy H(q)) and MMD² (:func:`mmd_rbf`, V-statistic) to ``reference`` (fresh data, the
+    same size for a fair floor)."""
+    x = _as_2d64(samples, "samples")
+    return Quality(nll=mixture_nll(x, dist), mmd2=mmd_rbf(x, reference, bandwidths, unbiased=False),
+                   n=int(x.shape[0]))
+
+
+def mode_spread(samples, dist) -> float:
+    """Spread of the samples within their modes: assign each point to the nearest component mean, then
+    the standard deviation per coordinate around each cluster's own centre, averaged (weighted by size).
+
+    Samples from ``dist`` (a GaussianMixture) give about the components' std (0.2 for the ring);
+    samples that collapse onto a few points give much less, however well their centres sit.
+    """
+    x = _as_2d64(samples, "samples")
+    which = torch.cdist(x, dist.means).argmin(1)
+    total, count = 0.0, 0
+    for k in range(dist.K):
+        pts = x[which == k]
+        if pts.shape[0] >= 2:
+            total += float(pts.var(0, unbiased=True).mean()) * pts.shape[0]
+            count += pts.shape[0]
+    if count == 0:
+        raise ValueError("no component received two or more samples.")
+    return math.sqrt(total / count)
 
 
 def gaussian_stats(feats) -> tuple[np.ndarray, np.ndarray]:

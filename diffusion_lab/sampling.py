@@ -16,20 +16,30 @@ DDIM (Song et al., 2021) over a descending subsequence τ, from τ_i = t to τ_{
     σ = η √((1−ᾱ_s)/(1−ᾱ_t)) √(1 − ᾱ_t/ᾱ_s)
     x_s = √ᾱ_s x̂0 + √(1−ᾱ_s−σ²) ε̂ + σ z.
 With η = 1 over all T steps DDIM is DDPM with σ² = β̃_t.
+
+Checks happen once, when a sampler is called; the step loops use per-step coefficients computed up
+front and check only what the model returns (a diverging network fails on the step it diverges).
+:func:`record` keeps every step of a run as numpy arrays (:class:`SamplingTrace`) for sliders.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import torch
 
-from .forward import predict_start_from_noise, predict_noise_from_start, q_posterior
+from .metrics import Quality, sample_quality
 from .schedules import NoiseSchedule
+from .seeding import make_generator
 from .validation import check_finite, check_num_steps, check_timestep, unknown_name
 
+if TYPE_CHECKING:
+    from .distributions import GaussianMixture
+
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-VARIANCES = ("beta_tilde", "beta")
+#: σ_t² of a DDPM step: the exact posterior variance β̃_t, the forward variance β_t, or none at all.
+VARIANCES = ("beta_tilde", "beta", "zero")
 
 
 @dataclass
@@ -63,31 +73,37 @@ def _check_call(eps_model, schedule, x_T) -> None:
 
 
 def _initial_x(x_T, generator, dtype=torch.float32, device="cpu") -> torch.Tensor:
+    """x_T as a float tensor (already checked by :func:`_check_call`), or fresh noise of that shape."""
     if isinstance(x_T, torch.Tensor):
-        check_finite(x_T, "x_T")
         return x_T if x_T.is_floating_point() else x_T.to(dtype)
-    if isinstance(x_T, (tuple, list, torch.Size)) and all(isinstance(n, int) for n in x_T):
-        return torch.randn(tuple(x_T), generator=generator, dtype=dtype, device=device)
-    raise TypeError(f"x_T must be a tensor of starting noise or a shape tuple like (1000, 2), got {type(x_T).__name__}.")
+    return torch.randn(tuple(x_T), generator=generator, dtype=dtype, device=device)
 
 
-def _predict_eps(eps_model: EpsModel, x_t: torch.Tensor, t: int) -> torch.Tensor:
-    t_batch = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
+def predict_eps(eps_model: EpsModel, x_t: torch.Tensor, t) -> torch.Tensor:
+    """ε̂ = eps_model(x_t, t) without gradients, with t (an int or a LongTensor (batch,)) as a batch.
+
+    The one place a model is called for a prediction: it checks that the model returned a finite tensor
+    of x_t's shape (the boundary between the course's code and any network or callable) and returns it
+    in x_t's dtype.
+    """
+    t_batch = (torch.full((x_t.shape[0],), int(t), dtype=torch.long, device=x_t.device)
+               if not isinstance(t, torch.Tensor) else t)
     with torch.no_grad():
         eps = eps_model(x_t, t_batch)
     if not isinstance(eps, torch.Tensor) or eps.shape != x_t.shape:
         shape = tuple(eps.shape) if isinstance(eps, torch.Tensor) else type(eps).__name__
         raise ValueError(f"eps_model returned {shape} for x_t of shape {tuple(x_t.shape)}: it must return a "
                          f"noise prediction ε̂ with exactly x_t's shape.")
-    check_finite(eps, f"eps_model output at t = {t}")
+    check_finite(eps, "eps_model output" + (f" at t = {t}" if not isinstance(t, torch.Tensor) else ""))
     return eps.to(x_t.dtype)
 
 
-def _x0_and_eps(schedule, x_t, t, eps, clip_x0):
-    x0_pred = predict_start_from_noise(schedule, x_t, t, eps)
+def _x0_and_eps(x_t, eps, sqrt_recip_abar: float, sqrt_recipm1_abar: float, clip_x0):
+    """x̂0 = (x_t − √(1−ᾱ_t) ε̂)/√ᾱ_t; with ``clip_x0`` x̂0 is clamped and ε̂ made consistent with it."""
+    x0_pred = sqrt_recip_abar * x_t - sqrt_recipm1_abar * eps
     if clip_x0 is not None:
         x0_pred = x0_pred.clamp(-clip_x0, clip_x0)
-        eps = predict_noise_from_start(schedule, x_t, t, x0_pred)
+        eps = (sqrt_recip_abar * x_t - x0_pred) / sqrt_recipm1_abar
     return x0_pred, eps
 
 
@@ -98,7 +114,8 @@ def ddpm_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, variance: str 
 
     Args:
         x_T: starting noise (batch, ...) or a shape to draw it with ``generator``.
-        variance: "beta_tilde" (σ² = β̃_t, the exact posterior variance) or "beta" (σ² = β_t).
+        variance: "beta_tilde" (σ_t² = β̃_t, the exact posterior variance), "beta" (σ_t² = β_t), or
+            "zero" (σ_t = 0: every step lands on the posterior mean; see :func:`ddpm_mean_steps`).
         clip_x0: clamp x̂0 to [−clip_x0, clip_x0] (1.0 for images in [−1, 1]); None for none.
         t_start: first step (default T−1); x_T is then taken to be a sample at that step.
     """
@@ -110,15 +127,32 @@ def ddpm_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, variance: str 
     return _ddpm_loop(eps_model, schedule, x_T, variance, generator, clip_x0, t_start)
 
 
+def ddpm_mean_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, **kwargs) -> Iterator[SamplerStep]:
+    r"""DDPM with σ_t = 0: x_{t−1} = μ̃_t(x̂0, x_t), no noise added back — ``ddpm_steps(..., variance="zero")``.
+
+    Not a correct sampler, and shown for that reason: each step lands on the *average* of where
+    x_{t−1} could be, so the spread the noise should keep is lost step after step and the samples
+    shrink towards the middles of the modes. (DDIM with η = 0 is also noise-free but keeps the spread:
+    it re-noises x̂0 along the predicted ε̂ with √(1−ᾱ_{t−1}) instead of taking the posterior mean.)
+    """
+    return ddpm_steps(eps_model, schedule, x_T, variance="zero", **kwargs)
+
+
 def _ddpm_loop(eps_model, schedule, x_T, variance, generator, clip_x0, t_start) -> Iterator[SamplerStep]:
     x = _initial_x(x_T, generator)
+    # per-step coefficients as python floats, computed once (float64 schedule → exact to round-off)
+    c_x0 = schedule.sqrt_recip_alphas_cumprod.tolist()
+    c_eps = schedule.sqrt_recipm1_alphas_cumprod.tolist()
+    mean_x0 = schedule.posterior_mean_coef1.tolist()
+    mean_xt = schedule.posterior_mean_coef2.tolist()
+    var = {"beta_tilde": schedule.posterior_variance, "beta": schedule.betas,
+           "zero": torch.zeros_like(schedule.betas)}[variance].tolist()
     for t in range(t_start, -1, -1):
-        eps = _predict_eps(eps_model, x, t)
-        x0_pred, eps = _x0_and_eps(schedule, x, t, eps, clip_x0)
-        mean, post_var, _ = q_posterior(schedule, x0_pred, x, t)
-        var = float(schedule.posterior_variance[t] if variance == "beta_tilde" else schedule.betas[t])
-        sigma = var ** 0.5 if t > 0 else 0.0
-        if t > 0:
+        eps = predict_eps(eps_model, x, t)
+        x0_pred, eps = _x0_and_eps(x, eps, c_x0[t], c_eps[t], clip_x0)
+        mean = mean_x0[t] * x0_pred + mean_xt[t] * x            # μ̃_t(x̂0, x_t)
+        sigma = var[t] ** 0.5 if t > 0 else 0.0
+        if sigma > 0:
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
             x_prev = mean + sigma * noise
         else:
@@ -162,17 +196,17 @@ def ddim_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num_steps: int
 
 def _ddim_loop(eps_model, schedule, x_T, taus, eta, generator, clip_x0) -> Iterator[SamplerStep]:
     x = _initial_x(x_T, generator)
-    abar = schedule.alphas_cumprod
+    abar = schedule.alphas_cumprod.tolist()
     for i, t in enumerate(taus):
         s = taus[i + 1] if i + 1 < len(taus) else -1
-        eps = _predict_eps(eps_model, x, t)
-        x0_pred, eps = _x0_and_eps(schedule, x, t, eps, clip_x0)
-        a_t = float(abar[t])
-        a_s = float(abar[s]) if s >= 0 else 1.0
-        sigma = float(eta) * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)) ** 0.5
+        eps = predict_eps(eps_model, x, t)
+        a_t = abar[t]
+        a_s = abar[s] if s >= 0 else 1.0
+        x0_pred, eps = _x0_and_eps(x, eps, a_t ** -0.5, (1.0 / a_t - 1.0) ** 0.5, clip_x0)
+        sigma = eta * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)) ** 0.5
         direction = max(1.0 - a_s - sigma**2, 0.0) ** 0.5
         x_prev = a_s ** 0.5 * x0_pred + direction * eps
-        if s >= 0:
+        if s >= 0:   # drawn even when σ = 0 (η = 0), so the generator's stream does not depend on η
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
             x_prev = x_prev + sigma * noise
         yield SamplerStep(t=t, t_prev=s, x_t=x, x_prev=x_prev, x0_pred=x0_pred, eps=eps, sigma=sigma)
@@ -197,3 +231,80 @@ def ddpm_sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T, **kwargs) -> 
 def ddim_sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T, **kwargs) -> torch.Tensor:
     """Generated x0 from :func:`ddim_steps` (same arguments)."""
     return final(ddim_steps(eps_model, schedule, x_T, **kwargs))
+
+
+def ddim_quality_curve(eps_model, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor, reference,
+                       step_counts: Sequence[int] = (10, 20, 50, 100, 250), eta: float = 0.0, seed: int = 0
+                       ) -> dict[int, Quality]:
+    """Quality (:func:`~diffusion_lab.metrics.sample_quality`) of DDIM samples from the same x_T for each
+    number of steps (= network calls), each run with a fresh generator seeded ``seed``."""
+    out = {}
+    for k in step_counts:
+        x = ddim_sample(eps_model, schedule, x_T.clone(), num_steps=int(k), eta=eta, generator=make_generator(seed))
+        out[int(k)] = sample_quality(x, dist, reference)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording a run for sliders and figures
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class SamplingTrace:
+    """Every recorded step of one sampling run, as float32 numpy arrays.
+
+    Attributes:
+        ts: (S,) code steps, descending; entry k is the step whose x_t is ``x_t[k]``.
+        x_t: (S, N, ...) the current sample before step ``ts[k]`` is undone.
+        x0_pred: (S, N, ...) the model's x̂0 from x_t[k] (the best guess of the clean data).
+        x_final: (N, ...) the finished sample (after t = 0).
+        sigmas: (S,) standard deviation of the noise added back at each step.
+        label: what produced it ("DDPM, σ² = β̃_t", ...).
+    """
+
+    ts: np.ndarray
+    x_t: np.ndarray
+    x0_pred: np.ndarray
+    x_final: np.ndarray
+    sigmas: np.ndarray
+    label: str = ""
+
+    @property
+    def num_calls(self) -> int:
+        """Network evaluations the run needed (one per step)."""
+        return int(len(self.ts))
+
+    def index(self, t: int) -> int:
+        """Index of the recorded step whose code step is closest to ``t``."""
+        return int(np.argmin(np.abs(self.ts - int(t))))
+
+    def at(self, t: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """(recorded t, x_t, x̂0) nearest to code step ``t``."""
+        k = self.index(t)
+        return int(self.ts[k]), self.x_t[k], self.x0_pred[k]
+
+
+def _numpy32(x: torch.Tensor) -> np.ndarray:
+    return x.detach().to("cpu", torch.float32).numpy()
+
+
+def record(steps: Iterable[SamplerStep], label: str = "", every: int = 1) -> SamplingTrace:
+    """Run a sampler generator to the end, keeping x_t and x̂0 of every ``every``-th step (and the last).
+
+    ``record(dl.ddpm_steps(eps_model, schedule, x_T, generator=gen))`` runs the sampler once; a
+    slider over the reverse steps then just indexes the arrays.
+    """
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive int (keep every k-th step), got {every!r}.")
+    ts, xs, x0s, sig = [], [], [], []
+    last = None
+    for i, step in enumerate(steps):
+        last = step
+        if i % every == 0 or step.t_prev < 0:
+            ts.append(step.t)
+            xs.append(_numpy32(step.x_t))
+            x0s.append(_numpy32(step.x0_pred))
+            sig.append(step.sigma)
+    if last is None:
+        raise ValueError("the sampler yielded no steps.")
+    return SamplingTrace(ts=np.asarray(ts), x_t=np.stack(xs), x0_pred=np.stack(x0s),
+                         x_final=_numpy32(last.x_prev), sigmas=np.asarray(sig, dtype=np.float64), label=label)

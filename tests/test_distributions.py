@@ -109,7 +109,7 @@ def test_point_mass():
 def test_log_prob_t_matches_scipy_and_marginal(sched, name, t):
     dist = MIXTURES[name]()
     x = torch.randn((64, dist.dim), generator=torch.Generator().manual_seed(4), dtype=torch.float64) * 2
-    lp = dist.log_prob_t(x, sched, t)
+    lp = dist.log_prob_t(sched, x, t)
     assert lp.shape == (64,) and lp.dtype == torch.float64
     np.testing.assert_allclose(lp.numpy(), np_mixture_logpdf(x.numpy(), dist, np_abar()[t]), rtol=1e-9, atol=1e-9)
     marg = dist.marginal(sched, t)
@@ -127,12 +127,12 @@ def test_log_prob_matches_scipy():
 def test_log_prob_t_integrates_to_one_1d(sched, t):
     dist = make_distribution("mixture_1d")
     grid = torch.linspace(-12, 12, 24_001, dtype=torch.float64)[:, None]     # spacing 0.001
-    dens = dist.log_prob_t(grid, sched, t).exp().numpy()
+    dens = dist.log_prob_t(sched, grid, t).exp().numpy()
     # trapezoid on a smooth density whose tails beyond ±12 are < 1e-30: error ≪ 1e-8
     assert np.trapezoid(dens, grid[:, 0].numpy()) == pytest.approx(1.0, abs=1e-8)
     # the point mass has a density for every t (variance ≥ β_0 > 0)
     pt = make_distribution("point", x0=5.0)
-    assert np.trapezoid(pt.log_prob_t(grid, sched, t).exp().numpy(), grid[:, 0].numpy()) == pytest.approx(1.0, abs=1e-6)
+    assert np.trapezoid(pt.log_prob_t(sched, grid, t).exp().numpy(), grid[:, 0].numpy()) == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("name,t", [("ring", 0), ("full", 0), ("grid", 999)])
@@ -141,7 +141,7 @@ def test_log_prob_t_integrates_to_one_2d(sched, name, t):
     ticks = torch.linspace(-7, 7, 561, dtype=torch.float64)                  # spacing 0.025 = σ_ring/8
     gx, gy = torch.meshgrid(ticks, ticks, indexing="ij")
     pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
-    dens = dist.log_prob_t(pts, sched, t).exp().reshape(561, 561).numpy()
+    dens = dist.log_prob_t(sched, pts, t).exp().reshape(561, 561).numpy()
     h = float(ticks[1] - ticks[0])
     # 2D trapezoid: on smooth Gaussians it is accurate far below 1e-5 at 8 points per σ, and the
     # mass beyond ±7 is < 1e-9 for all three (the farthest mean is 2.2 from the origin, σ ≤ 1)
@@ -157,9 +157,9 @@ def test_log_prob_t_integrates_to_one_2d(sched, name, t):
 def test_eps_star_is_scaled_score_by_autograd(sched, name, t):
     dist = MIXTURES[name]()
     x = (torch.randn((32, dist.dim), generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2).requires_grad_(True)
-    (score,) = torch.autograd.grad(dist.log_prob_t(x, sched, t).sum(), x)
+    (score,) = torch.autograd.grad(dist.log_prob_t(sched, x, t).sum(), x)
     expected = -math.sqrt(1 - np_abar()[t]) * score
-    eps = dist.eps_star(x.detach(), t, sched)
+    eps = dist.eps_star(sched, x.detach(), t)
     assert eps.shape == x.shape
     # float64 throughout; responsibilities can be tiny: 1e-8 relative / absolute
     torch.testing.assert_close(eps, expected, rtol=1e-8, atol=1e-8)
@@ -172,10 +172,10 @@ def test_eps_star_single_gaussian_closed_form(sched):
     for t in (0, 1, 250, 999):
         a = np_abar()[t]
         expected = math.sqrt(1 - a) * (x.numpy() - math.sqrt(a) * mu) / (a * sigma**2 + 1 - a)
-        np.testing.assert_allclose(dist.eps_star(x, t, sched).numpy(), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(dist.eps_star(sched, x, t).numpy(), expected, rtol=1e-10, atol=1e-12)
         # Tweedie: E[x0 | x_t] = μ + √ᾱ σ² (x_t − √ᾱ μ)/(ᾱσ² + 1 − ᾱ)
         x0 = mu + math.sqrt(a) * sigma**2 * (x.numpy() - math.sqrt(a) * mu) / (a * sigma**2 + 1 - a)
-        np.testing.assert_allclose(dist.x0_mean(x, t, sched).numpy(), x0, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(dist.x0_mean(sched, x, t).numpy(), x0, rtol=1e-9, atol=1e-9)
 
 
 def test_eps_star_full_covariance_gaussian(sched):
@@ -188,9 +188,9 @@ def test_eps_star_full_covariance_gaussian(sched):
         C = a * cov + (1 - a) * np.eye(2)
         diff = x.numpy() - math.sqrt(a) * mu
         expected = math.sqrt(1 - a) * np.linalg.solve(C, diff.T).T
-        np.testing.assert_allclose(dist.eps_star(x, t, sched).numpy(), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(dist.eps_star(sched, x, t).numpy(), expected, rtol=1e-10, atol=1e-12)
         x0 = mu + math.sqrt(a) * (cov @ np.linalg.solve(C, diff.T)).T
-        np.testing.assert_allclose(dist.x0_mean(x, t, sched).numpy(), x0, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(dist.x0_mean(sched, x, t).numpy(), x0, rtol=1e-9, atol=1e-9)
 
 
 def test_eps_star_of_a_point_is_the_actual_noise(sched):
@@ -199,8 +199,8 @@ def test_eps_star_of_a_point_is_the_actual_noise(sched):
     eps = torch.randn((10, 1), generator=torch.Generator().manual_seed(9), dtype=torch.float64)
     for t in (0, 99, 999):
         x_t = dl.q_sample(sched, torch.full((10, 1), 5.0, dtype=torch.float64), t, noise=eps)
-        torch.testing.assert_close(dist.eps_star(x_t, t, sched), eps, rtol=1e-8, atol=1e-8)
-        torch.testing.assert_close(dist.x0_mean(x_t, t, sched), torch.full((10, 1), 5.0, dtype=torch.float64),
+        torch.testing.assert_close(dist.eps_star(sched, x_t, t), eps, rtol=1e-8, atol=1e-8)
+        torch.testing.assert_close(dist.x0_mean(sched, x_t, t), torch.full((10, 1), 5.0, dtype=torch.float64),
                                    rtol=1e-8, atol=1e-6)
 
 
@@ -212,7 +212,7 @@ def test_eps_star_matches_monte_carlo_conditional_mean(sched):
     x0 = dist.sample(n, generator=gen).double()
     eps = torch.randn((n, 1), generator=gen, dtype=torch.float64)
     x_t = dl.q_sample(sched, x0, t, noise=eps)
-    exact = dist.eps_star(x_t, t, sched)[:, 0].numpy()
+    exact = dist.eps_star(sched, x_t, t)[:, 0].numpy()
     xs, e = x_t[:, 0].numpy(), eps[:, 0].numpy()
     edges = np.quantile(xs, np.linspace(0.01, 0.99, 41))               # 40 bins with ≈ 9800 points each
     which = np.digitize(xs, edges) - 1
@@ -236,10 +236,10 @@ def test_batched_t_equals_per_t_calls(sched):
     gen = torch.Generator().manual_seed(11)
     x = torch.randn((12, 2), generator=gen) * 2
     t = torch.tensor([0, 999, 5, 5, 100, 500, 0, 998, 1, 42, 700, 5])
-    batched = (dist.eps_star(x, t, sched), dist.log_prob_t(x, sched, t), dist.x0_mean(x, t, sched))
+    batched = (dist.eps_star(sched, x, t), dist.log_prob_t(sched, x, t), dist.x0_mean(sched, x, t))
     for i in range(12):
-        single = (dist.eps_star(x[i:i + 1], int(t[i]), sched), dist.log_prob_t(x[i:i + 1], sched, int(t[i])),
-                  dist.x0_mean(x[i:i + 1], int(t[i]), sched))
+        single = (dist.eps_star(sched, x[i:i + 1], int(t[i])), dist.log_prob_t(sched, x[i:i + 1], int(t[i])),
+                  dist.x0_mean(sched, x[i:i + 1], int(t[i])))
         for b, s in zip(batched, single):
             torch.testing.assert_close(b[i:i + 1], s, rtol=1e-6, atol=1e-6)   # float32 in and out
     assert batched[0].dtype == torch.float32 and batched[1].dtype == torch.float32
@@ -251,13 +251,13 @@ def test_eps_model_for_samplers(sched):
     x = torch.randn((7, 2), generator=torch.Generator().manual_seed(12))
     out = model(x, torch.full((7,), 300, dtype=torch.long))
     assert out.shape == x.shape and out.dtype == x.dtype
-    torch.testing.assert_close(out, dist.eps_star(x, 300, sched))
+    torch.testing.assert_close(out, dist.eps_star(sched, x, 300))
 
 
 def test_eps_star_1d_accepts_flat_points(sched):
     dist = make_distribution("mixture_1d")
     x = torch.linspace(-3, 3, 9)
-    torch.testing.assert_close(dist.eps_star(x, 10, sched), dist.eps_star(x[:, None], 10, sched)[:, 0])
+    torch.testing.assert_close(dist.eps_star(sched, x, 10), dist.eps_star(sched, x[:, None], 10)[:, 0])
 
 
 # ----------------------------------------------------------------------------------------------

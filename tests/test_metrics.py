@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import diffusion_lab as dl
 from diffusion_lab.distributions import GaussianMixture
 from diffusion_lab.metrics import (classifier_confidence_diversity, digit_fid, frechet_distance,
                                    frechet_distance_from_stats, median_bandwidth, mixture_nll, mmd_rbf)
@@ -170,3 +171,88 @@ def test_confidence_diversity_by_construction():
     # a collapsed generator: all images the same class → diversity 0
     collapsed = classifier_confidence_diversity(torch.zeros(20, 1, 1, 1), Fixed(k))
     assert collapsed["diversity"] == 0.0 and collapsed["inception_score"] == pytest.approx(1.0, abs=1e-12)
+
+
+# ---- the 2D chapters' numbers (moved here from the chapter-5 view) ---------------------------------
+def mmd2_v(x, y, bandwidths=dl.metrics.RING_BANDWIDTHS):
+    """MMD² V-statistic on the ring's fixed bandwidths, as the chapters compute it."""
+    return dl.metrics.mmd_rbf(x, y, bandwidths, unbiased=False)
+
+
+@pytest.fixture(scope="module")
+def ring():
+    return dl.make_distribution("ring")
+
+
+# ---- quality numbers -----------------------------------------------------------------------------
+def test_mmd_v_statistic_matches_a_hand_computation():
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    y = torch.tensor([[0.0, 1.0]])
+    h = 1.0
+    k = lambda d2: math.exp(-d2 / (2 * h * h))  # noqa: E731
+    kxx = (1 + k(1.0) + k(1.0) + 1) / 4           # all pairs including i = j
+    kyy = 1.0
+    kxy = (k(1.0) + k(2.0)) / 2
+    assert dl.metrics.mmd_rbf(x, y, bandwidths=[h], unbiased=False) == pytest.approx(kxx + kyy - 2 * kxy, rel=1e-12)
+
+
+def test_mmd_v_statistic_is_zero_for_identical_sets_and_has_a_floor_for_two_samples(ring):
+    x = ring.sample(500, generator=dl.make_generator(0))
+    assert mmd2_v(x, x) == pytest.approx(0.0, abs=1e-12)
+    y = ring.sample(500, generator=dl.make_generator(1))
+    same = mmd2_v(x, y)
+    # floor ≈ (1 − E k(x, x'))·(1/m + 1/n) > 0; a shifted ring is far above it
+    shifted = mmd2_v(x, y + 0.5)
+    assert 0 < same < 0.01
+    assert shifted > 10 * same
+
+
+def test_mmd_v_statistic_rejects_bad_input():
+    x = torch.zeros(4, 2)
+    with pytest.raises(ValueError, match="bandwidths"):
+        mmd2_v(x, x, bandwidths=[0.0])
+    with pytest.raises(ValueError, match="dimension"):
+        mmd2_v(x, torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        mmd2_v(torch.full((4, 2), float("nan")), x)
+
+
+def test_sample_quality_nll_is_the_mean_negative_log_density(ring):
+    x = ring.sample(300, generator=dl.make_generator(2))
+    ref = ring.sample(300, generator=dl.make_generator(3))
+    q = dl.metrics.sample_quality(x, ring, ref)
+    assert q.nll == pytest.approx(float(-ring.log_prob(x).double().mean()), rel=1e-6)
+    assert q.mmd2 == pytest.approx(mmd2_v(x, ref), rel=1e-12)
+    assert q.n == 300 and "NLL" in str(q)
+    # data scores the entropy of the ring: −E log q ≈ log 8 + log(2π·0.04) + 1 ≈ 1.70 (modes barely overlap)
+    big = float(-ring.log_prob(ring.sample(20000, generator=dl.make_generator(4))).double().mean())
+    assert big == pytest.approx(math.log(8) + math.log(2 * math.pi * 0.04) + 1, abs=0.03)
+    with pytest.raises(ValueError, match="NaN"):
+        dl.metrics.sample_quality(torch.full((3, 2), float("inf")), ring, ref)
+
+
+def test_mode_spread_recovers_the_component_std(ring):
+    x = ring.sample(8000, generator=dl.make_generator(5))
+    assert dl.metrics.mode_spread(x, ring) == pytest.approx(0.2, abs=0.01)
+    # points piled on the means have no spread; a wider ring has more
+    assert dl.metrics.mode_spread(ring.means.repeat(3, 1), ring) == pytest.approx(0.0, abs=1e-12)
+    wide = dl.make_distribution("ring", std=0.3).sample(8000, generator=dl.make_generator(6))
+    assert dl.metrics.mode_spread(wide, ring) == pytest.approx(0.3, abs=0.02)
+
+
+
+
+def test_unbiased_and_v_statistic_differ_by_the_diagonal_terms(ring):
+    # V = U + (1 − mean_{i≠j} k(x_i, x_j))/m + (same for y)/n, exactly (k(x, x) = 1 for every RBF kernel)
+    x = ring.sample(50, generator=dl.make_generator(20))
+    y = ring.sample(40, generator=dl.make_generator(21))
+    h = dl.metrics.RING_BANDWIDTHS
+
+    def offdiag_mean(a):
+        k = sum(torch.exp(-torch.cdist(a.double(), a.double()).pow(2) / (2 * hl**2)) for hl in h) / len(h)
+        n = a.shape[0]
+        return float((k.sum() - k.diagonal().sum()) / (n * (n - 1)))
+
+    u = dl.metrics.mmd_rbf(x, y, h)
+    v = dl.metrics.mmd_rbf(x, y, h, unbiased=False)
+    assert v == pytest.approx(u + (1 - offdiag_mean(x)) / 50 + (1 - offdiag_mean(y)) / 40, rel=1e-10)

@@ -402,3 +402,109 @@ def test_clip_x0_clamps_prediction(sched):
         assert saw_clamp
     unclipped = next(iter(ddpm_steps(huge, sched, x_T, generator=torch.Generator().manual_seed(0))))
     assert float(unclipped.x0_pred.abs().max()) > 1.0
+
+
+# ---- the σ = 0 walk, recorded runs and quality curves (moved here from the chapter-5 view) -----------
+
+
+@pytest.fixture(scope="module")
+def short_schedule():
+    # 200 steps reaching ᾱ ≈ e^-10: fast, and still ends in N(0, I)
+    return dl.make_schedule("linear", 200, beta_start=1e-4, beta_end=0.1)
+
+
+@pytest.fixture(scope="module")
+def ring_mixture():
+    return dl.make_distribution("ring")
+
+
+# ---- samplers and traces --------------------------------------------------------------------------
+def test_ddpm_mean_steps_is_the_posterior_mean_walk(short_schedule):
+    g = dl.make_distribution("gaussian_2d")
+    eps = g.eps_model(short_schedule)
+    x_T = torch.randn((6, 2), generator=dl.make_generator(7))
+    first = next(dl.ddpm_mean_steps(eps, short_schedule, x_T.clone()))
+    t = short_schedule.T - 1
+    x0_hat = dl.predict_start_from_noise(short_schedule, x_T, t, eps(x_T, torch.full((6,), t)))
+    mean = dl.q_posterior(short_schedule, x0_hat, x_T, t)[0]
+    assert first.t == t and first.sigma == 0.0
+    torch.testing.assert_close(first.x_prev, mean)
+    torch.testing.assert_close(first.x0_pred, x0_hat)
+
+
+def test_sigma_zero_collapses_while_ancestral_sampling_keeps_the_spread(short_schedule):
+    # q(x0) = N((2, 2), 0.5² I): exact ε*; proper DDPM keeps std ≈ 0.5, the σ = 0 walk shrinks it a lot
+    g = dl.make_distribution("gaussian_2d")
+    eps = g.eps_model(short_schedule)
+    x_T = torch.randn((2000, 2), generator=dl.make_generator(8))
+    proper = dl.ddpm_sample(eps, short_schedule, x_T.clone(), generator=dl.make_generator(9))
+    collapsed = dl.record(dl.ddpm_mean_steps(eps, short_schedule, x_T.clone())).x_final
+    assert float(proper.std(0).mean()) == pytest.approx(0.5, abs=0.05)
+    assert float(torch.as_tensor(collapsed).std(0).mean()) < 0.25
+    assert torch.as_tensor(collapsed).mean(0).numpy() == pytest.approx([2.0, 2.0], abs=0.1)
+
+
+def _fake_steps(n_steps=5, shape=(3, 2)):
+    for k, t in enumerate(range(n_steps - 1, -1, -1)):
+        x = torch.full(shape, float(t))
+        yield SamplerStep(t=t, t_prev=t - 1, x_t=x, x_prev=x - 1, x0_pred=x * 10, eps=x, sigma=0.1 * t)
+
+
+def test_record_keeps_every_step_and_the_final_sample():
+    tr = dl.record(_fake_steps(), label="fake")
+    assert tr.ts.tolist() == [4, 3, 2, 1, 0] and tr.num_calls == 5
+    assert tr.x_t.shape == (5, 3, 2) and tr.x_t.dtype == np.float32
+    assert tr.x0_pred[1, 0, 0] == 30.0 and tr.x_final[0, 0] == -1.0
+    assert tr.sigmas.tolist() == pytest.approx([0.4, 0.3, 0.2, 0.1, 0.0])
+    assert tr.index(3) == 1 and tr.index(100) == 0 and tr.at(-5)[0] == 0
+
+
+def test_record_every_k_keeps_the_last_step_and_rejects_nonsense():
+    tr = dl.record(_fake_steps(n_steps=7), every=3)
+    assert tr.ts.tolist() == [6, 3, 0]
+    with pytest.raises(ValueError, match="every"):
+        dl.record(_fake_steps(), every=0)
+    with pytest.raises(ValueError, match="no steps"):
+        dl.record(iter([]))
+
+
+def test_ddim_quality_curve_matches_direct_sampling(short_schedule, ring_mixture):
+    eps = ring_mixture.eps_model(short_schedule)
+    x_T = torch.randn((200, 2), generator=dl.make_generator(10))
+    ref = ring_mixture.sample(200, generator=dl.make_generator(11))
+    curve = dl.sampling.ddim_quality_curve(eps, short_schedule, ring_mixture, x_T, ref, step_counts=(5, 20))
+    direct = dl.ddim_sample(eps, short_schedule, x_T.clone(), num_steps=20)
+    assert sorted(curve) == [5, 20]
+    assert curve[20].nll == pytest.approx(dl.metrics.sample_quality(direct, ring_mixture, ref).nll, rel=1e-6)
+    assert curve[5].nll > curve[20].nll            # 5 big steps on 8 modes: worse
+
+
+
+
+def test_ddpm_mean_steps_is_ddpm_with_variance_zero_and_draws_no_noise(short_schedule, ring_mixture):
+    eps = ring_mixture.eps_model(short_schedule)
+    x_T = torch.randn((50, 2), generator=dl.make_generator(30))
+    gen = dl.make_generator(31)
+    walk = dl.final(dl.ddpm_mean_steps(eps, short_schedule, x_T.clone(), generator=gen))
+    torch.testing.assert_close(walk, dl.ddpm_sample(eps, short_schedule, x_T.clone(), variance="zero"))
+    assert torch.equal(torch.randn(3, generator=gen), torch.randn(3, generator=dl.make_generator(31)))
+
+
+def test_exact_eps_model_equals_the_checked_eps_star(short_schedule, ring_mixture):
+    # the samplers' unchecked inner ε* is the public, checked one, for one t and for a batch of t
+    x = torch.randn((64, 2), generator=dl.make_generator(32))
+    t = torch.randint(0, short_schedule.T, (64,), generator=dl.make_generator(33))
+    model = ring_mixture.eps_model(short_schedule)
+    torch.testing.assert_close(model(x, t), ring_mixture.eps_star(short_schedule, x, t))
+    torch.testing.assert_close(model(x, torch.full((64,), 7)), ring_mixture.eps_star(short_schedule, x, 7))
+    with pytest.raises(TypeError, match="NoiseSchedule"):
+        ring_mixture.eps_model("linear")
+
+
+def test_predict_eps_is_the_one_checked_model_call():
+    x = torch.zeros(4, 2)
+    torch.testing.assert_close(dl.predict_eps(lambda x_t, t: x_t + t[:, None], x, 3), torch.full((4, 2), 3.0))
+    with pytest.raises(ValueError, match="exactly x_t's shape"):
+        dl.predict_eps(lambda x_t, t: x_t[:, :1], x, 3)
+    with pytest.raises(ValueError, match="non-finite"):
+        dl.predict_eps(lambda x_t, t: x_t / 0.0, x, 3)

@@ -74,7 +74,7 @@ def test_t_batch_size_mismatch(sched):
     with pytest.raises(ValueError, match="one t per sample"):
         dl.predict_start_from_noise(sched, torch.zeros(4, 2), torch.tensor([1, 2]), torch.zeros(4, 2))
     with pytest.raises(ValueError, match="one t per point"):
-        dl.make_distribution("ring").eps_star(torch.zeros(4, 2), torch.tensor([1, 2]), sched)
+        dl.make_distribution("ring").eps_star(sched, torch.zeros(4, 2), torch.tensor([1, 2]))
 
 
 def test_timestep_checks_in_other_entry_points(sched):
@@ -158,7 +158,7 @@ def test_nan_input(sched):
     with pytest.raises(ValueError, match="x_T contains"):
         dl.ddpm_steps(zero_eps, sched, torch.full((2, 1), float("nan")))
     with pytest.raises(ValueError, match="non-finite"):
-        dl.make_distribution("ring").log_prob_t(torch.tensor([[0.0, float("nan")]]), sched, 0)
+        dl.make_distribution("ring").log_prob_t(sched, torch.tensor([[0.0, float("nan")]]), 0)
 
 
 def test_mismatched_noise_shape(sched):
@@ -252,7 +252,7 @@ def test_gaussian_mixture_constructor_errors():
     with pytest.raises(ValueError, match="positive semi-definite"):
         dl.GaussianMixture([1.0], [[0.0, 0.0]], covs=[[[1.0, 2.0], [2.0, 1.0]]])
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
-        dl.make_distribution("ring").log_prob_t(torch.zeros(3, 3), dl.make_schedule(), 0)
+        dl.make_distribution("ring").log_prob_t(dl.make_schedule(), torch.zeros(3, 3), 0)
     with pytest.raises(ValueError, match="positive int"):
         dl.make_distribution("ring").sample(0)
     with pytest.raises(ValueError, match="positive int"):

@@ -152,7 +152,7 @@ def test_density_grid_equals_log_prob_t(schedules):
         for t in (0, 37, 400):
             dens = s2d.density_grid(dist, sched, t, lim=4.0, size=41)
             ticks, pts = s2d.grid_points(4.0, 41)
-            ref = torch.exp(dist.log_prob_t(pts, sched, t)).numpy().reshape(41, 41)
+            ref = torch.exp(dist.log_prob_t(sched, pts, t)).numpy().reshape(41, 41)
             np.testing.assert_allclose(dens, ref, rtol=1e-9, atol=1e-300)
     # orientation: row index = y, column index = x (for imshow(origin="lower"))
     dens = s2d.density_grid(dl.make_distribution("gaussian_2d", mean=(2.0, -1.0)), sched, 0, size=81)

@@ -70,7 +70,7 @@ def test_eps_field_returns_the_exact_field(schedule, ring):
     pts, e_model, e_exact = tv.eps_field(lambda x, t: 2 * x, ring, schedule, 300, lim=2.0, grid_n=5)
     assert pts.shape == (25, 2) and pts.min() == -2.0 and pts.max() == 2.0
     np.testing.assert_allclose(e_model, 2 * pts)
-    np.testing.assert_allclose(e_exact, ring.eps_star(torch.as_tensor(pts), 300, schedule).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(e_exact, ring.eps_star(schedule, torch.as_tensor(pts), 300).numpy(), rtol=1e-6)
 
 
 def test_denoise_with_the_true_noise_recovers_x0(schedule):
@@ -134,7 +134,7 @@ def test_static_figures(schedule, ring):
     ax = tv.plot_eps_error_by_t(err)
     assert len(ax.get_lines()) == 3
     from diffusion_lab.training import loss_by_t
-    lb = loss_by_t(ring.eps_model(schedule), ring, schedule, num_buckets=3, samples_per_bucket=20)
+    lb = loss_by_t(ring.eps_model(schedule), schedule, ring, num_buckets=3, samples_per_bucket=20)
     ax = tv.plot_loss_by_t({"exact": lb})
     assert len(ax.get_lines()) == 1
     fig = tv.plot_denoise_grid(lambda x, t: torch.zeros_like(x), schedule, torch.zeros(1, 1, 4, 4), ts=[10, 500])

@@ -22,7 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from scipy.special import ndtr
 
 from ..distributions import GaussianMixture, point
-from ..forward import q_trajectory
+from ..forward import marginal_moments, q_trajectory
 from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
@@ -52,24 +52,16 @@ def as_mixture_1d(data) -> GaussianMixture:
                     f"dl.make_distribution('mixture_1d'), got {type(data).__name__}.")
 
 
-def _abar(schedule: NoiseSchedule, t) -> float:
-    """ᾱ_t at code step t; t = None means the clean data x0 (ᾱ = 1)."""
-    if t is None:
-        return 1.0
-    return float(schedule.alphas_cumprod[check_timestep(t, schedule.T)])
-
-
 def marginal_params_1d(data, schedule: NoiseSchedule, t):
-    r"""(weights, means, stds) of q(x_t) as numpy arrays (K,): means √ᾱ_t μ_k, stds √(ᾱ_t σ_k² + 1 − ᾱ_t).
+    r"""(weights, means, stds) of q(x_t) as numpy arrays (K,): means √ᾱ_t μ_k, stds √(ᾱ_t σ_k² + 1 − ᾱ_t)
+    (:func:`~diffusion_lab.forward.marginal_moments` per component).
 
     ``t = None`` gives the data distribution itself (ᾱ = 1).
     """
     mix = as_mixture_1d(data)
-    a = _abar(schedule, t)
-    w = mix.weights.numpy()
-    mu = mix.means[:, 0].numpy()
-    var0 = mix.covs[:, 0, 0].numpy()
-    return w, math.sqrt(a) * mu, np.sqrt(a * var0 + (1.0 - a))
+    mean0, var0 = mix.means[:, 0], mix.covs[:, 0, 0]
+    mean, var = (mean0, var0) if t is None else marginal_moments(schedule, t, mean0, var0)
+    return mix.weights.numpy(), mean.numpy(), np.sqrt(var.numpy())
 
 
 def marginal_density_1d(data, schedule: NoiseSchedule, t, x) -> np.ndarray:
@@ -228,7 +220,7 @@ def forward_1d_panel_data(trajs, schedule: NoiseSchedule, t: int, x0=5.0, bins: 
     grid = np.linspace(lo, hi, n_grid)
     mean, std = marginal_moments_1d(x0, schedule, t)
     return {
-        "t": t, "abar": _abar(schedule, t), "values": values, "edges": edges,
+        "t": t, "abar": float(schedule.alphas_cumprod[t]), "values": values, "edges": edges,
         "hist": histogram_density(values, edges), "grid": grid,
         "density": marginal_density_1d(x0, schedule, t, grid), "mean": mean, "std": std,
         "emp_mean": float(values.mean()), "emp_std": float(values.std(ddof=1)) if values.size > 1 else 0.0,

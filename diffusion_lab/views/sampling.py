@@ -1,13 +1,8 @@
 r"""Chapter 5: running the reverse process — DDPM (both variances), DDPM without noise, DDIM.
 
-Plain functions compute what to draw (tests call them without a figure):
-
-* :func:`record` — run a sampler generator (``ddpm_steps``/``ddim_steps``) ONCE and keep every
-  step's x_t and x̂0 as numpy arrays (a :class:`SamplingTrace`); a slider then only indexes it;
-* :func:`ddpm_mean_steps` — "DDPM with σ = 0": every step goes to the posterior mean and adds no
-  noise back. It shows why the noise matters: the samples collapse towards averages;
-* :func:`mmd2_vstat`, :func:`sample_quality` — the 2D quality numbers (mixture NLL and MMD²);
-* :func:`ddim_quality_curve` — quality against the number of network calls.
+What is drawn comes from the core: ``sampling.record`` (a run kept as a ``SamplingTrace``; a slider
+only indexes it), ``sampling.ddpm_mean_steps`` (DDPM with σ = 0), ``sampling.ddim_quality_curve`` and
+``metrics.sample_quality`` (mixture NLL and MMD²).
 
 Views (``update`` only changes artists): :class:`SamplingView` (x_t and x̂0 side by side along the
 reverse steps, 2D points or images) and :class:`DDIMView` (DDIM samples for a chosen number of steps
@@ -30,193 +25,20 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from ..distributions import GaussianMixture, make_distribution
-from ..forward import predict_start_from_noise, q_posterior
+from ..metrics import Quality, sample_quality
 from ..plotting import PALETTE, new_figure, tile_images, to_numpy
-from ..sampling import SamplerStep, ddim_sample, ddpm_steps
+from ..sampling import SamplingTrace, ddim_sample, ddpm_steps, record
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
 from . import View
 
 __all__ = [
-    "RING_BANDWIDTHS", "mmd2_vstat", "Quality", "sample_quality", "mode_spread", "ddpm_mean_steps", "SamplingTrace", "record",
-    "ddim_quality_curve", "SamplingView", "DDIMView", "plot_reverse_snapshots", "plot_sample_panels",
+    "SamplingView", "DDIMView", "plot_reverse_snapshots", "plot_sample_panels",
     "plot_quality_vs_calls", "DDIM_STEP_CHOICES", "demo_view", "DEMO_SWEEP", "ANIMATION_SWEEP",
 ]
 
-#: Fixed RBF bandwidths for the ring of 8 Gaussians (mode std 0.2, radius 2): fine ones see blurred
-#: or collapsed modes, coarse ones see wrong mode weights. Fixed, so every number shares one scale.
-RING_BANDWIDTHS = (0.1, 0.2, 0.5, 1.0, 2.0)
 #: The DDIM step counts the chapter's slider offers.
 DDIM_STEP_CHOICES = (2, 5, 10, 20, 50, 100, 250)
-
-
-# ---------------------------------------------------------------------------------------------
-# Quality numbers
-# ---------------------------------------------------------------------------------------------
-def mmd2_vstat(x, y, bandwidths: Sequence[float] = RING_BANDWIDTHS) -> float:
-    r"""MMD² between samples x (m, d) and y (n, d), the plain ("V-statistic") estimate.
-
-    With k(a, b) = mean_ℓ exp(−‖a − b‖²/(2h_ℓ²)):  MMD²_V = mean k(x, x') + mean k(y, y') − 2 mean k(x, y),
-    all pairs *including* i = j. Unlike the unbiased estimate (``metrics.mmd_rbf``) it is never
-    negative, and for two samples of the SAME distribution it sits at a floor
-    E = (1 − E k(x, x'))/m + (1 − E k(y, y'))/n > 0 set by the sample sizes. That floor is what makes
-    ratios meaningful: "within 1.5× of the exact sampler" means "as hard to tell from data, at this n,
-    as samples that are nearly perfect".
-    """
-    x = torch.as_tensor(to_numpy(x), dtype=torch.float64).reshape(len(x), -1)
-    y = torch.as_tensor(to_numpy(y), dtype=torch.float64).reshape(len(y), -1)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got {tuple(x.shape)} and {tuple(y.shape)}.")
-    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
-        raise ValueError("samples contain NaN or inf: the sampler diverged.")
-    h = torch.as_tensor(bandwidths, dtype=torch.float64).reshape(-1)
-    if h.numel() == 0 or bool((h <= 0).any()):
-        raise ValueError(f"bandwidths must be positive numbers, got {bandwidths!r}.")
-
-    def mean_k(a, b):
-        d2 = torch.cdist(a, b).pow(2)
-        return float(sum(torch.exp(-d2 / (2 * float(hl) ** 2)).mean() for hl in h) / h.numel())
-
-    return mean_k(x, x) + mean_k(y, y) - 2 * mean_k(x, y)
-
-
-@dataclass
-class Quality:
-    """Quality of one set of 2D samples: mean −log q(x) (nats) and MMD² (V-statistic) to fresh data."""
-
-    nll: float
-    mmd2: float
-    n: int
-
-    def __str__(self) -> str:
-        return f"NLL {self.nll:.3f} nats, MMD² {self.mmd2:.2e} (n = {self.n})"
-
-
-def sample_quality(samples, dist: GaussianMixture, reference, bandwidths: Sequence[float] = RING_BANDWIDTHS) -> Quality:
-    """NLL under ``dist`` (lower = samples sit where the data is dense; data itself scores the
-    entropy H(q)) and MMD² (V-statistic) to ``reference`` (fresh data, same size for a fair floor)."""
-    x = torch.as_tensor(to_numpy(samples), dtype=torch.float32)
-    if not torch.isfinite(x).all():
-        raise ValueError("samples contain NaN or inf: the sampler diverged.")
-    nll = float(-dist.log_prob(x).double().mean())
-    return Quality(nll=nll, mmd2=mmd2_vstat(x, reference, bandwidths), n=int(x.shape[0]))
-
-
-def mode_spread(samples, dist: GaussianMixture) -> float:
-    """Spread of the samples within their modes: assign each point to the nearest component mean, then
-    the standard deviation per coordinate around each cluster's own centre, averaged (weighted by size).
-
-    Samples from ``dist`` itself give about the components' std (0.2 for the ring); samples that
-    collapse onto a few points give much less, however well their centres sit.
-    """
-    x = torch.as_tensor(to_numpy(samples), dtype=torch.float64)
-    which = torch.cdist(x, dist.means).argmin(1)
-    total, count = 0.0, 0
-    for k in range(dist.K):
-        pts = x[which == k]
-        if pts.shape[0] >= 2:
-            total += float(pts.var(0, unbiased=True).mean()) * pts.shape[0]
-            count += pts.shape[0]
-    if count == 0:
-        raise ValueError("no component received two or more samples.")
-    return math.sqrt(total / count)
-
-
-# ---------------------------------------------------------------------------------------------
-# Samplers and traces
-# ---------------------------------------------------------------------------------------------
-def ddpm_mean_steps(eps_model, schedule: NoiseSchedule, x_T, generator: torch.Generator | None = None,
-                    clip_x0: float | None = None) -> Iterator[SamplerStep]:
-    r"""DDPM with σ_t = 0: x_{t−1} = μ̃_t(x̂0, x_t), no noise added back (a deliberately WRONG sampler).
-
-    Each step lands on the *average* of where x_{t−1} could be, so the spread the noise should keep
-    is lost step after step and the samples collapse (for the ring: towards the middle of each
-    mode and between modes). ``x_T`` is a tensor or a shape (drawn with ``generator``).
-    """
-    if isinstance(x_T, torch.Tensor):
-        x = x_T.to(torch.float32) if not x_T.is_floating_point() else x_T
-    else:
-        x = torch.randn(tuple(x_T), generator=generator)
-    for t in range(schedule.T - 1, -1, -1):
-        t_batch = torch.full((x.shape[0],), t, dtype=torch.long)
-        with torch.no_grad():
-            eps = eps_model(x, t_batch).to(x.dtype)
-        x0_pred = predict_start_from_noise(schedule, x, t, eps)
-        if clip_x0 is not None:
-            x0_pred = x0_pred.clamp(-clip_x0, clip_x0)
-        mean, _, _ = q_posterior(schedule, x0_pred, x, t)
-        yield SamplerStep(t=t, t_prev=t - 1, x_t=x, x_prev=mean, x0_pred=x0_pred, eps=eps, sigma=0.0)
-        x = mean
-
-
-@dataclass
-class SamplingTrace:
-    """Every recorded step of one sampling run, as float32 numpy arrays.
-
-    Attributes:
-        ts: (S,) code steps, descending; entry k is the step whose x_t is ``x_t[k]``.
-        x_t: (S, N, ...) the current sample before step ``ts[k]`` is undone.
-        x0_pred: (S, N, ...) the model's x̂0 from x_t[k] (the best guess of the clean data).
-        x_final: (N, ...) the finished sample (after t = 0).
-        sigmas: (S,) standard deviation of the noise added back at each step.
-        label: what produced it ("DDPM, σ² = β̃_t", ...).
-    """
-
-    ts: np.ndarray
-    x_t: np.ndarray
-    x0_pred: np.ndarray
-    x_final: np.ndarray
-    sigmas: np.ndarray
-    label: str = ""
-
-    @property
-    def num_calls(self) -> int:
-        """Network evaluations the run needed (one per step)."""
-        return int(len(self.ts))
-
-    def index(self, t: int) -> int:
-        """Index of the recorded step whose code step is closest to ``t``."""
-        return int(np.argmin(np.abs(self.ts - int(t))))
-
-    def at(self, t: int) -> tuple[int, np.ndarray, np.ndarray]:
-        """(recorded t, x_t, x̂0) nearest to code step ``t``."""
-        k = self.index(t)
-        return int(self.ts[k]), self.x_t[k], self.x0_pred[k]
-
-
-def record(steps: Iterable[SamplerStep], label: str = "", every: int = 1) -> SamplingTrace:
-    """Run a sampler generator to the end, keeping x_t and x̂0 of every ``every``-th step (and the last).
-
-    ``record(dl.ddpm_steps(eps_model, schedule, x_T, generator=gen))`` runs the sampler once; the
-    slider of :class:`SamplingView` then just indexes the arrays.
-    """
-    if not isinstance(every, int) or every < 1:
-        raise ValueError(f"every must be a positive int (keep every k-th step), got {every!r}.")
-    ts, xs, x0s, sig = [], [], [], []
-    last = None
-    for i, step in enumerate(steps):
-        last = step
-        if i % every == 0 or step.t_prev < 0:
-            ts.append(step.t)
-            xs.append(to_numpy(step.x_t).astype(np.float32))
-            x0s.append(to_numpy(step.x0_pred).astype(np.float32))
-            sig.append(step.sigma)
-    if last is None:
-        raise ValueError("the sampler yielded no steps.")
-    return SamplingTrace(ts=np.asarray(ts), x_t=np.stack(xs), x0_pred=np.stack(x0s),
-                         x_final=to_numpy(last.x_prev).astype(np.float32), sigmas=np.asarray(sig, dtype=np.float64),
-                         label=label)
-
-
-def ddim_quality_curve(eps_model, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor, reference,
-                       step_counts: Sequence[int] = (10, 20, 50, 100, 250), eta: float = 0.0, seed: int = 0
-                       ) -> dict[int, Quality]:
-    """Quality of DDIM samples from the same x_T for each number of steps (= network calls)."""
-    out = {}
-    for k in step_counts:
-        x = ddim_sample(eps_model, schedule, x_T.clone(), num_steps=int(k), eta=eta, generator=make_generator(seed))
-        out[int(k)] = sample_quality(x, dist, reference)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..distributions import Distribution, GaussianMixture, make_distribution
+from ..forward import marginal_moments
 from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
@@ -93,15 +94,14 @@ def cloud_moments(clouds) -> tuple[np.ndarray, np.ndarray]:
 
 
 def closed_form_moments(schedule: NoiseSchedule, mean0, cov0) -> tuple[np.ndarray, np.ndarray]:
-    r"""E[x_t] = √ᾱ_t μ and Cov[x_t] = ᾱ_t Σ + (1−ᾱ_t) I for every t; returns (T, d), (T, d, d)."""
+    r"""E[x_t] = √ᾱ_t μ and Cov[x_t] = ᾱ_t Σ + (1−ᾱ_t) I for every t
+    (:func:`~diffusion_lab.forward.marginal_moments`); returns numpy (T, d), (T, d, d)."""
     mu, sigma = to_numpy(mean0).astype(np.float64).reshape(-1), to_numpy(cov0).astype(np.float64)
     d = mu.shape[0]
     if sigma.shape != (d, d):
         raise ValueError(f"cov0 must have shape ({d}, {d}) to match mean0, got {sigma.shape}.")
-    abar = schedule.alphas_cumprod.numpy()
-    mean = np.sqrt(abar)[:, None] * mu[None]
-    cov = abar[:, None, None] * sigma[None] + (1 - abar)[:, None, None] * np.eye(d)[None]
-    return mean, cov
+    mean, cov = marginal_moments(schedule, torch.arange(schedule.T), torch.from_numpy(mu), torch.from_numpy(sigma))
+    return mean.numpy(), cov.numpy()
 
 
 @dataclass
@@ -156,7 +156,7 @@ def density_grid(dist: GaussianMixture, schedule: NoiseSchedule, t: int, lim: fl
 
     Uses ``dist.marginal(schedule, t)`` (means √ᾱ_t μ_k, covariances ᾱ_t Σ_k + (1−ᾱ_t) I) and evaluates
     the 2D Gaussians in numpy with the 2 × 2 inverses written out: a few ms, so a slider can afford it
-    on first visit. Equal to ``exp(dist.log_prob_t(points, schedule, t))`` (tested).
+    on first visit. Equal to ``exp(dist.log_prob_t(schedule, points, t))`` (tested).
     """
     if not isinstance(dist, GaussianMixture):
         raise TypeError(f"density_grid needs a GaussianMixture (it has a closed-form q(x_t)); "

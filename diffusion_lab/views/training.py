@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from ..checkpoints import DATA_DIR, shipped
 from ..distributions import GaussianMixture, make_distribution
 from ..forward import predict_start_from_noise, q_sample, q_step
 from ..plotting import PALETTE, new_figure, tile_images, to_numpy
+from ..sampling import predict_eps
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
 from ..validation import check_timestep
@@ -41,22 +42,6 @@ __all__ = [
     "denoise", "EpsFieldView", "DenoiseView", "plot_loss_curve", "plot_eps_error_by_t", "plot_loss_by_t",
     "plot_denoise_grid", "smooth", "demo_view", "DEMO_SWEEP",
 ]
-
-
-#: Where the shipped checkpoints live: <repository>/data.
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-
-
-def shipped(name: str) -> Path:
-    """Path stem of a shipped checkpoint, e.g. ``shipped("unet_digits")`` → <repo>/data/unet_digits
-    (works from any working directory: notebooks run in notebooks/, scripts in the repository root)."""
-    return DATA_DIR / name
-
-
-def _predict(model, x: torch.Tensor, t) -> torch.Tensor:
-    t_batch = torch.full((x.shape[0],), int(t), dtype=torch.long) if isinstance(t, int) else t
-    with torch.no_grad():
-        return model(x, t_batch).to(torch.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,8 +126,8 @@ def eps_error_by_t(model, dist: GaussianMixture, schedule: NoiseSchedule, ts: Se
         x0 = dist.sample(n, generator=generator)
         eps = torch.randn(x0.shape, generator=generator)
         x_t = q_sample(schedule, x0, t, noise=eps)
-        eps_hat = _predict(model, x_t, t)
-        eps_star = dist.eps_star(x_t, t, schedule).to(torch.float32)
+        eps_hat = predict_eps(model, x_t, t)
+        eps_star = dist.eps_star(schedule, x_t, t).to(torch.float32)
         mse.append(float((eps_hat - eps_star).pow(2).mean()))
         lm.append(float((eps_hat - eps).pow(2).mean()))
         le.append(float((eps_star - eps).pow(2).mean()))
@@ -156,14 +141,14 @@ def eps_field(model, dist: GaussianMixture, schedule: NoiseSchedule, t: int, lim
     g = torch.linspace(-lim, lim, grid_n)
     gx, gy = torch.meshgrid(g, g, indexing="xy")
     pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
-    return to_numpy(pts), to_numpy(_predict(model, pts, t)), to_numpy(dist.eps_star(pts, t, schedule))
+    return to_numpy(pts), to_numpy(predict_eps(model, pts, t)), to_numpy(dist.eps_star(schedule, pts, t))
 
 
 def denoise(model, schedule: NoiseSchedule, x0: torch.Tensor, eps: torch.Tensor, t: int):
     """(x_t, x̂0) for clean images x0 and fixed noise eps: x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε, x̂0 from ε̂ = model(x_t, t)."""
     t = check_timestep(int(t), schedule.T)
     x_t = q_sample(schedule, x0, t, noise=eps)
-    x0_hat = predict_start_from_noise(schedule, x_t, t, _predict(model, x_t, t))
+    x0_hat = predict_start_from_noise(schedule, x_t, t, predict_eps(model, x_t, t))
     return x_t, x0_hat
 
 
