@@ -1,6 +1,6 @@
 # diffusion_lab — set up, open and test the course.   (GNU make)
 #   make course   create .venv if needed, then open the notebooks in JupyterLab
-#   make test     unit tests + every notebook under nbval
+#   make test     the linter (ruff), unit tests + every notebook under nbval
 #   make strip    strip outputs/execution counts/widget state from all notebooks
 #   make hooks    install the nbstripout git filter for this clone
 #   make clean    remove build leftovers (keeps .venv; `make distclean` removes it too)
@@ -99,11 +99,12 @@ course: $(STAMP)
 	  --ServerApp.port=$(PORT) --LabApp.default_url=/lab/tree/00_welcome.ipynb \
 	  $(BROWSER_FLAG) $(ROOT_FLAG)
 
+# The linter (ruff, configured in pyproject.toml) checks the whole tree, notebooks included, first.
 test: $(STAMP)
 	@start=$$(date +%s); \
-	$(TEST_ENV) $(VPY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(VPY) -m ruff check . && $(TEST_ENV) $(VPY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	secs=$$(( $$(date +%s) - start )); \
-	if [ $$rc -eq 0 ]; then echo "make test: PASSED (unit tests + notebooks) in $${secs}s"; \
+	if [ $$rc -eq 0 ]; then echo "make test: PASSED (lint + unit tests + notebooks) in $${secs}s"; \
 	else echo "make test: FAILED (pytest exit code $$rc) after $${secs}s — see the summary above" >&2; fi; \
 	exit $$rc
 

@@ -66,7 +66,8 @@ class GaussianMixture(Distribution):
         K, d = means.shape
         weights = as_tensor(weights, "weights", torch.float64).reshape(-1)
         if weights.shape[0] != K:
-            raise ValueError(f"weights has {weights.shape[0]} entries but there are {K} means: give one weight per component.")
+            raise ValueError(f"weights has {weights.shape[0]} entries but there are {K} means: "
+                             f"give one weight per component.")
         if bool((weights < 0).any()) or float(weights.sum()) <= 0:
             raise ValueError("weights must be non-negative and not all zero.")
         if (covs is None) == (stds is None):

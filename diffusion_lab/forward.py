@@ -48,7 +48,8 @@ def q_sample(schedule: NoiseSchedule, x0, t, noise=None, generator: torch.Genera
     """
     x0, t = _prepare(schedule, x0, t, "x0")
     eps = _noise_like(x0, noise, generator)
-    return schedule.gather("sqrt_alphas_cumprod", t, x0) * x0 + schedule.gather("sqrt_one_minus_alphas_cumprod", t, x0) * eps
+    return (schedule.gather("sqrt_alphas_cumprod", t, x0) * x0
+            + schedule.gather("sqrt_one_minus_alphas_cumprod", t, x0) * eps)
 
 
 def q_step(schedule: NoiseSchedule, x_prev, t, noise=None, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -107,7 +108,8 @@ def predict_start_from_noise(schedule: NoiseSchedule, x_t, t, eps) -> torch.Tens
     x_t, t = _prepare(schedule, x_t, t, "x_t")
     eps = as_tensor(eps, "eps").to(dtype=x_t.dtype, device=x_t.device)
     check_same_shape(x_t, eps, ("x_t", "eps"))
-    return schedule.gather("sqrt_recip_alphas_cumprod", t, x_t) * x_t - schedule.gather("sqrt_recipm1_alphas_cumprod", t, x_t) * eps
+    return (schedule.gather("sqrt_recip_alphas_cumprod", t, x_t) * x_t
+            - schedule.gather("sqrt_recipm1_alphas_cumprod", t, x_t) * eps)
 
 
 def predict_noise_from_start(schedule: NoiseSchedule, x_t, t, x0) -> torch.Tensor:
@@ -115,7 +117,8 @@ def predict_noise_from_start(schedule: NoiseSchedule, x_t, t, x0) -> torch.Tenso
     x_t, t = _prepare(schedule, x_t, t, "x_t")
     x0 = as_tensor(x0, "x0").to(dtype=x_t.dtype, device=x_t.device)
     check_same_shape(x_t, x0, ("x_t", "x0"))
-    return (x_t - schedule.gather("sqrt_alphas_cumprod", t, x_t) * x0) / schedule.gather("sqrt_one_minus_alphas_cumprod", t, x_t)
+    return ((x_t - schedule.gather("sqrt_alphas_cumprod", t, x_t) * x0)
+            / schedule.gather("sqrt_one_minus_alphas_cumprod", t, x_t))
 
 
 def marginal_moments(schedule: NoiseSchedule, t, x0_mean=0.0, x0_var=0.0):
@@ -151,5 +154,5 @@ def marginal_moments(schedule: NoiseSchedule, t, x0_mean=0.0, x0_var=0.0):
     def per_t(a: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return a.reshape(a.shape + (1,) * like.dim())                   # broadcast ᾱ over like's axes
 
-    noise_var = torch.eye(var.shape[-1], dtype=torch.float64) if var.dim() >= 2 else torch.tensor(1.0, dtype=torch.float64)
+    noise_var = torch.eye(var.shape[-1], dtype=torch.float64) if var.dim() >= 2 else torch.tensor(1.0, dtype=var.dtype)
     return per_t(abar, mean).sqrt() * mean, per_t(abar, var) * var + per_t(1.0 - abar, var) * noise_var

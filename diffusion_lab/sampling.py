@@ -69,7 +69,8 @@ def _check_call(eps_model, schedule, x_T) -> None:
     if isinstance(x_T, torch.Tensor):
         check_finite(x_T, "x_T")
     elif not (isinstance(x_T, (tuple, list, torch.Size)) and all(isinstance(n, int) for n in x_T)):
-        raise TypeError(f"x_T must be a tensor of starting noise or a shape tuple like (1000, 2), got {type(x_T).__name__}.")
+        raise TypeError(f"x_T must be a tensor of starting noise or a shape tuple like (1000, 2), "
+                        f"got {type(x_T).__name__}.")
 
 
 def _initial_x(x_T, generator, dtype=torch.float32, device="cpu") -> torch.Tensor:
@@ -216,8 +217,8 @@ def _ddim_loop(eps_model, schedule, x_T, taus, eta, generator, clip_x0) -> Itera
 def final(steps: Iterator[SamplerStep]) -> torch.Tensor:
     """Run a sampler to the end and return the last x_prev (the generated x0)."""
     last = None
-    for last in steps:
-        pass
+    for step in steps:
+        last = step
     if last is None:
         raise ValueError("the sampler yielded no steps")
     return last.x_prev

@@ -132,11 +132,6 @@ class NoiseSchedule:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_betas(cls, betas, name: str = "custom") -> "NoiseSchedule":
-        """Build a schedule from any β_1..β_T (each in (0, 1))."""
-        return cls(betas, name=name)
-
-    @classmethod
     def from_config(cls, config: dict) -> "NoiseSchedule":
         """Rebuild a schedule from ``schedule.config`` (as stored in checkpoints)."""
         config = dict(config)

@@ -5,7 +5,6 @@ allowed and how to fix it, so a student who passes a bad value learns the conven
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
@@ -120,7 +119,3 @@ def unknown_name(kind: str, name, known: Sequence[str]) -> ValueError:
     close = [k for k in known if isinstance(name, str) and (name.lower() in k or k in name.lower())]
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return ValueError(f"unknown {kind} {name!r}. Known {kind}s: {', '.join(map(repr, known))}.{hint}")
-
-
-def is_close(a: float, b: float, rel: float = 1e-9, abs_: float = 0.0) -> bool:
-    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)

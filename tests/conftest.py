@@ -17,12 +17,9 @@ import pytest  # noqa: E402
 
 matplotlib.use("Agg", force=True)
 
-try:
-    import torch  # noqa: E402
-except ImportError:  # test_environment.py reports a broken environment more clearly
-    torch = None
-else:
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -46,8 +46,9 @@ def np_mixture_logpdf(x, dist, abar=1.0):
     """log q(x_t) with scipy: Σ_k w_k N(x; √ᾱ μ_k, ᾱ Σ_k + (1−ᾱ) I)."""
     w, mu, cov = dist.weights.numpy(), dist.means.numpy(), dist.covs.numpy()
     d = mu.shape[1]
-    comps = [np.log(w[k]) + scipy.stats.multivariate_normal(math.sqrt(abar) * mu[k], abar * cov[k] + (1 - abar) * np.eye(d)).logpdf(x)
-             for k in range(len(w))]
+    marginals = [scipy.stats.multivariate_normal(math.sqrt(abar) * mu[k], abar * cov[k] + (1 - abar) * np.eye(d))
+                 for k in range(len(w))]
+    comps = [np.log(w[k]) + marginals[k].logpdf(x) for k in range(len(w))]
     return scipy.special.logsumexp(np.stack(comps, -1).reshape(x.shape[0], -1), axis=-1)
 
 
@@ -156,7 +157,8 @@ def test_log_prob_t_integrates_to_one_2d(sched, name, t):
 @pytest.mark.parametrize("t", [0, 10, 300, 999])
 def test_eps_star_is_scaled_score_by_autograd(sched, name, t):
     dist = MIXTURES[name]()
-    x = (torch.randn((32, dist.dim), generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2).requires_grad_(True)
+    x = torch.randn((32, dist.dim), generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2
+    x.requires_grad_(True)
     (score,) = torch.autograd.grad(dist.log_prob_t(sched, x, t).sum(), x)
     expected = -math.sqrt(1 - np_abar()[t]) * score
     eps = dist.eps_star(sched, x.detach(), t)
@@ -294,7 +296,8 @@ def test_moons_lie_on_two_half_circles():
 @pytest.mark.parametrize("cells", [4, 3, 5, 8])
 def test_checkerboard_points_on_dark_squares(cells):
     size = 4.0
-    x = make_distribution("checkerboard", cells=cells, size=size).sample(20_000, generator=torch.Generator().manual_seed(16))
+    board = make_distribution("checkerboard", cells=cells, size=size)
+    x = board.sample(20_000, generator=torch.Generator().manual_seed(16))
     assert float(x.min()) >= -size / 2 and float(x.max()) <= size / 2
     ij = torch.floor((x.double() + size / 2) / (size / cells)).long().clamp(0, cells - 1)
     assert bool(((ij.sum(1) % 2) == 0).all())                    # dark square: i + j even

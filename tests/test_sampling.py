@@ -74,7 +74,8 @@ def test_ddim_eta1_equals_ddpm_in_float32_too(sched, mix1d):
     model = mix1d.eps_model(sched)
     x_T = torch.randn((16, 1), generator=torch.Generator().manual_seed(2))
     a = ddpm_sample(model, sched, x_T, generator=torch.Generator().manual_seed(3), t_start=199)
-    b = ddim_sample(model, sched, x_T, eta=1.0, timesteps=range(199, -1, -1), generator=torch.Generator().manual_seed(3))
+    b = ddim_sample(model, sched, x_T, eta=1.0, timesteps=range(199, -1, -1),
+                    generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)    # float32 rounding over 200 steps
 
 
@@ -157,7 +158,8 @@ def test_ddim_eta0_step_is_song_et_al_formula(sched, ring):
         a_s = abar[step.t_prev] if step.t_prev >= 0 else 1.0
         x0 = (step.x_t - math.sqrt(1 - a_t) * step.eps) / math.sqrt(a_t)
         torch.testing.assert_close(step.x0_pred, x0, rtol=1e-9, atol=1e-9)
-        torch.testing.assert_close(step.x_prev, math.sqrt(a_s) * x0 + math.sqrt(1 - a_s) * step.eps, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(step.x_prev, math.sqrt(a_s) * x0 + math.sqrt(1 - a_s) * step.eps,
+                                   rtol=1e-9, atol=1e-9)
         assert step.sigma == 0.0
 
 
@@ -445,7 +447,7 @@ def test_sigma_zero_collapses_while_ancestral_sampling_keeps_the_spread(short_sc
 
 
 def _fake_steps(n_steps=5, shape=(3, 2)):
-    for k, t in enumerate(range(n_steps - 1, -1, -1)):
+    for t in range(n_steps - 1, -1, -1):
         x = torch.full(shape, float(t))
         yield SamplerStep(t=t, t_prev=t - 1, x_t=x, x_prev=x - 1, x0_pred=x * 10, eps=x, sigma=0.1 * t)
 

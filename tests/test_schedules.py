@@ -216,8 +216,8 @@ def test_gather_int_t_and_other_ranks():
 # construction
 # ----------------------------------------------------------------------------------------------
 def test_aliases():
-    np.testing.assert_array_equal(make_schedule("scaled_linear", T).betas.numpy(), make_schedule("quadratic", T).betas.numpy())
-    np.testing.assert_array_equal(make_schedule("squaredcos_cap_v2", T).betas.numpy(), make_schedule("cosine", T).betas.numpy())
+    for alias, name in (("scaled_linear", "quadratic"), ("squaredcos_cap_v2", "cosine")):
+        np.testing.assert_array_equal(make_schedule(alias, T).betas.numpy(), make_schedule(name, T).betas.numpy())
     assert "scaled_linear" in dl.SCHEDULE_NAMES and "squaredcos_cap_v2" in dl.SCHEDULE_NAMES
 
 
@@ -232,9 +232,9 @@ def test_from_config_round_trip(name, kw):
     np.testing.assert_array_equal(back.alphas_cumprod.numpy(), sched.alphas_cumprod.numpy())
 
 
-def test_from_betas_round_trip():
+def test_custom_betas_round_trip():
     betas = np.linspace(0.001, 0.3, 40)
-    sched = NoiseSchedule.from_betas(betas, name="mine")
+    sched = NoiseSchedule(betas, name="mine")
     back = NoiseSchedule.from_config(json.loads(json.dumps(sched.config)))
     np.testing.assert_array_equal(back.betas.numpy(), betas)
     assert back.name == "mine"

@@ -109,7 +109,7 @@ def test_T_not_an_int(bad):
 @pytest.mark.parametrize("betas", [[0.1, 1.0], [0.0, 0.2], [0.1, -0.01], [0.5, 1.5]])
 def test_betas_outside_open_unit_interval(betas):
     with pytest.raises(ValueError) as err:
-        dl.NoiseSchedule.from_betas(betas)
+        dl.NoiseSchedule(betas)
     msg = str(err.value)
     assert "(0, 1)" in msg and "got values in" in msg
     assert "1e-4..0.02" in msg                                 # what a sensible β looks like
@@ -119,9 +119,9 @@ def test_betas_outside_range_through_make_schedule():
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
         dl.make_schedule("linear", 100, beta_end=1.2)
     with pytest.raises(ValueError, match="non-finite"):
-        dl.NoiseSchedule.from_betas([0.1, float("nan")])
+        dl.NoiseSchedule([0.1, float("nan")])
     with pytest.raises(ValueError, match="1D tensor"):
-        dl.NoiseSchedule.from_betas([[0.1, 0.2]])
+        dl.NoiseSchedule([[0.1, 0.2]])
 
 
 def test_unknown_schedule_name_lists_known_names():
