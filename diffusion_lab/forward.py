@@ -156,3 +156,69 @@ def marginal_moments(schedule: NoiseSchedule, t, x0_mean=0.0, x0_var=0.0):
 
     noise_var = torch.eye(var.shape[-1], dtype=torch.float64) if var.dim() >= 2 else torch.tensor(1.0, dtype=var.dtype)
     return per_t(abar, mean).sqrt() * mean, per_t(abar, var) * var + per_t(1.0 - abar, var) * noise_var
+
+
+# ---------------------------------------------------------------------------------------------
+# Many x_t at once (one ε for every t), and x_t the long way round (one step at a time)
+# ---------------------------------------------------------------------------------------------
+def q_sample_steps(schedule: NoiseSchedule, x0, ts, noise=None,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε at every code step in ``ts``, with the SAME ε for every t.
+
+    One ε for all t, so each point moves continuously as t grows (a slider over t is then an index).
+
+    Args:
+        x0: clean data, (batch, ...).
+        ts: code steps, each in [0, T): a sequence, a ``range`` (``range(schedule.T)`` for all of
+            them) or a 1D LongTensor.
+        noise: the ε to use (x0's shape); drawn from ``generator`` if None.
+    Returns: (len(ts), batch, ...) in x0's dtype; entry k equals ``q_sample(schedule, x0, ts[k], noise)``.
+    """
+    x0, _ = _prepare(schedule, x0, 0, "x0")
+    eps = _noise_like(x0, noise, generator)
+    ts = torch.as_tensor(ts if isinstance(ts, torch.Tensor) else list(ts), dtype=torch.long)
+    if ts.dim() != 1 or ts.numel() == 0:
+        raise ValueError(f"ts must be a non-empty 1D sequence of code steps, e.g. range({schedule.T}), "
+                         f"got shape {tuple(ts.shape)}.")
+    ts = check_timestep(ts, schedule.T, "ts")
+    per_t = (-1,) + (1,) * x0.dim()                                       # broadcast over x0's axes
+    a = schedule.sqrt_alphas_cumprod[ts].to(dtype=x0.dtype, device=x0.device).reshape(per_t)
+    b = schedule.sqrt_one_minus_alphas_cumprod[ts].to(dtype=x0.dtype, device=x0.device).reshape(per_t)
+    return a * x0 + b * eps
+
+
+def q_sample_grid(schedules, x0, ts, noise=None, generator: torch.Generator | None = None) -> torch.Tensor:
+    r""":func:`q_sample_steps` under several schedules with the same x0 and the same ε, so the rows
+    differ only through ᾱ_t (chapter 3's comparison).
+
+    Args:
+        schedules: {name: NoiseSchedule}, e.g. ``schedules.make_schedules()``; rows follow its order.
+        x0: clean data (batch, ...); ts and noise as in :func:`q_sample_steps`.
+    Returns: (len(schedules), len(ts), batch, ...) in x0's dtype.
+    """
+    if not schedules:
+        raise ValueError("schedules is empty: give a dict {name: NoiseSchedule}, e.g. "
+                         "diffusion_lab.schedules.make_schedules().")
+    x0, _ = _prepare(next(iter(schedules.values())), x0, 0, "x0")
+    eps = _noise_like(x0, noise, generator)                              # one ε for every row
+    return torch.stack([q_sample_steps(s, x0, ts, noise=eps) for s in schedules.values()])
+
+
+def q_sample_chain(schedule: NoiseSchedule, x0, t: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""x_t the long way round: t + 1 small steps x_s = √α_s x_{s−1} + √β_s ε_s (s = 0..t, a fresh ε_s
+    each), keeping only the last.
+
+    It has the distribution of :func:`q_sample`'s single jump, which is why training needs one noising
+    step per example (chapter 4 checks this statistically). Unlike :func:`q_trajectory` it keeps no
+    intermediate steps, so it stays small for a large batch. Same draws as t + 1 calls of
+    :func:`q_step` with ``generator``.
+    """
+    x, t = _prepare(schedule, x0, t, "x0")
+    if not isinstance(t, int):
+        raise TypeError(f"t must be one int step for the whole batch here, got a tensor of shape {tuple(t.shape)}.")
+    sqrt_alphas = schedule.sqrt_alphas.to(dtype=x.dtype, device=x.device)
+    sqrt_betas = schedule.betas.to(dtype=x.dtype, device=x.device).sqrt()
+    for s in range(t + 1):
+        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        x = sqrt_alphas[s] * x + sqrt_betas[s] * eps
+    return x

@@ -9,7 +9,19 @@ r"""Sample-quality numbers: how close are generated samples to the data?
   feature space ("FID" for digits; numbers are only comparable with the same classifier).
 * :func:`classifier_confidence_diversity` — do samples look like *some* digit, and like *all* digits?
 
-All functions return python floats (or a dict of them) and compute in float64.
+Checks of the forward process and of noise predictors against their closed forms (chapters 1, 2, 4):
+
+* :func:`marginal_density_1d`, :func:`marginal_cdf_1d`, :func:`marginal_moments_1d` — the exact q(x_t)
+  of 1D data (a number x0 or a 1D mixture), and :func:`histogram_l1`, how far a histogram of samples
+  of x_t is from it next to how far sampling noise alone puts it;
+* :func:`moment_check` — the mean and covariance of noised 2D clouds against E[x_t], Cov[x_t], in
+  standard errors;
+* :func:`closed_form_check` — t + 1 small noising steps against the one-jump closed form;
+* :func:`eps_error_by_t`, :func:`eps_field`, :func:`denoise` — a noise predictor ε̂ against the exact ε*
+  of a mixture, and its one-step guess x̂0.
+
+All functions return python floats (or a dict of them) and compute in float64, except where a
+docstring says they return arrays or tensors.
 """
 
 from __future__ import annotations
@@ -20,7 +32,13 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from scipy.special import ndtr
 from torch import Tensor
+
+from .distributions import Distribution, GaussianMixture, point
+from .forward import marginal_moments, predict_start_from_noise, q_sample, q_sample_chain
+from .schedules import NoiseSchedule
+from .validation import check_timestep
 
 __all__ = [
     "mmd_rbf",
@@ -36,6 +54,10 @@ __all__ = [
     "classifier_features",
     "digit_fid",
     "classifier_confidence_diversity",
+    "as_mixture_1d", "marginal_params_1d", "marginal_density_1d", "marginal_cdf_1d", "marginal_moments_1d",
+    "histogram_window", "histogram_l1",
+    "cloud_moments", "data_moments", "MomentCheck", "moment_check",
+    "ClosedFormCheck", "closed_form_check", "ErrorByT", "eps_error_by_t", "eps_field", "denoise",
 ]
 
 
@@ -285,3 +307,275 @@ def classifier_confidence_diversity(images: Tensor, classifier, batch_size: int 
         "diversity": ent / math.log(k),
         "inception_score": float(kl.exp()),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# 1D data: the exact q(x_t), and a histogram of samples against it (chapter 1)
+# ---------------------------------------------------------------------------------------------
+def as_mixture_1d(data) -> GaussianMixture:
+    """A number x0 becomes the point mass at x0; a 1D GaussianMixture is returned as it is."""
+    if isinstance(data, GaussianMixture):
+        if data.dim != 1:
+            raise ValueError(f"1D checks need 1D data, got a {data.dim}D mixture ({data.name}).")
+        return data
+    if isinstance(data, (int, float, np.integer, np.floating)) and not isinstance(data, bool):
+        return point(float(data))
+    raise TypeError(f"data must be a number x0 (e.g. 5.0) or a 1D GaussianMixture such as "
+                    f"dl.make_distribution('mixture_1d'), got {type(data).__name__}.")
+
+
+def _marginal_1d(data, schedule: NoiseSchedule, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weights (K,), means, variances) of q(x_t)'s components, float64 numpy: means and variances are
+    (K,) for one t (or t = None, the data itself) and (S, K) for S steps."""
+    mix = as_mixture_1d(data)
+    mean, var = mix.means[:, 0], mix.covs[:, 0, 0]
+    if t is not None:
+        mean, var = marginal_moments(schedule, t, mean, var)
+    return mix.weights.numpy(), mean.numpy(), var.numpy()
+
+
+def marginal_params_1d(data, schedule: NoiseSchedule, t):
+    r"""(weights, means, stds) of q(x_t) = Σ_k w_k N(√ᾱ_t μ_k, ᾱ_t σ_k² + 1 − ᾱ_t) as numpy arrays
+    (:func:`~diffusion_lab.forward.marginal_moments` per component).
+
+    ``data`` is a number x0 (a point mass) or a 1D GaussianMixture. ``t``: one code step (arrays (K,)),
+    several (a sequence or ``range``: means and stds (S, K)), or None for the data itself (ᾱ = 1).
+    """
+    w, m, v = _marginal_1d(data, schedule, t)
+    return w, m, np.sqrt(v)
+
+
+def marginal_density_1d(data, schedule: NoiseSchedule, x, t) -> np.ndarray:
+    """Exact density q(x_t = x) at the points ``x`` (any shape) for one step t; needs a positive
+    variance (t ≥ 0 for a point mass)."""
+    w, m, s = marginal_params_1d(data, schedule, t)
+    if np.any(s <= 0):
+        raise ValueError("a point mass has no density at the clean data (t = None); use t ≥ 0.")
+    x = np.asarray(x, dtype=np.float64)
+    z = (x[..., None] - m) / s
+    return (w * np.exp(-0.5 * z * z) / (s * math.sqrt(2 * math.pi))).sum(-1)
+
+
+def marginal_cdf_1d(data, schedule: NoiseSchedule, x, t) -> np.ndarray:
+    """Exact CDF P(x_t ≤ x) at the points ``x`` for one step t (a step function for a point mass at t = None)."""
+    w, m, s = marginal_params_1d(data, schedule, t)
+    x = np.asarray(x, dtype=np.float64)[..., None]
+    safe = np.where(s > 0, s, 1.0)
+    cdf = np.where(s > 0, ndtr((x - m) / safe), (x >= m).astype(np.float64))
+    return (w * cdf).sum(-1)
+
+
+def marginal_moments_1d(data, schedule: NoiseSchedule, t):
+    """(mean, std) of x_t: mean Σ w_k m_k, variance Σ w_k (v_k + m_k²) − mean² over the components.
+
+    Floats for one t (or None); arrays (S,) for several t (a sequence or ``range``)."""
+    w, m, v = _marginal_1d(data, schedule, t)
+    mean = (w * m).sum(-1)
+    std = np.sqrt(np.maximum((w * (v + m**2)).sum(-1) - mean**2, 0.0))
+    return (float(mean), float(std)) if np.ndim(mean) == 0 else (mean, std)
+
+
+def histogram_window(data, schedule: NoiseSchedule, t, width: float = 4.0) -> tuple[float, float]:
+    """The x-range holding (practically) all of q(x_t): every component's mean ± ``width`` stds."""
+    _, m, s = marginal_params_1d(data, schedule, t)
+    return float((m - width * s).min()), float((m + width * s).max())
+
+
+def histogram_l1(data, schedule: NoiseSchedule, values, t, bins: int = 40) -> tuple[float, float]:
+    r"""How far a histogram of samples ``values`` of x_t is from the exact q(x_t), and how far it should be.
+
+    Returns (l1, expected): l1 = Σ_i |c_i/n − P_i| + |outside/n − P_out| (P_i the exact probability of
+    bin i from the CDF over :func:`histogram_window`; c_i the count), i.e. the L1 distance between the
+    histogram and the exact density averaged over each bin. ``expected`` is its size from sampling
+    noise alone: Σ √(2/π) √(P_i (1 − P_i)/n) (the mean absolute deviation of a binomial count, normal
+    approximation). A correct sampler gives l1 ≈ expected; a wrong formula gives l1 ≫ expected.
+    """
+    values = _as_2d64(values, "values", min_samples=1).reshape(-1).numpy()
+    n = values.size
+    lo, hi = histogram_window(data, schedule, t)
+    edges = np.linspace(lo, hi, bins + 1)
+    cdf = marginal_cdf_1d(data, schedule, edges, t)
+    probs = np.append(np.diff(cdf), 1.0 - (cdf[-1] - cdf[0]))
+    counts, _ = np.histogram(values, bins=edges)
+    counts = np.append(counts, n - counts.sum())
+    l1 = float(np.abs(counts / n - probs).sum())
+    expected = float((math.sqrt(2 / math.pi) * np.sqrt(probs * (1 - probs) / n)).sum())
+    return l1, expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Noised 2D clouds: sample moments against E[x_t] and Cov[x_t] (chapter 2)
+# ---------------------------------------------------------------------------------------------
+def cloud_moments(clouds) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical mean (T, d) and covariance (T, d, d) (divisor n − 1) of each cloud in (T, n, d); one
+    cloud (n, d) counts as T = 1."""
+    c = np.asarray(clouds, dtype=np.float64)
+    if c.ndim == 2:
+        c = c[None]
+    mean = c.mean(axis=1)
+    centred = c - mean[:, None, :]
+    cov = np.einsum("tni,tnj->tij", centred, centred) / (c.shape[1] - 1)
+    return mean, cov
+
+
+def data_moments(dist: Distribution, x0) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (d,), covariance (d, d)) of x0's distribution: exact for a GaussianMixture, else from the
+    sample ``x0`` (n, d)."""
+    if isinstance(dist, GaussianMixture):
+        return dist.mean().numpy(), dist.covariance().numpy()
+    m, c = cloud_moments(torch.as_tensor(x0).detach().cpu().numpy()[None])
+    return m[0], c[0]
+
+
+@dataclass
+class MomentCheck:
+    """Empirical vs closed-form moments over t, with standard errors (all numpy, float64).
+
+    mean_se[t, i] = √(C_ii/n); cov_se[t, i, j] = √((C_ij² + C_ii C_jj)/(n−1)) (exact for Gaussian
+    clouds, close otherwise), where C is the closed-form covariance at t.
+    """
+    mean_emp: np.ndarray
+    mean_cf: np.ndarray
+    cov_emp: np.ndarray
+    cov_cf: np.ndarray
+    mean_se: np.ndarray
+    cov_se: np.ndarray
+    n: int
+
+    def mean_z(self) -> float:
+        """Largest |empirical − closed form| / standard error over all t and coordinates (mean)."""
+        return float(np.max(np.abs(self.mean_emp - self.mean_cf) / self.mean_se))
+
+    def cov_z(self) -> float:
+        """Largest |empirical − closed form| / standard error over all t and entries (covariance)."""
+        return float(np.max(np.abs(self.cov_emp - self.cov_cf) / self.cov_se))
+
+
+def moment_check(schedule: NoiseSchedule, clouds, mean0, cov0) -> MomentCheck:
+    r"""Compare clouds (T, n, d) — x_t for every t, e.g. from
+    :func:`~diffusion_lab.forward.q_sample_steps` — with E[x_t] = √ᾱ_t μ and Cov[x_t] = ᾱ_t Σ + (1−ᾱ_t) I
+    (:func:`~diffusion_lab.forward.marginal_moments`), where μ = ``mean0`` (d,) and Σ = ``cov0`` (d, d)."""
+    clouds = np.asarray(clouds)
+    if clouds.shape[0] != schedule.T:
+        raise ValueError(f"clouds has {clouds.shape[0]} steps but the schedule has T = {schedule.T}.")
+    n = clouds.shape[1]
+    mean_emp, cov_emp = cloud_moments(clouds)
+    mean_cf, cov_cf = marginal_moments(schedule, torch.arange(schedule.T),
+                                       torch.as_tensor(np.asarray(mean0, dtype=np.float64).reshape(-1)),
+                                       torch.as_tensor(np.asarray(cov0, dtype=np.float64)))
+    mean_cf, cov_cf = mean_cf.numpy(), cov_cf.numpy()
+    var = np.diagonal(cov_cf, axis1=1, axis2=2)                       # (T, d)
+    mean_se = np.sqrt(var / n)
+    cov_se = np.sqrt((cov_cf**2 + var[:, :, None] * var[:, None, :]) / (n - 1))
+    return MomentCheck(mean_emp, mean_cf, cov_emp, cov_cf, mean_se, cov_se, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# One jump = t + 1 small steps; a noise predictor against the exact ε* (chapter 4)
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ClosedFormCheck:
+    """Moments and quantiles of x_t from t + 1 small noising steps vs the one-jump closed form."""
+
+    t: int
+    mean_iterated: float
+    mean_closed: float
+    std_iterated: float
+    std_closed: float
+    quantiles_iterated: np.ndarray
+    quantiles_closed: np.ndarray
+    n: int
+
+    @property
+    def mean_z(self) -> float:
+        """|difference of means| in standard errors (two independent samples of size n)."""
+        se = math.sqrt(self.std_iterated**2 / self.n + self.std_closed**2 / self.n)
+        return abs(self.mean_iterated - self.mean_closed) / se
+
+    @property
+    def std_z(self) -> float:
+        """|difference of standard deviations| in standard errors (Gaussian: SE(s) ≈ s/√(2n))."""
+        se = math.sqrt(self.std_iterated**2 / (2 * self.n) + self.std_closed**2 / (2 * self.n))
+        return abs(self.std_iterated - self.std_closed) / se
+
+    def agrees(self, z: float = 4.0) -> bool:
+        """Both the means and the standard deviations agree within ``z`` standard errors."""
+        return self.mean_z < z and self.std_z < z
+
+
+def closed_form_check(schedule: NoiseSchedule, x0: float = 1.5, t: int = 300, n: int = 20000,
+                      generator: torch.Generator | None = None) -> ClosedFormCheck:
+    """Noise n copies of the number ``x0`` with t + 1 small steps
+    (:func:`~diffusion_lab.forward.q_sample_chain`) and, separately, in one closed-form jump
+    (:func:`~diffusion_lab.forward.q_sample`); compare mean, std and the 5/25/50/75/95 % quantiles."""
+    x0s = torch.full((n, 1), float(x0), dtype=torch.float64)
+    it = q_sample_chain(schedule, x0s, int(t), generator=generator)[:, 0]
+    cf = q_sample(schedule, x0s, int(t), generator=generator)[:, 0]
+    qs = torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95], dtype=torch.float64)
+    return ClosedFormCheck(t=int(t), mean_iterated=float(it.mean()), mean_closed=float(cf.mean()),
+                           std_iterated=float(it.std()), std_closed=float(cf.std()),
+                           quantiles_iterated=torch.quantile(it, qs).numpy(),
+                           quantiles_closed=torch.quantile(cf, qs).numpy(), n=int(n))
+
+
+@dataclass
+class ErrorByT:
+    """Per code step t (arrays of shape (len(ts),)):
+
+    mse_to_exact: mean_coords (ε̂ − ε*)² — the network's own error (0 for a perfect network);
+    loss_model: L_simple of the network, mean_coords (ε − ε̂)²;
+    loss_exact: L_simple of ε* itself — what no network can beat (ε is not fully knowable from x_t).
+    For the exact ε*, loss_model − loss_exact ≈ mse_to_exact (the loss splits into these two parts).
+    """
+
+    ts: np.ndarray
+    mse_to_exact: np.ndarray
+    loss_model: np.ndarray
+    loss_exact: np.ndarray
+
+
+# The three functions below call the model through sampling.predict_eps, imported where it is used:
+# sampling imports this module (for its quality numbers), so a module-level import would be circular.
+def eps_error_by_t(model, schedule: NoiseSchedule, dist: GaussianMixture, ts, n: int = 1000,
+                   generator: torch.Generator | None = None) -> ErrorByT:
+    """Draw n pairs (x0, ε) per t, form x_t in closed form, and compare ε̂ = model(x_t, t) with ε and
+    with the mixture's exact ε* = E[ε | x_t]."""
+    from .sampling import predict_eps
+
+    mse, lm, le = [], [], []
+    for t in ts:
+        t = check_timestep(int(t), schedule.T)
+        x0 = dist.sample(n, generator=generator)
+        eps = torch.randn(x0.shape, generator=generator)
+        x_t = q_sample(schedule, x0, t, noise=eps)
+        eps_hat = predict_eps(model, x_t, t)
+        eps_star = dist.eps_star(schedule, x_t, t).to(torch.float32)
+        mse.append(float((eps_hat - eps_star).pow(2).mean()))
+        lm.append(float((eps_hat - eps).pow(2).mean()))
+        le.append(float((eps_star - eps).pow(2).mean()))
+    return ErrorByT(ts=np.asarray([int(t) for t in ts]), mse_to_exact=np.asarray(mse), loss_model=np.asarray(lm),
+                    loss_exact=np.asarray(le))
+
+
+def eps_field(model, schedule: NoiseSchedule, dist: GaussianMixture, t: int, lim: float = 3.0, grid_n: int = 13):
+    """ε̂ = model(x_t, t) and the exact ε* at x_t on a grid_n × grid_n grid over [−lim, lim]² (x fastest).
+
+    Returns numpy (points (G, 2), ε̂ (G, 2), ε* (G, 2)) with G = grid_n².
+    """
+    from .sampling import predict_eps
+
+    t = check_timestep(int(t), schedule.T)
+    g = torch.linspace(-lim, lim, grid_n)
+    gx, gy = torch.meshgrid(g, g, indexing="xy")
+    pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+    return pts.numpy(), predict_eps(model, pts, t).numpy(), dist.eps_star(schedule, pts, t).numpy()
+
+
+def denoise(model, schedule: NoiseSchedule, x0, t: int, noise=None, generator: torch.Generator | None = None):
+    """(x_t, x̂0): x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (``noise`` = ε, drawn if None) and the model's one-step guess
+    x̂0 = (x_t − √(1−ᾱ_t) ε̂)/√ᾱ_t from ε̂ = model(x_t, t)."""
+    from .sampling import predict_eps
+
+    t = check_timestep(int(t), schedule.T)
+    x_t = q_sample(schedule, x0, t, noise=noise, generator=generator)
+    return x_t, predict_start_from_noise(schedule, x_t, t, predict_eps(model, x_t, t))

@@ -204,3 +204,39 @@ def make_schedule(name: str = "linear", T: int = 1000, *, warn: bool = True, **k
             f"holds {math.sqrt(schedule.signal_left()):.0%} of x0's scale, so it is not close to N(0, I). "
             f"Use more steps (T = 1000) or larger β_end.", ScheduleWarning, stacklevel=2)
     return schedule
+
+
+# ---------------------------------------------------------------------------------------------
+# Several schedules side by side (chapter 3)
+# ---------------------------------------------------------------------------------------------
+#: The schedules by their own names (no aliases), in the order chapter 3 compares them.
+RECIPE_NAMES: tuple[str, ...] = tuple(_RECIPES)
+
+#: The ``beta_schedule`` string diffusers' DDPMScheduler uses for the same β_t (None: no equivalent).
+DIFFUSERS_NAMES: dict[str, str | None] = {
+    "linear": "linear",
+    "cosine": "squaredcos_cap_v2",
+    "quadratic": "scaled_linear",
+    "quadratic_ramp": None,
+    "sigmoid": "sigmoid",
+}
+
+
+def make_schedules(names=RECIPE_NAMES, T: int = 1000) -> dict[str, NoiseSchedule]:
+    """{name: make_schedule(name, T)} for every name in ``names``, in that order; no ScheduleWarning
+    (a short T is shown on purpose)."""
+    return {name: make_schedule(name, T, warn=False) for name in names}
+
+
+def schedule_table(schedules: dict[str, NoiseSchedule]) -> list[dict]:
+    """One row per schedule: β at the ends, where ᾱ crosses 0.5, and what is left at t = T−1.
+
+    Keys: name, diffusers (:data:`DIFFUSERS_NAMES`), T, beta_first, beta_last, t_half (first code t
+    with ᾱ_t < 0.5), t_half_frac (t_half / T), abar_last (ᾱ_{T−1}), scale_last (√ᾱ_{T−1}: x0's share
+    of x_T's scale).
+    """
+    return [{"name": name, "diffusers": DIFFUSERS_NAMES.get(name), "T": s.T,
+             "beta_first": float(s.betas[0]), "beta_last": float(s.betas[-1]),
+             "t_half": s.t_half(), "t_half_frac": s.t_half() / s.T,
+             "abar_last": s.signal_left(), "scale_last": math.sqrt(s.signal_left())}
+            for name, s in schedules.items()]

@@ -233,3 +233,78 @@ def test_marginal_moments_is_one_formula_for_numbers_vectors_matrices_and_many_t
     assert abs(float(x_t.var()) - float(var)) < 4 * float(var) * math.sqrt(2 / 200_000)
     with pytest.raises(ValueError, match="covariance"):
         dl.marginal_moments(sched, 0, torch.zeros(3), torch.eye(2))
+
+
+# ----------------------------------------------------------------------------------------------
+# many x_t at once (q_sample_steps, q_sample_grid) and the long way round (q_sample_chain)
+# ----------------------------------------------------------------------------------------------
+def _closed_form_np(s, x0, t, eps):
+    """x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε written out with numpy (ᾱ from the β's), independent of the package."""
+    abar = float(np.prod(1.0 - s.betas.numpy()[: t + 1]))
+    return math.sqrt(abar) * np.asarray(x0, dtype=np.float64) + math.sqrt(1 - abar) * np.asarray(eps, dtype=np.float64)
+
+
+def test_q_sample_steps_is_q_sample_at_every_t_with_one_noise():
+    short = dl.make_schedule("linear", 100, beta_start=0.001, beta_end=0.02, warn=False)
+    x0 = dl.make_distribution("gaussian_2d").sample(50, generator=dl.make_generator(0))
+    eps = torch.randn((50, 2), generator=dl.make_generator(1))
+    clouds = dl.forward.q_sample_steps(short, x0, range(short.T), noise=eps)
+    assert clouds.shape == (100, 50, 2) and clouds.dtype == x0.dtype
+    for t in (0, 1, 50, 99):
+        assert torch.equal(clouds[t], q_sample(short, x0, t, noise=eps))          # bit for bit
+        np.testing.assert_allclose(clouds[t].numpy(), _closed_form_np(short, x0, t, eps), atol=1e-5)
+    # one ε for all t: recovering ε from any x_t gives the same ε
+    a, b = short.sqrt_alphas_cumprod, short.sqrt_one_minus_alphas_cumprod
+    for t in (3, 60, 99):
+        torch.testing.assert_close((clouds[t].double() - a[t] * x0.double()) / b[t], eps.double(), atol=1e-4, rtol=0)
+    sub = dl.forward.q_sample_steps(short, x0, torch.tensor([7, 3]), noise=eps)
+    assert torch.equal(sub[0], clouds[7]) and torch.equal(sub[1], clouds[3])
+
+
+def test_q_sample_steps_rejects_bad_input(sched):
+    with pytest.raises(ValueError, match="shape"):
+        dl.forward.q_sample_steps(sched, torch.zeros(5, 2), [0], noise=torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="non-empty"):
+        dl.forward.q_sample_steps(sched, torch.zeros(5, 2), [])
+    with pytest.raises(ValueError, match="outside"):
+        dl.forward.q_sample_steps(sched, torch.zeros(5, 2), [0, T])
+
+
+def test_q_sample_grid_rows_differ_only_through_abar():
+    schedules = dl.schedules.make_schedules(T=1000)
+    digit = torch.rand((1, 1, 8, 8), generator=dl.make_generator(2)) * 2 - 1
+    eps = torch.randn(digit.shape, generator=dl.make_generator(3))
+    ts = [0, 259, 999]
+    grid = dl.forward.q_sample_grid(schedules, digit, ts, noise=eps)
+    assert grid.shape == (5, 3, 1, 1, 8, 8)
+    for r, s in enumerate(schedules.values()):
+        for k, t in enumerate(ts):
+            np.testing.assert_allclose(grid[r, k].numpy(), _closed_form_np(s, digit, t, eps), atol=1e-5)
+    # same ε everywhere: at t = 999 every schedule is almost pure ε
+    assert float((grid[:, 2] - eps).abs().max()) < 0.05
+    with pytest.raises(ValueError, match="empty"):
+        dl.forward.q_sample_grid({}, digit, ts)
+
+
+def test_q_sample_grid_has_the_closed_form_moments_statistically():
+    # x0 ~ N((2, 2), 0.5² I): x_t ~ N(√ᾱ·2, ᾱ·0.25 + 1 − ᾱ) per coordinate
+    s = dl.schedules.make_schedules(["cosine"], T=1000)
+    x0 = dl.make_distribution("gaussian_2d").sample(20000, generator=dl.make_generator(4))
+    t = 500
+    x_t = dl.forward.q_sample_grid(s, x0, [t], generator=dl.make_generator(5))[0, 0]
+    abar = float(s["cosine"].alphas_cumprod[t])
+    assert float(x_t.mean()) == pytest.approx(2 * math.sqrt(abar), abs=0.03)        # ~5 standard errors
+    assert float(x_t.var()) == pytest.approx(abar * 0.25 + 1 - abar, rel=0.05)
+
+
+def test_q_sample_chain_draws_like_q_step_calls_and_keeps_only_the_last(sched):
+    x0 = torch.randn(5, 2, generator=dl.make_generator(6), dtype=torch.float64)
+    assert torch.equal(dl.forward.q_sample_chain(sched, x0, 0, generator=dl.make_generator(7)),
+                       q_step(sched, x0, 0, generator=dl.make_generator(7)))
+    gen = dl.make_generator(8)
+    x = x0
+    for s in range(31):
+        x = q_step(sched, x, s, generator=gen)
+    assert torch.equal(dl.forward.q_sample_chain(sched, x0, 30, generator=dl.make_generator(8)), x)
+    with pytest.raises(TypeError, match="one int"):
+        dl.forward.q_sample_chain(sched, x0, torch.tensor([1, 2, 3, 4, 5]))

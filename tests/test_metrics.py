@@ -256,3 +256,216 @@ def test_unbiased_and_v_statistic_differ_by_the_diagonal_terms(ring):
     u = dl.metrics.mmd_rbf(x, y, h)
     v = dl.metrics.mmd_rbf(x, y, h, unbiased=False)
     assert v == pytest.approx(u + (1 - offdiag_mean(x)) / 50 + (1 - offdiag_mean(y)) / 40, rel=1e-10)
+
+
+# ------------------------------------------------------------------ 1D data: the exact q(x_t)
+@pytest.fixture(scope="module")
+def course():
+    return dl.make_schedule("linear", 1000)
+
+
+@pytest.fixture(scope="module")
+def mix():
+    return dl.make_distribution("mixture_1d")
+
+
+@pytest.mark.parametrize("t", [0, 1, 99, 259, 500, 999])
+def test_marginal_density_1d_matches_log_prob_t(course, mix, t):
+    x = np.linspace(-7, 7, 301)
+    ours = dl.metrics.marginal_density_1d(mix, course, x, t)
+    exact = mix.log_prob_t(course, torch.as_tensor(x)[:, None], t).exp().numpy()
+    np.testing.assert_allclose(ours, exact, rtol=1e-9, atol=1e-300)
+    point = dl.metrics.marginal_density_1d(5.0, course, x, t)
+    a = float(course.alphas_cumprod[t])
+    gauss = np.exp(-0.5 * (x - math.sqrt(a) * 5) ** 2 / (1 - a)) / math.sqrt(2 * math.pi * (1 - a))
+    np.testing.assert_allclose(point, gauss, rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize("t", [0, 300, 999])
+def test_marginal_cdf_1d_is_the_integral_of_the_density(course, mix, t):
+    x = np.linspace(-12, 12, 24001)
+    cdf = dl.metrics.marginal_cdf_1d(mix, course, x, t)
+    assert cdf[0] < 1e-12 and abs(cdf[-1] - 1) < 1e-12
+    dens = dl.metrics.marginal_density_1d(mix, course, x, t)
+    integral = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(x))])
+    np.testing.assert_allclose(cdf - cdf[0], integral, atol=1e-6)       # trapezoid error at this spacing
+
+
+def test_point_mass_at_x0_has_a_step_cdf_and_no_density(course):
+    np.testing.assert_array_equal(dl.metrics.marginal_cdf_1d(5.0, course, [4.9, 5.0, 5.1], None), [0.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="point mass"):
+        dl.metrics.marginal_density_1d(5.0, course, [5.0], None)
+
+
+@pytest.mark.parametrize("t", [0, 100, 999])
+def test_marginal_moments_1d_match_the_package(course, mix, t):
+    m, s = dl.metrics.marginal_moments_1d(5.0, course, t)
+    mean, var = dl.marginal_moments(course, t, x0_mean=5.0, x0_var=0.0)
+    assert m == pytest.approx(float(mean), abs=1e-12) and s == pytest.approx(math.sqrt(float(var)), abs=1e-12)
+    m, s = dl.metrics.marginal_moments_1d(mix, course, t)
+    marg = mix.marginal(course, t)
+    assert m == pytest.approx(float(marg.mean()[0]), abs=1e-10)
+    assert s == pytest.approx(math.sqrt(float(marg.covariance()[0, 0])), abs=1e-10)
+
+
+def test_marginal_1d_for_several_t_is_the_same_as_one_at_a_time(course, mix):
+    means, stds = dl.metrics.marginal_moments_1d(mix, course, range(0, 1000, 111))
+    _, comp_m, comp_s = dl.metrics.marginal_params_1d(mix, course, range(0, 1000, 111))
+    assert means.shape == stds.shape == (10,) and comp_m.shape == comp_s.shape == (10, 2)
+    for k, t in enumerate(range(0, 1000, 111)):
+        assert (means[k], stds[k]) == pytest.approx(dl.metrics.marginal_moments_1d(mix, course, t), rel=1e-12)
+        np.testing.assert_allclose(comp_s[k], dl.metrics.marginal_params_1d(mix, course, t)[2], rtol=1e-12)
+
+
+def test_as_mixture_1d_rejects_wrong_data():
+    with pytest.raises(TypeError, match="number x0"):
+        dl.metrics.as_mixture_1d("five")
+    with pytest.raises(ValueError, match="1D"):
+        dl.metrics.as_mixture_1d(dl.make_distribution("ring"))
+    assert dl.metrics.as_mixture_1d(5).means.item() == 5.0
+
+
+def test_histogram_l1_accepts_correct_samples_and_rejects_the_template_bug(course, mix):
+    gen = dl.make_generator(0)
+    x0 = mix.sample(4000, generator=gen)
+    for t in (0, 150, 400):
+        good = dl.q_sample(course, x0, t, generator=gen)
+        l1, expected = dl.metrics.histogram_l1(mix, course, good, t)
+        assert 0 < expected < 0.2
+        assert l1 < 2 * expected, (t, l1, expected)
+    t = 150
+    a = course.alphas_cumprod[t].float()
+    buggy = a * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=gen)   # ᾱ where √ᾱ belongs
+    l1, expected = dl.metrics.histogram_l1(mix, course, buggy, t)
+    assert l1 > 4 * expected
+
+
+# ------------------------------------------------------------------ noised 2D clouds: moments
+def _gaussian_clouds(schedule, n=1000, seed=0):
+    """x0 ~ N((2, 2), 0.5² I) and its x_t for every t with one ε, (T, n, 2)."""
+    gen = dl.make_generator(seed)
+    dist = dl.make_distribution("gaussian_2d")
+    x0 = dist.sample(n, generator=gen)
+    eps = torch.randn((n, 2), generator=gen)
+    return dist, dl.forward.q_sample_steps(schedule, x0, range(schedule.T), noise=eps).numpy()
+
+
+SHORT = dict(T=100, beta_start=0.001, beta_end=0.02, warn=False)     # chapter 2's short schedule
+
+
+def test_cloud_moments_match_numpy():
+    rng = np.random.default_rng(0)
+    clouds = rng.normal(size=(3, 200, 2)) @ np.array([[1.0, 0.5], [0.0, 2.0]])
+    mean, cov = dl.metrics.cloud_moments(clouds)
+    for k in range(3):
+        np.testing.assert_allclose(mean[k], clouds[k].mean(0), atol=1e-12)
+        np.testing.assert_allclose(cov[k], np.cov(clouds[k].T), atol=1e-12)
+
+
+def test_data_moments_exact_for_mixtures_and_from_the_sample_otherwise():
+    ring = dl.make_distribution("ring")
+    m, c = dl.metrics.data_moments(ring, None)
+    np.testing.assert_allclose(m, ring.mean().numpy()) and np.testing.assert_allclose(c, ring.covariance().numpy())
+    moons = dl.make_distribution("moons")
+    x0 = moons.sample(500, generator=dl.make_generator(1))
+    m, c = dl.metrics.data_moments(moons, x0)
+    np.testing.assert_allclose(m, x0.double().mean(0).numpy(), atol=1e-6)
+    np.testing.assert_allclose(c, np.cov(x0.double().numpy().T), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [SHORT, dict(T=1000)])
+def test_moment_check_agrees_within_standard_errors(kwargs):
+    sched = dl.make_schedule("linear", **kwargs)
+    dist, clouds = _gaussian_clouds(sched)
+    chk = dl.metrics.moment_check(sched, clouds, dist.mean(), dist.covariance())
+    # |emp − cf|/SE is a unit-variance combination of two standard errors at every t; its maximum over t
+    # is bounded by a χ₂ variable, P(> 4) ≈ 3e-4 per coordinate. Covariance entries get 5 SE.
+    assert chk.mean_z() < 4.0
+    assert chk.cov_z() < 5.0
+    # standard error of the mean: √(C_ii/n) — at t = 0 C_11 = ᾱ_0·0.25 + 1 − ᾱ_0
+    a0 = float(sched.alphas_cumprod[0])
+    assert chk.mean_se[0, 0] == pytest.approx(math.sqrt((0.25 * a0 + 1 - a0) / 1000), rel=1e-12)
+    # the closed form by hand at one step: ᾱ Σ + (1 − ᾱ) I with Σ = 0.25 I
+    a = float(sched.alphas_cumprod[sched.T // 2])
+    np.testing.assert_allclose(chk.cov_cf[sched.T // 2], (0.25 * a + 1 - a) * np.eye(2), atol=1e-12)
+
+
+def test_moment_check_catches_a_wrong_closed_form():
+    """The check can fail: forgetting (1−ᾱ_t) I, or scaling the mean by ᾱ_t, is many SE off."""
+    sched = dl.make_schedule("linear", 1000)
+    dist, clouds = _gaussian_clouds(sched)
+    chk = dl.metrics.moment_check(sched, clouds, dist.mean(), dist.covariance())
+    a = sched.alphas_cumprod.numpy()
+    wrong_cov = a[:, None, None] * dist.covariance().numpy()[None]
+    assert np.max(np.abs(chk.cov_emp - wrong_cov) / chk.cov_se) > 15   # vs the 5 SE tolerance
+    wrong_mean = a[:, None] * dist.mean().numpy()[None]
+    assert np.max(np.abs(chk.mean_emp - wrong_mean) / chk.mean_se) > 10    # vs the 4 SE tolerance
+    with pytest.raises(ValueError, match="steps"):
+        dl.metrics.moment_check(dl.make_schedule("linear", **SHORT), clouds, dist.mean(), dist.covariance())
+    with pytest.raises(ValueError, match="covariance"):
+        dl.metrics.moment_check(sched, clouds, dist.mean(), np.eye(3))
+
+
+def test_where_the_clouds_end_up():
+    """Chapter 2's claim: T = 100 stops near (1.18, 1.18); T = 1000 reaches N(0, I)."""
+    _, short = _gaussian_clouds(dl.make_schedule("linear", **SHORT))
+    _, long = _gaussian_clouds(dl.make_schedule("linear", 1000))
+    short, long = short[-1].astype(np.float64), long[-1].astype(np.float64)
+    se = 1 / math.sqrt(1000)
+    assert np.all(np.abs(short.mean(0) - 2 * math.sqrt(0.347455)) < 4 * se) and np.all(short.mean(0) > 1.0)
+    assert np.all(np.abs(long.mean(0)) < 4 * se)
+    assert np.all(np.abs(np.cov(long.T) - np.eye(2)) < 5 * math.sqrt(2 / 1000))
+
+
+# ------------------------------------------------------------------ one jump = t + 1 small steps; ε̂ vs ε*
+def test_iterated_noising_matches_the_closed_form_in_distribution(course):
+    for t in (0, 50, 300, 999):
+        c = dl.metrics.closed_form_check(course, x0=1.5, t=t, n=20000, generator=dl.make_generator(t))
+        abar = float(course.alphas_cumprod[t])
+        assert c.agrees(z=4.0), (t, c.mean_z, c.std_z)
+        assert c.mean_iterated == pytest.approx(math.sqrt(abar) * 1.5, abs=4 * math.sqrt((1 - abar) / 20000) + 1e-9)
+        assert c.std_iterated == pytest.approx(math.sqrt(1 - abar), rel=0.03)
+        # the 5 % and 95 % quantiles of two samples of 20 000 differ with SE ≈ 0.017 here: 4 SE = 0.07
+        np.testing.assert_allclose(c.quantiles_iterated, c.quantiles_closed, atol=0.07)
+
+
+def test_closed_form_check_can_fail():
+    # moments that differ by many standard errors are flagged
+    bad = dl.metrics.ClosedFormCheck(t=100, mean_iterated=1.0, mean_closed=1.1, std_iterated=0.5, std_closed=0.5,
+                                     quantiles_iterated=np.zeros(5), quantiles_closed=np.zeros(5), n=20000)
+    assert bad.mean_z > 20 and not bad.agrees()
+    wide = dl.metrics.ClosedFormCheck(t=100, mean_iterated=1.0, mean_closed=1.0, std_iterated=0.5, std_closed=0.55,
+                                      quantiles_iterated=np.zeros(5), quantiles_closed=np.zeros(5), n=20000)
+    assert wide.std_z > 10 and not wide.agrees()
+
+
+def test_eps_error_by_t_for_the_exact_model_and_the_zero_model(course, ring):
+    exact = ring.eps_model(course)
+    ts = [0, 100, 500, 999]
+    e = dl.metrics.eps_error_by_t(exact, course, ring, ts, n=2000, generator=dl.make_generator(2))
+    np.testing.assert_allclose(e.mse_to_exact, 0.0, atol=1e-10)
+    np.testing.assert_allclose(e.loss_model, e.loss_exact, rtol=1e-6)
+    zero = dl.metrics.eps_error_by_t(lambda x, t: torch.zeros_like(x), course, ring, ts, n=2000,
+                                     generator=dl.make_generator(2))
+    # the zero model's loss is E ε² = 1 (SE ≈ √(2/4000) ≈ 0.022), and it splits into floor + distance to ε*
+    np.testing.assert_allclose(zero.loss_model, 1.0, atol=0.1)
+    np.testing.assert_allclose(zero.loss_model, zero.loss_exact + zero.mse_to_exact, atol=0.05)
+    # at large t, ε ≈ x_t/√(1−ᾱ) is easy: the floor is tiny; at t = 0 it is near 1
+    assert e.loss_exact[-1] < 1e-3 and e.loss_exact[0] > 0.8
+
+
+def test_eps_field_returns_the_model_and_the_exact_field(course, ring):
+    pts, e_model, e_exact = dl.metrics.eps_field(lambda x, t: 2 * x, course, ring, 300, lim=2.0, grid_n=5)
+    assert pts.shape == (25, 2) and pts.min() == -2.0 and pts.max() == 2.0
+    np.testing.assert_allclose(pts[:5, 0], np.linspace(-2, 2, 5)) and np.testing.assert_allclose(pts[:5, 1], -2.0)
+    np.testing.assert_allclose(e_model, 2 * pts)
+    np.testing.assert_allclose(e_exact, ring.eps_star(course, torch.as_tensor(pts), 300).numpy(), rtol=1e-6)
+
+
+def test_denoise_with_the_true_noise_recovers_x0(course):
+    x0 = torch.rand(3, 1, 4, 4, generator=dl.make_generator(3)) * 2 - 1
+    eps = torch.randn(x0.shape, generator=dl.make_generator(4))
+    oracle = lambda x_t, t: eps  # noqa: E731 — "knows" the noise that was used
+    x_t, x0_hat = dl.metrics.denoise(oracle, course, x0, 400, noise=eps)
+    torch.testing.assert_close(x_t, dl.q_sample(course, x0, 400, noise=eps))
+    torch.testing.assert_close(x0_hat, x0, atol=1e-4, rtol=1e-4)

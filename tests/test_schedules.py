@@ -246,3 +246,68 @@ def test_recipes_return_float64_length_T():
         b = fn(17)
         assert b.dtype == torch.float64 and b.shape == (17,), fn.__name__
         assert bool((b > 0).all() and (b < 1).all()), fn.__name__
+
+
+# ----------------------------------------------------------------------------------------------
+# several schedules side by side (chapter 3): make_schedules, DIFFUSERS_NAMES, schedule_table
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def five():
+    return dl.schedules.make_schedules(T=1000)
+
+
+def test_make_schedules_gives_the_five_recipes_in_order(five):
+    assert tuple(five) == dl.schedules.RECIPE_NAMES == ("linear", "cosine", "quadratic", "quadratic_ramp", "sigmoid")
+    assert all(s.T == 1000 and s.name == name for name, s in five.items())
+
+
+@pytest.mark.parametrize("ours, diffusers", [("linear", "linear"), ("cosine", "squaredcos_cap_v2"),
+                                             ("quadratic", "scaled_linear")])
+def test_diffusers_names_give_the_same_betas(five, ours, diffusers):
+    assert dl.schedules.DIFFUSERS_NAMES[ours] == diffusers
+    assert torch.equal(dl.make_schedule(diffusers, 1000).betas, five[ours].betas)
+
+
+def test_sigmoid_matches_diffusers_formula(five):
+    # diffusers' DDPMScheduler "sigmoid": sigmoid(linspace(-6, 6, T)) * (β_end − β_start) + β_start
+    u = np.linspace(-6, 6, 1000)
+    np.testing.assert_allclose(five["sigmoid"].betas.numpy(), 1e-4 + (0.02 - 1e-4) / (1 + np.exp(-u)), rtol=1e-12)
+
+
+def test_cosine_crosses_half_where_the_closed_form_says(five):
+    # ᾱ(τ) = f(τ)/f(0) = 0.5  ⇔  τ* = (1+s)·(2/π)·arccos(√(0.5 f(0))) − s; code t = papers' t − 1
+    s = 0.008
+    f0 = math.cos(s / (1 + s) * math.pi / 2) ** 2
+    tau_star = (1 + s) * 2 / math.pi * math.acos(math.sqrt(0.5 * f0)) - s
+    assert 0.49 < tau_star < 0.50
+    assert five["cosine"].t_half() == math.floor(tau_star * 1000) == 496
+
+
+def test_schedule_table_rows(five):
+    rows = {r["name"]: r for r in dl.schedules.schedule_table(five)}
+    assert {n: r["t_half"] for n, r in rows.items()} == {"linear": 259, "cosine": 496, "quadratic": 418,
+                                                          "quadratic_ramp": 459, "sigmoid": 439}
+    # ᾱ_(T−1) by hand (numpy products of the β's)
+    assert rows["linear"]["abar_last"] == pytest.approx(np.prod(1 - np.linspace(1e-4, 0.02, 1000)), rel=1e-12)
+    ramp = 1e-4 + (np.arange(1, 1001) / 1000) ** 2 * (0.02 - 1e-4)
+    assert rows["quadratic_ramp"]["abar_last"] == pytest.approx(np.prod(1 - ramp), rel=1e-12)
+    assert rows["quadratic"]["abar_last"] == pytest.approx(
+        np.prod(1 - np.linspace(1e-2, math.sqrt(0.02), 1000) ** 2), rel=1e-12)
+    for r in rows.values():
+        assert r["scale_last"] == pytest.approx(math.sqrt(r["abar_last"]), rel=1e-12)
+        assert r["t_half_frac"] == r["t_half"] / 1000
+        assert r["beta_first"] == float(five[r["name"]].betas[0]) and r["T"] == 1000
+    assert rows["quadratic_ramp"]["diffusers"] is None and rows["cosine"]["diffusers"] == "squaredcos_cap_v2"
+
+
+def test_make_schedules_keeps_short_schedules_quiet():
+    with pytest.warns(ScheduleWarning, match="T = 50"):
+        dl.make_schedule("linear", 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        short = dl.schedules.make_schedules(["linear"], T=50)
+    for T, scale in ((50, 0.7765), (200, 0.3636), (300, 0.2192)):
+        abar = np.prod(1 - np.linspace(1e-4, 0.02, T))
+        assert math.sqrt(abar) == pytest.approx(scale, abs=1e-4)
+        assert dl.schedules.make_schedules(["linear"], T)["linear"].signal_left() == pytest.approx(abar, rel=1e-12)
+    assert short["linear"].T == 50
