@@ -17,7 +17,10 @@ PORT   ?= 8888
 # Reproducible test runs: fixed hash seed, headless matplotlib.
 TEST_ENV := PYTHONHASHSEED=0 MPLBACKEND=Agg
 # Project-local Jupyter config (highest-priority config path; nothing in ~ is touched):
-# jupyter-config/labconfig/page_config.json turns off the JupyterLab news pop-up.
+# jupyter-config/labconfig/page_config.json turns off the JupyterLab news pop-up;
+# jupyter-config/jupyter_config.py (voila.py for Voila) runs kernels over IPC sockets in Jupyter's
+# private runtime folder instead of plain localhost TCP, on Linux and macOS (TCP stays on Windows).
+# `make site` loads the same file for its nbclient kernels (scripts/build_site.py).
 JUPYTER_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config" PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
 # Open a browser only where there is a display (macOS always has one); otherwise Jupyter

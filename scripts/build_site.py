@@ -10,7 +10,9 @@ What it makes (build/ is git-ignored; executed copies are never written next to 
 * ``index.html`` — the chapter map: each chapter's title (its first heading), a one-line
   description (the first sentence of its first paragraph), how many figures it holds.
 * ``NN_name.html`` — one page per chapter, executed with nbconvert's ExecutePreprocessor (kernel
-  ``python3``, working directory ``notebooks/``). Figures are inline PNG (``data:image/png;base64``),
+  ``python3``, working directory ``notebooks/``; its transport comes from the project's Jupyter
+  config, ``jupyter-config/jupyter_config.py``: IPC sockets in a private temporary folder on Linux
+  and macOS, TCP on Windows). Figures are inline PNG (``data:image/png;base64``),
   so a page is one file. Widgets cannot run without a kernel: each widget output is replaced by
   its snapshot (what its Image / Output widget or ipympl canvas showed when the cell ran) plus a note.
 * ``assets/mathjax/`` — MathJax 2.7 from the ``jupyter-server-mathjax`` PyPI package, so math
@@ -32,6 +34,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -258,13 +261,35 @@ def kernel_environment():
                 os.environ[k] = v
 
 
+def kernel_config(runtime_dir: Path):
+    """The project's Jupyter config (``jupyter-config/jupyter_config.py``: the kernel transport, IPC
+    where the OS has it) with the kernel's connection file, and so its IPC sockets, in ``runtime_dir``.
+
+    ``make course`` gets the same file through ``JUPYTER_CONFIG_PATH``; nbclient reads no config
+    files, so the build loads it here and hands it to the kernel manager.
+    """
+    from unittest import mock
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    # the config checks the folder the sockets go to (its path length, its owner)
+    with mock.patch.dict(os.environ, {"JUPYTER_RUNTIME_DIR": str(runtime_dir)}):
+        config = PyFileConfigLoader("jupyter_config.py", path=str(ROOT / "jupyter-config")).load_config()
+    config.KernelManager.connection_file = str(Path(runtime_dir) / "kernel.json")
+    return config
+
+
 def execute(nb, cwd: Path, timeout: int = 180) -> None:
-    """Run every cell in a fresh ``python3`` kernel started in ``cwd`` (raises on the first error)."""
+    """Run every cell in a fresh ``python3`` kernel started in ``cwd`` (raises on the first error).
+
+    The kernel's connection file and IPC sockets live in a temporary folder only this user can
+    enter (mode 0700), removed with the kernel.
+    """
     from nbconvert.preprocessors import ExecutePreprocessor
 
-    ep = ExecutePreprocessor(timeout=timeout, kernel_name="python3", allow_errors=False,
-                             store_widget_state=True)
-    with kernel_environment():
+    with tempfile.TemporaryDirectory(prefix="dl-kernel-") as runtime, kernel_environment():
+        ep = ExecutePreprocessor(timeout=timeout, kernel_name="python3", allow_errors=False,
+                                 store_widget_state=True, config=kernel_config(Path(runtime)))
         ep.preprocess(nb, {"metadata": {"path": str(cwd)}})
 
 

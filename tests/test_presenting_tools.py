@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,3 +112,77 @@ def test_readme_pictures_exist_and_the_overview_script_draws_the_real_process():
     assert abs(float(r_samples.mean() - r_data.mean())) < 0.08
     assert abs(float(r_samples.std() - r_data.std())) < 0.06
     assert len(fig.axes) == 10
+
+
+# ---- kernels over IPC (jupyter-config/jupyter_config.py) ----------------------------------------
+
+def _jupyter_config(name: str = "jupyter_config.py"):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader(name, path=str(ROOT / "jupyter-config")).load_config()
+
+
+def _transport_module():
+    spec = importlib.util.spec_from_file_location("dl_jupyter_config", ROOT / "jupyter-config" / "jupyter_config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)   # imported, not read by traitlets: defines, configures nothing
+    return module
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="IPC transport is for Linux and macOS")
+def test_class_config_runs_kernels_over_ipc(monkeypatch):
+    import tempfile
+    runtime = tempfile.mkdtemp(prefix="dl-rt-")      # short: a pytest tmp_path may be too long for sockets
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", runtime)
+    assert _jupyter_config()["KernelManager"]["transport"] == "ipc"
+    # Voila reads voila.py only; it loads the same file
+    assert _jupyter_config("voila.py")["KernelManager"]["transport"] == "ipc"
+    Path(runtime).rmdir()
+
+
+def test_class_config_keeps_tcp_on_windows(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert "transport" not in _jupyter_config()["KernelManager"]      # jupyter_client's default: tcp
+    assert _transport_module().ipc_unavailable_reason(str(tmp_path), platform="win32") == "Windows: kernels use TCP"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix socket paths and modes")
+def test_ipc_is_refused_for_too_long_socket_paths_and_the_runtime_dir_made_private(monkeypatch, capsys):
+    mod = _transport_module()
+    longest = mod.SOCKET_PATH_MAX - mod.SOCKET_NAME_LEN          # runtime dir length that still fits
+    fits = "/" + "r" * (longest - 1)
+    assert mod.ipc_unavailable_reason(fits) is None
+    reason = mod.ipc_unavailable_reason(fits + "x")
+    assert "too long for Unix socket paths" in reason and "JUPYTER_RUNTIME_DIR" in reason
+    # a socket path that long is really refused by the OS (so the check is needed, and right)
+    import socket
+    with socket.socket(socket.AF_UNIX) as s, pytest.raises(OSError):
+        s.bind("/tmp/" + "x" * (mod.SOCKET_PATH_MAX + 1 - len("/tmp/")))
+    # the config falls back to TCP and says why
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", fits + "x")
+    assert "transport" not in _jupyter_config()["KernelManager"]
+    assert "kernels use TCP: the Jupyter runtime directory" in capsys.readouterr().err
+    # a runtime dir others can enter is made private, as Jupyter creates it (0700)
+    import tempfile
+    open_dir = Path(tempfile.mkdtemp(prefix="dl-rt-"))
+    open_dir.chmod(0o755)
+    try:
+        assert mod.ipc_unavailable_reason(str(open_dir)) is None
+        assert open_dir.stat().st_mode & 0o777 == 0o700
+    finally:
+        open_dir.rmdir()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="IPC transport is for Linux and macOS")
+def test_the_site_build_runs_its_kernel_over_ipc_in_a_private_folder(tmp_path, capfd):
+    bs = _load("build_site")
+    probe = ("import os, ipykernel.connect as c\n"
+             "info = c.get_connection_info(unpack=True)\n"
+             "folder = os.path.dirname(c.get_connection_file())\n"
+             "print(info['transport'], oct(os.stat(folder).st_mode & 0o777), info['ip'].startswith(folder))")
+    nb = new_notebook(cells=[new_code_cell(probe)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    bs.execute(nb, cwd=tmp_path, timeout=60)
+    assert nb.cells[0].outputs[0]["text"].split() == ["ipc", "0o700", "True"]
+    assert "without encryption" not in capfd.readouterr().err
