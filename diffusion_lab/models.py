@@ -10,6 +10,21 @@ Conventions (see ``docs/architecture.md``):
   embedding of t is turned into a vector that is *added inside every block* (a sketch that computes
   a time embedding and never feeds it into the network cannot tell t = 5 from t = 900).
 
+Conditioning (class labels, for classifier-free guidance): ``TimeMLP`` and ``TinyUNet`` built with
+``num_classes = K > 0`` are ε_θ(x_t, t, y) and take ``forward(x_t, t, y=None)``:
+
+* ``y`` is a python int (one label for the whole batch) or an integer tensor of shape ``(B,)``
+  with values in 0..K. Labels 0..K−1 are the classes; **the reserved "no label" index ∅ is K**
+  (``model.null_label == model.num_classes``): the label embedding has K + 1 rows, and row K is
+  the one that training with label dropout teaches to mean "unconditional". ``y=None`` means ∅
+  for the whole batch, so ``model(x_t, t)`` is ε_θ(x_t, t, ∅): one network gives both
+  ε(x_t, t, y) and ε(x_t, t, ∅), and a batch may mix labels and ∅.
+* The label enters the standard way: its learnt embedding (a vector of the time embedding's width)
+  is **added to the time embedding** e(t), so every block that receives e(t) receives e(t) + e(y).
+* ``num_classes`` 0 or None (the default) builds an unconditional model: no label embedding and
+  no ``num_classes`` key in ``config``, so checkpoints saved before labels existed load unchanged.
+  Such a model rejects a ``y`` other than None.
+
 Every model carries ``model.config`` (a JSON-serialisable dict with a ``"type"`` key);
 ``build_model(model.config)`` rebuilds the same architecture, ``Model.from_config(config)`` too.
 """
@@ -32,6 +47,7 @@ __all__ = [
     "DigitClassifier",
     "build_model",
     "count_parameters",
+    "conditioning_classes",
     "MODEL_TYPES",
 ]
 
@@ -60,6 +76,53 @@ def _as_time_batch(t, batch: int, device, dtype=torch.float32) -> Tensor:
             f"pass one t per sample (shape ({batch},)) or a single int"
         )
     return t.to(device=device, dtype=dtype)
+
+
+def _check_num_classes(num_classes) -> int:
+    """0 for an unconditional model (None or 0), else the number of classes K ≥ 1."""
+    if num_classes is None:
+        return 0
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
+        raise ValueError(f"num_classes must be a non-negative int (0 or None: unconditional), got {num_classes!r}")
+    return num_classes
+
+
+def _as_label_batch(y, batch: int, num_classes: int, device) -> Tensor:
+    """Turn ``y`` (None, int, 0-d or (B,) integer tensor) into a LongTensor (B,) of values in 0..K
+    (K = ``num_classes`` is the "no label" index ∅; None means ∅ for every sample)."""
+    if y is None:
+        return torch.full((batch,), num_classes, dtype=torch.long, device=device)
+    if isinstance(y, bool):
+        raise TypeError("y must be an int or an integer tensor of shape (batch,), got a bool")
+    if isinstance(y, int):
+        y = torch.full((batch,), y, dtype=torch.long, device=device)
+    elif not isinstance(y, Tensor):
+        raise TypeError(f"y must be None, a python int or an integer tensor of shape (batch,), got {type(y).__name__}")
+    elif y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}; convert with y.long()")
+    elif y.dim() == 0:
+        y = y.to(device=device, dtype=torch.long).expand(batch)
+    elif y.shape != (batch,):
+        raise ValueError(f"y has shape {tuple(y.shape)} but x_t has batch size {batch}; "
+                         f"pass one label per sample (shape ({batch},)) or a single int")
+    else:
+        y = y.to(device=device, dtype=torch.long)
+    if bool(((y < 0) | (y > num_classes)).any()):
+        raise ValueError(f"labels must be in 0..{num_classes - 1} (classes) or {num_classes} (the 'no label' index "
+                         f"null_label), got values from {int(y.min())} to {int(y.max())}")
+    return y
+
+
+def _label_embedding(num_classes: int, dim: int) -> nn.Embedding | None:
+    """K + 1 learnt rows of width ``dim`` (row K is ∅), or None for an unconditional model."""
+    return nn.Embedding(num_classes + 1, dim) if num_classes else None
+
+
+def conditioning_classes(model) -> int:
+    """K, the number of classes a label-conditioned ε-model ε_θ(x_t, t, y) takes; 0 for an
+    unconditional one (or any callable without a positive ``num_classes`` attribute)."""
+    k = getattr(model, "num_classes", 0)
+    return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else 0
 
 
 def _groups_for(channels: int, groups: int) -> int:
@@ -118,7 +181,8 @@ class _ConfigMixin:
 
     @property
     def config(self) -> dict:
-        return {"type": type(self).__name__, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self._config.items()}}
+        items = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._config.items()}
+        return {"type": type(self).__name__, **items}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -129,13 +193,34 @@ class _ConfigMixin:
         return cls(**cfg)
 
 
-class TimeMLP(_ConfigMixin, nn.Module):
-    """ε_θ(x_t, t) for vector data (1D/2D toy distributions).
+class _LabelMixin:
+    """``num_classes``, ``null_label`` and the label part of ``forward`` for ε-networks."""
+
+    num_classes: int
+    label_embed: nn.Embedding | None
+
+    @property
+    def null_label(self) -> int | None:
+        """The reserved "no label" index ∅ = ``num_classes`` (None for an unconditional model)."""
+        return self.num_classes if self.num_classes else None
+
+    def _label_emb(self, y, batch: int, device) -> Tensor | None:
+        """e(y) of shape (B, width) to add to e(t); None when the model is unconditional."""
+        if not self.num_classes:
+            if y is not None:
+                raise ValueError(f"{type(self).__name__} was built without labels (num_classes=0), so y must be None; "
+                                 "build it with num_classes=K to condition on K classes")
+            return None
+        return self.label_embed(_as_label_batch(y, batch, self.num_classes, device))
+
+
+class TimeMLP(_LabelMixin, _ConfigMixin, nn.Module):
+    """ε_θ(x_t, t) for vector data (1D/2D toy distributions); ε_θ(x_t, t, y) with ``num_classes``.
 
     Architecture: ``x_t`` (B, d) → Linear(d, hidden) → ``depth`` residual blocks → SiLU → Linear(hidden, d).
-    Each block is ``h ← h + W₂ SiLU(W₁ SiLU(h) + U_i e(t))`` where
-    ``e(t) = MLP(SinusoidalTimeEmbedding(t))`` is shared and ``U_i`` is the block's own
-    projection, so the time embedding is **added inside every block**.
+    Each block is ``h ← h + W₂ SiLU(W₁ SiLU(h) + U_i e)`` where
+    ``e = SiLU(MLP(SinusoidalTimeEmbedding(t)) [+ Embedding(y)])`` is shared and ``U_i`` is the
+    block's own projection, so the time (and label) embedding is **added inside every block**.
 
     Args:
         data_dim: d, the width of x (1 for 1D data, 2 for 2D data).
@@ -144,19 +229,26 @@ class TimeMLP(_ConfigMixin, nn.Module):
         time_dim: width of the sinusoidal time embedding.
         T: number of diffusion steps the model is meant for (recorded in ``config``; t outside
            0..T−1 is allowed, e.g. for fractional/extrapolated steps, but not checked).
+        num_classes: K > 0 makes it label-conditioned (see the module docstring: labels 0..K−1,
+           ∅ = K); 0 or None (default) unconditional.
 
-    Shapes: ``x_t`` (B, d), ``t`` int or (B,) → ε̂ (B, d).
+    Shapes: ``x_t`` (B, d), ``t`` int or (B,), ``y`` None, int or (B,) → ε̂ (B, d).
     """
 
-    def __init__(self, data_dim: int = 2, hidden: int = 128, depth: int = 3, time_dim: int = 64, T: int = 1000):
+    def __init__(self, data_dim: int = 2, hidden: int = 128, depth: int = 3, time_dim: int = 64, T: int = 1000,
+                 num_classes: int | None = None):
         super().__init__()
         for name, v in (("data_dim", data_dim), ("hidden", hidden), ("depth", depth), ("time_dim", time_dim), ("T", T)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self.num_classes = _check_num_classes(num_classes)
         self._config = dict(data_dim=data_dim, hidden=hidden, depth=depth, time_dim=time_dim, T=T)
+        if self.num_classes:
+            self._config["num_classes"] = self.num_classes
         self.data_dim = data_dim
         self.time_embed = SinusoidalTimeEmbedding(time_dim)
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.label_embed = _label_embedding(self.num_classes, hidden)
         self.inp = nn.Linear(data_dim, hidden)
         self.lin1 = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(depth))
         self.tproj = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(depth))
@@ -165,14 +257,18 @@ class TimeMLP(_ConfigMixin, nn.Module):
         # and a LayerNorm here would cap |ε̂| (DDIM then turns the shortfall into far-off samples)
         self.out = nn.Linear(hidden, data_dim)
 
-    def forward(self, x_t: Tensor, t) -> Tensor:
+    def forward(self, x_t: Tensor, t, y=None) -> Tensor:
         if x_t.dim() != 2 or x_t.shape[1] != self.data_dim:
             raise ValueError(
                 f"TimeMLP(data_dim={self.data_dim}) expects x_t of shape (batch, {self.data_dim}), "
                 f"got {tuple(x_t.shape)}; 1D data must be shaped (batch, 1)"
             )
         tb = _as_time_batch(t, x_t.shape[0], x_t.device)
-        emb = F.silu(self.time_mlp(self.time_embed(tb)))  # (B, hidden)
+        emb = self.time_mlp(self.time_embed(tb))  # e(t): (B, hidden)
+        label = self._label_emb(y, x_t.shape[0], x_t.device)
+        if label is not None:
+            emb = emb + label  # e(t) + e(y)
+        emb = F.silu(emb)
         h = self.inp(x_t)
         for lin1, tproj, lin2 in zip(self.lin1, self.tproj, self.lin2):
             h = h + lin2(F.silu(lin1(F.silu(h)) + tproj(emb)))
@@ -230,8 +326,8 @@ class SelfAttention2d(nn.Module):
         return x + self.proj(out)
 
 
-class TinyUNet(_ConfigMixin, nn.Module):
-    """A small U-Net ε_θ(x_t, t) for images.
+class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
+    """A small U-Net ε_θ(x_t, t) for images; ε_θ(x_t, t, y) with ``num_classes``.
 
     Layout for ``channel_mults=(m_0, ..., m_{L−1})`` (widths c_i = base·m_i)::
 
@@ -240,7 +336,8 @@ class TinyUNet(_ConfigMixin, nn.Module):
                 → [level L−1: ResBlock×n, Up] → ... → [level 0: ResBlock×n]
                 → GroupNorm, SiLU, conv_out
 
-    Every ResBlock adds a projection of the time embedding e(t) inside the block. Each down-path
+    Every ResBlock adds a projection of the time embedding e(t) inside the block (with labels:
+    of e(t) + e(y), the label's learnt embedding added to the time embedding). Each down-path
     ResBlock's output is kept; the up-path ResBlock at the same resolution takes
     ``concat(h, skip)`` (skip connections by **concatenation**). ``Down`` is a stride-2 3×3 conv,
     ``Up`` is nearest ×2 then a 3×3 conv. The attention sits at the lowest resolution.
@@ -259,8 +356,10 @@ class TinyUNet(_ConfigMixin, nn.Module):
         attention: add self-attention at the lowest resolution (middle block).
         num_res_blocks: n, ResBlocks per level on the down path.
         dropout: dropout inside ResBlocks.
+        num_classes: K > 0 makes it label-conditioned (see the module docstring: labels 0..K−1,
+            ∅ = K); 0 or None (default) unconditional.
 
-    Shapes: ``x_t`` (B, C, H, W), ``t`` int or (B,) → ε̂ (B, C, H, W).
+    Shapes: ``x_t`` (B, C, H, W), ``t`` int or (B,), ``y`` None, int or (B,) → ε̂ (B, C, H, W).
     """
 
     def __init__(
@@ -273,8 +372,10 @@ class TinyUNet(_ConfigMixin, nn.Module):
         attention: bool = True,
         num_res_blocks: int = 1,
         dropout: float = 0.0,
+        num_classes: int | None = None,
     ):
         super().__init__()
+        self.num_classes = _check_num_classes(num_classes)
         channel_mults = tuple(int(m) for m in channel_mults)
         if not channel_mults or any(m < 1 for m in channel_mults):
             raise ValueError(f"channel_mults must be a non-empty sequence of positive ints, got {channel_mults!r}")
@@ -284,10 +385,13 @@ class TinyUNet(_ConfigMixin, nn.Module):
             in_channels=in_channels, base=base, channel_mults=channel_mults, time_dim=time_dim,
             groups=groups, attention=bool(attention), num_res_blocks=num_res_blocks, dropout=float(dropout),
         )
+        if self.num_classes:
+            self._config["num_classes"] = self.num_classes
         self.in_channels = in_channels
         self.levels = len(channel_mults)
         self.time_embed = SinusoidalTimeEmbedding(base)
         self.time_mlp = nn.Sequential(nn.Linear(base, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
+        self.label_embed = _label_embedding(self.num_classes, time_dim)
         self.conv_in = nn.Conv2d(in_channels, base, 3, padding=1)
 
         widths = [base * m for m in channel_mults]
@@ -325,7 +429,7 @@ class TinyUNet(_ConfigMixin, nn.Module):
         self.norm_out = nn.GroupNorm(_groups_for(ch, groups), ch)
         self.conv_out = nn.Conv2d(ch, in_channels, 3, padding=1)
 
-    def forward(self, x_t: Tensor, t) -> Tensor:
+    def forward(self, x_t: Tensor, t, y=None) -> Tensor:
         if x_t.dim() != 4 or x_t.shape[1] != self.in_channels:
             raise ValueError(
                 f"TinyUNet(in_channels={self.in_channels}) expects x_t of shape (batch, {self.in_channels}, H, W), "
@@ -333,7 +437,10 @@ class TinyUNet(_ConfigMixin, nn.Module):
             )
         B, _, H, W = x_t.shape
         tb = _as_time_batch(t, B, x_t.device)
-        emb = self.time_mlp(self.time_embed(tb))
+        emb = self.time_mlp(self.time_embed(tb))  # e(t)
+        label = self._label_emb(y, B, x_t.device)
+        if label is not None:
+            emb = emb + label  # e(t) + e(y)
 
         m = 2 ** (self.levels - 1)
         pad_h, pad_w = (-H) % m, (-W) % m
@@ -409,7 +516,8 @@ MODEL_TYPES = {cls.__name__: cls for cls in (TimeMLP, TinyUNet, DigitClassifier)
 def build_model(config: dict[str, Any]) -> nn.Module:
     """Rebuild a model from its ``config`` dict (``{"type": "TinyUNet", ...kwargs}``)."""
     if not isinstance(config, dict) or "type" not in config:
-        raise ValueError(f"model config must be a dict with a 'type' key (one of {sorted(MODEL_TYPES)}), got {config!r}")
+        raise ValueError(f"model config must be a dict with a 'type' key (one of {sorted(MODEL_TYPES)}), "
+                         f"got {config!r}")
     typ = config["type"]
     if typ not in MODEL_TYPES:
         raise ValueError(f"unknown model type {typ!r}; known types: {sorted(MODEL_TYPES)}")
