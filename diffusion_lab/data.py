@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 __all__ = [
     "load_digits_8x8",
+    "load_digit",
     "load_mnist",
     "parse_idx",
     "mnist_search_paths",
@@ -103,6 +104,18 @@ def load_digits_8x8(split: str = "all") -> tuple[Tensor, Tensor]:
     idx = perm[:n_test] if split == "test" else perm[n_test:]
     idx = torch.as_tensor(np.sort(idx))
     return x[idx], y[idx]
+
+
+def load_digit(index: int = 0) -> Tensor:
+    """Digit number ``index`` of scikit-learn's bundled 8×8 digits as (1, 1, 8, 8) float32 in [−1, 1].
+
+    The same image and scaling as ``load_digits_8x8("all")[0][index]`` (pixel v ∈ {0..16} ↦ v/8 − 1);
+    works offline (the digits ship with scikit-learn).
+    """
+    images, _ = load_digits_8x8()
+    if isinstance(index, bool) or not 0 <= int(index) < images.shape[0]:
+        raise ValueError(f"index must be in [0, {images.shape[0]}), got {index}.")
+    return images[int(index): int(index) + 1].clone()
 
 
 # --------------------------------------------------------------------------------------------

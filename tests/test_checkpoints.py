@@ -43,7 +43,7 @@ def test_round_trip_exact(tmp_path, model):
         assert key in meta
     assert meta["final_loss"] == 0.5 and meta["steps"] == 3
     assert meta["schedule_config"] == {"name": "linear", "T": 50, "kwargs": {}}
-    assert meta["weights_sha256"] == ck._sha256(w)
+    assert meta["weights_sha256"] == ck.file_sha256(w)
 
 
 def test_suffixes_and_schedule_object(tmp_path):
@@ -118,7 +118,7 @@ def test_pickle_is_never_executed(tmp_path, monkeypatch):
         else:
             w.write_bytes(payload)
         meta = json.loads(j.read_text())
-        meta["weights_sha256"] = ck._sha256(w)  # an attacker can fix the hash too
+        meta["weights_sha256"] = ck.file_sha256(w)  # an attacker can fix the hash too
         j.write_text(json.dumps(meta))
 
         def boom(*a, **k):
@@ -173,8 +173,110 @@ def test_shipped_mlp2d_is_close_to_the_exact_eps():
     model, meta = load_checkpoint(DATA / "mlp2d_ring8")
     sched, q = load_schedule(meta), make_distribution("ring")
     # same (x0, t, ε) draws for both; 5000 pairs: the paired difference has sd ≈ 0.002
-    exact = loss_by_t(q.eps_model(sched), q, sched, num_buckets=1, samples_per_bucket=5000,
+    exact = loss_by_t(q.eps_model(sched), sched, q, num_buckets=1, samples_per_bucket=5000,
                       generator=torch.Generator().manual_seed(0))
-    got = loss_by_t(model, q, sched, num_buckets=1, samples_per_bucket=5000, generator=torch.Generator().manual_seed(0))
+    got = loss_by_t(model, sched, q, num_buckets=1, samples_per_bucket=5000, generator=torch.Generator().manual_seed(0))
     assert float(got.loss) - float(exact.loss) < 0.01, (float(got.loss), float(exact.loss))
     assert float(got.loss) > float(exact.loss) - 0.005  # ε* is optimal: nothing beats it beyond noise
+
+
+# ------------------------------------------------------------------ conditioning, lookup, one sha256
+def test_conditional_model_round_trips_with_its_label_config(tmp_path):
+    torch.manual_seed(0)
+    model = TinyUNet(base=8, channel_mults=(1, 2), groups=4, num_classes=10)
+    _save(tmp_path, model)
+    loaded, meta = load_checkpoint(tmp_path / "m")
+    assert meta["model_config"]["num_classes"] == 10 and loaded.num_classes == 10 and loaded.null_label == 10
+    x, t, y = torch.randn(3, 1, 8, 8), torch.tensor([1, 500, 999]), torch.tensor([0, 7, 10])
+    with torch.no_grad():
+        assert torch.equal(loaded(x, t, y), model.eval()(x, t, y))
+
+
+def test_checkpoints_saved_before_labels_load_as_unconditional(tmp_path):
+    _, _, j = _save(tmp_path)
+    meta = json.loads(j.read_text())
+    assert "num_classes" not in meta["model_config"]  # the JSON format of every shipped ε-model
+    loaded, _ = load_checkpoint(tmp_path / "m")
+    assert loaded.num_classes == 0 and loaded.null_label is None
+
+
+def test_save_checkpoint_takes_a_state_dict_with_its_config(tmp_path):
+    model = TimeMLP(hidden=16, depth=1, time_dim=8, T=50)
+    with pytest.raises(ValueError, match="needs config="):
+        save_checkpoint(tmp_path / "s", model.state_dict(), dataset="d", split="s", steps=1)
+    save_checkpoint(tmp_path / "s", model.state_dict(), config=model.config, dataset="d", split="s", steps=1)
+    loaded, _ = load_checkpoint(tmp_path / "s")
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_shipped_lookup_and_one_sha256_helper():
+    import diffusion_lab.data as data
+
+    assert ck.DATA_DIR == DATA and ck.shipped("unet_digits") == DATA / "unet_digits"
+    assert ck.file_sha256 is data.file_sha256 and not hasattr(ck, "_sha256")
+
+
+# ------------------------------------------------------------------ training state (resume)
+def _state(step=3, ema=True):
+    from diffusion_lab.training import TrainingState
+
+    torch.manual_seed(step)
+    model = TimeMLP(hidden=8, depth=1, time_dim=4, T=50)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=True)
+    model(torch.randn(4, 2), 3).pow(2).mean().backward()
+    opt.step()
+    return TrainingState(step=step, model_state=model.state_dict(), ema_state=model.state_dict() if ema else None,
+                         optimizer_state=opt.state_dict(), generator_state=torch.Generator().manual_seed(1).get_state(),
+                         torch_rng_state=torch.get_rng_state(), loss_history=[1.0 / (i + 1) for i in range(step)],
+                         wall_time_s=12.5, settings={"lr": 1e-3, "schedule": {"name": "linear", "T": 50, "kwargs": {}}})
+
+
+def test_training_state_round_trip(tmp_path):
+    state = _state()
+    tensors, js = ck.save_training_state(tmp_path / "run.resume", state, extra={"command": "x"})
+    assert tensors.name == "run.resume.step3.safetensors" and js.name == "run.resume.json"
+    back, meta = ck.load_training_state(tmp_path / "run.resume")
+    assert meta["command"] == "x" and meta["kind"] == "training state"
+    assert (back.step, back.wall_time_s) == (3, 12.5)
+    assert (back.loss_history, back.settings) == (state.loss_history, state.settings)
+    for a, b in ((back.model_state, state.model_state), (back.ema_state, state.ema_state)):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(back.generator_state, state.generator_state)
+    assert torch.equal(back.torch_rng_state, state.torch_rng_state)
+    # Adam's moments and step counts come back bit for bit; its group options (betas a tuple) load into Adam
+    assert back.optimizer_state["state"].keys() == state.optimizer_state["state"].keys()
+    for i, per in state.optimizer_state["state"].items():
+        assert all(torch.equal(per[k], back.optimizer_state["state"][i][k]) for k in per)
+    opt = torch.optim.Adam(TimeMLP(hidden=8, depth=1, time_dim=4, T=50).parameters(), lr=1e-3, foreach=True)
+    from diffusion_lab.training import _load_optimizer_state
+
+    _load_optimizer_state(opt, back.optimizer_state)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999)
+    assert _state(ema=False).ema_state is None
+    ck.save_training_state(tmp_path / "plain", _state(ema=False))
+    assert ck.load_training_state(tmp_path / "plain")[0].ema_state is None
+
+
+def test_a_new_training_state_replaces_the_old_only_once_complete(tmp_path):
+    ck.save_training_state(tmp_path / "r", _state(step=3))
+    # a save interrupted after the tensors were written but before the JSON: the old state still loads
+    orphan = tmp_path / "r.step5.safetensors"
+    orphan.write_bytes(b"partial")
+    assert ck.load_training_state(tmp_path / "r")[0].step == 3
+    ck.save_training_state(tmp_path / "r", _state(step=4))
+    assert ck.load_training_state(tmp_path / "r")[0].step == 4
+    assert sorted(p.name for p in tmp_path.glob("r.step*.safetensors")) == ["r.step4.safetensors"]
+
+
+def test_damaged_training_state_is_refused(tmp_path):
+    tensors, js = ck.save_training_state(tmp_path / "r", _state())
+    data = bytearray(tensors.read_bytes())
+    data[-3] ^= 0x01
+    tensors.write_bytes(bytes(data))
+    with pytest.raises(ChecksumMismatchError):
+        ck.load_training_state(tmp_path / "r")
+    _save(tmp_path, name="model")
+    with pytest.raises(CheckpointError, match="lacks"):
+        ck.load_training_state(tmp_path / "model")  # a model checkpoint is not a training state
+    with pytest.raises(FileNotFoundError, match="start the run again without resuming"):
+        ck.load_training_state(tmp_path / "nothing")

@@ -42,6 +42,20 @@ def test_digits_range_shape_and_splits():
         load_digits_8x8("valid")
 
 
+def test_load_digit_is_one_image_of_the_digits():
+    from sklearn.datasets import load_digits
+
+    x = data.load_digit(3)
+    assert x.shape == (1, 1, 8, 8) and x.dtype == torch.float32
+    assert torch.equal(x[0], load_digits_8x8()[0][3])
+    np.testing.assert_array_equal(x[0, 0].numpy(), load_digits().images[3] / 8.0 - 1.0)  # v ∈ {0..16} ↦ v/8 − 1
+    x[...] = 0  # a copy: the caller may change it
+    assert not torch.equal(data.load_digit(3), x)
+    for bad in (-1, 1797):
+        with pytest.raises(ValueError, match=r"index must be in \[0, 1797\)"):
+            data.load_digit(bad)
+
+
 # ------------------------------------------------------------------ IDX parser
 def test_parse_idx_uint8_images_gz(tmp_path):
     arr = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
