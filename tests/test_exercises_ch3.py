@@ -89,9 +89,11 @@ def test_q1_blank_is_not_attempted():
     (lambda T, s=0.008, max_beta=0.999: _cos_f(T, s) / _cos_f(T, s)[0], "T + 1"),
     # hard-coded s
     (lambda T, s=0.008, max_beta=0.999: ch3.reference_cosine_alphas_cumprod(T, 0.008, max_beta), "hard-coded"),
-    # float32 arithmetic
+    # float32 arithmetic: a scaled float64 answer, and the recipe computed in float32 end to end
     (lambda T, s=0.008, max_beta=0.999: ch3.reference_cosine_alphas_cumprod(T, s, max_beta).float() * (1 + 2e-5),
      "float64"),
+    (lambda T, s=0.008, max_beta=0.999: torch.cumprod(1 - (1 - (lambda f: f[1:] / f[:-1])(torch.cos(
+        (torch.arange(T + 1) / T + s) / (1 + s) * math.pi / 2) ** 2)).clamp(max=max_beta), 0), "float64"),
     # something else entirely: the linear schedule
     (lambda T, s=0.008, max_beta=0.999: dl.make_schedule("linear", T, warn=False).alphas_cumprod, "first wrong value"),
     # wrong shape
@@ -183,6 +185,7 @@ def test_q3_blank_is_not_attempted():
     (lambda a: int(torch.nonzero(a < 0.5)[0]) if (a < 0.5).any() else -1, "T = 50"),
     (lambda a: int(torch.nonzero(a <= 0.25)[0]), "expected t ="),
     (lambda a: "259", "return an int"),
+    (lambda a: float(ch3.reference_first_below_half(a)), "wrap it in int(...)"),
 ])
 def test_q3_typical_mistakes_get_the_specific_hint(wrong, expected_words):
     st, msg = status(ch3.q3, wrong)

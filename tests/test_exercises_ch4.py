@@ -9,6 +9,8 @@ import diffusion_lab as dl
 from diffusion_lab.exercises import ch4
 from diffusion_lab.exercises.base import CORRECT, INCORRECT, NOT_ATTEMPTED
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def status(q, answer):
     res = q.result(answer)
@@ -26,8 +28,8 @@ def test_reference_noisy_sample_is_q_sample():
     x0 = torch.randn(5, 1, 4, 4, generator=dl.make_generator(0))
     eps = torch.randn(x0.shape, generator=dl.make_generator(1))
     t = torch.tensor([0, 1, 200, 700, 999])
-    torch.testing.assert_close(ch4.reference_noisy_sample(x0, t, eps, sch), dl.q_sample(sch, x0, t, noise=eps))
-    torch.testing.assert_close(ch4.reference_noisy_sample(x0, 300, eps, sch), dl.q_sample(sch, x0, 300, noise=eps))
+    torch.testing.assert_close(ch4.reference_noisy_sample(sch, x0, t, eps), dl.q_sample(sch, x0, t, noise=eps))
+    torch.testing.assert_close(ch4.reference_noisy_sample(sch, x0, 300, eps), dl.q_sample(sch, x0, 300, noise=eps))
 
 
 def test_buggy_template_differs_from_the_closed_form():
@@ -35,24 +37,27 @@ def test_buggy_template_differs_from_the_closed_form():
     x0 = torch.ones(2, 2)
     eps = torch.zeros(2, 2)
     abar = float(sch.alphas_cumprod[500])
-    assert float(ch4.buggy_noisy_sample(x0, 500, eps, sch)[0, 0]) == pytest.approx(abar, rel=1e-6)
-    assert float(ch4.reference_noisy_sample(x0, 500, eps, sch)[0, 0]) == pytest.approx(abar ** 0.5, rel=1e-6)
-    assert "alphas_cumprod" in ch4.BUGGY_TEMPLATE and "def buggy_noisy_sample" in ch4.BUGGY_TEMPLATE
+    assert float(ch4.buggy_noisy_sample(sch, x0, 500, eps)[0, 0]) == pytest.approx(abar, rel=1e-6)
+    assert float(ch4.reference_noisy_sample(sch, x0, 500, eps)[0, 0]) == pytest.approx(abar ** 0.5, rel=1e-6)
+    assert "alphas_cumprod" in ch4.BUGGY_TEMPLATE
+    assert "def buggy_noisy_sample(schedule, x0, t, eps)" in ch4.BUGGY_TEMPLATE
 
 
 def test_reference_simple_loss_matches_the_training_loop_formula():
+    """Same draws as the reference (t first, then ε), and F.mse_loss of ε̂ against ε."""
     sch = dl.make_schedule("linear", 1000)
     model = lambda x, t: 0.5 * x  # noqa: E731
-    x0 = torch.randn(32, 2, generator=dl.make_generator(2))
-    t = torch.randint(0, 1000, (32,), generator=dl.make_generator(3))
-    eps = torch.randn(x0.shape, generator=dl.make_generator(4))
+    x0 = torch.randn(32, 2, generator=dl.make_generator(2), dtype=torch.float64)
+    gen = dl.make_generator(3)
+    t = torch.randint(0, 1000, (32,), generator=gen)
+    eps = torch.randn(x0.shape, generator=gen, dtype=torch.float64)
     expected = F.mse_loss(model(dl.q_sample(sch, x0, t, noise=eps), t), eps)
-    torch.testing.assert_close(ch4.reference_simple_loss(model, x0, t, eps, sch), expected)
+    torch.testing.assert_close(ch4.reference_simple_loss(model, sch, x0, dl.make_generator(3)), expected)
 
 
 def test_sketch_ignores_t_and_the_fixed_sketch_does_not():
     x = torch.randn(2, 1, 8, 8)
-    assert not ch4.reference_uses_time(ch4.SketchDenoiser().eval(), x)
+    assert not ch4.reference_uses_time(ch4.SketchDenoiser().eval(), x, T=50)
     assert ch4.reference_uses_time(ch4.ReferenceFixedSketch().eval(), x)
     from diffusion_lab.models import TinyUNet
     assert ch4.reference_uses_time(TinyUNet(base=8, channel_mults=(1, 2)).eval(), x)
@@ -64,21 +69,25 @@ def test_references_pass_and_blanks_are_not_attempted():
         assert status(q, q.reference)[0] == CORRECT, q.name
         assert status(q, None)[0] == NOT_ATTEMPTED
         assert status(q, ...)[0] == NOT_ATTEMPTED
-    for q in (ch4.q1, ch4.q2, ch4.q3):
+    for q in (ch4.q1, ch4.q2, ch4.q4):
         assert status(q, blank_function)[0] == NOT_ATTEMPTED
 
     class Blank(ch4.SketchDenoiser):
         def forward(self, x, t):
             # YOUR CODE HERE
             ...
-    assert status(ch4.q4, Blank)[0] == NOT_ATTEMPTED
+    assert status(ch4.q3, Blank)[0] == NOT_ATTEMPTED
 
 
 def test_checks_do_not_touch_the_global_rng():
+    def loss_with_global_rng(model, schedule, x0, generator=None):      # ignores the generator it is given
+        return ch4.reference_simple_loss(model, schedule, x0)
+
     torch.manual_seed(123)
     before = torch.get_rng_state()
+    ch4.q2.result(ch4.q2.reference)
     ch4.q3.result(ch4.q3.reference)
-    ch4.q4.result(ch4.q4.reference)
+    assert status(ch4.q4, loss_with_global_rng)[0] == CORRECT
     assert torch.equal(torch.get_rng_state(), before)
 
 
@@ -94,33 +103,42 @@ def test_q1_the_template_bug_gets_its_hint():
 
 
 def test_q1_typical_mistakes():
-    def no_sqrt_noise(x0, t, eps, sch):
+    def no_sqrt_noise(sch, x0, t, eps):
         a = _coef(sch, "alphas_cumprod", t, x0)
         return a.sqrt() * x0 + (1 - a) * eps
 
-    def one_step(x0, t, eps, sch):
+    def one_step(sch, x0, t, eps):
         return _coef(sch, "alphas", t, x0).sqrt() * x0 + _coef(sch, "betas", t, x0).sqrt() * eps
 
-    def off_by_one(x0, t, eps, sch):
+    def off_by_one(sch, x0, t, eps):
         a = _coef(sch, "alphas_cumprod_prev", t, x0)
         return a.sqrt() * x0 + (1 - a).sqrt() * eps
 
-    def swapped(x0, t, eps, sch):
+    def swapped(sch, x0, t, eps):
         a = _coef(sch, "alphas_cumprod", t, x0)
         return (1 - a).sqrt() * x0 + a.sqrt() * eps
 
-    def no_broadcast(x0, t, eps, sch):
+    def no_broadcast(sch, x0, t, eps):
         a = sch.alphas_cumprod[t].to(x0.dtype)
         return a.sqrt() * x0 + (1 - a).sqrt() * eps
 
-    def returns_numpy_garbage(x0, t, eps, sch):
+    def returns_garbage(sch, x0, t, eps):
         return x0 * 0
 
+    def old_argument_order(x0, t, eps, sch):      # the signature before the API's (schedule, x, t, ...) order
+        return ch4.reference_noisy_sample(sch, x0, t, eps)
+
     cases = {no_sqrt_noise: "(1 − ᾱ_t)", one_step: "ONE noising step", off_by_one: "ᾱ_{t−1}",
-             swapped: "swapped", no_broadcast: "broadcast", returns_numpy_garbage: "differs"}
+             swapped: "swapped", no_broadcast: "broadcast", returns_garbage: "differs", old_argument_order: "raised"}
     for fn, expected in cases.items():
         st, msg = status(ch4.q1, fn)
         assert st == INCORRECT and expected in msg, (fn.__name__, msg)
+
+
+def test_q1_accepts_float32_arithmetic():
+    def in_float32(sch, x0, t, eps):
+        return ch4.reference_noisy_sample(sch, x0.float(), t, eps.float())
+    assert status(ch4.q1, in_float32)[0] == CORRECT
 
 
 def test_q1_not_a_function():
@@ -128,74 +146,64 @@ def test_q1_not_a_function():
     assert st == INCORRECT and "no brackets" in msg
 
 
-# ---- q2: simple_loss -------------------------------------------------------------------------------------------
-def _xt(x0, t, eps, sch):
-    a = sch.alphas_cumprod[t].to(x0.dtype).reshape(-1, 1)
-    return a.sqrt() * x0 + (1 - a).sqrt() * eps
+# ---- q2: uses_time -----------------------------------------------------------------------------------------------
+def _two_probes(t_a, t_b):
+    def uses_time(model, x, T=1000):
+        b = x.shape[0]
+        with torch.no_grad():
+            return not torch.equal(model(x, torch.full((b,), t_a)), model(x, torch.full((b,), min(t_b, T - 1))))
+    return uses_time
+
+
+def test_q2_is_decided_over_every_t():
+    """The question is well-posed: 'some t in 0..T−1 changes the output for this x_t'. Models that react
+    to t only late, only in a window (same output at both ends) or only slightly are all 'True'."""
+    x = torch.randn(3, 1, 8, 8)
+    for model in (ch4._LateOnly(), ch4._Window(), ch4._Weak()):
+        assert ch4.reference_uses_time(model, x, T=ch4.USES_TIME_T)
+    window = ch4._Window()
+    ends = [window(x, torch.full((3,), t)) for t in (0, ch4.USES_TIME_T - 1)]
+    assert torch.equal(*ends)                                      # two probes at the ends cannot see it
 
 
 def test_q2_typical_mistakes():
-    def summed(model, x0, t, eps, sch):
-        return ((eps - model(_xt(x0, t, eps, sch), t)) ** 2).sum()
-
-    def predicts_x0(model, x0, t, eps, sch):
-        return ((x0 - model(_xt(x0, t, eps, sch), t)) ** 2).mean()
-
-    def clean_input(model, x0, t, eps, sch):
-        return ((eps - model(x0, t)) ** 2).mean()
-
-    def per_sample(model, x0, t, eps, sch):
-        return ((eps - model(_xt(x0, t, eps, sch), t)) ** 2).mean(1)
-
-    def template_bug(model, x0, t, eps, sch):
-        a = sch.alphas_cumprod[t].to(x0.dtype).reshape(-1, 1)
-        return ((eps - model(a * x0 + (1 - a).sqrt() * eps, t)) ** 2).mean()
-
-    cases = {summed: "MEAN", predicts_x0: "target is the noise", clean_input: "clean x0",
-             per_sample: "ONE number", template_bug: "exercise 4.1"}
-    for fn, expected in cases.items():
-        st, msg = status(ch4.q2, fn)
-        assert st == INCORRECT and expected in msg, (fn.__name__, msg)
-
-
-# ---- q3: uses_time -----------------------------------------------------------------------------------------------
-def test_q3_typical_mistakes():
-    def always_true(model, x):
+    def always_true(model, x, T=1000):
         return True
 
-    def always_false(model, x):
+    def always_false(model, x, T=1000):
         return False
 
-    def neighbours(model, x):
+    def tolerant(model, x, T=1000):
         b = x.shape[0]
         with torch.no_grad():
-            return not torch.equal(model(x, torch.zeros(b, dtype=torch.long)), model(x, torch.ones(b, dtype=torch.long)))
+            first = model(x, torch.zeros(b, dtype=torch.long))
+            return any(not torch.allclose(model(x, torch.full((b,), t)), first, atol=1e-3) for t in range(T))
 
-    def tolerant(model, x):
+    def vectorised(model, x, T=1000):          # every t in one batch, compared exactly: right
         b = x.shape[0]
         with torch.no_grad():
-            return not torch.allclose(model(x, torch.zeros(b, dtype=torch.long)), model(x, torch.full((b,), 999)),
-                                      atol=1e-3)
+            out = model(x.repeat(T, 1, 1, 1), torch.arange(T).repeat_interleave(b)).reshape(T, b, *x.shape[1:])
+        return (out != out[:1]).any()
 
-    def tensor_answer(model, x):
-        b = x.shape[0]
-        with torch.no_grad():
-            return (model(x, torch.zeros(b, dtype=torch.long)) != model(x, torch.full((b,), 999))).any()
+    def says_yes_to_sketch(model, x, T=1000):
+        return True if isinstance(model, ch4.SketchDenoiser) else ch4.reference_uses_time(model, x, T)
 
-    def says_yes_to_sketch(model, x):
-        return True if isinstance(model, ch4.SketchDenoiser) else ch4.reference_uses_time(model, x)
+    def returns_a_number(model, x, T=1000):
+        return 1.0
 
-    assert "every model" in status(ch4.q3, always_true)[1]
-    assert "False for every model" in status(ch4.q3, always_false)[1]
-    assert "far apart" in status(ch4.q3, neighbours)[1]
-    assert "torch.equal" in status(ch4.q3, tolerant)[1]
-    assert status(ch4.q3, tensor_answer)[0] == CORRECT          # a 0-dim bool tensor is a fine answer
-    st, msg = status(ch4.q3, says_yes_to_sketch)
+    assert "every model" in status(ch4.q2, always_true)[1]
+    assert "False for every model" in status(ch4.q2, always_false)[1]
+    assert "neighbouring steps" in status(ch4.q2, _two_probes(0, 1))[1]
+    assert "two probes cannot decide" in status(ch4.q2, _two_probes(0, 999))[1]
+    assert "torch.equal" in status(ch4.q2, tolerant)[1]
+    assert status(ch4.q2, vectorised)[0] == CORRECT               # a 0-dim bool tensor is a fine answer
+    st, msg = status(ch4.q2, says_yes_to_sketch)
     assert st == INCORRECT and "identical for every t" in msg
+    assert "True or False" in status(ch4.q2, returns_a_number)[1]
 
 
-# ---- q4: fix the sketch -----------------------------------------------------------------------------------------
-def test_q4_typical_mistakes():
+# ---- q3: fix the sketch -----------------------------------------------------------------------------------------
+def test_q3_typical_mistakes():
     class Unchanged(ch4.SketchDenoiser):
         pass
 
@@ -217,7 +225,86 @@ def test_q4_typical_mistakes():
     cases = {Unchanged: "does not change with t", RawT: "time_proj gets no gradient",
              AddsToOutput: "shape", DropsX: "no longer depends on the image"}
     for cls, expected in cases.items():
-        st, msg = status(ch4.q4, cls)
+        st, msg = status(ch4.q3, cls)
         assert st == INCORRECT and expected in msg, (cls.__name__, msg)
-    st, msg = status(ch4.q4, ch4.ReferenceFixedSketch())      # an instance instead of the class
+    st, msg = status(ch4.q3, ch4.ReferenceFixedSketch())      # an instance instead of the class
     assert st == INCORRECT and "class itself" in msg
+
+
+# ---- q4: simple_loss, drawing t and ε ------------------------------------------------------------------------------
+def _noised(sch, x0, t, eps):
+    a = sch.alphas_cumprod[t].to(x0.dtype).reshape(-1, 1)
+    return a.sqrt() * x0 + (1 - a).sqrt() * eps
+
+
+def _loss(draw_t, target="eps", x_in="x_t", reduce="mean", signal="sqrt", noise=torch.randn):
+    """A student's simple_loss built from parts, each right by default."""
+    def simple_loss(model, schedule, x0, generator=None):
+        t = draw_t(schedule.T, x0.shape[0], generator)
+        eps = noise(x0.shape, generator=generator, dtype=x0.dtype)
+        a = schedule.alphas_cumprod[t].to(x0.dtype).reshape(-1, 1)
+        x_t = (a.sqrt() if signal == "sqrt" else a) * x0 + (1 - a).sqrt() * eps
+        out = model(x_t if x_in == "x_t" else x0, t)
+        err = {"eps": eps, "x0": x0, "x_t": x_t}[target] - out
+        return {"mean": (err ** 2).mean(), "sum": (err ** 2).sum(), "mean_sq": err.mean() ** 2,
+                "per_example": (err ** 2).mean(1), "no_square": err.mean()}[reduce]
+    return simple_loss
+
+
+def uniform(T, B, gen):
+    return torch.randint(0, T, (B,), generator=gen)
+
+
+def papers_t_minus_one(T, B, gen):
+    return torch.randint(1, T + 1, (B,), generator=gen) - 1
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (_loss(lambda T, B, g: torch.randint(1, T, (B,), generator=g)), "never trained"),
+    (_loss(lambda T, B, g: torch.randint(1, T + 1, (B,), generator=g)), "randint(0, T, ...), whose upper bound"),
+    (lambda model, schedule, x0, generator=None: _loss(papers_t_minus_one)(       # the papers' t given to the model
+        lambda x_t, t: model(x_t, t + 1), schedule, x0, generator), "outside the code steps"),
+    (_loss(lambda T, B, g: torch.randint(0, T - 1, (B,), generator=g)), "last code step"),
+    (_loss(lambda T, B, g: torch.randint(0, T // 2, (B,), generator=g)), "last code step"),
+    (_loss(lambda T, B, g: torch.cat([torch.randint(0, T, (B // 2,), generator=g),
+                                      torch.randint(0, T // 4, (B - B // 2,), generator=g)])), "not uniform"),
+    (_loss(lambda T, B, g: int(torch.randint(0, T, (1,), generator=g))), "one step t"),
+    (lambda model, schedule, x0, generator=None: _loss(uniform)(
+        lambda x_t, t: model(x_t, t.double()), schedule, x0, generator), "integer code steps"),
+    (_loss(uniform, target="x0"), "target is the noise"),
+    (_loss(uniform, target="x_t"), "compared the output with x_t"),
+    (_loss(uniform, x_in="x0"), "clean x0"),
+    (_loss(uniform, reduce="sum"), "MEAN"),
+    (_loss(uniform, reduce="mean_sq"), "not squared per element"),
+    (_loss(uniform, reduce="no_square"), "without squaring"),
+    (_loss(uniform, reduce="per_example"), "ONE number"),
+    (_loss(uniform, signal="abar"), "exercise 4.1"),
+    (_loss(uniform, noise=lambda shape, generator=None, dtype=None: torch.rand(shape, generator=generator,
+                                                                              dtype=dtype)), "standard normal"),
+    (lambda model, schedule, x0, generator=None: torch.tensor(0.5), "never called model"),
+], ids=["randint_1_T", "papers_1_to_T", "papers_t_to_model", "misses_last", "first_half", "not_uniform",
+        "one_t_per_batch", "float_t", "target_x0", "target_x_t", "clean_input", "sum", "mean_squared", "no_square",
+        "per_example", "template_bug", "uniform_noise", "no_model_call"])
+def test_q4_typical_mistakes(answer, expected):
+    st, msg = status(ch4.q4, answer)
+    assert st == INCORRECT and expected in msg, msg
+
+
+def test_q4_other_right_answers_pass():
+    def with_mse(model, schedule, x0, generator=None):            # ε drawn first, then t; F.mse_loss
+        eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)
+        return F.mse_loss(model(_noised(schedule, x0, t, eps), t), eps)
+
+    def float32_noise(model, schedule, x0, generator=None):       # torch.randn's default dtype
+        t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)
+        eps = torch.randn(x0.shape, generator=generator)
+        return ((eps - model(_noised(schedule, x0, t, eps), t)) ** 2).mean()
+
+    for fn in (with_mse, float32_noise, _loss(uniform)):
+        assert status(ch4.q4, fn)[0] == CORRECT, fn
+
+
+def test_q4_randint_1_T_is_caught_with_overwhelming_probability():
+    """The batch is large enough that a right answer misses step 0 (or T−1) with probability ≈ 2e-9."""
+    assert (1 - 1 / ch4.T_CHECK) ** ch4.LOSS_BATCH < 1e-8

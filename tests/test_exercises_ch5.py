@@ -43,7 +43,7 @@ def test_reference_ddpm_step_is_one_step_of_ddpm_steps(sch):
     for t in (999, 37, 0):
         step = next(dl.ddpm_steps(eps_model, sch, x_t.clone(), t_start=t, generator=dl.make_generator(1)))
         z = torch.randn(x_t.shape, generator=dl.make_generator(1), dtype=torch.float64)   # the sampler's first draw
-        ours = ch5.reference_ddpm_step(x_t, t, step.eps, sch, z)
+        ours = ch5.reference_ddpm_step(sch, x_t, t, step.eps, z)
         torch.testing.assert_close(ours, step.x_prev, rtol=1e-9, atol=1e-9)
 
 
@@ -54,7 +54,7 @@ def test_reference_ddim_update_is_one_step_of_ddim_steps(sch):
     for step in (steps[0], steps[-1]):
         a_t = float(sch.alphas_cumprod[step.t])
         a_s = float(sch.alphas_cumprod[step.t_prev]) if step.t_prev >= 0 else 1.0
-        torch.testing.assert_close(ch5.reference_ddim_update(step.x_t, step.eps, a_t, a_s), step.x_prev,
+        torch.testing.assert_close(ch5.reference_ddim_update(step.x_t, a_t, a_s, step.eps), step.x_prev,
                                    rtol=1e-9, atol=1e-9)
 
 
@@ -102,73 +102,109 @@ def test_q1_typical_mistakes():
 
 
 # ---- q2: one DDPM step ----------------------------------------------------------------------------------------
-def _parts(x_t, t, e, s):
+def _parts(s, x_t, t, e):
     b, a, ab = float(s.betas[t]), float(s.alphas[t]), float(s.alphas_cumprod[t])
     return b, a, ab, (x_t - b / math.sqrt(1 - ab) * e) / math.sqrt(a)
 
 
 def test_q2_typical_mistakes():
-    def template(x_t, t, e, s, z):
+    def template(s, x_t, t, e, z):
         ab, abp = float(s.alphas_cumprod[t]), float(s.alphas_cumprod_prev[t])
         x0 = (x_t - math.sqrt(1 - ab) * e) / math.sqrt(ab)
         return math.sqrt(abp) * x0 + math.sqrt(1 - abp) * z
 
-    def sigma_beta(x_t, t, e, s, z):
-        b, _, _, mean = _parts(x_t, t, e, s)
+    def sigma_beta(s, x_t, t, e, z):
+        b, _, _, mean = _parts(s, x_t, t, e)
         return mean + math.sqrt(b) * z if t > 0 else mean
 
-    def variance_not_std(x_t, t, e, s, z):
-        _, _, _, mean = _parts(x_t, t, e, s)
+    def variance_not_std(s, x_t, t, e, z):
+        _, _, _, mean = _parts(s, x_t, t, e)
         return mean + float(s.posterior_variance[t]) * z if t > 0 else mean
 
-    def plain_beta_coef(x_t, t, e, s, z):
-        b, a, _, _ = _parts(x_t, t, e, s)
+    def plain_beta_coef(s, x_t, t, e, z):
+        b, a, _, _ = _parts(s, x_t, t, e)
         return (x_t - b * e) / math.sqrt(a) + math.sqrt(float(s.posterior_variance[t])) * z
 
-    def no_noise(x_t, t, e, s, z):
-        return _parts(x_t, t, e, s)[3]
+    def no_noise(s, x_t, t, e, z):
+        return _parts(s, x_t, t, e)[3]
 
-    def returns_x0(x_t, t, e, s, z):
+    def returns_x0(s, x_t, t, e, z):
         ab = float(s.alphas_cumprod[t])
         return (x_t - math.sqrt(1 - ab) * e) / math.sqrt(ab)
 
-    def noise_at_zero(x_t, t, e, s, z):
+    def noise_at_zero(s, x_t, t, e, z):
         # right for t > 0, but adds σ = √β_0 noise in the last step
-        b, _, _, mean = _parts(x_t, t, e, s)
+        b, _, _, mean = _parts(s, x_t, t, e)
         return mean + (math.sqrt(float(s.posterior_variance[t])) if t > 0 else math.sqrt(b)) * z
+
+    def per_step_noise(s, x_t, t, e, z):
+        # x_{t−1} = (x_t − √β_t ε̂)/√(1 − β_t): undoes one forward step as if ε̂ were that step's noise
+        b = float(s.betas[t])
+        return (x_t - math.sqrt(b) * e) / math.sqrt(1 - b)
+
+    def per_step_noise_plus_z(s, x_t, t, e, z):
+        return per_step_noise(s, x_t, t, e, z) + (math.sqrt(float(s.posterior_variance[t])) * z if t > 0 else 0)
 
     cases = {template: "template", sigma_beta: "σ_t² = β_t", variance_not_std: "not by β̃_t",
              plain_beta_coef: "β_t/√(1 − ᾱ_t)", no_noise: "forgot to add the noise", returns_x0: "jump straight",
-             noise_at_zero: "t = 0"}
+             noise_at_zero: "t = 0", per_step_noise: "TOTAL noise", per_step_noise_plus_z: "√β_t·ε̂)/√(1 − β_t)"}
     for fn, expected in cases.items():
         st, msg = status(ch5.q2, fn)
         assert st == INCORRECT and expected in msg, (fn.__name__, msg)
 
 
+def test_q2_the_template_is_named_a_valid_ddim_sampler_not_wrong():
+    """σ² = 1 − ᾱ_{t−1} is the far end of the DDIM family: the diagnosis says what it is, and that it is
+    not DDPM, without calling it wrong."""
+    template = ch5.DDPM_STEP_MISTAKES[1].wrong
+    st, msg = status(ch5.q2, template)
+    assert st == INCORRECT
+    assert "valid sampler" in msg and "DDIM" in msg and "σ_t² = 1 − ᾱ_{t−1}" in msg and "not the DDPM step" in msg
+    assert "wrong" not in msg
+    # and it is that DDIM step: η-free form x_s = √ᾱ_s x̂0 + √(1 − ᾱ_s − σ²) ε̂ + σ z with σ² = 1 − ᾱ_s
+    sch = dl.make_schedule("linear", 1000)
+    x_t, e, z = (torch.randn(4, 2, generator=dl.make_generator(k), dtype=torch.float64) for k in (1, 2, 3))
+    t = 400
+    a_s = float(sch.alphas_cumprod[t - 1])
+    x0_hat = (x_t - math.sqrt(1 - float(sch.alphas_cumprod[t])) * e) / math.sqrt(float(sch.alphas_cumprod[t]))
+    sigma2 = 1 - a_s
+    ddim = math.sqrt(a_s) * x0_hat + math.sqrt(1 - a_s - sigma2) * e + math.sqrt(sigma2) * z
+    torch.testing.assert_close(template(sch, x_t, t, e, z), ddim, rtol=1e-12, atol=1e-12)
+
+
 # ---- q3: one DDIM step -----------------------------------------------------------------------------------------
 def test_q3_typical_mistakes():
-    def no_direction(x_t, e, a_t, a_s):
+    def no_direction(x_t, a_t, a_s, e):
         return math.sqrt(a_s) * (x_t - math.sqrt(1 - a_t) * e) / math.sqrt(a_t)
 
-    def returns_x0(x_t, e, a_t, a_s):
+    def returns_x0(x_t, a_t, a_s, e):
         return (x_t - math.sqrt(1 - a_t) * e) / math.sqrt(a_t)
 
-    def swapped(x_t, e, a_t, a_s):
-        return ch5.reference_ddim_update(x_t, e, a_s, a_t)
+    def swapped(x_t, a_t, a_s, e):
+        return ch5.reference_ddim_update(x_t, a_s, a_t, e)
 
-    def no_sqrt(x_t, e, a_t, a_s):
+    def no_sqrt(x_t, a_t, a_s, e):
         return a_s * (x_t - (1 - a_t) * e) / a_t + (1 - a_s) * e
 
+    def old_argument_order(x_t, e, a_t, a_s):          # (x_t, eps_hat, abar_t, abar_s): ε̂ now comes last
+        return ch5.reference_ddim_update(x_t, a_t, a_s, e)
+
     cases = {no_direction: "direction term", returns_x0: "jump to the end", swapped: "swapped",
-             no_sqrt: "square roots"}
+             no_sqrt: "square roots", old_argument_order: "raised"}
     for fn, expected in cases.items():
         st, msg = status(ch5.q3, fn)
         assert st == INCORRECT and expected in msg, (fn.__name__, msg)
 
 
-def test_q3_accepts_tensor_arithmetic():
-    def with_tensors(x_t, e, a_t, a_s):
+def test_q3_accepts_tensor_and_float32_arithmetic():
+    def with_tensors(x_t, a_t, a_s, e):
         a_t, a_s = torch.tensor(a_t, dtype=x_t.dtype), torch.tensor(a_s, dtype=x_t.dtype)
         x0 = (x_t - (1 - a_t).sqrt() * e) / a_t.sqrt()
         return a_s.sqrt() * x0 + (1 - a_s).sqrt() * e
+
+    def float32_coefficients(x_t, a_t, a_s, e):        # torch.tensor(float) is float32
+        a_t, a_s = torch.tensor(a_t), torch.tensor(a_s)
+        x0 = (x_t - (1 - a_t).sqrt() * e) / a_t.sqrt()
+        return a_s.sqrt() * x0 + (1 - a_s).sqrt() * e
     assert status(ch5.q3, with_tensors)[0] == CORRECT
+    assert status(ch5.q3, float32_coefficients)[0] == CORRECT

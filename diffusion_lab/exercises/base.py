@@ -1,5 +1,5 @@
 """Self-check exercises in the style of Kaggle's learntools: ``q.check(answer)``, ``q.hint()``,
-``q.solution()``.
+``q.hint(2)``, …, ``q.solution()``.
 
 A chapter module (``exercises/ch1.py`` ...) defines one :class:`Exercise` per question. The
 student's answer (a value or a function) goes to ``check``:
@@ -10,19 +10,55 @@ student's answer (a value or a function) goes to ``check``:
 * wrong: the specific hint the checker raised (an :class:`Incorrect`), never a bare traceback.
 
 ``q.result(answer)`` returns the :class:`CheckResult` without printing; tests use it.
+
+Everything a checker needs is here, once:
+
+* **coercing an answer**: :func:`as_float64` (a tensor of a given shape), :func:`as_number`,
+  :func:`as_index`, :func:`as_bool`, :func:`require_callable`, :func:`call_student`;
+* **closeness**: :func:`close`, with the tolerances :data:`RTOL`, :data:`ATOL` (computed answers) and
+  :data:`SCHEDULE_RTOL` (whole schedules) and their reasons below;
+* **diagnosing typical mistakes**: a table of :class:`Mistake` (a wrong answer written the way a
+  student would write it, and the hint that explains it); :func:`diagnose` runs each wrong answer on
+  the inputs the student's answer got and raises the hint of the first one that reproduces it;
+  :func:`check_close` is the whole verdict on a computed answer (close, else a named mistake, else a
+  general message);
+* **graded hints**: ``hint()`` is a nudge, ``hint(2)`` says more, the last is nearly the solution;
+* :func:`source_of`: a reference function's source as the shown solution.
 """
 from __future__ import annotations
 
 import inspect
+import numbers
 import textwrap
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+import numpy as np
+import torch
 from IPython.display import Markdown, display
 
 NOT_ATTEMPTED = "not_attempted"
 CORRECT = "correct"
 INCORRECT = "incorrect"
+
+#: Closeness of a computed answer to the reference (:func:`close`): elementwise
+#: ``|got − want| ≤ RTOL·|want| + ATOL·max(1, max|want|)``.
+#:
+#: Why these numbers. A right answer computed in float64 agrees with the reference to about 1e-13.
+#: One computed in float32 (``torch.randn`` and ``.float()`` give float32) is off by float32
+#: round-off: 2⁻²⁴ ≈ 6e-8 of the size of the numbers involved per operation, a few operations
+#: deep, so below 1e-6 of the answer's largest entry; near-zero entries of signed answers (x_t =
+#: √ᾱ_t x0 + √(1−ᾱ_t) ε cancels) only meet that absolute part, hence ATOL scaled by the answer's
+#: size. Every typical mistake the checkers name differs from the reference by at least 10× this
+#: at the inputs they use (the exercise tests run each one).
+RTOL = 1e-5
+ATOL = 1e-6
+#: A whole schedule (ᾱ_t for t = 0..T−1) is positive and spans nine orders of magnitude (the cosine
+#: schedule's tail is ~1e-9), so each value is compared with its own size: ``close(got, want,
+#: rtol=SCHEDULE_RTOL, atol=0)``. float64 answers agree to ~1e-13; float32 ones are off by up to 6e-5
+#: in the tail (cos near π/2 in float32), which the schedule exercise names as a mistake of its own,
+#: since the course computes schedules in float64.
+SCHEDULE_RTOL = 1e-6
 
 
 class Incorrect(Exception):
@@ -49,6 +85,9 @@ class CheckResult:
         """Shown as the last line of a cell: nothing more, ``check`` already printed the verdict."""
 
 
+# ---------------------------------------------------------------------------------------------
+# coercing a student's answer
+# ---------------------------------------------------------------------------------------------
 def is_blank(answer: Any) -> bool:
     """True for the template placeholders students start from: None or ``...``."""
     return answer is None or answer is Ellipsis
@@ -60,7 +99,7 @@ def call_student(fn: Callable, *args, **kwargs):
         out = fn(*args, **kwargs)
     except NotImplementedError:
         raise NotAttempted() from None
-    except Incorrect:
+    except (Incorrect, NotAttempted):
         raise
     except Exception as err:  # a bug in the student's code: report it as a hint, not a crash
         raise Incorrect(f"your function raised {type(err).__name__}: {err}") from None
@@ -69,6 +108,181 @@ def call_student(fn: Callable, *args, **kwargs):
     return out
 
 
+def require_callable(answer: Any, example: str) -> None:
+    """Explain, when ``answer`` is not a function, that the function itself must be passed.
+
+    ``example`` is the call the student should write, e.g. ``"q1.check(noisy)"``.
+    """
+    if not callable(answer):
+        raise Incorrect(f"pass your function itself, without calling it: {example} (no brackets), "
+                        f"not a {type(answer).__name__}.")
+
+
+def as_float64(value: Any, what: str, shape: Sequence[int] | None = None, finite: bool = True,
+               shape_fix: str = "") -> torch.Tensor:
+    """The student's tensor, numpy array, list or number as a float64 torch tensor on the CPU.
+
+    Raises :class:`Incorrect` naming ``what`` when it is not numbers, when ``shape`` is given and
+    differs (``shape_fix`` is appended: how to get the right shape), or (``finite=True``) when it
+    holds NaN or inf.
+    """
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError("text is not numbers")
+        out = value.detach().cpu().to(torch.float64) if isinstance(value, torch.Tensor) else \
+            torch.as_tensor(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError, RuntimeError):
+        raise Incorrect(f"{what} should be a tensor (or numpy array) of numbers, got {type(value).__name__}.") from None
+    if shape is not None and tuple(out.shape) != tuple(shape):
+        raise Incorrect(f"{what} should have shape {tuple(shape)}, got {tuple(out.shape)}. {shape_fix}".rstrip())
+    if finite and not bool(torch.isfinite(out).all()):
+        raise Incorrect(f"{what} contains NaN or inf: look for a division by zero or the square root of a "
+                        f"negative number.")
+    return out
+
+
+def as_number(value: Any, what: str) -> float:
+    """A single number: a python/numpy number or a one-element tensor/array (a function of no
+    arguments is called first). Bools and text are refused with a hint."""
+    if callable(value):
+        value = call_student(value)
+    if isinstance(value, (bool, np.bool_)):
+        raise Incorrect(f"{what} should be a number, got a bool ({value}).")
+    if isinstance(value, str):
+        raise Incorrect(f"{what} should be a single number, got the text {value!r}: remove the quotes.")
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (torch.Tensor, np.ndarray)) and _size(value) == 1:
+        if str(value.dtype) in ("bool", "torch.bool"):
+            raise Incorrect(f"{what} should be a number, got a bool tensor.")
+        return float(value.item())
+    raise Incorrect(f"{what} should be a single number (a float), got {type(value).__name__}"
+                    + (f" of shape {tuple(value.shape)}" if hasattr(value, "shape") else "") + ".")
+
+
+def as_index(value: Any, what: str) -> int:
+    """An integer (a code step, an index): a python/numpy int or a one-element integer tensor.
+    Floats (even 259.0) and bools are refused with a hint."""
+    if isinstance(value, (bool, np.bool_)):
+        raise Incorrect(f"{what}: return the step t as an int, not a bool.")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, (torch.Tensor, np.ndarray)) and _size(value) == 1:
+        item = value.item()
+        if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            return int(item)
+        value = item
+    if isinstance(value, numbers.Real):
+        raise Incorrect(f"{what}: return the step as an int, got {value!r} (a {type(value).__name__}); "
+                        f"wrap it in int(...).")
+    raise Incorrect(f"{what}: return an int, got {type(value).__name__}.")
+
+
+def _size(value: torch.Tensor | np.ndarray) -> int:
+    return value.size if isinstance(value, np.ndarray) else value.numel()
+
+
+def as_bool(value: Any, what: str) -> bool:
+    """True/False: a python or numpy bool, or a one-element bool tensor/array (``(a != b).any()``)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype == torch.bool:
+        return bool(value)
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype == np.bool_:
+        return bool(value)
+    raise Incorrect(f"{what} should return True or False, got {type(value).__name__} {value!r}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# closeness and typical mistakes
+# ---------------------------------------------------------------------------------------------
+def close(got: Any, want: Any, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """True when ``got`` has ``want``'s shape and every entry is within the tolerance of :data:`RTOL`.
+
+    ``|got − want| ≤ rtol·|want| + atol·max(1, max|want|)`` elementwise, in float64; NaN is never
+    close. Tensors, arrays and numbers are accepted.
+    """
+    got = torch.as_tensor(got).detach().cpu().to(torch.float64)
+    want = torch.as_tensor(want).detach().cpu().to(torch.float64)
+    if got.shape != want.shape:
+        return False
+    if want.numel() == 0:
+        return True
+    scale = max(1.0, float(want.abs().max()))
+    return bool(((got - want).abs() <= rtol * want.abs() + atol * scale).all())
+
+
+def max_abs_diff(got: torch.Tensor, want: torch.Tensor) -> float:
+    """The largest |got − want| (for messages)."""
+    return float((torch.as_tensor(got, dtype=torch.float64) - torch.as_tensor(want, dtype=torch.float64)).abs().max())
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer and the hint that explains it.
+
+    ``wrong`` is written the way a student would write it: a function with the exercise's signature,
+    or, for exercises whose answer is a value, that value. ``rtol``/``atol``: how close the student's
+    answer must come to count as this mistake (the default is :func:`close`'s tolerance; a number
+    that the student may compute several ways gets a stated, wider one).
+    """
+
+    wrong: Any
+    hint: str
+    rtol: float = RTOL
+    atol: float = ATOL
+
+
+def _same(got: Any, wrong: Any, rtol: float, atol: float) -> bool:
+    if isinstance(got, (tuple, list)):
+        return (isinstance(wrong, (tuple, list)) and len(got) == len(wrong)
+                and all(_same(g, w, rtol, atol) for g, w in zip(got, wrong)))
+    exact = (bool, np.bool_, numbers.Integral)               # indices and yes/no answers: equal or not
+    if isinstance(got, exact) and isinstance(wrong, exact):
+        return bool(got == wrong)
+    try:
+        return close(got, wrong, rtol, atol)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+
+
+def diagnose(got: Any, mistakes: Sequence[Mistake], *args, run: Callable[[Any], Any] | None = None,
+             prefix: str = "") -> None:
+    """Raise :class:`Incorrect` with the hint of the first mistake that reproduces ``got``.
+
+    Each mistake's wrong answer is run on ``args``, the inputs the student's function got (a value is
+    taken as it is); ``run(wrong)`` replaces that call where the answer is not a plain call (several
+    inputs, one part of a tuple). ``prefix`` (e.g. which case failed) goes in front of the hint.
+    Returns normally when no known mistake matches.
+    """
+    for mistake in mistakes:
+        try:
+            if run is not None:
+                candidate = run(mistake.wrong)
+            else:
+                candidate = mistake.wrong(*args) if callable(mistake.wrong) else mistake.wrong
+        except (ArithmeticError, IndexError, RuntimeError, TypeError, ValueError):
+            continue                                    # this mistake cannot even run on these inputs
+        if _same(got, candidate, mistake.rtol, mistake.atol):
+            raise Incorrect(f"{prefix}: {mistake.hint}" if prefix else mistake.hint)
+
+
+def check_close(got: Any, want: Any, mistakes: Sequence[Mistake], *args, otherwise: str | Callable[[], str],
+                rtol: float = RTOL, atol: float = ATOL, part: int | None = None) -> None:
+    """The usual verdict on a computed answer: return when ``got`` is :func:`close` to ``want``; else
+    raise the hint of the mistake in ``mistakes`` that reproduces it (run on ``args``, see
+    :func:`diagnose`), or, when none does, ``otherwise`` (a message, or a function making one).
+    ``part``: ``got`` is that element of the answer (a tuple), so only that element of each wrong
+    answer is compared."""
+    if close(got, want, rtol, atol):
+        return
+    diagnose(got, mistakes, *args, run=None if part is None else (lambda wrong: wrong(*args)[part]))
+    raise Incorrect(otherwise() if callable(otherwise) else otherwise)
+
+
+# ---------------------------------------------------------------------------------------------
+# the exercise
+# ---------------------------------------------------------------------------------------------
 class Exercise:
     """One question.
 
@@ -76,18 +290,25 @@ class Exercise:
         name: short label shown in messages, e.g. "Exercise 1.1 — closed-form noising".
         checker: ``checker(answer)`` returns normally when right, raises :class:`Incorrect` with a
             specific hint when wrong, or :class:`NotAttempted`.
-        hint: a general hint shown by ``hint()``.
+        hints: graded hints, at least two: the first a nudge, each next one says more, the last is
+            nearly the solution. ``hint(k)`` shows the k-th.
         solution: the reference solution as source code (markdown is allowed around it).
         reference: the reference answer object itself (a function or value); tests check it passes.
+        mistakes: the typical mistakes the checker recognises (tests run each one).
     """
 
-    def __init__(self, name: str, checker: Callable[[Any], None], hint: str, solution: str, reference: Any = None):
-        self.name, self._checker, self._hint, self._solution, self.reference = name, checker, hint, solution, reference
+    def __init__(self, name: str, checker: Callable[[Any], None], hints: Sequence[str], solution: str,
+                 reference: Any = None, mistakes: Sequence[Mistake] = ()):
+        if isinstance(hints, str) or len(hints) < 2:
+            raise ValueError(f"{name}: give at least two graded hints as a list (a nudge first, a near-solution "
+                             f"last), got {hints!r}.")
+        self.name, self._checker, self.hints, self._solution = name, checker, tuple(hints), solution
+        self.reference, self.mistakes = reference, tuple(mistakes)
 
     def result(self, answer: Any) -> CheckResult:
         if is_blank(answer):
             return CheckResult(NOT_ATTEMPTED, f"{self.name}: not attempted yet — write your answer in the cell "
-                                              f"above, run it, then run this check again. (q.hint() helps.)")
+                                              f"above, run it, then run this check again. (.hint() helps.)")
         try:
             self._checker(answer)
         except NotAttempted:
@@ -105,14 +326,29 @@ class Exercise:
         _show(f"<span style='color:{colour}'>{icon} {res.message}</span>", res.message)
         return res
 
-    def hint(self) -> None:
-        _show(f"💡 <b>Hint</b> ({self.name}): {self._hint}", f"Hint ({self.name}): {self._hint}")
+    def hint_text(self, level: int = 1) -> str:
+        """The text ``hint(level)`` shows: hint ``level`` of n, and what to ask for next."""
+        if isinstance(level, bool) or not isinstance(level, numbers.Integral) or level < 1:
+            raise ValueError(f"hint levels are 1, 2, … {len(self.hints)}: .hint() for a nudge, "
+                             f".hint({len(self.hints)}) for the strongest; got {level!r}.")
+        n = len(self.hints)
+        if level > n:
+            return (f"{self.name} has {n} hints, there is no hint {level}. "
+                    f".hint({n}) is the strongest; .solution() shows a model answer.")
+        more = f".hint({level + 1}) says more." if level < n else "Still stuck? .solution() shows a model answer."
+        return f"Hint {level} of {n} ({self.name}): {self.hints[level - 1]} — {more}"
+
+    def hint(self, level: int = 1) -> None:
+        """Show hint ``level`` (1: a nudge; the last: nearly the solution)."""
+        text = self.hint_text(level)
+        _show(f"💡 {text}", text)
 
     def solution(self) -> None:
         _show(f"<b>Solution</b> ({self.name}):\n\n{self._solution}", f"Solution ({self.name}):\n{self._solution}")
 
     def __repr__(self) -> str:
-        return f"Exercise({self.name!r}): use .check(answer), .hint(), .solution()"
+        return (f"Exercise({self.name!r}): use .check(answer), .hint() … .hint({len(self.hints)}), "
+                f".solution()")
 
 
 def _show(markdown: str, plain: str) -> None:
@@ -126,6 +362,10 @@ def _show(markdown: str, plain: str) -> None:
     print(plain)
 
 
-def source_of(fn: Callable) -> str:
-    """The source of a reference function, as a fenced code block for ``solution()``."""
-    return "```python\n" + textwrap.dedent(inspect.getsource(fn)).strip() + "\n```"
+def source_of(obj: Callable) -> str:
+    """The source of a reference function or class, as a fenced code block for ``solution()``.
+
+    ``textwrap.dedent`` (not ``inspect.cleandoc``) keeps the body indented under its ``def``, so the
+    shown solution runs as it is.
+    """
+    return "```python\n" + textwrap.dedent(inspect.getsource(obj)).strip() + "\n```"

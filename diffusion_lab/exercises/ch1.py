@@ -7,58 +7,21 @@ r"""Chapter 1 exercises: 1D diffusion.
     ch1.q4.check(posterior_mean)     # μ̃_t(x0, x_t) of q(x_{t−1} | x_t, x0)
 
 Each checker compares the student's answer with the package's reference on random inputs. When the
-answer is wrong it also tries the usual mistakes (ᾱ where √ᾱ belongs, an off-by-one in t, a constant
-β, swapped coefficients ...) and, when one of them reproduces the student's numbers, names it.
+answer is wrong it runs the exercise's table of usual mistakes (ᾱ where √ᾱ belongs, an off-by-one in
+t, a constant β, swapped coefficients ...) on the same inputs and, when one of them reproduces the
+student's numbers, names it.
 """
 from __future__ import annotations
-
-import math
-from typing import Callable
 
 import torch
 
 from ..forward import q_posterior, q_sample
 from ..schedules import NoiseSchedule, make_schedule
-from .base import Exercise, Incorrect, call_student, source_of
+from .base import (Exercise, Mistake, as_float64, as_number, call_student, check_close, max_abs_diff,
+                   require_callable, source_of)
 
 __all__ = ["q1", "q2", "q3", "q4", "noisy_reference", "alphas_cumprod_reference", "posterior_mean_reference",
            "ABAR_100", "abar_100_reference"]
-
-
-# ---------------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------------
-def _as_float64(out, name: str, shape) -> torch.Tensor:
-    """The student's output as a float64 tensor of the expected shape, or a hint saying why not."""
-    try:
-        out = torch.as_tensor(out, dtype=torch.float64)
-    except Exception:
-        raise Incorrect(f"{name} should return a tensor (or numpy array), got {type(out).__name__}.") from None
-    if tuple(out.shape) != tuple(shape):
-        if out.numel() == math.prod(shape):
-            out = out.reshape(shape)
-        else:
-            raise Incorrect(f"{name} returned shape {tuple(out.shape)}, expected {tuple(shape)}. "
-                            f"Index the schedule at the single step t, so the result has the input's shape.")
-    if not bool(torch.isfinite(out).all()):
-        raise Incorrect(f"{name} returned NaN or inf values. Look for a division by zero or the square root "
-                        f"of a negative number.")
-    return out
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-6) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=tol, atol=tol))
-
-
-def _diagnose(got: torch.Tensor, mistakes: dict[str, tuple[Callable[[], torch.Tensor], str]]) -> None:
-    """Raise the hint of the first known mistake that reproduces ``got``."""
-    for _name, (make, hint) in mistakes.items():
-        try:
-            candidate = make()
-        except (IndexError, RuntimeError, ValueError):
-            continue
-        if _close(got, candidate.to(torch.float64)):
-            raise Incorrect(hint)
 
 
 def _test_schedules() -> list[NoiseSchedule]:
@@ -69,15 +32,39 @@ def _test_schedules() -> list[NoiseSchedule]:
 # ---------------------------------------------------------------------------------------------
 # q1 — closed-form noising
 # ---------------------------------------------------------------------------------------------
-def noisy_reference(x0, t, alphas_cumprod, eps):
+def noisy_reference(alphas_cumprod, x0, t, eps):
     """x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε, with ᾱ_t = alphas_cumprod[t] (code step t = 0..T−1)."""
     abar = alphas_cumprod[t]
     return abar.sqrt() * x0 + (1 - abar).sqrt() * eps
 
 
+NOISY_MISTAKES = (
+    Mistake(lambda a, x0, t, e: a[t] * x0 + (1 - a[t]).sqrt() * e,
+            "the signal is multiplied by ᾱ_t, but it must be √ᾱ_t (a widely copied template makes exactly this "
+            "mistake). Variances add: Var(√ᾱ_t x0) + Var(√(1−ᾱ_t) ε) = ᾱ_t + (1 − ᾱ_t) = 1 for unit-variance "
+            "data; with ᾱ_t in front the signal shrinks far too fast."),
+    Mistake(lambda a, x0, t, e: a[t].sqrt() * x0 + (1 - a[t]) * e,
+            "the noise is multiplied by (1 − ᾱ_t), but 1 − ᾱ_t is its VARIANCE: the factor in front of ε is the "
+            "standard deviation √(1 − ᾱ_t)."),
+    Mistake(lambda a, x0, t, e: a[t] * x0 + (1 - a[t]) * e,
+            "you used ᾱ_t and 1 − ᾱ_t directly, but those are variances. The factors in front of x0 and ε are "
+            "their square roots: √ᾱ_t and √(1 − ᾱ_t)."),
+    Mistake(lambda a, x0, t, e: a[t + 1].sqrt() * x0 + (1 - a[t + 1]).sqrt() * e,
+            "off by one: you used alphas_cumprod[t + 1]. In code the steps are already t = 0..T−1 (the papers' "
+            "1..T), so alphas_cumprod[t] is the right entry."),
+    Mistake(lambda a, x0, t, e: a[t - 1].sqrt() * x0 + (1 - a[t - 1]).sqrt() * e,
+            "off by one: you used alphas_cumprod[t − 1]. Code step t is the papers' t + 1, and x_t has had steps "
+            "0..t applied, so use alphas_cumprod[t] itself."),
+    Mistake(lambda a, x0, t, e: (1 - a[t]).sqrt() * x0 + a[t].sqrt() * e,
+            "the two factors are swapped: √ᾱ_t belongs to x0 (the signal fades as ᾱ_t falls) and √(1 − ᾱ_t) "
+            "to ε (the noise grows)."),
+    Mistake(lambda a, x0, t, e: a[t].sqrt() * x0,
+            "you returned only the scaled signal √ᾱ_t x0; add the noise term √(1 − ᾱ_t) ε."),
+)
+
+
 def _check_noisy(fn) -> None:
-    if not callable(fn):
-        raise Incorrect(f"pass your function itself, e.g. q1.check(noisy), not {type(fn).__name__}.")
+    require_callable(fn, "q1.check(noisy)")
     gen = torch.Generator().manual_seed(11)
     for schedule in _test_schedules():
         abar_all = schedule.alphas_cumprod.clone()
@@ -87,47 +74,27 @@ def _check_noisy(fn) -> None:
             x0 = torch.randn((6, 3), generator=gen, dtype=torch.float64) * 2 + 1
             eps = torch.randn((6, 3), generator=gen, dtype=torch.float64)
             expected = q_sample(schedule, x0, t, noise=eps)
-            got = _as_float64(call_student(fn, x0.clone(), t, abar_all.clone(), eps.clone()), "noisy", x0.shape)
-            if _close(got, expected):
-                continue
-            at = abar_all.__getitem__                                   # at(i) = ᾱ_i
-            mistakes = {
-                "abar_not_sqrt": (lambda: at(t) * x0 + (1 - at(t)).sqrt() * eps,
-                                  "the signal is multiplied by ᾱ_t, but it must be √ᾱ_t (this is the mistake in one of "
-                                  "the course texts' templates). Variances add: Var(√ᾱ_t x0) + Var(√(1−ᾱ_t) ε) = "
-                                  "ᾱ_t + (1 − ᾱ_t) = 1 for unit-variance data; with ᾱ_t in front the signal shrinks "
-                                  "far too fast."),
-                "noise_not_sqrt": (lambda: at(t).sqrt() * x0 + (1 - at(t)) * eps,
-                                   "the noise is multiplied by (1 − ᾱ_t), but 1 − ᾱ_t is its VARIANCE: the factor "
-                                   "in front of ε is the standard deviation √(1 − ᾱ_t)."),
-                "neither_sqrt": (lambda: at(t) * x0 + (1 - at(t)) * eps,
-                                 "you used ᾱ_t and 1 − ᾱ_t directly, but those are variances. The factors in front "
-                                 "of x0 and ε are their square roots: √ᾱ_t and √(1 − ᾱ_t)."),
-                "t_plus_1": (lambda: at(t + 1).sqrt() * x0 + (1 - at(t + 1)).sqrt() * eps,
-                             "off by one: you used alphas_cumprod[t + 1]. In code the steps are already "
-                             "t = 0..T−1 (the papers' 1..T), so alphas_cumprod[t] is the right entry."),
-                "t_minus_1": (lambda: at(t - 1).sqrt() * x0 + (1 - at(t - 1)).sqrt() * eps,
-                              "off by one: you used alphas_cumprod[t − 1]. Code step t is the papers' t + 1, and "
-                              "x_t has had steps 0..t applied, so use alphas_cumprod[t] itself."),
-                "swapped": (lambda: (1 - at(t)).sqrt() * x0 + at(t).sqrt() * eps,
-                            "the two factors are swapped: √ᾱ_t belongs to x0 (the signal fades as ᾱ_t falls) and "
-                            "√(1 − ᾱ_t) to ε (the noise grows)."),
-                "no_noise": (lambda: at(t).sqrt() * x0,
-                             "you returned only the scaled signal √ᾱ_t x0; add the noise term √(1 − ᾱ_t) ε."),
-            }
-            _diagnose(got, mistakes)
-            err = float((got - expected).abs().max())
-            raise Incorrect(f"for t = {t} (T = {T}) your x_t differs from √ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to "
-                            f"{err:.3g}. Check each factor, and that you index alphas_cumprod[t].")
+            got = as_float64(call_student(fn, abar_all.clone(), x0.clone(), t, eps.clone()), "your x_t", x0.shape,
+                             shape_fix="Index the schedule at the single step t, so the result has x0's shape.")
+            check_close(got, expected, NOISY_MISTAKES, abar_all, x0, t, eps,
+                        otherwise=f"for t = {t} (T = {T}) your x_t differs from √ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to "
+                                  f"{max_abs_diff(got, expected):.3g}. Check each factor, and that you index "
+                                  f"alphas_cumprod[t].")
 
 
 q1 = Exercise(
     "Exercise 1.1 — closed-form noising",
     _check_noisy,
-    hint="x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε with ᾱ_t = alphas_cumprod[t]. Both factors are square roots: ᾱ_t and "
-         "1 − ᾱ_t are variances. Code step t needs no +1 or −1.",
+    hints=[
+        "x_t mixes the clean x0 and the noise ε with two factors that depend only on ᾱ_t = alphas_cumprod[t]. "
+        "Which pair of factors keeps the total variance at 1 for unit-variance data?",
+        "ᾱ_t and 1 − ᾱ_t are the VARIANCES of the two parts; the factors in front of x0 and ε are their "
+        "standard deviations, √ᾱ_t and √(1 − ᾱ_t). Code step t needs no +1 or −1.",
+        "abar = alphas_cumprod[t], then return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.",
+    ],
     solution=source_of(noisy_reference),
     reference=noisy_reference,
+    mistakes=NOISY_MISTAKES,
 )
 
 
@@ -139,55 +106,59 @@ def alphas_cumprod_reference(betas):
     return torch.cumprod(1 - betas, dim=0)
 
 
+ALPHAS_CUMPROD_MISTAKES = (
+    Mistake(lambda b: (1 - b) ** torch.arange(1, b.shape[0] + 1, dtype=torch.float64),
+            "you raised each α_t = 1 − β_t to a power, (1 − β_t)^(t+1), as if β were the same at every step. "
+            "That is the 0.998¹⁰⁰ ≈ 0.819 mistake: β changes with t, so ᾱ_t is the product of DIFFERENT "
+            "factors (1 − β_0)(1 − β_1)⋯(1 − β_t): use torch.cumprod."),
+    Mistake(lambda b: torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - b, 0)[:-1]]),
+            "off by one: your ᾱ_t leaves out step t's own factor (you returned ᾱ_{t−1}, starting at 1). In code "
+            "x_t has had steps 0..t applied, so ᾱ_0 = 1 − β_0 already."),
+    Mistake(lambda b: torch.cat([torch.cumprod(1 - b, 0)[1:], torch.cumprod(1 - b, 0)[-1:] * (1 - b[-1:])]),
+            "off by one: your ᾱ_t includes the factor of step t + 1 as well."),
+    Mistake(lambda b: torch.cumprod(b, 0),
+            "you multiplied the β_t. ᾱ_t is the running product of α_t = 1 − β_t, the share of the signal's "
+            "variance each step keeps."),
+    Mistake(lambda b: 1 - torch.cumsum(b, 0),
+            "1 − Σβ_s is only the first-order approximation of the product (good while Σβ is tiny, wrong later, "
+            "and it even goes negative). Multiply the factors: cumprod."),
+    Mistake(lambda b: torch.exp(-torch.cumsum(b, 0)),
+            "exp(−Σβ_s) is an approximation (log(1 − β) ≈ −β for small β); multiply the exact factors 1 − β_s "
+            "instead."),
+    Mistake(lambda b: torch.cumprod((1 - b).sqrt(), 0),
+            "you returned √ᾱ_t (the product of √α_s). The exercise asks for ᾱ_t itself."),
+    Mistake(lambda b: 1 - b,
+            "you returned α_t = 1 − β_t; ᾱ_t is their running product up to and including t."),
+)
+
+
 def _check_alphas_cumprod(fn) -> None:
-    if not callable(fn):
-        raise Incorrect(f"pass your function itself, e.g. q2.check(alphas_cumprod), not {type(fn).__name__}.")
+    require_callable(fn, "q2.check(alphas_cumprod)")
     gen = torch.Generator().manual_seed(12)
     cases = [s.betas.clone() for s in _test_schedules()]
     cases.append(torch.rand(30, generator=gen, dtype=torch.float64) * 0.3 + 0.01)
     for betas in cases:
         expected = torch.cumprod(1 - betas, 0)
-        got = _as_float64(call_student(fn, betas.clone()), "alphas_cumprod", betas.shape)
-        if _close(got, expected, 1e-9):
-            continue
-        T = betas.shape[0]
-        steps = torch.arange(1, T + 1, dtype=torch.float64)
-        mistakes = {
-            "constant_beta": (lambda: (1 - betas) ** steps,
-                              "you raised each α_t = 1 − β_t to a power, (1 − β_t)^(t+1), as if β were the same "
-                              "at every step. That is the 0.998¹⁰⁰ ≈ 0.819 mistake: β changes with t, so ᾱ_t is "
-                              "the product of DIFFERENT factors (1 − β_0)(1 − β_1)⋯(1 − β_t): use torch.cumprod."),
-            "exclusive": (lambda: torch.cat([torch.ones(1, dtype=torch.float64), expected[:-1]]),
-                          "off by one: your ᾱ_t leaves out step t's own factor (you returned ᾱ_{t−1}, starting "
-                          "at 1). In code x_t has had steps 0..t applied, so ᾱ_0 = 1 − β_0 already."),
-            "shifted": (lambda: torch.cat([expected[1:], expected[-1:] * (1 - betas[-1:])]),
-                        "off by one: your ᾱ_t includes the factor of step t + 1 as well."),
-            "betas_product": (lambda: torch.cumprod(betas, 0),
-                              "you multiplied the β_t. ᾱ_t is the running product of α_t = 1 − β_t, the share "
-                              "of the signal's variance each step keeps."),
-            "sum_approx": (lambda: 1 - torch.cumsum(betas, 0),
-                           "1 − Σβ_s is only the first-order approximation of the product (good while Σβ is "
-                           "tiny, wrong later, and it even goes negative). Multiply the factors: cumprod."),
-            "exp_sum": (lambda: torch.exp(-torch.cumsum(betas, 0)),
-                        "exp(−Σβ_s) is an approximation (log(1 − β) ≈ −β for small β); multiply the exact "
-                        "factors 1 − β_s instead."),
-            "sqrt": (lambda: torch.cumprod((1 - betas).sqrt(), 0),
-                     "you returned √ᾱ_t (the product of √α_s). The exercise asks for ᾱ_t itself."),
-            "alphas": (lambda: 1 - betas,
-                       "you returned α_t = 1 − β_t; ᾱ_t is their running product up to and including t."),
-        }
-        _diagnose(got, mistakes)
-        err = float((got - expected).abs().max())
-        raise Incorrect(f"for T = {T} your ᾱ differs from the running product of (1 − β) by up to {err:.3g}.")
+        got = as_float64(call_student(fn, betas.clone()), "your ᾱ", betas.shape)
+        check_close(got, expected, ALPHAS_CUMPROD_MISTAKES, betas,
+                    otherwise=f"for T = {betas.shape[0]} your ᾱ differs from the running product of (1 − β) by up "
+                              f"to {max_abs_diff(got, expected):.3g}.")
 
 
 q2 = Exercise(
     "Exercise 1.2 — ᾱ_t from β_t",
     _check_alphas_cumprod,
-    hint="α_t = 1 − β_t is the share of variance step t keeps; ᾱ_t multiplies the shares of steps 0..t. "
-         "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...].",
+    hints=[
+        "α_t = 1 − β_t is the share of the variance that step t keeps. ᾱ_t collects the shares of all the "
+        "steps 0..t: how do shares of shares combine?",
+        "β changes from step to step, so ᾱ_t is a product of DIFFERENT factors (1 − β_0)(1 − β_1)⋯(1 − β_t), "
+        "not a power of one number, and the factor of step t itself is included.",
+        "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]: return "
+        "torch.cumprod(1 - betas, dim=0).",
+    ],
     solution=source_of(alphas_cumprod_reference),
     reference=alphas_cumprod_reference,
+    mistakes=ALPHAS_CUMPROD_MISTAKES,
 )
 
 
@@ -200,54 +171,60 @@ def abar_100_reference() -> float:
     return float(torch.prod(1 - 0.02 * s / 1000))
 
 
-#: ≈ 0.9042: the correct answer to the course texts' exercise 1.1 (the texts say 0.819).
+#: ≈ 0.9039, not the widely quoted 0.998¹⁰⁰ ≈ 0.819.
 ABAR_100 = abar_100_reference()
+#: The accuracy the exercise asks for (its text says "accurate to 5e-4").
+ABAR_100_ACCURACY = 5e-4
+
+_factors = 1 - 0.02 * torch.arange(0, 102, dtype=torch.float64) / 1000    # factor s is 1 − β_s (papers' s)
+# each mistake's atol: how close a number must come to count as that mistake (a known value, computed
+# in any of several ways, within 1e-3 or 2e-4 — far closer than to the right answer)
+ABAR_100_MISTAKES = (
+    Mistake(0.998 ** 100,
+            "0.998¹⁰⁰ ≈ 0.819 treats β as if it were β_100 = 0.002 at EVERY step (the widely quoted answer). "
+            "But β_s = 0.02·s/1000 grows from 0.00002: the earlier factors are much closer to 1. Multiply the "
+            "100 different factors (1 − β_1)(1 − β_2)⋯(1 − β_100).", rtol=0, atol=1e-3),
+    Mistake(float(torch.prod(_factors[1:100])),
+            "off by one: you multiplied 99 factors (s = 1..99, or s = 0..99 with β_0 = 0). ᾱ_100 has 100 factors, "
+            "s = 1..100.", rtol=0, atol=2e-4),
+    Mistake(float(torch.prod(_factors[1:102])),
+            "off by one: you multiplied 101 factors; ᾱ_100 has s = 1..100.", rtol=0, atol=2e-4),
+    Mistake(0.998,
+            "that is α_100 = 1 − β_100 alone, one factor; ᾱ_100 is the product of all 100.", rtol=0, atol=2e-4),
+    Mistake(1 - float((0.02 * torch.arange(1, 101, dtype=torch.float64) / 1000).sum()),
+            "1 − Σβ_s is the first-order approximation; multiply the factors instead (the difference is small "
+            "here but not within 5e-4).", rtol=0, atol=2e-4),
+)
 
 
 def _check_abar_100(value) -> None:
-    if callable(value):
-        value = call_student(value)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise Incorrect(f"give ᾱ_100 as a number (a float), got {type(value).__name__}.") from None
-    if abs(value - ABAR_100) <= 5e-4:
-        return
-    s = torch.arange(0, 102, dtype=torch.float64)
-    factors = 1 - 0.02 * s / 1000                                    # factor s is 1 − β_s (papers' s)
-    known = [
-        (0.998 ** 100, 1e-3, "0.998¹⁰⁰ ≈ 0.819 treats β as if it were β_100 = 0.002 at EVERY step (the course "
-                       "text's answer). But β_s = 0.02·s/1000 grows from 0.00002 — the earlier factors are much "
-                       "closer to 1. Multiply the 100 different factors (1 − β_1)(1 − β_2)⋯(1 − β_100)."),
-        (float(torch.prod(factors[1:100])), 2e-4, "off by one: you multiplied 99 factors (s = 1..99, or s = 0..99 with "
-                                            "β_0 = 0). ᾱ_100 has 100 factors, s = 1..100."),
-        (float(torch.prod(factors[1:102])), 2e-4, "off by one: you multiplied 101 factors; ᾱ_100 has s = 1..100."),
-        (0.998, 2e-4, "that is α_100 = 1 − β_100 alone, one factor; ᾱ_100 is the product of all 100."),
-        (1 - float((0.02 * s[1:101] / 1000).sum()), 2e-4, "1 − Σβ_s is the first-order approximation; multiply the factors "
-                                                   "instead (the difference is small here but not within 5e-4)."),
-    ]
-    for wrong, tol, hint in known:              # tol: how close counts as "that mistake"
-        if abs(value - wrong) <= tol:
-            raise Incorrect(hint)
-    raise Incorrect(f"{value:.4f} is not ᾱ_100 (need it within 5e-4). Build β_s = 0.02·s/1000 for s = 1..100 "
-                    f"and multiply the factors (1 − β_s).")
+    value = as_number(value, "ᾱ_100")
+    check_close(value, ABAR_100, ABAR_100_MISTAKES, rtol=0, atol=ABAR_100_ACCURACY,
+                otherwise=f"{value:.4f} is not ᾱ_100 (need it within {ABAR_100_ACCURACY}). Build "
+                          f"β_s = 0.02·s/1000 for s = 1..100 and multiply the factors (1 − β_s).")
 
 
 q3 = Exercise(
     "Exercise 1.3 — the number ᾱ_100",
     _check_abar_100,
-    hint="β_s = 0.02·s/T for s = 1..T (papers' numbering) changes every step, so ᾱ_100 is not a power of one "
-         "number. Make the 100 β's with torch.arange(1, 101), then use torch.prod (or your q2 function).",
+    hints=[
+        "β_s = 0.02·s/T grows with s, so the 100 factors (1 − β_s) are all different: ᾱ_100 is not a power "
+        "of one number.",
+        "The papers' steps s = 1..100 are torch.arange(1, 101, dtype=torch.float64) (code steps 0..99). Make "
+        "the 100 β's from them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).",
+        "s = torch.arange(1, 101, dtype=torch.float64); abar_100 = float(torch.prod(1 - 0.02 * s / 1000)).",
+    ],
     solution="```python\ns = torch.arange(1, 101, dtype=torch.float64)   # papers' steps 1..100 = code steps 0..99\n"
-             "abar_100 = float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9042, not 0.998**100 ≈ 0.819\n```",
+             "abar_100 = float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```",
     reference=ABAR_100,
+    mistakes=ABAR_100_MISTAKES,
 )
 
 
 # ---------------------------------------------------------------------------------------------
 # q4 — the posterior mean μ̃_t(x0, x_t)
 # ---------------------------------------------------------------------------------------------
-def posterior_mean_reference(x0, x_t, t, betas):
+def posterior_mean_reference(betas, x0, x_t, t):
     """μ̃_t = β_t √ᾱ_{t−1}/(1−ᾱ_t) · x0 + (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) · x_t, with ᾱ_{−1} = 1 (code t = 0..T−1)."""
     alphas = 1 - betas
     abar = torch.cumprod(alphas, dim=0)
@@ -257,9 +234,55 @@ def posterior_mean_reference(x0, x_t, t, betas):
     return coef_x0 * x0 + coef_xt * x_t
 
 
+def _posterior_parts(betas, t, prev="one"):
+    """(β_t, α_t, ᾱ_t, ᾱ_{t−1}) with ᾱ_{−1} = 1 (``prev="wrap"``: Python's abar[−1], the mistake)."""
+    alphas = 1 - betas
+    abar = torch.cumprod(alphas, 0)
+    abar_prev = abar[t - 1] if (t > 0 or prev == "wrap") else torch.ones((), dtype=abar.dtype)
+    return betas[t], alphas[t], abar[t], abar_prev
+
+
+def _mean_with(coef_x0, coef_xt):
+    """A wrong posterior mean: ``coef_*(β_t, α_t, ᾱ_t, ᾱ_{t−1})`` in place of the right coefficients."""
+    def wrong(betas, x0, x_t, t, prev="one"):
+        parts = _posterior_parts(betas, t, prev)
+        return coef_x0(*parts) * x0 + coef_xt(*parts) * x_t
+    return wrong
+
+
+def _c1(b, a, ab, abp):
+    return b * abp.sqrt() / (1 - ab)
+
+
+def _c2(b, a, ab, abp):
+    return (1 - abp) * a.sqrt() / (1 - ab)
+
+
+_wrapped = _mean_with(_c1, _c2)
+POSTERIOR_MEAN_MISTAKES = (
+    Mistake(_mean_with(_c2, _c1),
+            "the two coefficients are swapped. β_t √ᾱ_{t−1}/(1−ᾱ_t) multiplies x0 and (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) "
+            "multiplies x_t. Check at t = 0: then 1 − ᾱ_{−1} = 0, so the mean must be exactly x0."),
+    Mistake(lambda betas, x0, x_t, t: _wrapped(betas, x0, x_t, t, prev="wrap"),
+            "at t = 0 you used alphas_cumprod[t − 1] = alphas_cumprod[−1], which Python reads as the LAST entry. "
+            "Before the first step nothing has been multiplied: ᾱ_{−1} = 1."),
+    Mistake(_mean_with(lambda b, a, ab, abp: b * ab.sqrt() / (1 - ab),
+                       lambda b, a, ab, abp: (1 - ab) * a.sqrt() / (1 - ab)),
+            "you used ᾱ_t where ᾱ_{t−1} belongs (in √ᾱ_{t−1} and 1 − ᾱ_{t−1}). The posterior looks one step "
+            "back, so it needs the product up to the PREVIOUS step."),
+    Mistake(_mean_with(_c1, lambda b, a, ab, abp: (1 - abp) * a / (1 - ab)),
+            "the x_t coefficient needs √α_t, not α_t."),
+    Mistake(_mean_with(lambda b, a, ab, abp: b * abp / (1 - ab), _c2),
+            "the x0 coefficient needs √ᾱ_{t−1}, not ᾱ_{t−1}."),
+    Mistake(_mean_with(_c1, lambda b, a, ab, abp: (1 - abp) * ab.sqrt() / (1 - ab)),
+            "the x_t coefficient has √α_t (one step: α_t = 1 − β_t), not √ᾱ_t."),
+    Mistake(_mean_with(lambda b, a, ab, abp: b * abp.sqrt(), lambda b, a, ab, abp: (1 - abp) * a.sqrt()),
+            "both coefficients are divided by 1 − ᾱ_t; you left that out."),
+)
+
+
 def _check_posterior_mean(fn) -> None:
-    if not callable(fn):
-        raise Incorrect(f"pass your function itself, e.g. q4.check(posterior_mean), not {type(fn).__name__}.")
+    require_callable(fn, "q4.check(posterior_mean)")
     gen = torch.Generator().manual_seed(14)
     for schedule in _test_schedules():
         betas = schedule.betas.clone()
@@ -268,43 +291,25 @@ def _check_posterior_mean(fn) -> None:
             x0 = torch.randn((5, 2), generator=gen, dtype=torch.float64) * 2
             x_t = torch.randn((5, 2), generator=gen, dtype=torch.float64)
             expected, _, _ = q_posterior(schedule, x0, x_t, t)
-            got = _as_float64(call_student(fn, x0.clone(), x_t.clone(), t, betas.clone()), "posterior_mean", x0.shape)
-            if _close(got, expected):
-                continue
-            b, a = schedule.betas, schedule.alphas
-            ab, abp = schedule.alphas_cumprod, schedule.alphas_cumprod_prev
-            c1, c2 = schedule.posterior_mean_coef1[t], schedule.posterior_mean_coef2[t]
-            mistakes = {
-                "swapped": (lambda: c2 * x0 + c1 * x_t,
-                            "the two coefficients are swapped. β_t √ᾱ_{t−1}/(1−ᾱ_t) multiplies x0 and "
-                            "(1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) multiplies x_t. Check at t = 0: then 1 − ᾱ_{−1} = 0, so "
-                            "the mean must be exactly x0."),
-                "wrapped_prev": (lambda: (b[t] * ab[t - 1].sqrt() * x0 + (1 - ab[t - 1]) * a[t].sqrt() * x_t) / (1 - ab[t]),
-                                 "at t = 0 you used alphas_cumprod[t − 1] = alphas_cumprod[−1], which Python reads "
-                                 "as the LAST entry. Before the first step nothing has been multiplied: ᾱ_{−1} = 1."),
-                "abar_t_for_prev": (lambda: (b[t] * ab[t].sqrt() * x0 + (1 - ab[t]) * a[t].sqrt() * x_t) / (1 - ab[t]),
-                                    "you used ᾱ_t where ᾱ_{t−1} belongs (in √ᾱ_{t−1} and 1 − ᾱ_{t−1}). The posterior "
-                                    "looks one step back, so it needs the product up to the PREVIOUS step."),
-                "alpha_not_sqrt": (lambda: c1 * x0 + (1 - abp[t]) * a[t] / (1 - ab[t]) * x_t,
-                                   "the x_t coefficient needs √α_t, not α_t."),
-                "abar_prev_not_sqrt": (lambda: b[t] * abp[t] / (1 - ab[t]) * x0 + c2 * x_t,
-                                       "the x0 coefficient needs √ᾱ_{t−1}, not ᾱ_{t−1}."),
-                "sqrt_abar_for_alpha": (lambda: c1 * x0 + (1 - abp[t]) * ab[t].sqrt() / (1 - ab[t]) * x_t,
-                                        "the x_t coefficient has √α_t (one step: α_t = 1 − β_t), not √ᾱ_t."),
-                "no_denominator": (lambda: b[t] * abp[t].sqrt() * x0 + (1 - abp[t]) * a[t].sqrt() * x_t,
-                                   "both coefficients are divided by 1 − ᾱ_t; you left that out."),
-            }
-            _diagnose(got, mistakes)
-            err = float((got - expected).abs().max())
-            raise Incorrect(f"for t = {t} (T = {T}) your μ̃ differs from the posterior mean by up to {err:.3g}. "
-                            f"Check the two coefficients and remember ᾱ_{{−1}} = 1 at t = 0.")
+            got = as_float64(call_student(fn, betas.clone(), x0.clone(), x_t.clone(), t), "your μ̃", x0.shape)
+            check_close(got, expected, POSTERIOR_MEAN_MISTAKES, betas, x0, x_t, t,
+                        otherwise=f"for t = {t} (T = {T}) your μ̃ differs from the posterior mean by up to "
+                                  f"{max_abs_diff(got, expected):.3g}. Check the two coefficients and remember "
+                                  f"ᾱ_{{−1}} = 1 at t = 0.")
 
 
 q4 = Exercise(
     "Exercise 1.4 — the posterior mean μ̃_t(x0, x_t)",
     _check_posterior_mean,
-    hint="μ̃_t = β_t·√ᾱ_{t−1}/(1−ᾱ_t)·x0 + (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t)·x_t. Make α = 1 − β and ᾱ with cumprod; "
-         "ᾱ_{t−1} is abar[t − 1] for t > 0 and 1 at t = 0 (careful: abar[−1] is the last entry in Python).",
+    hints=[
+        "μ̃_t is a weighted sum a·x0 + b·x_t; section 4(a) gives the two weights. Start from α = 1 − betas and "
+        "ᾱ = torch.cumprod(α, 0).",
+        "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). ᾱ_{t−1} is "
+        "abar[t − 1] for t > 0 and 1 at t = 0 (careful: abar[−1] is the LAST entry in Python).",
+        "abar_prev = abar[t - 1] if t > 0 else torch.ones((), dtype=abar.dtype); return "
+        "betas[t] * abar_prev.sqrt() / (1 - abar[t]) * x0 + (1 - abar_prev) * alphas[t].sqrt() / (1 - abar[t]) * x_t.",
+    ],
     solution=source_of(posterior_mean_reference),
     reference=posterior_mean_reference,
+    mistakes=POSTERIOR_MEAN_MISTAKES,
 )

@@ -1,15 +1,16 @@
-r"""Chapter 4 exercises — ε-prediction training, and two bugs from the course texts' templates.
+r"""Chapter 4 exercises — ε-prediction training, and two bugs found in widely copied code.
 
-q1  noisy_sample(x0, t, eps, schedule): fix the template that noises with ᾱ_t where √ᾱ_t belongs
-q2  simple_loss(model, x0, t, eps, schedule): the training loss L_simple for one batch
-q3  uses_time(model, x_t): detect a network that ignores t (the sketched "U-Nets" of the texts)
-q4  FixedSketch: make the sketch actually use its time embedding
+q1  noisy_sample(schedule, x0, t, eps): fix the template that noises with ᾱ_t where √ᾱ_t belongs
+q2  uses_time(model, x_t, T): does the output for x_t change with the code step t anywhere in 0..T−1?
+q3  FixedSketch: make a sketched network actually use its time embedding
+q4  simple_loss(model, schedule, x0, generator): the training loss L_simple for one batch, t and ε drawn
 
 Code steps run t = 0..T−1 (the papers' 1..T). ``t`` is an int or a LongTensor (batch,).
 """
 from __future__ import annotations
 
 import inspect
+import math
 
 import torch
 import torch.nn.functional as F
@@ -17,10 +18,11 @@ from torch import nn
 
 from ..models import SinusoidalTimeEmbedding
 from ..schedules import make_schedule
-from .base import Exercise, Incorrect, call_student, source_of
+from .base import (Exercise, Incorrect, Mistake, as_bool, as_float64, call_student, check_close, close, diagnose,
+                   max_abs_diff, require_callable, source_of)
 
 __all__ = ["q1", "q2", "q3", "q4", "buggy_noisy_sample", "reference_noisy_sample", "reference_simple_loss",
-           "reference_uses_time", "SketchDenoiser", "ReferenceFixedSketch", "BUGGY_TEMPLATE"]
+           "reference_uses_time", "SketchDenoiser", "ReferenceFixedSketch", "BUGGY_TEMPLATE", "T_CHECK"]
 
 T_CHECK = 1000
 _SCHEDULE = make_schedule("linear", T_CHECK)
@@ -37,7 +39,7 @@ def _coef(values: torch.Tensor, t, like: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 # q1 — spot the bug: ᾱ_t where √ᾱ_t belongs
 # ---------------------------------------------------------------------------------------------
-def buggy_noisy_sample(x0, t, eps, schedule):
+def buggy_noisy_sample(schedule, x0, t, eps):
     """The template's version (WRONG): the signal is scaled by ᾱ_t instead of √ᾱ_t."""
     abar = _coef(schedule.alphas_cumprod, t, x0)
     return abar * x0 + torch.sqrt(1 - abar) * eps
@@ -47,7 +49,7 @@ def buggy_noisy_sample(x0, t, eps, schedule):
 BUGGY_TEMPLATE = inspect.getsource(buggy_noisy_sample)
 
 
-def reference_noisy_sample(x0, t, eps, schedule):
+def reference_noisy_sample(schedule, x0, t, eps):
     """x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε; t an int or a LongTensor (batch,)."""
     abar = schedule.alphas_cumprod[t].to(x0.dtype)
     if isinstance(t, torch.Tensor) and t.dim() == 1:
@@ -55,172 +57,105 @@ def reference_noisy_sample(x0, t, eps, schedule):
     return abar.sqrt() * x0 + (1 - abar).sqrt() * eps
 
 
-def _variants_noisy(x0, t, eps, schedule) -> dict[str, torch.Tensor]:
-    """Typical wrong answers, each with the hint that explains it."""
-    abar = _coef(schedule.alphas_cumprod, t, x0)
-    prev = _coef(schedule.alphas_cumprod_prev, t, x0)
-    nxt = _coef(torch.cat([schedule.alphas_cumprod[1:], schedule.alphas_cumprod[-1:]]), t, x0)
-    alpha = _coef(schedule.alphas, t, x0)
-    beta = _coef(schedule.betas, t, x0)
-    return {
-        "the template's bug is still there: the signal is scaled by ᾱ_t, but it must be √ᾱ_t. With ᾱ_t the "
-        "variance of x_t is ᾱ_t²·Var(x0) + (1 − ᾱ_t), not 1 for unit-variance data, and x_t has the wrong "
-        "distribution at every t, so the network trains on inputs that sampling never produces.":
-            abar * x0 + (1 - abar).sqrt() * eps,
-        "the noise is scaled by (1 − ᾱ_t); it must be √(1 − ᾱ_t). The closed form gives x_t VARIANCE "
-        "ᾱ_t·Var(x0) + (1 − ᾱ_t): the square roots are the standard deviations.":
-            abar.sqrt() * x0 + (1 - abar) * eps,
-        "both ᾱ_t and 1 − ᾱ_t appear without square roots: they are variances, the multipliers are their "
-        "square roots √ᾱ_t and √(1 − ᾱ_t).":
-            abar * x0 + (1 - abar) * eps,
-        "the signal and noise coefficients are swapped: x0 gets √ᾱ_t (≈ 1 at small t), ε gets √(1 − ᾱ_t).":
-            (1 - abar).sqrt() * x0 + abar.sqrt() * eps,
-        "that is ONE noising step q(x_t | x_{t−1}) with α_t and β_t. To jump from x0 straight to x_t use the "
-        "cumulative product ᾱ_t = α_0·α_1⋯α_t (schedule.alphas_cumprod).":
-            alpha.sqrt() * x0 + beta.sqrt() * eps,
-        "off by one step: you used ᾱ_{t−1} (alphas_cumprod_prev). In code, alphas_cumprod[t] is the ᾱ after "
-        "step t, the one x_t needs.":
-            prev.sqrt() * x0 + (1 - prev).sqrt() * eps,
-        "off by one step: you used ᾱ_{t+1}. In code, alphas_cumprod[t] is the ᾱ after step t, the one x_t "
-        "needs.":
-            nxt.sqrt() * x0 + (1 - nxt).sqrt() * eps,
-        "you only scaled x0: the noise term √(1 − ᾱ_t)·ε is missing.": abar.sqrt() * x0,
-        "the x0 term is not scaled: it must shrink as √ᾱ_t (x0 + noise only grows the variance).":
-            x0 + (1 - abar).sqrt() * eps,
-    }
+def _with_abar(signal, noise, name="alphas_cumprod"):
+    """A wrong noising: ``signal(c)·x0 + noise(c)·ε`` with c = schedule.<name>[t] broadcast over x0."""
+    def wrong(schedule, x0, t, eps):
+        c = _coef(getattr(schedule, name), t, x0)
+        return signal(c) * x0 + noise(c) * eps
+    return wrong
 
 
-def _as_tensor_out(out, what: str) -> torch.Tensor:
-    if not isinstance(out, torch.Tensor):
-        try:
-            out = torch.as_tensor(out)
-        except Exception:
-            raise Incorrect(f"{what} should return a torch tensor, got {type(out).__name__}.") from None
-    return out.detach().to(torch.float64)
+def _next_abar(schedule, x0, t, eps):
+    a = schedule.alphas_cumprod
+    c = _coef(torch.cat([a[1:], a[-1:]]), t, x0)
+    return c.sqrt() * x0 + (1 - c).sqrt() * eps
+
+
+def _one_step(schedule, x0, t, eps):
+    return _coef(schedule.alphas, t, x0).sqrt() * x0 + _coef(schedule.betas, t, x0).sqrt() * eps
+
+
+NOISY_MISTAKES = (
+    Mistake(buggy_noisy_sample,
+            "the template's bug is still there: the signal is scaled by ᾱ_t, but it must be √ᾱ_t. With ᾱ_t the "
+            "variance of x_t is ᾱ_t²·Var(x0) + (1 − ᾱ_t), not 1 for unit-variance data, and x_t has the wrong "
+            "distribution at every t, so the network trains on inputs that sampling never produces."),
+    Mistake(_with_abar(torch.sqrt, lambda c: 1 - c),
+            "the noise is scaled by (1 − ᾱ_t); it must be √(1 − ᾱ_t). The closed form gives x_t VARIANCE "
+            "ᾱ_t·Var(x0) + (1 − ᾱ_t): the square roots are the standard deviations."),
+    Mistake(_with_abar(lambda c: c, lambda c: 1 - c),
+            "both ᾱ_t and 1 − ᾱ_t appear without square roots: they are variances, the multipliers are their "
+            "square roots √ᾱ_t and √(1 − ᾱ_t)."),
+    Mistake(_with_abar(lambda c: (1 - c).sqrt(), torch.sqrt),
+            "the signal and noise coefficients are swapped: x0 gets √ᾱ_t (≈ 1 at small t), ε gets √(1 − ᾱ_t)."),
+    Mistake(_one_step,
+            "that is ONE noising step q(x_t | x_{t−1}) with α_t and β_t. To jump from x0 straight to x_t use the "
+            "cumulative product ᾱ_t = α_0·α_1⋯α_t (schedule.alphas_cumprod)."),
+    Mistake(_with_abar(torch.sqrt, lambda c: (1 - c).sqrt(), name="alphas_cumprod_prev"),
+            "off by one step: you used ᾱ_{t−1} (alphas_cumprod_prev). In code, alphas_cumprod[t] is the ᾱ after "
+            "step t, the one x_t needs."),
+    Mistake(_next_abar,
+            "off by one step: you used ᾱ_{t+1}. In code, alphas_cumprod[t] is the ᾱ after step t, the one x_t "
+            "needs."),
+    Mistake(_with_abar(torch.sqrt, lambda c: 0 * c),
+            "you only scaled x0: the noise term √(1 − ᾱ_t)·ε is missing."),
+    Mistake(_with_abar(lambda c: torch.ones_like(c), lambda c: (1 - c).sqrt()),
+            "the x0 term is not scaled: it must shrink as √ᾱ_t (x0 + noise only grows the variance)."),
+)
 
 
 def _check_noisy(fn) -> None:
-    if not callable(fn):
-        raise Incorrect("pass your function itself: q1.check(noisy_sample) (no brackets).")
+    require_callable(fn, "q1.check(noisy_sample)")
     gen = torch.Generator().manual_seed(4)
-    sch = _SCHEDULE
-    cases = [(torch.randn(6, 2, generator=gen), 300), (torch.randn(6, 2, generator=gen), 0),
-             (torch.randn(6, 2, generator=gen), 999)]
-    for x0, t in cases:
-        eps = torch.randn(x0.shape, generator=gen)
-        _compare_noisy(fn, x0, t, eps, sch, f"t = {t}")
+    for t in (300, 0, 999):
+        x0 = torch.randn(6, 2, generator=gen, dtype=torch.float64)
+        eps = torch.randn(x0.shape, generator=gen, dtype=torch.float64)
+        _compare_noisy(fn, x0, t, eps, f"t = {t}")
     # a batch of different t, on image-shaped data: the coefficients must broadcast over (B, 1, H, W)
-    x0 = torch.randn(5, 1, 4, 4, generator=gen)
-    eps = torch.randn(x0.shape, generator=gen)
+    x0 = torch.randn(5, 1, 4, 4, generator=gen, dtype=torch.float64)
+    eps = torch.randn(x0.shape, generator=gen, dtype=torch.float64)
     t = torch.tensor([0, 10, 250, 600, 999])
     try:
-        _compare_noisy(fn, x0, t, eps, sch, "a LongTensor t of shape (5,) and images (5, 1, 4, 4)")
+        _compare_noisy(fn, x0, t, eps, "a LongTensor t of shape (5,) and images (5, 1, 4, 4)")
     except Incorrect as err:
         if "raised" in str(err) or "shape" in str(err):
-            raise Incorrect(f"{err}. It works for one int t, but for a batch of t (shape (B,)) "
+            raise Incorrect(f"{err} It works for one int t, but for a batch of t (shape (B,)) "
                             "schedule.alphas_cumprod[t] has shape (B,), which does not broadcast against "
                             "x0 of shape (B, 1, H, W): reshape it to (B, 1, 1, 1), e.g. "
                             ".reshape(-1, *[1] * (x0.dim() - 1)).") from None
         raise
 
 
-def _compare_noisy(fn, x0, t, eps, sch, label) -> None:
-    out = _as_tensor_out(call_student(fn, x0.clone(), t, eps.clone(), sch), "noisy_sample")
-    ref = reference_noisy_sample(x0.double(), t, eps.double(), sch)
-    if tuple(out.shape) != tuple(ref.shape):
-        raise Incorrect(f"for {label} expected x_t with x0's shape {tuple(ref.shape)}, got shape {tuple(out.shape)}.")
-    if torch.allclose(out, ref, rtol=1e-5, atol=1e-6):
-        return
-    for hint, wrong in _variants_noisy(x0.double(), t, eps.double(), sch).items():
-        if torch.allclose(out, wrong, rtol=1e-5, atol=1e-6):
-            raise Incorrect(hint)
-    raise Incorrect(f"for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε by up to "
-                    f"{float((out - ref).abs().max()):.3g}.")
+def _compare_noisy(fn, x0, t, eps, label) -> None:
+    out = as_float64(call_student(fn, _SCHEDULE, x0.clone(), t, eps.clone()), f"for {label} x_t", x0.shape)
+    ref = reference_noisy_sample(_SCHEDULE, x0, t, eps)
+    check_close(out, ref, NOISY_MISTAKES, _SCHEDULE, x0, t, eps,
+                otherwise=f"for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε by up to "
+                          f"{max_abs_diff(out, ref):.3g}.")
 
 
 q1 = Exercise(
     "Exercise 4.1 — spot the bug: noising in one step",
     _check_noisy,
-    hint="x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε with ᾱ_t = schedule.alphas_cumprod[t]. The template multiplies x0 by "
-         "ᾱ_t itself. For a batch of t, reshape the coefficient to (B, 1, ...) so it broadcasts over x0.",
+    hints=[
+        "The template multiplies x0 by ᾱ_t. Is ᾱ_t the standard deviation of the signal part of x_t, or its "
+        "variance?",
+        "x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε with ᾱ_t = schedule.alphas_cumprod[t]. For a LongTensor t of shape (B,) "
+        "that is B values: reshape them to (B, 1, ...) so they broadcast over x0's other dimensions.",
+        "abar = schedule.alphas_cumprod[t].to(x0.dtype); for a 1-D tensor t, abar = abar.reshape(-1, *[1] * "
+        "(x0.dim() - 1)); return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.",
+    ],
     solution=source_of(reference_noisy_sample),
     reference=reference_noisy_sample,
+    mistakes=NOISY_MISTAKES,
 )
 
 
 # ---------------------------------------------------------------------------------------------
-# q2 — the training loss for one batch
-# ---------------------------------------------------------------------------------------------
-def reference_simple_loss(model, x0, t, eps, schedule):
-    """L_simple = mean over batch and coordinates of (ε − ε_θ(x_t, t))², x_t in closed form."""
-    abar = schedule.alphas_cumprod[t].to(x0.dtype).reshape(-1, *([1] * (x0.dim() - 1)))
-    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
-    return ((eps - model(x_t, t)) ** 2).mean()
-
-
-class _CheckModel(nn.Module):
-    """A fixed toy ε-model for checking: depends on x_t and (mildly) on t."""
-
-    def forward(self, x_t, t):
-        return 0.6 * x_t + 0.3 * torch.tanh(x_t.flip(-1)) + 4e-4 * t.to(x_t.dtype).reshape(-1, *([1] * (x_t.dim() - 1)))
-
-
-def _check_loss(fn) -> None:
-    if not callable(fn):
-        raise Incorrect("pass your function itself: q2.check(simple_loss) (no brackets).")
-    gen = torch.Generator().manual_seed(7)
-    sch, model = _SCHEDULE, _CheckModel()
-    x0 = torch.randn(64, 2, generator=gen)
-    t = torch.randint(0, T_CHECK, (64,), generator=gen)
-    eps = torch.randn(x0.shape, generator=gen)
-    out = call_student(fn, model, x0.clone(), t.clone(), eps.clone(), sch)
-    out_t = _as_tensor_out(out, "simple_loss")
-    if out_t.numel() != 1:
-        raise Incorrect(f"the loss must be ONE number (a 0-dim tensor), got shape {tuple(out_t.shape)}: "
-                        "average over the batch and the coordinates with .mean().")
-    value = float(out_t)
-    ref = float(reference_simple_loss(model, x0, t, eps, sch))
-    if abs(value - ref) <= 1e-5 * max(1.0, abs(ref)):
-        return
-    abar = sch.alphas_cumprod[t].float()[:, None]
-    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
-    x_t_bug = abar * x0 + (1 - abar).sqrt() * eps
-    wrong = {
-        "you summed the squared errors; L_simple is their MEAN (over the batch and the coordinates), so its "
-        "size does not depend on the batch size: use .mean().": float(((eps - model(x_t, t)) ** 2).sum()),
-        "your loss compares the network's output with x0. In ε-prediction the target is the noise ε that "
-        "made x_t: ((ε − model(x_t, t))²).mean().": float(((x0 - model(x_t, t)) ** 2).mean()),
-        "you fed the clean x0 to the network. It must see the noisy x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (with the "
-        "same t): that is the input it will get during sampling.": float(((eps - model(x0, t)) ** 2).mean()),
-        "x_t is built with the template's bug (ᾱ_t instead of √ᾱ_t): fix it as in exercise 4.1.":
-            float(((eps - model(x_t_bug, t)) ** 2).mean()),
-        "you compared the output with x_t; the target is the noise ε.": float(((x_t - model(x_t, t)) ** 2).mean()),
-        "the mean of the errors is not squared per element: use ((ε − ε̂)**2).mean(), not (ε − ε̂).mean()**2.":
-            float((eps - model(x_t, t)).mean() ** 2),
-        "you averaged the errors without squaring them.": float((eps - model(x_t, t)).mean()),
-    }
-    for hint, w in wrong.items():
-        if abs(value - w) <= 1e-5 * max(1.0, abs(w)):
-            raise Incorrect(hint)
-    raise Incorrect(f"your loss is {value:.5g}, expected {ref:.5g} for this batch. Build x_t in closed form, "
-                    "call model(x_t, t), and average (ε − ε̂)².")
-
-
-q2 = Exercise(
-    "Exercise 4.2 — L_simple for one batch",
-    _check_loss,
-    hint="Three lines: ᾱ = schedule.alphas_cumprod[t] reshaped to (B, 1); x_t = √ᾱ·x0 + √(1−ᾱ)·ε; "
-         "return ((ε − model(x_t, t))**2).mean().",
-    solution=source_of(reference_simple_loss),
-    reference=reference_simple_loss,
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# q3, q4 — spot the bug: a time embedding that is computed and never used
+# q2 — does the network look at t?  q3 — fix a sketch whose time embedding is never used
 # ---------------------------------------------------------------------------------------------
 class SketchDenoiser(nn.Module):
-    """A sketch like the course texts' "U-Nets": it computes a time embedding and never uses it.
+    """A sketched "U-Net" that computes a time embedding and never uses it (a bug in widely copied code).
 
     x (B, C, H, W), t (B,) → ε̂ (B, C, H, W). The bug: ``emb`` is thrown away, so ε̂ is the same for
     t = 5 and t = 900, although the right answer differs enormously.
@@ -235,7 +170,7 @@ class SketchDenoiser(nn.Module):
         self.conv_out = nn.Conv2d(width, channels, 3, padding=1)
 
     def forward(self, x, t):
-        emb = self.time_proj(self.time_embed(t))     # (B, width): computed ...
+        emb = self.time_proj(self.time_embed(t))     # noqa: F841 — (B, width): computed ...
         h = F.silu(self.conv_in(x))
         h = F.silu(self.conv_mid(h))
         return self.conv_out(h)                      # ... and never used
@@ -252,86 +187,142 @@ class ReferenceFixedSketch(SketchDenoiser):
         return self.conv_out(h)
 
 
-def reference_uses_time(model, x_t) -> bool:
-    """True when the model's output changes between t = 0 and t = 999 for the same x_t."""
+def reference_uses_time(model, x_t, T=T_CHECK) -> bool:
+    """True when model(x_t, t) differs from model(x_t, 0), exactly, for some code step t in 1..T−1."""
     b = x_t.shape[0]
     with torch.no_grad():
-        early = model(x_t, torch.zeros(b, dtype=torch.long))
-        late = model(x_t, torch.full((b,), T_CHECK - 1, dtype=torch.long))
-    return not torch.equal(early, late)
+        at_zero = model(x_t, torch.zeros(b, dtype=torch.long))
+        for t in range(1, T):
+            if not torch.equal(model(x_t, torch.full((b,), t, dtype=torch.long)), at_zero):
+                return True
+    return False
+
+
+def _t_column(x, t):
+    return t.to(x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+
+
+#: The checker asks uses_time about code steps 0..USES_TIME_T−1 (a short range keeps the check fast;
+#: the question is the same for any T).
+USES_TIME_T = 100
 
 
 class _LateOnly(nn.Module):
-    """Uses t, but only for t ≥ 500 (so comparing t = 0 with t = 1 misses it)."""
+    """Uses t, but only for t ≥ 50 (comparing neighbouring steps such as t = 0 and t = 1 misses it)."""
 
     def forward(self, x, t):
-        return 0.5 * x + (t >= 500).to(x.dtype).reshape(-1, 1, 1, 1)
+        return 0.5 * x + _t_column(x, (t >= 50).long())
+
+
+class _Window(nn.Module):
+    """Uses t only for 40 ≤ t < 45: the same output at t = 0 and t = T−1, so two probes miss it."""
+
+    def forward(self, x, t):
+        return 0.5 * x + _t_column(x, ((t >= 40) & (t < 45)).long())
 
 
 class _Weak(nn.Module):
     """Uses t, but only a little (a 1e-4 shift): a tolerance-based comparison misses it."""
 
     def forward(self, x, t):
-        return 0.5 * x + 1e-4 * torch.cos(t.to(x.dtype) / 100).reshape(-1, 1, 1, 1)
+        return 0.5 * x + 1e-4 * torch.cos(_t_column(x, t) / 100)
 
 
-def _as_bool(out, label: str) -> bool:
-    if isinstance(out, torch.Tensor) and out.numel() == 1:
-        return bool(out)
-    if isinstance(out, bool) or type(out).__name__ == "bool_":
-        return bool(out)
-    raise Incorrect(f"uses_time should return True or False, got {type(out).__name__} {out!r} for {label}.")
+def _probe_pair(t_a, t_b, equal=torch.equal):
+    """A wrong uses_time that compares two code steps only."""
+    def wrong(model, x_t, T=T_CHECK):
+        b = x_t.shape[0]
+        with torch.no_grad():
+            first = model(x_t, torch.full((b,), t_a, dtype=torch.long))
+            return not equal(first, model(x_t, torch.full((b,), min(t_b, T - 1), dtype=torch.long)))
+    return wrong
+
+
+def _tolerant_scan(model, x_t, T=T_CHECK):
+    """A wrong uses_time: every t, but 'equal' up to a tolerance."""
+    b = x_t.shape[0]
+    with torch.no_grad():
+        at_zero = model(x_t, torch.zeros(b, dtype=torch.long))
+        return any(not torch.allclose(model(x_t, torch.full((b,), t, dtype=torch.long)), at_zero, atol=1e-3)
+                   for t in range(1, T))
+
+
+USES_TIME_MISTAKES = (
+    Mistake(lambda model, x_t, T=T_CHECK: True,
+            "you answered True for every model, also for the sketch, whose output is identical for every t (the "
+            "embedding is never added to anything). Compare model(x_t, t) for the SAME x_t and different t — "
+            "are they exactly equal?"),
+    Mistake(lambda model, x_t, T=T_CHECK: False,
+            "you answered False for every model, also for ones that do use t. Compare model(x_t, t) for "
+            "different t on the same x_t."),
+    Mistake(_probe_pair(0, 1),
+            "you compared neighbouring steps (t = 0 and t = 1) and missed a model that changes its output only "
+            "for t ≥ 50 (of T = 100). Compare model(x_t, t) with model(x_t, 0) for EVERY t in 0..T−1."),
+    Mistake(_probe_pair(0, T_CHECK),
+            "two probes cannot decide it: you missed a model that reacts to t only for 40 ≤ t < 45 (of T = 100; "
+            "its output at t = 0 and t = T−1 is the same). Compare model(x_t, t) with model(x_t, 0) for EVERY "
+            "t in 0..T−1."),
+    Mistake(_tolerant_scan,
+            "you missed a model whose output changes only slightly (1e-4) with t: a tolerance such as "
+            "torch.allclose(..., atol=1e-3) hides it. The question is whether the outputs are exactly equal: "
+            "torch.equal(a, b)."),
+)
+
+
+def _uses_time_cases():
+    """(label, model, right answer); fixed weights, made without touching the student's RNG state."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        sketch, fixed = SketchDenoiser().eval(), ReferenceFixedSketch().eval()
+    return [("the sketch (it ignores t)", sketch, False),
+            ("the fixed sketch (it uses t)", fixed, True),
+            ("a model that reacts to t only for t ≥ 50", _LateOnly(), True),
+            ("a model whose output moves only 1e-4 with t", _Weak(), True),
+            ("a model that reacts to t only for 40 ≤ t < 45", _Window(), True)]
 
 
 def _check_uses_time(fn) -> None:
-    if not callable(fn):
-        raise Incorrect("pass your function itself: q3.check(uses_time) (no brackets).")
+    require_callable(fn, "q2.check(uses_time)")
     x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(1))
-    with torch.random.fork_rng():                  # fixed weights, without touching the student's RNG state
-        torch.manual_seed(0)
-        sketch, fixed = SketchDenoiser().eval(), ReferenceFixedSketch().eval()
-    cases = [("the sketch (it ignores t)", sketch, False),
-             ("the fixed sketch (it uses t)", fixed, True),
-             ("a model that reacts to t only for t ≥ 500", _LateOnly(), True),
-             ("a model whose output moves only 1e-4 with t", _Weak(), True)]
-    answers = [_as_bool(call_student(fn, model, x.clone()), label) for label, model, _ in cases]
-    if all(answers):
-        raise Incorrect("you answered True for every model, also for the sketch, whose output is identical for "
-                        "every t (the embedding is never added to anything). Compare model(x_t, t1) with "
-                        "model(x_t, t2) for the SAME x_t and two different t — are they exactly equal?")
-    if not any(answers):
-        raise Incorrect("you answered False for every model, also for ones that do use t. Compare "
-                        "model(x_t, t) for two different t (e.g. all 0 and all 999) on the same x_t.")
-    for (label, _, expected), got in zip(cases, answers):
-        if got == expected:
-            continue
-        if label.startswith("the sketch"):
-            raise Incorrect("you said the sketch uses t, but its output is identical for every t (the embedding "
-                            "is never added to anything). Did you compare the same t twice, or different x_t?")
-        if "t ≥ 500" in label:
-            raise Incorrect("you missed a model that changes its output only for large t. Compare two t that are "
-                            "far apart — t = 0 and t = T−1 = 999 — not neighbours like 0 and 1.")
-        if "1e-4" in label:
-            raise Incorrect("you missed a model whose output changes only slightly (1e-4) with t: a tolerance such "
-                            "as torch.allclose(..., atol=1e-3) hides it. Ask whether the outputs are exactly "
-                            "equal: torch.equal(a, b).")
-        raise Incorrect(f"wrong answer for {label}: expected {expected}.")
+    cases = _uses_time_cases()
+
+    def answers(uses_time):
+        return tuple(as_bool(call_student(uses_time, model, x.clone(), USES_TIME_T), f"uses_time on {label}")
+                     for label, model, _ in cases)
+
+    got = answers(fn)
+    if got == tuple(right for _, _, right in cases):
+        return
+    diagnose(got, USES_TIME_MISTAKES, run=answers)
+    label, _, right = next(case for case, answer in zip(cases, got) if answer != case[2])
+    if not right:
+        raise Incorrect("you said the sketch uses t, but its output is identical for every t (the embedding is "
+                        "never added to anything). Did you compare the same t twice, or different x_t?")
+    raise Incorrect(f"you answered False for {label}. Compare model(x_t, t) with model(x_t, 0) for every t in "
+                    "0..T−1, with exact equality (torch.equal).")
 
 
-q3 = Exercise(
-    "Exercise 4.3 — spot the bug: does the network look at t?",
+q2 = Exercise(
+    "Exercise 4.2 — spot the bug: does the network look at t?",
     _check_uses_time,
-    hint="Feed the SAME x_t twice with two far-apart times, t = torch.zeros(B, dtype=torch.long) and "
-         "torch.full((B,), 999), inside torch.no_grad(); the model uses t exactly when the outputs differ "
-         "(torch.equal).",
+    hints=[
+        "Hold x_t fixed and vary only t. The model ignores t exactly when its output is the same for every "
+        "code step t = 0..T−1.",
+        "A model may react to t only in part of the range, or only slightly. Compare model(x_t, t) with "
+        "model(x_t, 0) for every t in 1..T−1, with exact equality (torch.equal), inside torch.no_grad(); t "
+        "is a LongTensor of shape (B,), e.g. torch.full((B,), t).",
+        "at_zero = model(x_t, torch.zeros(B, dtype=torch.long)); return any(not torch.equal(model(x_t, "
+        "torch.full((B,), t)), at_zero) for t in range(1, T)), all under torch.no_grad().",
+    ],
     solution=source_of(reference_uses_time),
     reference=reference_uses_time,
+    mistakes=USES_TIME_MISTAKES,
 )
 
 
 def _check_fixed_sketch(cls) -> None:
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        raise Incorrect("pass your class itself (a subclass of SketchDenoiser): q4.check(FixedSketch).")
+        raise Incorrect("pass your class itself (a subclass of SketchDenoiser): q3.check(FixedSketch).")
     try:
         with torch.random.fork_rng():              # fixed weights, without touching the student's RNG state
             torch.manual_seed(0)
@@ -345,7 +336,11 @@ def _check_fixed_sketch(cls) -> None:
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise Incorrect(f"forward must return ε̂ with x's shape {tuple(x.shape)}, got {shape}.")
-    if not reference_uses_time(model.eval(), x):
+    model.eval()
+    with torch.no_grad():
+        same_for_all_t = all(torch.equal(model(x, torch.full((4,), s)), model(x, torch.zeros(4, dtype=torch.long)))
+                             for s in (1, 300, 999))
+    if same_for_all_t:
         raise Incorrect("the output still does not change with t: add the embedding to the features, "
                         "h = h + emb[:, :, None, None], between two layers (before the last convolution).")
     proj = getattr(model, "time_proj", None)
@@ -366,11 +361,159 @@ def _check_fixed_sketch(cls) -> None:
         raise Incorrect("subclass SketchDenoiser (class FixedSketch(SketchDenoiser): ...) and only write forward.")
 
 
-q4 = Exercise(
-    "Exercise 4.4 — fix the sketch so it uses t",
+q3 = Exercise(
+    "Exercise 4.3 — fix the sketch so it uses t",
     _check_fixed_sketch,
-    hint="Write forward(self, x, t) like the sketch's, and after the first convolution add the embedding to "
-         "every pixel: h = h + emb[:, :, None, None] (emb is (B, width), h is (B, width, H, W)).",
+    hints=[
+        "The sketch computes emb = self.time_proj(self.time_embed(t)) and then never uses it. Where could it "
+        "enter the image features h?",
+        "emb has shape (B, width) and h = F.silu(self.conv_in(x)) has shape (B, width, H, W): add the "
+        "embedding to h between two layers, broadcast over the pixels with emb[:, :, None, None].",
+        "In forward: emb = self.time_proj(self.time_embed(t)); h = F.silu(self.conv_in(x)); "
+        "h = h + emb[:, :, None, None]; h = F.silu(self.conv_mid(h)); return self.conv_out(h).",
+    ],
     solution=source_of(ReferenceFixedSketch),
     reference=ReferenceFixedSketch,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# q4 — the training loss for one batch: draw t and ε, noise, compare
+# ---------------------------------------------------------------------------------------------
+def reference_simple_loss(model, schedule, x0, generator=None):
+    """L_simple for one batch: t ~ U{0..T−1} and ε ~ N(0, I) per example, x_t in closed form,
+    the mean over batch and coordinates of (ε − ε_θ(x_t, t))²."""
+    t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)   # code steps 0..T−1, all of them
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+    abar = schedule.alphas_cumprod[t].to(x0.dtype).reshape(-1, *([1] * (x0.dim() - 1)))
+    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
+    return ((eps - model(x_t, t)) ** 2).mean()
+
+
+class _RecordingModel(nn.Module):
+    """A fixed toy ε-model (depends on x_t and mildly on t) that records what it was called with."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def forward(self, x_t, t):
+        t_col = torch.as_tensor(t).to(x_t.dtype)
+        if t_col.dim() == 1:
+            t_col = t_col.reshape(-1, *([1] * (x_t.dim() - 1)))
+        out = 0.6 * x_t + 0.3 * torch.tanh(x_t.flip(-1)) + 4e-4 * t_col
+        self.calls.append((x_t.detach().clone(), t, out.detach().clone()))
+        return out
+
+
+#: Examples in the checker's batch: with B = 20 000 uniform draws over T = 1000 steps, P(step 0 never
+#: drawn) = 0.999²⁰⁰⁰⁰ ≈ 2e-9, and the mean of t has standard error 288.7/√B ≈ 2.0.
+LOSS_BATCH = 20_000
+#: How many standard errors the mean of t and the mean/variance of the recovered ε may be off.
+LOSS_Z = 5.0
+
+
+def _loss_candidates(x0, x_t, t, out, schedule):
+    """What the typical wrong losses would give on the recorded batch: (value, hint) pairs."""
+    abar = schedule.alphas_cumprod[t].reshape(-1, *([1] * (x0.dim() - 1)))
+    eps = (x_t - abar.sqrt() * x0) / (1 - abar).sqrt()          # the ε a right x_t was made with
+    eps_bug = (x_t - abar * x0) / (1 - abar).sqrt()              # ... with the template's ᾱ_t x0
+    return eps, (
+        Mistake(((eps_bug - out) ** 2).mean(),
+                "x_t is built with the template's bug (ᾱ_t x0 instead of √ᾱ_t x0): fix it as in exercise 4.1."),
+        Mistake(((eps - out) ** 2).sum(),
+                "you summed the squared errors; L_simple is their MEAN (over the batch and the coordinates), so "
+                "its size does not depend on the batch size: use .mean()."),
+        Mistake(((x0 - out) ** 2).mean(),
+                "your loss compares the network's output with x0. In ε-prediction the target is the noise ε that "
+                "made x_t: ((ε − model(x_t, t))²).mean()."),
+        Mistake(((x_t - out) ** 2).mean(), "you compared the output with x_t; the target is the noise ε."),
+        Mistake((eps - out).mean() ** 2,
+                "the mean of the errors is not squared per element: use ((ε − ε̂)**2).mean(), not "
+                "(ε − ε̂).mean()**2."),
+        Mistake((eps - out).mean(), "you averaged the errors without squaring them."),
+    )
+
+
+def _check_t(t, B: int, T: int) -> None:
+    """The recorded code steps: one integer per example, uniform over all of 0..T−1."""
+    if not isinstance(t, torch.Tensor) or t.dim() == 0:
+        raise Incorrect("you gave the whole batch one step t. Draw one per example, torch.randint(0, T, (B,), "
+                        "generator=generator): then every batch trains many steps at once, and one random t per "
+                        "example is an unbiased estimate of the sum over all t.")
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise Incorrect(f"t must be integer code steps (a LongTensor, as torch.randint gives), got {t.dtype}.")
+    if tuple(t.shape) != (B,):
+        raise Incorrect(f"t should have one step per example, shape ({B},), got {tuple(t.shape)}.")
+    lo, hi = int(t.min()), int(t.max())
+    if hi > T - 1 or lo < 0:
+        raise Incorrect(f"you drew t = {hi if hi > T - 1 else lo}, outside the code steps 0..T−1 = 0..{T - 1} "
+                        "(the papers' 1..T shifted by one). torch.randint's upper bound is exclusive: "
+                        "torch.randint(0, T, ...).")
+    if lo >= 1:
+        raise Incorrect(f"no example in {B} was drawn at code step t = 0: torch.randint(1, T, ...) (the papers' "
+                        "t ≥ 1 carried into code) draws 1..T−1 only, so step 0 — the step the sampler's last move "
+                        "uses — is never trained. Draw torch.randint(0, T, ...).")
+    if hi < T - 1:
+        raise Incorrect(f"no example in {B} was drawn at the last code step t = {T - 1}: the noisiest step, "
+                        "where sampling starts, is never trained. torch.randint's upper bound is exclusive: "
+                        "torch.randint(0, T, ...).")
+    mean, se = float(t.double().mean()), math.sqrt((T ** 2 - 1) / 12 / B)
+    if abs(mean - (T - 1) / 2) > LOSS_Z * se:
+        raise Incorrect(f"your t are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give "
+                        f"{(T - 1) / 2} ± {se:.1f}. Draw them with torch.randint(0, T, (B,), generator=generator).")
+
+
+def _check_loss(fn) -> None:
+    require_callable(fn, "q4.check(simple_loss)")
+    sch, model = _SCHEDULE, _RecordingModel()
+    gen = torch.Generator().manual_seed(7)
+    x0 = torch.randn(LOSS_BATCH, 2, generator=gen, dtype=torch.float64) * 0.5 + 1.0
+    try:
+        with torch.random.fork_rng():              # a student who ignores `generator` leaves no trace either
+            out = call_student(fn, model, sch, x0.clone(), gen)
+    except Incorrect as err:
+        if "out of bounds" in str(err):
+            raise Incorrect(f"{err}. Code steps run 0..T−1 (the papers' 1..T shifted by one): draw them with "
+                            "torch.randint(0, T, ...), whose upper bound is exclusive.") from None
+        raise
+    if isinstance(out, torch.Tensor) and out.numel() != 1:
+        raise Incorrect(f"the loss must be ONE number (a 0-dim tensor), got shape {tuple(out.shape)}: average "
+                        "over the batch and the coordinates with .mean().")
+    value = as_float64(out, "the loss")
+    if not model.calls:
+        raise Incorrect("your loss never called model(x_t, t): the network's ε̂ = model(x_t, t) is what it trains.")
+    x_t, t, eps_hat = model.calls[-1]
+    x_t = as_float64(x_t, "the x_t you gave the model", x0.shape)
+    if close(x_t, x0):
+        raise Incorrect("you fed the clean x0 to the network. It must see the noisy x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε "
+                        "(with the same t): that is the input it will get during sampling.")
+    _check_t(t, LOSS_BATCH, sch.T)
+    eps, mistakes = _loss_candidates(x0, x_t, t.long(), eps_hat.double(), sch)
+    if close(value, ((eps - eps_hat) ** 2).mean()):
+        n = eps.numel()
+        mean, var = float(eps.mean()), float(eps.var())
+        if abs(mean) > LOSS_Z / math.sqrt(n) or abs(var - 1) > LOSS_Z * math.sqrt(2 / n):
+            raise Incorrect(f"your ε is not standard normal noise (mean {mean:.3f}, variance {var:.3f}; N(0, 1) "
+                            f"gives 0 and 1): use torch.randn(x0.shape, generator=generator).")
+        return
+    diagnose(value, mistakes)
+    raise Incorrect(f"your loss is {float(value):.5g}, but (ε − model(x_t, t))² averaged over this batch gives "
+                    f"{float(((eps - eps_hat) ** 2).mean()):.5g}. Build x_t in closed form, call model(x_t, t), "
+                    "and average (ε − ε̂)².")
+
+
+q4 = Exercise(
+    "Exercise 4.4 — L_simple for one batch",
+    _check_loss,
+    hints=[
+        "One training step on a batch: draw a code step t and noise ε for every example, make x_t in closed "
+        "form, and compare the network's ε̂ = model(x_t, t) with ε.",
+        "t = torch.randint(0, schedule.T, (B,), generator=generator) covers every code step 0..T−1 (the upper "
+        "bound is exclusive; the papers' 1..T is code 0..T−1). eps = torch.randn(x0.shape, generator=generator, "
+        "dtype=x0.dtype). Reshape ᾱ_t = schedule.alphas_cumprod[t] to (B, 1) to broadcast over x0.",
+        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; return ((eps - model(x_t, t)) ** 2).mean().",
+    ],
+    solution=source_of(reference_simple_loss),
+    reference=reference_simple_loss,
 )
