@@ -24,6 +24,13 @@ Conditioning (class labels, for classifier-free guidance): ``TimeMLP`` and ``Tin
 * ``num_classes`` 0 or None (the default) builds an unconditional model: no label embedding and
   no ``num_classes`` key in ``config``, so checkpoints saved before labels existed load unchanged.
   Such a model rejects a ``y`` other than None.
+* ``TinyUNet(..., conditioning="cross_attention")`` lets the label in the way text enters an image
+  generator instead: the label becomes a short "prompt" of token embeddings (a learnt start token
+  ⟨s⟩ and the label's token, ∅ included), and :class:`CrossAttention2d` blocks (queries from the
+  image positions, keys and values from the tokens) read it; the label is then *not* added to
+  e(t). ``model.cross_attention_maps(x_t, t, y)`` returns the attention weights for drawing. With a
+  single token the softmax weight is 1 everywhere and cross-attention reduces to adding one
+  vector to every position. Configs without a ``conditioning`` key are the label-embedding models.
 
 Every model carries ``model.config`` (a JSON-serialisable dict with a ``"type"`` key);
 ``build_model(model.config)`` rebuilds the same architecture, ``Model.from_config(config)`` too.
@@ -44,12 +51,16 @@ __all__ = [
     "TinyUNet",
     "ResBlock",
     "SelfAttention2d",
+    "CrossAttention2d",
     "DigitClassifier",
     "build_model",
     "count_parameters",
     "conditioning_classes",
     "MODEL_TYPES",
+    "CONDITIONING_KINDS",
 ]
+
+CONDITIONING_KINDS = ("embedding", "cross_attention")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
@@ -326,6 +337,51 @@ class SelfAttention2d(nn.Module):
         return x + self.proj(out)
 
 
+class CrossAttention2d(nn.Module):
+    """Cross-attention from the H·W positions of a feature map to L token embeddings, with a residual.
+
+    The way a prompt steers an image generator: each position p of the feature map h (B, C, H, W)
+    asks a query q_p = W_q GN(h)_p; each token j of ``tokens`` (B, L, token_dim) offers a key
+    k_j = W_k e_j and a value v_j = W_v e_j (per head, width c = C / heads). The position reads
+
+        a_pj = softmax_j(q_p · k_j / √c),   out_p = h_p + W_o Σ_j a_pj v_j
+
+    so ``a[p, :]`` (the attention weights, summing to 1 over the tokens) says how much of each
+    token lands at position p. With **one token** a_p1 = 1 at every p, and the block adds the same
+    vector W_o v_1 + b_o to every position: cross-attention on a single label is adding a vector.
+
+    After a forward call with ``keep_weights=True``, ``last_weights`` holds a (B, heads, H, W, L)
+    tensor of the weights (detached).
+
+    Shapes: x (B, C, H, W), tokens (B, L, token_dim) → (B, C, H, W).
+    """
+
+    def __init__(self, channels: int, token_dim: int, heads: int = 1, groups: int = 8):
+        super().__init__()
+        if not isinstance(heads, int) or heads < 1 or channels % heads:
+            raise ValueError(f"heads must be a positive int dividing channels={channels}, got {heads!r}")
+        self.heads = heads
+        self.norm = nn.GroupNorm(_groups_for(channels, groups), channels)
+        self.to_q = nn.Conv2d(channels, channels, 1)
+        self.to_k = nn.Linear(token_dim, channels)
+        self.to_v = nn.Linear(token_dim, channels)
+        self.proj = nn.Conv2d(channels, channels, 1)
+        self.last_weights: Tensor | None = None
+
+    def forward(self, x: Tensor, tokens: Tensor, keep_weights: bool = False) -> Tensor:
+        B, C, H, W = x.shape
+        if tokens.dim() != 3 or tokens.shape[0] != B:
+            raise ValueError(f"tokens must have shape (batch={B}, L, token_dim), got {tuple(tokens.shape)}")
+        nh, c = self.heads, C // self.heads
+        q = self.to_q(self.norm(x)).reshape(B, nh, c, H * W).transpose(-1, -2)   # (B, heads, HW, c)
+        k = self.to_k(tokens).reshape(B, -1, nh, c).transpose(1, 2)            # (B, heads, L, c)
+        v = self.to_v(tokens).reshape(B, -1, nh, c).transpose(1, 2)            # (B, heads, L, c)
+        weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(c), dim=-1)  # (B, heads, HW, L)
+        self.last_weights = weights.detach().reshape(B, nh, H, W, -1) if keep_weights else None
+        out = (weights @ v).transpose(-1, -2).reshape(B, C, H, W)
+        return x + self.proj(out)
+
+
 class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
     """A small U-Net ε_θ(x_t, t) for images; ε_θ(x_t, t, y) with ``num_classes``.
 
@@ -358,6 +414,13 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
         dropout: dropout inside ResBlocks.
         num_classes: K > 0 makes it label-conditioned (see the module docstring: labels 0..K−1,
             ∅ = K); 0 or None (default) unconditional.
+        conditioning: how a label enters (with ``num_classes``): ``"embedding"`` (default) adds
+            its learnt embedding to e(t); ``"cross_attention"`` turns it into the prompt tokens
+            [⟨s⟩, e(y)] (``start_token=False``: [e(y)] alone) read by a :class:`CrossAttention2d`
+            after the middle block and after each up-path level (none is added to e(t)).
+        token_dim: width of the token embeddings (cross-attention; default ``time_dim``).
+        start_token: cross-attention prompt starts with a learnt, label-independent token ⟨s⟩, so
+            each position can take the label's value or not (its weight on e(y) is the drawn map).
 
     Shapes: ``x_t`` (B, C, H, W), ``t`` int or (B,), ``y`` None, int or (B,) → ε̂ (B, C, H, W).
     """
@@ -373,9 +436,17 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
         num_res_blocks: int = 1,
         dropout: float = 0.0,
         num_classes: int | None = None,
+        conditioning: str = "embedding",
+        token_dim: int | None = None,
+        start_token: bool = True,
     ):
         super().__init__()
         self.num_classes = _check_num_classes(num_classes)
+        if conditioning not in CONDITIONING_KINDS:
+            raise ValueError(f"conditioning must be one of {CONDITIONING_KINDS}, got {conditioning!r}")
+        if conditioning != "embedding" and not self.num_classes:
+            raise ValueError(f"conditioning={conditioning!r} needs labels: build the model with num_classes=K")
+        self.conditioning = conditioning
         channel_mults = tuple(int(m) for m in channel_mults)
         if not channel_mults or any(m < 1 for m in channel_mults):
             raise ValueError(f"channel_mults must be a non-empty sequence of positive ints, got {channel_mults!r}")
@@ -387,11 +458,19 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
         )
         if self.num_classes:
             self._config["num_classes"] = self.num_classes
+        cross = conditioning == "cross_attention"
+        if cross:  # only then: label-embedding and unconditional configs stay as they were
+            token_dim = time_dim if token_dim is None else token_dim
+            if not isinstance(token_dim, int) or isinstance(token_dim, bool) or token_dim < 1:
+                raise ValueError(f"token_dim must be a positive int, got {token_dim!r}")
+            self._config.update(conditioning=conditioning, token_dim=token_dim, start_token=bool(start_token))
         self.in_channels = in_channels
         self.levels = len(channel_mults)
         self.time_embed = SinusoidalTimeEmbedding(base)
         self.time_mlp = nn.Sequential(nn.Linear(base, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
-        self.label_embed = _label_embedding(self.num_classes, time_dim)
+        # label embedding: added to e(t), or the label's token for cross-attention
+        self.label_embed = _label_embedding(self.num_classes, token_dim if cross else time_dim)
+        self.start_token = nn.Parameter(torch.randn(token_dim) * 0.02) if cross and start_token else None
         self.conv_in = nn.Conv2d(in_channels, base, 3, padding=1)
 
         widths = [base * m for m in channel_mults]
@@ -412,6 +491,7 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
 
         self.mid = ResBlock(ch, ch, time_dim, groups, dropout)
         self.mid_attn = SelfAttention2d(ch, groups=groups) if attention else nn.Identity()
+        self.mid_cross = CrossAttention2d(ch, token_dim, groups=groups) if cross else None
 
         self.up = nn.ModuleList()
         for i, w in reversed(list(enumerate(widths))):
@@ -421,6 +501,8 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
                 ch = w
             level = nn.Module()
             level.blocks = blocks
+            if cross:
+                level.cross = CrossAttention2d(ch, token_dim, groups=groups)
             if i > 0:
                 level.upsample = nn.Conv2d(ch, ch, 3, padding=1)
             self.up.append(level)
@@ -429,7 +511,49 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
         self.norm_out = nn.GroupNorm(_groups_for(ch, groups), ch)
         self.conv_out = nn.Conv2d(ch, in_channels, 3, padding=1)
 
+    def prompt_tokens(self, y, batch: int, device=None) -> Tensor:
+        """The tokens cross-attention reads for labels ``y`` (None = ∅): (B, L, token_dim), L = 2
+        ([⟨s⟩, e(y)]) or 1 without a start token. Only for ``conditioning="cross_attention"``."""
+        if self.conditioning != "cross_attention":
+            raise ValueError("prompt_tokens needs a model built with conditioning='cross_attention'")
+        device = self.label_embed.weight.device if device is None else device
+        label = self.label_embed(_as_label_batch(y, batch, self.num_classes, device))[:, None, :]
+        if self.start_token is None:
+            return label
+        return torch.cat([self.start_token.expand(batch, 1, -1), label], dim=1)
+
+    @property
+    def cross_attention_blocks(self) -> dict[str, CrossAttention2d]:
+        """The cross-attention blocks by name (``"middle"``, ``"up level L−1"`` … ``"up level 0"``, the last
+        at full resolution; empty without cross-attention)."""
+        if self.mid_cross is None:
+            return {}
+        # self.up runs from the deepest level (L−1) back to level 0 (full resolution)
+        return {"middle": self.mid_cross,
+                **{f"up level {self.levels - 1 - j}": level.cross for j, level in enumerate(self.up)}}
+
+    @torch.no_grad()
+    def cross_attention_maps(self, x_t: Tensor, t, y=None) -> dict[str, Tensor]:
+        """Attention weights of every cross-attention block for one forward pass ε_θ(x_t, t, y).
+
+        Returns ``{block name: (B, heads, h, w, L)}`` at each block's resolution h×w (the padded
+        size for odd images; crop or resize to draw); ``[..., j]`` is the weight on token j
+        (the last token is the label's), and the weights sum to 1 over j.
+        """
+        blocks = self.cross_attention_blocks
+        if not blocks:
+            raise ValueError("this TinyUNet has no cross-attention: build it with num_classes=K, "
+                             "conditioning='cross_attention'")
+        self._forward(x_t, t, y, keep_weights=True)
+        maps = {name: block.last_weights for name, block in blocks.items()}
+        for block in blocks.values():
+            block.last_weights = None
+        return maps
+
     def forward(self, x_t: Tensor, t, y=None) -> Tensor:
+        return self._forward(x_t, t, y)
+
+    def _forward(self, x_t: Tensor, t, y=None, keep_weights: bool = False) -> Tensor:
         if x_t.dim() != 4 or x_t.shape[1] != self.in_channels:
             raise ValueError(
                 f"TinyUNet(in_channels={self.in_channels}) expects x_t of shape (batch, {self.in_channels}, H, W), "
@@ -438,9 +562,13 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
         B, _, H, W = x_t.shape
         tb = _as_time_batch(t, B, x_t.device)
         emb = self.time_mlp(self.time_embed(tb))  # e(t)
-        label = self._label_emb(y, B, x_t.device)
-        if label is not None:
-            emb = emb + label  # e(t) + e(y)
+        tokens = None
+        if self.mid_cross is not None:
+            tokens = self.prompt_tokens(y, B, x_t.device)  # the label enters through cross-attention only
+        else:
+            label = self._label_emb(y, B, x_t.device)
+            if label is not None:
+                emb = emb + label  # e(t) + e(y)
 
         m = 2 ** (self.levels - 1)
         pad_h, pad_w = (-H) % m, (-W) % m
@@ -456,10 +584,14 @@ class TinyUNet(_LabelMixin, _ConfigMixin, nn.Module):
                 h = level.downsample(h)
 
         h = self.mid_attn(self.mid(h, emb))
+        if tokens is not None:
+            h = self.mid_cross(h, tokens, keep_weights)
 
         for level in self.up:
             for block in level.blocks:
                 h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            if tokens is not None:
+                h = level.cross(h, tokens, keep_weights)
             if hasattr(level, "upsample"):
                 h = level.upsample(F.interpolate(h, scale_factor=2.0, mode="nearest"))
 
