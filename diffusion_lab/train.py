@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--channel-mults", metavar="M,M,..",
                        help="unet: width multipliers per level (default 1,2 digits; 1,2,2 mnist)")
     shape.add_argument("--no-attention", action="store_true", help="unet: no self-attention in the middle")
+    shape.add_argument("--cross-attention", action="store_true",
+                       help="unet with --num-classes: the label enters as prompt tokens read by cross-attention "
+                            "blocks (default: its embedding is added to the time embedding)")
 
     labels = p.add_argument_group("class labels (ε-models)")
     labels.add_argument("--num-classes", type=int, default=0, metavar="K",
@@ -188,6 +191,8 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("--num-classes, --label-dropout and --resume apply to ε-models (mlp2d, unet-digits, unet-mnist)")
     if args.num_classes < 0 or not 0.0 <= args.label_dropout <= 1.0:
         parser.error("--num-classes must be >= 0 and --label-dropout a probability in [0, 1]")
+    if args.cross_attention and not (args.num_classes and args.model.startswith("unet")):
+        parser.error("--cross-attention needs a U-Net with labels: --model unet-digits/unet-mnist --num-classes K")
     if args.label_dropout and not args.num_classes:
         parser.error("--label-dropout needs --num-classes K (a label-conditioned model)")
     if args.save_minutes <= 0 or (args.save_every is not None and args.save_every < 1):
@@ -254,7 +259,8 @@ def main(argv: list[str] | None = None) -> dict:
         if num_classes:
             dataset += f", with its digit labels (0..{int(labels.max())})"
         model = TinyUNet(in_channels=1, base=base, channel_mults=tuple(int(m) for m in mults.split(",")),
-                         attention=not args.no_attention, num_classes=num_classes)
+                         attention=not args.no_attention, num_classes=num_classes,
+                         conditioning="cross_attention" if args.cross_attention else "embedding")
 
     # what a resumed run must share with the run it continues (the rest is checked by train_eps_model)
     run_identity = {"model": args.model, "dataset": dataset, "split": split}
