@@ -1,0 +1,169 @@
+"""Chapter 7 exercises: the references agree with the package's samplers, every typical mistake gets its own
+hint, blanks are 'not attempted', and the checks need nothing but the answer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import diffusion_lab as dl
+from diffusion_lab import sampling as smp
+from diffusion_lab.exercises import ch7
+from diffusion_lab.exercises.base import CORRECT, INCORRECT, NOT_ATTEMPTED
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
+
+
+def status(q, answer):
+    res = q.result(answer)
+    return res.status, res.message
+
+
+def blank_function(*args, **kwargs):
+    # YOUR CODE HERE
+    ...
+
+
+@pytest.fixture(scope="module")
+def sch():
+    return dl.make_schedule("linear", 1000)
+
+
+# ---- references agree with the package ----------------------------------------------------------------
+def test_reference_euler_step_is_one_step_of_the_package_euler_sampler(sch):
+    ring = dl.make_distribution("ring")
+    x_T = torch.randn(6, 2, generator=dl.make_generator(0), dtype=torch.float64)
+    steps = list(smp.euler_steps(ring.eps_model(sch), sch, x_T, timesteps=[999, 400, 0]))
+    sig, scale = smp.sigmas_of(sch).tolist(), sch.sqrt_alphas_cumprod.tolist()
+    for step in steps:
+        sigma_s, scale_s = (sig[step.t_prev], scale[step.t_prev]) if step.t_prev >= 0 else (0.0, 1.0)
+        ours = ch7.reference_euler_sigma_step(step.x_t / scale[step.t], sig[step.t], sigma_s, step.eps)
+        torch.testing.assert_close(scale_s * ours, step.x_prev, rtol=1e-10, atol=1e-10)
+
+
+def test_reference_heun_step_is_one_step_of_the_package_heun_sampler(sch):
+    """With an eps_fn that is the package model at the schedule's levels, the two agree."""
+    ring = dl.make_distribution("ring")
+    model = ring.eps_model(sch)
+    sig, scale = smp.sigmas_of(sch).tolist(), sch.sqrt_alphas_cumprod.tolist()
+    level = {round(s, 12): t for t, s in enumerate(sig)}
+
+    def eps_fn(x_tilde, sigma):
+        t = level[round(sigma, 12)]
+        return dl.predict_eps(model, scale[t] * x_tilde, t)
+
+    x_T = torch.randn(6, 2, generator=dl.make_generator(1), dtype=torch.float64)
+    steps = list(smp.heun_steps(model, sch, x_T, timesteps=[999, 300, 0]))
+    for step in steps:
+        sigma_s, scale_s = (sig[step.t_prev], scale[step.t_prev]) if step.t_prev >= 0 else (0.0, 1.0)
+        ours = ch7.reference_heun_step(eps_fn, step.x_t / scale[step.t], sig[step.t], sigma_s)
+        torch.testing.assert_close(scale_s * ours, step.x_prev, rtol=1e-10, atol=1e-10)
+
+
+def test_reference_order_is_the_package_convergence_order():
+    n = [10, 20, 40, 80]
+    e = [0.3, 0.16, 0.07, 0.04]
+    assert ch7.reference_estimate_order(n, e) == pytest.approx(smp.convergence_order(n, e), rel=1e-12)
+
+
+def test_mixture_eps_is_minus_sigma_times_the_score():
+    """ε*(x̃, σ) = −σ ∇ log q_σ(x̃) for q_σ = Σ_k ⅓ N(μ_k, (0.3² + σ²) I) (autograd on the density)."""
+    x = (2 * torch.randn(20, 2, generator=dl.make_generator(2), dtype=torch.float64)).requires_grad_(True)
+    for sigma in (0.05, 1.0, 20.0):
+        mix = dl.GaussianMixture(torch.ones(3), ch7._MEANS, stds=(0.3 ** 2 + sigma ** 2) ** 0.5)
+        grad = torch.autograd.grad(mix.log_prob(x).sum(), x)[0]
+        torch.testing.assert_close(ch7.mixture_eps(x.detach(), sigma), -sigma * grad, rtol=1e-9, atol=1e-9)
+
+
+def test_references_pass_and_blanks_are_not_attempted():
+    for q in (ch7.q1, ch7.q2, ch7.q3):
+        assert status(q, q.reference)[0] == CORRECT, q.name
+        assert status(q, None)[0] == NOT_ATTEMPTED
+        assert status(q, blank_function)[0] == NOT_ATTEMPTED
+        st, msg = status(q, 1.0)
+        assert st == INCORRECT and "no brackets" in msg
+        assert len(q.hints) >= 2
+
+
+# ---- every typical mistake gets its own hint -------------------------------------------------------------
+@pytest.mark.parametrize("q", [ch7.q1, ch7.q2, ch7.q3], ids=["q1", "q2", "q3"])
+def test_each_listed_mistake_is_recognised_with_its_hint(q):
+    for mistake in q.mistakes:
+        if q is ch7.q2:
+            wrong = _as_student_heun(mistake.wrong)
+        else:
+            wrong = mistake.wrong
+        st, msg = status(q, wrong)
+        assert st == INCORRECT, mistake.hint
+        assert mistake.hint in msg, (mistake.hint, msg)
+
+
+def _as_student_heun(wrong):
+    """The listed Heun mistakes use mixture_eps directly; a student's version calls the eps_fn it is given
+    (so the call count is right) — rewrite each one that way."""
+    def student(eps_fn, x, st, ss):
+        calls = []
+
+        def counted(xx, s):
+            calls.append(s)
+            return eps_fn(xx, s)
+
+        counted(x, st)
+        if ss != 0:
+            counted(x + (ss - st) * ch7.mixture_eps(x, st), ss)
+        return wrong(eps_fn, x, st, ss)
+    return student
+
+
+def test_q1_works_with_floats_or_tensors_and_reports_a_wrong_shape():
+    def euler_flat(x_tilde, sigma_t, sigma_s, eps_hat):
+        return (x_tilde + (sigma_s - sigma_t) * eps_hat).reshape(-1)
+
+    st, msg = status(ch7.q1, euler_flat)
+    assert st == INCORRECT and "shape" in msg
+
+    def euler_other_order(x_tilde, sigma_t, sigma_s, eps_hat):
+        x0_hat = x_tilde - sigma_t * eps_hat
+        return x0_hat + sigma_s * eps_hat
+
+    assert status(ch7.q1, euler_other_order)[0] == CORRECT
+
+
+def test_q2_catches_a_call_at_sigma_zero_and_a_wrong_number_of_calls():
+    def calls_at_zero(eps_fn, x, st, ss):
+        d1 = eps_fn(x, st)
+        trial = x + (ss - st) * d1
+        d2 = eps_fn(trial, ss)
+        return x + (ss - st) * 0.5 * (d1 + d2)
+
+    st, msg = status(ch7.q2, calls_at_zero)
+    assert st == INCORRECT and "σ = 0" in msg
+
+    def three_calls(eps_fn, x, st, ss):
+        eps_fn(x, st)
+        return ch7.reference_heun_step(eps_fn, x, st, ss)
+
+    st, msg = status(ch7.q2, three_calls)
+    assert st == INCORRECT and "called eps_fn 3 time(s)" in msg
+
+
+def test_q3_accepts_other_least_squares_fits_and_estimates_the_course_orders(sch):
+    import scipy.stats
+
+    def with_linregress(step_counts, errors):
+        return -scipy.stats.linregress(np.log(step_counts), np.log(errors)).slope
+
+    assert status(ch7.q3, with_linregress)[0] == CORRECT
+    gauss = dl.make_distribution("gaussian_2d")
+    x_T = torch.randn(32, 2, generator=dl.make_generator(3), dtype=torch.float64)
+    runs = smp.convergence_errors("euler", gauss, sch, x_T, step_counts=(25, 50, 100))
+    assert abs(ch7.reference_estimate_order(list(runs), list(runs.values())) - 1.0) < 0.2
+
+
+def test_checks_do_not_touch_the_global_rng():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    for q in (ch7.q1, ch7.q2, ch7.q3):
+        q.result(q.reference)
+    assert torch.equal(torch.rand(1), before)
