@@ -72,6 +72,26 @@ dashboard: $(STAMP)
 e2e: $(STAMP)
 	$(TEST_ENV) $(VPY) -m pytest tests/e2e -m e2e -s $(PYTEST_ARGS)
 
+# ---- JupyterHub for a class (deploy/jupyterhub/, docs/hosting.md) ------------------------------
+#   make hub   JupyterHub on http://127.0.0.1:$(HUB_PORT) with the course's .venv as every student's
+#              environment; prints the shared password and the nbgitpuller link to chapter 00.
+#              The first time it installs deploy/jupyterhub/requirements.txt into .venv and
+#              configurable-http-proxy (npm, from deploy/jupyterhub/proxy/package-lock.json) into .venv/chp.
+HUB_PORT  ?= 8000
+HUB_STAMP := $(VENV)/.hub-installed
+.PHONY: hub
+
+$(HUB_STAMP): $(STAMP) deploy/jupyterhub/requirements.txt deploy/jupyterhub/proxy/package.json deploy/jupyterhub/proxy/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: make hub needs Node.js and npm for configurable-http-proxy (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	$(VPY) -m pip install -r deploy/jupyterhub/requirements.txt
+	mkdir -p $(VENV)/chp
+	cp deploy/jupyterhub/proxy/package.json deploy/jupyterhub/proxy/package-lock.json $(VENV)/chp/
+	cd $(VENV)/chp && npm ci --no-audit --no-fund
+	@touch $@
+
+hub: $(HUB_STAMP)
+	DL_HUB_PORT=$(HUB_PORT) $(VPY) deploy/jupyterhub/course_hub.py
+
 help:
 	@echo "make course   set up .venv (first time: a few minutes) and open the course in JupyterLab"
 	@echo "make test     run the unit tests and every notebook (nbval)"
@@ -82,6 +102,7 @@ help:
 	@echo "make animations  GIF + HTML animation of every view in build/animations/"
 	@echo "make present  JupyterLab for presenting (deck mode);  make dashboard  chapters as Voila dashboards"
 	@echo "make e2e      browser tests only (needs chromium + playwright; .ci/run installs them)"
+	@echo "make hub      JupyterHub for a class on 127.0.0.1:8000 (shared password, nbgitpuller link); docs/hosting.md"
 
 venv: $(STAMP)
 
