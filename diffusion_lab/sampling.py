@@ -17,6 +17,10 @@ DDIM (Song et al., 2021) over a descending subsequence τ, from τ_i = t to τ_{
     x_s = √ᾱ_s x̂0 + √(1−ᾱ_s−σ²) ε̂ + σ z.
 With η = 1 over all T steps DDIM is DDPM with σ² = β̃_t.
 
+The end section (chapter 7) writes sampling as the probability-flow ODE in σ: x̃ = x_t/√ᾱ_t = x0 + σ_t ε,
+dx̃/dσ = ε̂, with Euler (= DDIM, η = 0), Heun, DPM-Solver++(2M) and Euler ancestral over uniform or Karras
+grids (:func:`sigma_sampler_steps`), counted network calls, measured convergence orders, and Langevin dynamics.
+
 Checks happen once, when a sampler is called; the step loops use per-step coefficients computed up
 front and check only what the model returns (a diverging network fails on the step it diverges).
 :func:`record` keeps every step of a run as numpy arrays (:class:`SamplingTrace`) for sliders.
