@@ -6,7 +6,7 @@
 
 2D (ring of 8 Gaussians): for the exact ε* (the best any network can do) and for the shipped TimeMLP
 (data/mlp2d_ring8), NLL (mean −log q of the samples; fresh data scores the entropy of q) and MMD²
-(V-statistic, fixed bandwidths ``views.sampling.RING_BANDWIDTHS``) against fresh data of the same size,
+(V-statistic, fixed bandwidths ``metrics.RING_BANDWIDTHS``) against fresh data of the same size,
 each averaged over ``--seeds`` runs (every run: a new x_T, a new reference set); "± " is the standard
 error over seeds. All samplers of one run start from the same x_T. Reference row: fresh data vs fresh
 data (NLL = entropy, MMD² = the floor at this n).
@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 import diffusion_lab as dl  # noqa: E402
 from diffusion_lab.checkpoints import load_checkpoint, load_schedule  # noqa: E402
-from diffusion_lab.views.training import shipped  # noqa: E402
+from diffusion_lab.checkpoints import shipped  # noqa: E402
 
 DDIM_STEPS = (10, 20, 50, 100, 250)
 

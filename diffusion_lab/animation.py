@@ -4,10 +4,10 @@ A view (``diffusion_lab.views``) builds its figure once and ``update(**params)``
 in place, so an animation is just the sweep replayed frame by frame::
 
     from diffusion_lab.animation import animate, save_gif, save_html
-    from diffusion_lab.views import schedules
-    view = schedules.demo_view()
-    save_gif(view, schedules.DEMO_SWEEP, "build/animations/schedules.gif", fps=4)
-    save_html(view, schedules.DEMO_SWEEP, "build/animations/schedules.html")
+    from diffusion_lab.views import schedule_comparison as schedule_view
+    view = schedule_view.demo_view()
+    save_gif(view, schedule_view.DEMO_SWEEP, "build/animations/schedule_comparison.gif", fps=4)
+    save_html(view, schedule_view.DEMO_SWEEP, "build/animations/schedule_comparison.html")
 
 ``save_gif`` uses matplotlib's ``PillowWriter`` (no ffmpeg needed); ``save_html`` writes a
 self-contained page from ``Animation.to_jshtml`` (frames embedded as PNG, nothing fetched).

@@ -18,6 +18,8 @@ from cycler import cycler
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .schedules import RECIPE_NAMES
+
 #: Colour-blind-safe palette (Okabe & Ito), used for every line and scatter in the course.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
@@ -88,6 +90,18 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=(8, 4), **subplot_kw):
     return fig, axes
 
 
+def new_figure_with_side_panel(side: bool, figsize=None, single=(5.0, 5.0), double=(9.0, 4.3),
+                               side_ratio: float = 1.1):
+    """(fig, ax, ax_side) for a live view: one main panel and, when ``side`` is true, a second one to its
+    right, ``side_ratio`` times as wide (else ax_side is None). ``figsize`` overrides the default size
+    (``single`` or ``double``)."""
+    if side:
+        fig, (ax, ax_side) = new_figure(1, 2, figsize=figsize or double, gridspec_kw={"width_ratios": [1, side_ratio]})
+        return fig, ax, ax_side
+    fig, ax = new_figure(1, 1, figsize=figsize or single)
+    return fig, ax, None
+
+
 def canvas_png(canvas, compress_level: int = 1) -> bytes:
     """The pixels an Agg canvas holds now (after a draw or a blit), encoded as PNG bytes."""
     from PIL import Image
@@ -103,8 +117,8 @@ def figure_png(fig, compress_level: int = 1) -> bytes:
     """Render ``fig`` (an Agg-backed figure) to PNG bytes at its own dpi, no tight-bbox pass.
 
     The explorer sends these bytes to an ``ipywidgets.Image`` on every slider move, so this is on
-    the latency path: one Agg draw plus a fast PNG encode (zlib level 1: ~7 ms for an 800×400
-    figure, against ~25 ms for ``savefig``'s default level and a second draw for a tight bbox).
+    the latency path: one Agg draw plus a fast PNG encode (zlib level 1, several times faster than
+    ``savefig``'s default level, and no second draw for a tight bbox; measured in benchmarks/README.md).
     A view that lists its ``dynamic_artists`` does better still: see ``View.render_png``.
     """
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
@@ -149,3 +163,18 @@ def show_images(ax, images, nrow: int | None = None, title: str | None = None):
     if title:
         ax.set_title(title)
     return im
+
+
+def square_axes(ax, lim: float, labels: bool = True) -> None:
+    """Square axes over [−lim, lim]² with ticks at −lim, 0, lim; ``labels=False`` keeps the ticks but
+    drops their numbers (in a live view, tick labels cost as much to redraw as the rest together)."""
+    ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim); ax.set_aspect("equal")
+    ax.set_xticks([-lim, 0, lim]); ax.set_yticks([-lim, 0, lim])
+    if not labels:
+        ax.set_xticklabels([]); ax.set_yticklabels([])
+
+
+def schedule_colour(name: str) -> str:
+    """The colour a schedule gets in every figure that compares schedules (chapter 3): its place in
+    ``schedules.RECIPE_NAMES``; any other name gets the last colour of the palette."""
+    return PALETTE[RECIPE_NAMES.index(name) % len(PALETTE)] if name in RECIPE_NAMES else PALETTE[-1]

@@ -50,11 +50,11 @@ class Explorer(W.VBox):
         self.update()
 
     def update(self) -> None:
+        """Pass every control's value to ``view.update``. Under ipympl the view asks its canvas to redraw
+        (``View.redraw``, once per update); otherwise the explorer renders the PNG it shows."""
         start = time.perf_counter()
         self.view.update(**self.values())
-        if self.live:
-            self.view.fig.canvas.draw_idle()
-        else:
+        if not self.live:
             self.figure_area.value = self._render()
         self.last_update_ms = (time.perf_counter() - start) * 1e3
 

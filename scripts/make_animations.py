@@ -2,7 +2,7 @@
 """Write one GIF and one HTML animation per chapter view into build/animations/ (git-ignored).
 
     .venv/bin/python scripts/make_animations.py                 # every diffusion_lab.views module
-    .venv/bin/python scripts/make_animations.py --only schedules --fps 3 --formats gif
+    .venv/bin/python scripts/make_animations.py --only schedule_comparison --fps 3 --formats gif
 
 Each module of ``diffusion_lab.views`` that exposes ``demo_view()`` and ``DEMO_SWEEP`` (or an
 ``ANIMATION_SWEEP`` meant for animation) is replayed with ``diffusion_lab.animation``; long sweeps
@@ -69,7 +69,7 @@ def make_animations(out_dir: Path, only: list[str] | None = None, fps: float = 4
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "animations")
-    ap.add_argument("--only", nargs="*", help="view module names, e.g. schedules forward_1d")
+    ap.add_argument("--only", nargs="*", help="view module names, e.g. schedule_comparison forward_1d")
     ap.add_argument("--fps", type=float, default=4)
     ap.add_argument("--dpi", type=float, default=80)
     ap.add_argument("--max-frames", type=int, default=40, help="thin longer sweeps to this many frames")

@@ -49,7 +49,7 @@ BLITTING = _blitting_modules()
 
 
 def test_the_slowest_views_blit():
-    assert {"forward_1d", "sampling", "schedules"} <= set(BLITTING)
+    assert {"forward_1d", "reverse_process", "schedule_comparison"} <= set(BLITTING)
 
 
 @pytest.mark.parametrize("name", BLITTING)

@@ -6,23 +6,20 @@ Data is either one number x0 (a point mass, the course's x0 = 5) or a 1D Gaussia
 
     x_t | x0 ~ N(√ᾱ_t x0, 1 − ᾱ_t)      so   q(x_t) = Σ_k w_k N(√ᾱ_t μ_k, ᾱ_t σ_k² + 1 − ᾱ_t).
 
+The exact q(x_t) (density, CDF, moments) and the histogram check ``histogram_l1`` live in
+:mod:`diffusion_lab.metrics`; this module prepares what the figures draw from them.
+
 Time axis: code steps t = 0..T−1 (the papers' 1..T); the clean x0 is drawn at position t = −1.
 Trajectory arrays follow :func:`diffusion_lab.q_trajectory`: shape (T + 1, n), row 0 is x0 and
 row t + 1 is x_t.
-
-The plain functions here (numpy, no figure) compute what to draw; tests and the notebook call them.
-:class:`Forward1DView` draws them once and changes the artists in place on ``update``.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from matplotlib.ticker import MaxNLocator
-from scipy.special import ndtr
 
-from ..distributions import GaussianMixture, point
-from ..forward import marginal_moments, q_trajectory
+from ..forward import q_trajectory
+from ..metrics import as_mixture_1d, histogram_window, marginal_density_1d, marginal_moments_1d, marginal_params_1d
 from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
@@ -30,74 +27,10 @@ from ..validation import check_timestep
 from . import View
 
 __all__ = [
-    "as_mixture_1d", "marginal_params_1d", "marginal_density_1d", "marginal_cdf_1d", "marginal_moments_1d",
-    "histogram_window", "histogram_density", "histogram_l1", "trajectory_polyline", "closed_form_band",
-    "simulate_trajectories", "forward_1d_panel_data", "draw_trajectories", "draw_band", "Forward1DView",
-    "title_text", "LEGEND_HTML", "demo_view", "DEMO_SWEEP",
+    "histogram_density", "trajectory_polyline", "closed_form_band", "simulate_trajectories",
+    "forward_1d_panel_data", "draw_trajectories", "draw_band", "Forward1DView", "title_text", "LEGEND_HTML",
+    "demo_view", "DEMO_SWEEP",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# The exact marginal q(x_t) of 1D data (numpy: fast enough to call on every slider move)
-# ---------------------------------------------------------------------------------------------
-def as_mixture_1d(data) -> GaussianMixture:
-    """A number x0 becomes the point mass at x0; a 1D GaussianMixture is returned as it is."""
-    if isinstance(data, GaussianMixture):
-        if data.dim != 1:
-            raise ValueError(f"1D views need 1D data, got a {data.dim}D mixture ({data.name}).")
-        return data
-    if isinstance(data, (int, float, np.integer, np.floating)) and not isinstance(data, bool):
-        return point(float(data))
-    raise TypeError(f"data must be a number x0 (e.g. 5.0) or a 1D GaussianMixture such as "
-                    f"dl.make_distribution('mixture_1d'), got {type(data).__name__}.")
-
-
-def marginal_params_1d(data, schedule: NoiseSchedule, t):
-    r"""(weights, means, stds) of q(x_t) as numpy arrays (K,): means √ᾱ_t μ_k, stds √(ᾱ_t σ_k² + 1 − ᾱ_t)
-    (:func:`~diffusion_lab.forward.marginal_moments` per component).
-
-    ``t = None`` gives the data distribution itself (ᾱ = 1).
-    """
-    mix = as_mixture_1d(data)
-    mean0, var0 = mix.means[:, 0], mix.covs[:, 0, 0]
-    mean, var = (mean0, var0) if t is None else marginal_moments(schedule, t, mean0, var0)
-    return mix.weights.numpy(), mean.numpy(), np.sqrt(var.numpy())
-
-
-def marginal_density_1d(data, schedule: NoiseSchedule, t, x) -> np.ndarray:
-    """Exact density q(x_t = x) on the points ``x`` (any shape); needs a positive variance (t ≥ 0 for a point)."""
-    w, m, s = marginal_params_1d(data, schedule, t)
-    if np.any(s <= 0):
-        raise ValueError("a point mass has no density at the clean data (t = None); use t ≥ 0.")
-    x = np.asarray(x, dtype=np.float64)
-    z = (x[..., None] - m) / s
-    return (w * np.exp(-0.5 * z * z) / (s * math.sqrt(2 * math.pi))).sum(-1)
-
-
-def marginal_cdf_1d(data, schedule: NoiseSchedule, t, x) -> np.ndarray:
-    """Exact CDF P(x_t ≤ x) (a step for a point mass at t = None)."""
-    w, m, s = marginal_params_1d(data, schedule, t)
-    x = np.asarray(x, dtype=np.float64)[..., None]
-    safe = np.where(s > 0, s, 1.0)
-    cdf = np.where(s > 0, ndtr((x - m) / safe), (x >= m).astype(np.float64))
-    return (w * cdf).sum(-1)
-
-
-def marginal_moments_1d(data, schedule: NoiseSchedule, t) -> tuple[float, float]:
-    """(mean, std) of x_t: mean Σ w_k m_k, variance Σ w_k (s_k² + m_k²) − mean²."""
-    w, m, s = marginal_params_1d(data, schedule, t)
-    mean = float((w * m).sum())
-    var = float((w * (s**2 + m**2)).sum()) - mean**2
-    return mean, math.sqrt(max(var, 0.0))
-
-
-# ---------------------------------------------------------------------------------------------
-# Histograms against the exact density
-# ---------------------------------------------------------------------------------------------
-def histogram_window(data, schedule: NoiseSchedule, t, width: float = 4.0) -> tuple[float, float]:
-    """The x-range holding (practically) all of q(x_t): every component's mean ± ``width`` stds."""
-    _, m, s = marginal_params_1d(data, schedule, t)
-    return float((m - width * s).min()), float((m + width * s).max())
 
 
 def histogram_density(values, edges) -> np.ndarray:
@@ -106,28 +39,6 @@ def histogram_density(values, edges) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     counts, _ = np.histogram(values, bins=edges)
     return counts / (values.size * np.diff(edges))
-
-
-def histogram_l1(values, data, schedule: NoiseSchedule, t, bins: int = 40) -> tuple[float, float]:
-    r"""How far a histogram of samples of x_t is from the exact q(x_t), and how far it should be.
-
-    Returns (l1, expected): l1 = Σ_i |c_i/n − P_i| + |outside/n − P_out| (P_i the exact probability of
-    bin i from the CDF; c_i the count), i.e. the L1 distance between the histogram and the exact
-    density averaged over each bin. ``expected`` is its size from sampling noise alone:
-    Σ √(2/π) √(P_i (1 − P_i)/n) (the mean absolute deviation of a binomial count, normal
-    approximation). A correct sampler gives l1 ≈ expected; a wrong formula gives l1 ≫ expected.
-    """
-    values = np.asarray(to_numpy(values), dtype=np.float64).reshape(-1)
-    n = values.size
-    lo, hi = histogram_window(data, schedule, t)
-    edges = np.linspace(lo, hi, bins + 1)
-    cdf = marginal_cdf_1d(data, schedule, t, edges)
-    probs = np.append(np.diff(cdf), 1.0 - (cdf[-1] - cdf[0]))
-    counts, _ = np.histogram(values, bins=edges)
-    counts = np.append(counts, n - counts.sum())
-    l1 = float(np.abs(counts / n - probs).sum())
-    expected = float((math.sqrt(2 / math.pi) * np.sqrt(probs * (1 - probs) / n)).sum())
-    return l1, expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,21 +91,20 @@ def trajectory_polyline(trajs, n_show: int | None = None, stride: int = 1) -> tu
 
 def closed_form_band(schedule: NoiseSchedule, data=5.0, k: float = 2.0) -> dict:
     r"""The closed form at every position −1..T−1 (−1 is x0): x_t's mean and std, and per component k
-    of the data its mean √ᾱ_t μ_k and std √(ᾱ_t σ_k² + 1 − ᾱ_t).
+    of the data its mean √ᾱ_t μ_k and std √(ᾱ_t σ_k² + 1 − ᾱ_t) (:mod:`diffusion_lab.metrics`).
 
     Returns a dict with ``steps`` (T + 1,), ``mean``/``std``/``lo``/``hi`` (T + 1,) for x_t as a whole
     (lo/hi = mean ∓ k·std), and ``comp_mean``/``comp_std``/``comp_lo``/``comp_hi`` (T + 1, K).
     """
-    mix = as_mixture_1d(data)
-    steps = np.arange(-1, schedule.T)
-    a = np.concatenate([[1.0], schedule.alphas_cumprod.numpy()])[:, None]          # (T + 1, 1)
-    w, mu, var0 = mix.weights.numpy(), mix.means[:, 0].numpy(), mix.covs[:, 0, 0].numpy()
-    m, v = np.sqrt(a) * mu, a * var0 + (1.0 - a)                                      # (T + 1, K)
-    mean = (w * m).sum(1)
-    std = np.sqrt(np.maximum((w * (v + m**2)).sum(1) - mean**2, 0.0))
-    s = np.sqrt(v)
-    return {"steps": steps, "mean": mean, "std": std, "lo": mean - k * std, "hi": mean + k * std, "k": k,
-            "comp_mean": m, "comp_std": s, "comp_lo": m - k * s, "comp_hi": m + k * s}
+    every_t = range(schedule.T)
+    _, m0, s0 = marginal_params_1d(data, schedule, None)                 # position −1: the data itself
+    _, m, s = marginal_params_1d(data, schedule, every_t)                 # (T, K)
+    mean0, std0 = marginal_moments_1d(data, schedule, None)
+    mean, std = marginal_moments_1d(data, schedule, every_t)             # (T,)
+    m, s = np.concatenate([m0[None], m]), np.concatenate([s0[None], s])
+    mean, std = np.concatenate([[mean0], mean]), np.concatenate([[std0], std])
+    return {"steps": np.arange(-1, schedule.T), "mean": mean, "std": std, "lo": mean - k * std,
+            "hi": mean + k * std, "k": k, "comp_mean": m, "comp_std": s, "comp_lo": m - k * s, "comp_hi": m + k * s}
 
 
 def forward_1d_panel_data(trajs, schedule: NoiseSchedule, t: int, x0=5.0, bins: int = 40,
@@ -222,7 +132,7 @@ def forward_1d_panel_data(trajs, schedule: NoiseSchedule, t: int, x0=5.0, bins: 
     return {
         "t": t, "abar": float(schedule.alphas_cumprod[t]), "values": values, "edges": edges,
         "hist": histogram_density(values, edges), "grid": grid,
-        "density": marginal_density_1d(x0, schedule, t, grid), "mean": mean, "std": std,
+        "density": marginal_density_1d(x0, schedule, grid, t), "mean": mean, "std": std,
         "emp_mean": float(values.mean()), "emp_std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
     }
 
@@ -286,92 +196,96 @@ class Forward1DView(View):
 
     ``update(t=..., n_show=..., seed=...)``: t moves the marker and the histogram; n_show changes
     how many trajectories are drawn (all ``n_traj`` always feed the histogram); seed draws a new
-    set of trajectories. Anything not given keeps its value.
+    set of trajectories. The figure keeps little text: the key is :data:`LEGEND_HTML`, shown above it
+    by the explorer, and the numbers are one title line.
     """
+
+    DYNAMIC_PARAMS = ("t",)
 
     def __init__(self, schedule: NoiseSchedule | None = None, data=5.0, n_traj: int = 500, n_show: int = 30,
                  seed: int = 0, t: int = 0, bins: int = 30, stride: int | None = None, figsize=(8.6, 3.6)):
         self.schedule = schedule if schedule is not None else make_schedule("linear", 1000)
         self.data, self.n_traj, self.bins = data, int(n_traj), int(bins)
         self.stride = stride if stride is not None else max(1, self.schedule.T // 100)
-        self.t, self.n_show, self.seed = int(t), int(n_show), int(seed)
-        self.trajs = simulate_trajectories(self.schedule, data, self.n_traj, self.seed)
-
+        self._trajs_seed = None
+        self.trajs = self._trajectories(int(seed))
         self.fig, (self.ax, self.ax_hist) = new_figure(
             1, 2, figsize=figsize, sharey=True, gridspec_kw={"width_ratios": [3, 1], "wspace": 0.05})
-        band = closed_form_band(self.schedule, data)
+        self._build_runs(int(n_show), int(t))
+        self._build_histogram(int(t))
+        self.update(t=t, n_show=n_show, seed=seed)
+
+    # -- building the figure ------------------------------------------------------------------
+    def _build_runs(self, n_show: int, t: int) -> None:
+        """Left: the closed-form band, the runs (one Line2D), the marker at t and the runs' dots on it;
+        no legend, no axis labels, few ticks (the key is LEGEND_HTML, t is in the title)."""
+        T = self.schedule.T
+        band = closed_form_band(self.schedule, self.data)
         lo = min(float(band["comp_lo"].min()), float(self.trajs.min()))
         hi = max(float(band["comp_hi"].max()), float(self.trajs.max()))
-        draw_band(self.ax, self.schedule, data)
-        self.line = draw_trajectories(self.ax, self.trajs, self.n_show, self.stride, alpha=0.5, label="trajectories")
-        self.marker = self.ax.axvline(self.t, color=PALETTE[3], lw=1.5)
-        self.dots = self.ax.scatter(np.full(self.n_show, self.t), self.trajs[self.t + 1, :self.n_show],
-                                    s=9, color=PALETTE[3], zorder=3)
-        self.ax.set_xlim(-1 - 0.01 * self.schedule.T, self.schedule.T - 1 + 0.01 * self.schedule.T)
+        draw_band(self.ax, self.schedule, self.data)
+        self.line = draw_trajectories(self.ax, self.trajs, n_show, self.stride, alpha=0.5, label="trajectories")
+        self.marker = self.ax.axvline(t, color=PALETTE[3], lw=1.5)
+        self.dots = self.ax.scatter(np.full(n_show, t), self.trajs[t + 1, :n_show], s=9, color=PALETTE[3], zorder=3)
+        self.ax.set_xlim(-1 - 0.01 * T, T - 1 + 0.01 * T)
         pad = 0.05 * (hi - lo)
         self.ax.set_ylim(lo - pad, hi + pad)
-        # Text is the slowest thing to redraw (matplotlib 3.11: ~1 ms a text plus ~0.2 ms a glyph, a
-        # legend ~20 ms), so the live figure keeps little: no legend and no axis labels (the key is
-        # LEGEND_HTML, shown above the figure by the explorer), few tick labels, one title line.
-        T = self.schedule.T
-        self.ax.set_xticks([0, T // 2, T - 1])          # grid lines at 0, T/2, T−1; t is in the title
+        self.ax.set_xticks([0, T // 2, T - 1])          # grid lines at 0, T/2, T−1
         self.ax.tick_params(labelbottom=False)
         self.ax.yaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
         self.ax.set_xlabel("")
         self.ax.set_ylabel("")
+        self.title = self.ax.set_title("", loc="left", fontsize=10, y=1.0)
 
-        d = self._panel()
+    def _build_histogram(self, t: int) -> None:
+        """Right: the histogram of x_t over all runs and the exact density q(x_t); no ticks (the density
+        axis rescales with t)."""
+        d = forward_1d_panel_data(self.trajs, self.schedule, t, self.data, bins=self.bins)
         self.stairs = self.ax_hist.stairs(d["hist"], d["edges"], orientation="horizontal", fill=True,
                                           color=PALETTE[0], alpha=0.45, label="histogram of all x_t at the marker")
         (self.density_line,) = self.ax_hist.plot(d["density"], d["grid"], color=PALETTE[3], lw=2,
                                                  label="exact density q(x_t)")
-        # Text is the slowest thing to draw, so the live figure keeps little of it: no legend (the
-        # chapter's text gives the colour key), no density tick labels (the axis rescales with t).
         self.ax_hist.set_xticks([])
         self.ax_hist.tick_params(left=False, labelleft=False)
-        self.title = self.ax.set_title("", loc="left", fontsize=10, y=1.0)   # fixed y: no costly auto-placement
-        self._show_panel(d)
 
-    # -- plumbing -----------------------------------------------------------------------------
-    def _panel(self) -> dict:
-        return forward_1d_panel_data(self.trajs, self.schedule, self.t, self.data, bins=self.bins)
+    def _trajectories(self, seed: int) -> np.ndarray:
+        """The n_traj runs for ``seed``, simulated when the seed changes."""
+        if seed != self._trajs_seed:
+            self.trajs = simulate_trajectories(self.schedule, self.data, self.n_traj, seed)
+            self._trajs_seed = seed
+        return self.trajs
 
-    def _show_panel(self, d: dict) -> None:
+    # -- the contract ---------------------------------------------------------------------------
+    def allowed(self, name: str, state: dict):
+        return {"t": range(self.schedule.T), "n_show": range(self.n_traj + 1), "seed": range(2**31)}[name]
+
+    def update(self, t: int | None = None, n_show: int | None = None, seed: int | None = None) -> dict:
+        """Move to step t, show n_show trajectories, draw a new set of runs for a new seed (all optional).
+        Returns the panel data shown (:func:`forward_1d_panel_data`)."""
+        return View.update(self, t=t, n_show=n_show, seed=seed)
+
+    def show(self, changed: set[str]) -> dict:
+        t, n_show = self.state["t"], self.state["n_show"]
+        self._trajectories(self.state["seed"])
+        if changed & {"seed", "n_show"}:
+            self.line.set_data(*trajectory_polyline(self.trajs, n_show, self.stride))
+        d = forward_1d_panel_data(self.trajs, self.schedule, t, self.data, bins=self.bins)
         self.stairs.set_data(values=d["hist"], edges=d["edges"])
         self.density_line.set_data(d["density"], d["grid"])
         self.ax_hist.set_xlim(0, 1.12 * max(float(d["hist"].max()), float(d["density"].max())))
-        self.marker.set_xdata([self.t, self.t])
-        self.dots.set_offsets(np.column_stack([np.full(self.n_show, self.t), self.trajs[self.t + 1, :self.n_show]]))
+        self.marker.set_xdata([t, t])
+        self.dots.set_offsets(np.column_stack([np.full(n_show, t), self.trajs[t + 1, :n_show]]))
         self.title.set_text(title_text(d))
+        return d
 
     def dynamic_artists(self) -> list:
         """What a t move changes: the marker, the dots, the histogram, the density and the title."""
         return [self.marker, self.dots, self.stairs, self.density_line, self.title]
 
-    def static_key(self):
-        """The trajectories drawn (seed, n_show) and the main axes' limits; the histogram axes'
-        x-limit follows t but only scales the dynamic histogram and density drawn in it."""
-        return (self.seed, self.n_show, tuple(self.ax.get_xlim()), tuple(self.ax.get_ylim()),
-                self.fig.canvas.get_width_height(physical=True))
-
-    def update(self, t: int | None = None, n_show: int | None = None, seed: int | None = None, **_ignored) -> None:
-        """Move to step t, show n_show trajectories, redraw trajectories for a new seed (all optional)."""
-        lines_changed = False
-        if seed is not None and int(seed) != self.seed:
-            self.seed = int(seed)
-            self.trajs = simulate_trajectories(self.schedule, self.data, self.n_traj, self.seed)
-            lines_changed = True
-        if n_show is not None and int(n_show) != self.n_show:
-            if not 0 <= int(n_show) <= self.n_traj:
-                raise ValueError(f"n_show = {n_show} must lie in [0, {self.n_traj}].")
-            self.n_show = int(n_show)
-            lines_changed = True
-        if t is not None:
-            self.t = check_timestep(int(t), self.schedule.T)
-        if lines_changed:
-            self.line.set_data(*trajectory_polyline(self.trajs, self.n_show, self.stride))
-        self._show_panel(self._panel())
-        self.redraw()
+    def static_axes(self) -> list:
+        """Only the runs' axes: the histogram axes' x-limit follows t, but nothing static is drawn there
+        (no ticks), so it only scales the dynamic histogram and density."""
+        return [self.ax]
 
 
 def demo_view() -> Forward1DView:

@@ -1,25 +1,23 @@
 r"""Chapter 2: a 2D point cloud under the forward process, x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε.
 
-Plain functions compute what to draw (tests call them without a figure):
+The numbers come from the core: x_t for every t with ONE fixed ε is
+:func:`diffusion_lab.forward.q_sample_steps` (so the points move continuously as t grows and a
+slider is just an index); the moment check against E[x_t] = √ᾱ_t μ, Cov[x_t] = ᾱ_t Σ + (1−ᾱ_t) I is
+:func:`diffusion_lab.metrics.moment_check`. This module prepares what to draw:
 
-* :func:`noised_clouds` — x_t for every code step t = 0..T−1 with ONE fixed ε, shape (T, n, 2), so
-  the points move continuously as t grows and a slider is just an index;
-* :func:`cloud_moments` / :func:`closed_form_moments` / :func:`moment_check` — the empirical mean
-  and covariance of each x_t against E[x_t] = √ᾱ_t μ, Cov[x_t] = ᾱ_t Σ + (1−ᾱ_t) I, with standard
-  errors;
 * :func:`density_grid` and :func:`level_lines` — the exact density q(x_t) of a Gaussian mixture on a
-  grid and a few of its level lines (as one NaN-separated polyline);
-* :func:`circle` — the 1σ/2σ circles of N(0, I), the destination of the process.
+  grid (a numpy fast path, tested equal to ``GaussianMixture.log_prob_t``) and a few of its level
+  lines as one NaN-separated polyline;
+* :func:`circle` / :func:`destination_circles` — the 1σ/2σ circles of N(0, I), where the process ends.
 
 :class:`Scatter2DView` draws them: the scatter is built once and moved with ``set_offsets``; the
 level lines of q(x_t) are one ``Line2D`` changed with ``set_data`` (never ``ax.contour`` per move;
 a density image was tried and dropped: resampling it cost more than the rest of the figure). The
-density for each (shape, schedule, t) is computed on first use (a few ms) and cached. :func:`plot_snapshots`, :func:`plot_shape_grid` and :func:`plot_moments` draw the chapter's
-static figures.
+density for each (shape, schedule, t) is computed on first use and cached. :func:`plot_snapshots`,
+:func:`plot_shape_grid` and :func:`plot_moments` draw the chapter's static figures.
 
 Time convention: code steps t = 0..T−1 (the papers' 1..T). x0 is the data *before* the first
-step; index t of :func:`noised_clouds` is x_t after step t (so even t = 0 already holds a little
-noise, β_0).
+step; index t of the clouds is x_t after step t (so even t = 0 already holds a little noise, β_0).
 """
 from __future__ import annotations
 
@@ -31,7 +29,8 @@ import numpy as np
 import torch
 
 from ..distributions import Distribution, GaussianMixture, make_distribution
-from ..forward import marginal_moments
+from ..forward import marginal_moments, q_sample_steps
+from ..metrics import MomentCheck, data_moments
 from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
@@ -68,80 +67,6 @@ def chapter_schedules() -> dict[str, NoiseSchedule]:
 # ---------------------------------------------------------------------------------------------
 # What to draw (plain functions)
 # ---------------------------------------------------------------------------------------------
-def noised_clouds(schedule: NoiseSchedule, x0, eps) -> np.ndarray:
-    r"""x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε for every code step t = 0..T−1 with the SAME ε.
-
-    Args: x0 and eps of shape (n, 2) (tensors or arrays). Returns float32 numpy (T, n, 2): entry t is
-    x_t (x0 itself is not included).
-    """
-    x0, eps = to_numpy(x0).astype(np.float64), to_numpy(eps).astype(np.float64)
-    if x0.ndim != 2 or x0.shape != eps.shape:
-        raise ValueError(f"x0 and eps must both have shape (n, d); got {x0.shape} and {eps.shape}.")
-    a = schedule.sqrt_alphas_cumprod.numpy()[:, None, None]
-    b = schedule.sqrt_one_minus_alphas_cumprod.numpy()[:, None, None]
-    return (a * x0[None] + b * eps[None]).astype(np.float32)
-
-
-def cloud_moments(clouds) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical mean (T, d) and covariance (T, d, d) (divisor n − 1) of each cloud in (T, n, d)."""
-    c = np.asarray(clouds, dtype=np.float64)
-    if c.ndim == 2:
-        c = c[None]
-    mean = c.mean(axis=1)
-    centred = c - mean[:, None, :]
-    cov = np.einsum("tni,tnj->tij", centred, centred) / (c.shape[1] - 1)
-    return mean, cov
-
-
-def closed_form_moments(schedule: NoiseSchedule, mean0, cov0) -> tuple[np.ndarray, np.ndarray]:
-    r"""E[x_t] = √ᾱ_t μ and Cov[x_t] = ᾱ_t Σ + (1−ᾱ_t) I for every t
-    (:func:`~diffusion_lab.forward.marginal_moments`); returns numpy (T, d), (T, d, d)."""
-    mu, sigma = to_numpy(mean0).astype(np.float64).reshape(-1), to_numpy(cov0).astype(np.float64)
-    d = mu.shape[0]
-    if sigma.shape != (d, d):
-        raise ValueError(f"cov0 must have shape ({d}, {d}) to match mean0, got {sigma.shape}.")
-    mean, cov = marginal_moments(schedule, torch.arange(schedule.T), torch.from_numpy(mu), torch.from_numpy(sigma))
-    return mean.numpy(), cov.numpy()
-
-
-@dataclass
-class MomentCheck:
-    """Empirical vs closed-form moments over t, with standard errors (all numpy, float64).
-
-    mean_se[t, i] = √(C_ii/n); cov_se[t, i, j] = √((C_ij² + C_ii C_jj)/(n−1)) (exact for Gaussian
-    clouds, close otherwise), where C is the closed-form covariance at t.
-    """
-    mean_emp: np.ndarray
-    mean_cf: np.ndarray
-    cov_emp: np.ndarray
-    cov_cf: np.ndarray
-    mean_se: np.ndarray
-    cov_se: np.ndarray
-    n: int
-
-    def mean_z(self) -> float:
-        """Largest |empirical − closed form| / standard error over all t and coordinates (mean)."""
-        return float(np.max(np.abs(self.mean_emp - self.mean_cf) / self.mean_se))
-
-    def cov_z(self) -> float:
-        """Largest |empirical − closed form| / standard error over all t and entries (covariance)."""
-        return float(np.max(np.abs(self.cov_emp - self.cov_cf) / self.cov_se))
-
-
-def moment_check(schedule: NoiseSchedule, clouds, mean0, cov0) -> MomentCheck:
-    """Compare the clouds (T, n, d) from :func:`noised_clouds` with the closed-form moments."""
-    clouds = np.asarray(clouds)
-    if clouds.shape[0] != schedule.T:
-        raise ValueError(f"clouds has {clouds.shape[0]} steps but the schedule has T = {schedule.T}.")
-    n = clouds.shape[1]
-    mean_emp, cov_emp = cloud_moments(clouds)
-    mean_cf, cov_cf = closed_form_moments(schedule, mean0, cov0)
-    var = np.diagonal(cov_cf, axis1=1, axis2=2)                       # (T, d)
-    mean_se = np.sqrt(var / n)
-    cov_se = np.sqrt((cov_cf**2 + var[:, :, None] * var[:, None, :]) / (n - 1))
-    return MomentCheck(mean_emp, mean_cf, cov_emp, cov_cf, mean_se, cov_se, n)
-
-
 def grid_points(lim: float = 4.0, size: int = 101) -> tuple[np.ndarray, torch.Tensor]:
     """The coordinates (size,) of a square grid over [−lim, lim]² and its points (size², 2), x fastest."""
     ticks = np.linspace(-lim, lim, size)
@@ -155,8 +80,9 @@ def density_grid(dist: GaussianMixture, schedule: NoiseSchedule, t: int, lim: fl
     (ready for ``imshow(origin="lower")``).
 
     Uses ``dist.marginal(schedule, t)`` (means √ᾱ_t μ_k, covariances ᾱ_t Σ_k + (1−ᾱ_t) I) and evaluates
-    the 2D Gaussians in numpy with the 2 × 2 inverses written out: a few ms, so a slider can afford it
-    on first visit. Equal to ``exp(dist.log_prob_t(schedule, points, t))`` (tested).
+    the 2D Gaussians in numpy with the 2 × 2 inverses written out, several times faster than the torch
+    ``log_prob_t`` on this grid, so a slider can afford it on first visit. Equal to
+    ``exp(dist.log_prob_t(schedule, points, t))`` (tested).
     """
     if not isinstance(dist, GaussianMixture):
         raise TypeError(f"density_grid needs a GaussianMixture (it has a closed-form q(x_t)); "
@@ -201,14 +127,6 @@ def destination_circles() -> np.ndarray:
     return np.concatenate([circle(1.0), np.full((1, 2), np.nan), circle(2.0)])
 
 
-def data_moments(dist: Distribution, x0) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, covariance) of x0's distribution: exact for a GaussianMixture, else from the sample."""
-    if isinstance(dist, GaussianMixture):
-        return dist.mean().numpy(), dist.covariance().numpy()
-    m, c = cloud_moments(to_numpy(x0)[None])
-    return m[0], c[0]
-
-
 # ---------------------------------------------------------------------------------------------
 # The live view
 # ---------------------------------------------------------------------------------------------
@@ -239,9 +157,10 @@ def title_text(f: Frame) -> str:
 class Scatter2DView(View):
     """x_t of a 2D cloud for one fixed ε, with q(x_t) (Gaussian cases) and N(0, I) as the goal.
 
-    ``update(t=..., shape=..., schedule=...)``: t is a code step (clipped to the schedule's T − 1),
-    shape one of :data:`SHAPES`, schedule a key of ``view.schedules``. The data x0 stays visible as
-    a faint grey ghost; x0 per shape and ε are drawn once from ``seed``.
+    ``update(t=..., shape=..., schedule=...)``: t is a code step of the chosen schedule (0..T−1), shape
+    one of :data:`SHAPES`, schedule a key of ``view.schedules``. The data x0 stays visible as a faint
+    grey ghost; x0 per shape and ε are drawn once from ``seed``. The figure has no ticks and no legend
+    (the key is :data:`LEGEND_HTML`, shown above it by the explorer).
     """
 
     def __init__(self, n: int = 1000, seed: int = 0, schedules: dict[str, NoiseSchedule] | None = None,
@@ -257,25 +176,31 @@ class Scatter2DView(View):
         self._x0: dict[str, np.ndarray] = {}
         self._clouds: dict[tuple, np.ndarray] = {}
         self._density: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self.state = {"t": 0, "shape": self.shapes[0], "schedule": next(iter(self.schedules))}
+        self._mean_path: dict[tuple, np.ndarray] = {}
+        self.fig, self.ax = new_figure(1, 1, figsize=figsize)
+        self._build_axes()
+        self._build_artists()
+        self.fig.tight_layout()
+        self.update(shape=self.shapes[0], schedule=next(iter(self.schedules)), t=0)
 
-        self.fig, ax = new_figure(1, 1, figsize=figsize)
-        self.ax = ax
-        L = self.lim
+    # -- building the figure ------------------------------------------------------------------
+    def _build_axes(self) -> None:
+        """Fixed square axes [−lim, lim]² without ticks; the grid (every 2 units) is one NaN-separated
+        Line2D, far cheaper to redraw than tick machinery."""
+        ax, L = self.ax, self.lim
         ax.set_xlim(-L, L); ax.set_ylim(-L, L); ax.set_aspect("equal")
-        # No ticks and no legend (the key is LEGEND_HTML, shown above the figure by the explorer): in
-        # a redraw each text costs ~1 ms plus ~0.2 ms a glyph and a legend ~20 ms (matplotlib 3.11), far
-        # more than the 2000 points; even empty tick marks cost ~5 ms. The grid (every 2 units on
-        # [−L, L]²) is one NaN-separated Line2D instead.
         ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
         g = np.arange(-L, L + 1e-9, 2.0)
         seg = [[(v, -L), (v, L), (np.nan, np.nan), (-L, v), (L, v), (np.nan, np.nan)] for v in g]
         grid_xy = np.array([pt for block in seg for pt in block])
         ax.plot(grid_xy[:, 0], grid_xy[:, 1], color="0.85", lw=0.8, zorder=0)
-        self.ghost = ax.scatter(np.zeros(self.n), np.zeros(self.n), s=4, color="0.7", alpha=0.45, lw=0,
-                                zorder=1, label="x0")
-        self.scatter = ax.scatter(np.zeros(self.n), np.zeros(self.n), s=7, color=PALETTE[0], alpha=0.55, lw=0,
-                                  zorder=2, label="x_t")
+
+    def _build_artists(self) -> None:
+        """The ghost of x0, the scatter of x_t, the N(0, I) circles, q(x_t)'s level lines, the mean's
+        closed-form path with its marker (○), the points' mean (×) and a one-line title."""
+        ax, zeros = self.ax, np.zeros(self.n)
+        self.ghost = ax.scatter(zeros, zeros, s=4, color="0.7", alpha=0.45, lw=0, zorder=1, label="x0")
+        self.scatter = ax.scatter(zeros, zeros, s=7, color=PALETTE[0], alpha=0.55, lw=0, zorder=2, label="x_t")
         goal = destination_circles()
         ax.plot(goal[:, 0], goal[:, 1], color="black", ls="--", lw=1.0, zorder=3, label="N(0, I)")
         (self.contour,) = ax.plot([], [], color=PALETTE[3], lw=1.5, zorder=3, label="q(x_t)")
@@ -283,8 +208,6 @@ class Scatter2DView(View):
         (self.mean_cf,) = ax.plot([], [], "o", ms=9, mfc="none", mec=PALETTE[2], mew=2, zorder=4)
         (self.mean_emp,) = ax.plot([], [], "x", ms=8, color="black", mew=2, zorder=5)
         self.title = ax.set_title("", fontsize=10)
-        self.fig.tight_layout()
-        self.update()
 
     # -- data, computed on first use and cached ----------------------------------------------
     def dist(self, shape: str) -> Distribution:
@@ -307,10 +230,12 @@ class Scatter2DView(View):
         return self.schedules[key]
 
     def clouds(self, shape: str, schedule: str) -> np.ndarray:
-        """x_t for all t, (T, n, 2), one ε for every t and every shape."""
+        """x_t for all t, (T, n, 2) float32, one ε for every t and every shape."""
         key = (shape, schedule)
         if key not in self._clouds:
-            self._clouds[key] = noised_clouds(self.schedule(schedule), self.x0(shape), self.eps)
+            sched = self.schedule(schedule)
+            x_t = q_sample_steps(sched, torch.from_numpy(self.x0(shape)), range(sched.T), noise=self.eps)
+            self._clouds[key] = x_t.numpy().astype(np.float32)
         return self._clouds[key]
 
     def density(self, shape: str, schedule: str, t: int):
@@ -325,30 +250,41 @@ class Scatter2DView(View):
                 self._density[key] = (None, np.full((1, 2), np.nan))
         return self._density[key]
 
+    def mean_path(self, shape: str, schedule: str) -> np.ndarray:
+        """E[x_t] = √ᾱ_t E[x0] for every t, (T, 2) (E[x0] exact for a mixture, else the sample's mean)."""
+        key = (shape, schedule)
+        if key not in self._mean_path:
+            sched = self.schedule(schedule)
+            mean0, _ = data_moments(self.dist(shape), self.x0(shape))
+            self._mean_path[key] = marginal_moments(sched, torch.arange(sched.T), torch.as_tensor(mean0))[0].numpy()
+        return self._mean_path[key]
+
     # -- what to draw --------------------------------------------------------------------------
-    def frame(self, t: int = 0, shape: str | None = None, schedule: str | None = None) -> Frame:
+    def frame(self, t: int | None = None, shape: str | None = None, schedule: str | None = None) -> Frame:
+        """What the view draws for (t, shape, schedule); None takes the view's current value."""
         shape = shape or self.state["shape"]
         schedule = schedule or self.state["schedule"]
         sched = self.schedule(schedule)
-        t = int(min(max(int(t), 0), sched.T - 1))
+        t = check_timestep(self.state["t"] if t is None else int(t), sched.T)
         pts = self.clouds(shape, schedule)[t]
         dens, lines = self.density(shape, schedule, t)
-        mean0, _ = data_moments(self.dist(shape), self.x0(shape))
-        path = np.sqrt(sched.alphas_cumprod.numpy())[:, None] * mean0[None]
+        path = self.mean_path(shape, schedule)
         return Frame(shape, schedule, t, float(sched.alphas_cumprod[t]), pts, dens, lines,
                      pts.astype(np.float64).mean(0), path[t], path)
 
+    # -- the contract ---------------------------------------------------------------------------
+    def allowed(self, name: str, state: dict):
+        if name == "t":
+            return range(self.schedules[state["schedule"]].T)
+        return {"shape": self.shapes, "schedule": tuple(self.schedules)}[name]
+
     def update(self, t: int | None = None, shape: str | None = None, schedule: str | None = None) -> Frame:
-        if shape is not None:
-            self.dist(shape)                             # unknown names raise before the state changes
-            self.state["shape"] = shape
-        if schedule is not None:
-            self.schedule(schedule)
-            self.state["schedule"] = schedule
-        if t is not None:
-            self.state["t"] = t
-        f = self.frame(self.state["t"], self.state["shape"], self.state["schedule"])
-        self.state["t"] = f.t
+        """Show step t of ``shape`` under ``schedule`` (each optional); returns the :class:`Frame` drawn.
+        A t beyond a newly chosen schedule's T − 1 is an error: give t as well."""
+        return View.update(self, shape=shape, schedule=schedule, t=t)
+
+    def show(self, changed: set[str]) -> Frame:
+        f = self.frame()
         self.scatter.set_offsets(f.points)
         self.ghost.set_offsets(self.x0(f.shape))
         self.contour.set_data(f.lines[:, 0], f.lines[:, 1])
@@ -356,7 +292,6 @@ class Scatter2DView(View):
         self.mean_cf.set_data([f.mean_cf[0]], [f.mean_cf[1]])
         self.mean_emp.set_data([f.mean_emp[0]], [f.mean_emp[1]])
         self.title.set_text(title_text(f))
-        self.redraw()
         return f
 
 

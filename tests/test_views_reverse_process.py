@@ -1,7 +1,7 @@
-"""Chapter 5 views: quality numbers, traces, the σ = 0 sampler, SamplingView, DDIMView, static figures."""
+"""Chapter 5's views (diffusion_lab/views/reverse_process.py): SamplingView, DDIMView and the static figures,
+headless. Traces, the σ = 0 sampler and the quality numbers are tested with the core (test_sampling, test_metrics)."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -10,25 +10,18 @@ import torch
 import diffusion_lab as dl
 from diffusion_lab.plotting import tile_images
 from diffusion_lab.sampling import SamplerStep
-from diffusion_lab.views import sampling as sv
+from diffusion_lab.views import reverse_process as reverse_view
 
 
-@pytest.fixture(scope="module")
-def short_schedule():
-    # 200 steps reaching ᾱ ≈ e^-10: fast, and still ends in N(0, I)
-    return dl.make_schedule("linear", 200, beta_start=1e-4, beta_end=0.1)
-
-
-@pytest.fixture(scope="module")
-def ring():
-    return dl.make_distribution("ring")
+SHORT = dl.make_schedule("linear", 200, beta_start=1e-4, beta_end=0.1)   # ᾱ_199 ≈ e^-10: fast, ends in N(0, I)
+RING = dl.make_distribution("ring")
 
 
 # ---- views -------------------------------------------------------------------------------------------
-def test_sampling_view_2d_shows_the_recorded_step(short_schedule, ring):
-    eps = ring.eps_model(short_schedule)
-    tr = dl.record(dl.ddpm_steps(eps, short_schedule, (150, 2), generator=dl.make_generator(12)), label="test")
-    view = sv.SamplingView(tr, data=ring.sample(100, generator=dl.make_generator(13)))
+def test_sampling_view_2d_shows_the_recorded_step():
+    eps = RING.eps_model(SHORT)
+    tr = dl.record(dl.ddpm_steps(eps, SHORT, (150, 2), generator=dl.make_generator(12)), label="test")
+    view = reverse_view.SamplingView(tr, data=RING.sample(100, generator=dl.make_generator(13)))
     for t in (199, 120, 50, 3, 0):
         view.update(t=t)
         view.fig.canvas.draw()
@@ -48,7 +41,7 @@ def test_sampling_view_images_tile_the_recorded_images():
         x = torch.full((4, 1, 3, 3), 0.3 * t) + torch.arange(4.0).reshape(4, 1, 1, 1) * 0.1
         steps.append(SamplerStep(t=t, t_prev=t - 1, x_t=x * 5, x_prev=x, x0_pred=x, eps=x, sigma=0.0))
     tr = dl.record(iter(steps))
-    view = sv.SamplingView(tr, n_images=4)
+    view = reverse_view.SamplingView(tr, n_images=4)
     view.update(t=1)
     np.testing.assert_allclose(view.im_xt.get_array(), tile_images(np.clip(tr.x_t[1], -1, 1)))
     np.testing.assert_allclose(view.im_x0.get_array(), tile_images(tr.x0_pred[1]))
@@ -56,17 +49,18 @@ def test_sampling_view_images_tile_the_recorded_images():
     assert float(np.max(view.im_xt.get_array())) == pytest.approx(1.0)      # x_t is clipped to [−1, 1] for display
 
 
-def test_ddim_view_draws_the_ddim_samples_and_caches(short_schedule, ring):
-    eps = ring.eps_model(short_schedule)
+def test_ddim_view_draws_the_ddim_samples_and_caches():
+    eps = RING.eps_model(SHORT)
     x_T = torch.randn((150, 2), generator=dl.make_generator(14))
-    ref = ring.sample(150, generator=dl.make_generator(15))
-    view = sv.DDIMView(eps, short_schedule, ring, x_T, ref, step_choices=(5, 10, 50), seed=3, show_curve=True,
-                       ddpm_quality=dl.metrics.Quality(nll=1.7, mmd2=1e-3, n=150))
+    ref = RING.sample(150, generator=dl.make_generator(15))
+    view = reverse_view.DDIMView(eps, SHORT, RING, x_T, ref, step_choices=(5, 10, 50), seed=3,
+                                 show_curve=True, ddpm_quality=dl.metrics.Quality(nll=1.7, mmd2=1e-3, n=150))
     assert view.state["num_steps"] == 50
     for k, eta in ((10, 0.0), (5, 1.0), (50, 0.5)):
         view.update(num_steps=k, eta=eta)
         view.fig.canvas.draw()
-        expected = dl.ddim_sample(eps, short_schedule, x_T.clone(), num_steps=k, eta=eta, generator=dl.make_generator(3))
+        expected = dl.ddim_sample(eps, SHORT, x_T.clone(), num_steps=k, eta=eta,
+                                  generator=dl.make_generator(3))
         np.testing.assert_allclose(view.scatter.get_offsets(), expected.numpy(), atol=1e-6)
         mx, my = view.marker.get_data()
         assert list(mx) == [view.step_choices.index(k)] and my[0] == pytest.approx(view.result(k, eta)[1].nll)
@@ -76,24 +70,24 @@ def test_ddim_view_draws_the_ddim_samples_and_caches(short_schedule, ring):
     view.precompute(etas=(0.0,))
     assert {(k, 0.0) for k in (5, 10, 50)} <= set(view._cache)
     # the default view has no curve panel, and computes only what is shown
-    plain = sv.DDIMView(eps, short_schedule, ring, x_T, ref, step_choices=(5, 10, 50))
+    plain = reverse_view.DDIMView(eps, SHORT, RING, x_T, ref, step_choices=(5, 10, 50))
     assert plain.axq is None and plain.marker is None and set(plain._cache) == {(50, 0.0)}
     plain.update(num_steps=5)
     np.testing.assert_allclose(plain.scatter.get_offsets(), view.result(5, 0.0)[0])
 
 
 # ---- static figures ------------------------------------------------------------------------------------
-def test_static_figures(short_schedule, ring):
+def test_static_figures():
     import matplotlib.pyplot as plt
 
-    eps = ring.eps_model(short_schedule)
-    tr = dl.record(dl.ddpm_steps(eps, short_schedule, (100, 2), generator=dl.make_generator(16)), label="x")
-    fig = sv.plot_reverse_snapshots(tr, [199, 100, 0], data=ring.sample(50))
+    eps = RING.eps_model(SHORT)
+    tr = dl.record(dl.ddpm_steps(eps, SHORT, (100, 2), generator=dl.make_generator(16)), label="x")
+    fig = reverse_view.plot_reverse_snapshots(tr, [199, 100, 0], data=RING.sample(50))
     assert len(fig.axes) == 6 and fig.axes[3].get_title().startswith("x̂0")
-    fig = sv.plot_sample_panels({"a": tr.x_final, "b": torch.zeros(4, 1, 8, 8)})
+    fig = reverse_view.plot_sample_panels({"a": tr.x_final, "b": torch.zeros(4, 1, 8, 8)})
     assert [a.get_title() for a in fig.axes] == ["a", "b"]
     q = dl.metrics.Quality(nll=1.7, mmd2=1e-3, n=100)
-    fig = sv.plot_quality_vs_calls({"exact": {10: q, 20: q}, "MLP": {10: q}}, references={"DDPM": q},
+    fig = reverse_view.plot_quality_vs_calls({"exact": {10: q, 20: q}, "MLP": {10: q}}, references={"DDPM": q},
                                    entropy=1.7, mmd_floor=1e-3, mmd_skip=("MLP",))
     nll_ax, mmd_ax = fig.axes
     assert len(nll_ax.get_lines()) == 4 and len(mmd_ax.get_lines()) == 3     # MLP left out of the MMD² panel
@@ -101,10 +95,10 @@ def test_static_figures(short_schedule, ring):
 
 
 def test_demo_hooks():
-    assert all(0 <= p["t"] <= 999 for p in sv.DEMO_SWEEP + sv.ANIMATION_SWEEP)
-    assert len(sv.ANIMATION_SWEEP) <= 30
-    assert sv.ANIMATION_SWEEP[0]["t"] == 999 and sv.ANIMATION_SWEEP[-1]["t"] == 0
-    view = sv.demo_view(n=60)
-    for p in sv.DEMO_SWEEP[:3]:
+    assert all(0 <= p["t"] <= 999 for p in reverse_view.DEMO_SWEEP + reverse_view.ANIMATION_SWEEP)
+    assert len(reverse_view.ANIMATION_SWEEP) <= 30
+    assert reverse_view.ANIMATION_SWEEP[0]["t"] == 999 and reverse_view.ANIMATION_SWEEP[-1]["t"] == 0
+    view = reverse_view.demo_view(n=60)
+    for p in reverse_view.DEMO_SWEEP[:3]:
         view.update(**p)
     assert view.trace.num_calls == 1000

@@ -1,8 +1,8 @@
-"""Chapter 2 view and helpers (diffusion_lab/views/scatter_2d.py), headless.
+"""Chapter 2's view and what it prepares to draw (diffusion_lab/views/scatter_2d.py), headless.
 
-Formulas are checked against independent closed forms (q_sample, GaussianMixture.marginal /
-log_prob_t, hand-computed ᾱ); statistical claims with standard-error tolerances; the view by
-calling update and reading the artists back.
+The density grid and level lines are checked against independent closed forms (log_prob_t, hand-computed
+circles); the view by calling update and reading the artists back. The clouds' math (q_sample_steps,
+moment_check) is tested with the core (test_forward, test_metrics).
 """
 from __future__ import annotations
 
@@ -14,17 +14,18 @@ import pytest
 import torch
 
 import diffusion_lab as dl
-from diffusion_lab.views import scatter_2d as s2d
+from diffusion_lab.forward import q_sample_steps
+from diffusion_lab.views import scatter_2d as scatter_view
 
 
 @pytest.fixture(scope="module")
 def schedules():
-    return s2d.chapter_schedules()
+    return scatter_view.chapter_schedules()
 
 
 @pytest.fixture(scope="module")
 def view():
-    return s2d.Scatter2DView(n=400, seed=3)
+    return scatter_view.Scatter2DView(n=400, seed=3)
 
 
 def gaussian_cloud(n=1000, seed=0):
@@ -52,110 +53,23 @@ def test_short_schedule_warns_when_built_plainly():
         dl.make_schedule("linear", 100, beta_start=0.001, beta_end=0.02)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        s2d.chapter_schedules()  # built with warn=False: the view does not spam the warning
+        scatter_view.chapter_schedules()  # built with warn=False: the view does not spam the warning
 
 
 # ---------------------------------------------------------------------------------------------
 # plain functions
 # ---------------------------------------------------------------------------------------------
-def test_noised_clouds_match_q_sample_with_the_same_noise(schedules):
-    _, x0, eps = gaussian_cloud(50)
-    for sched in schedules.values():
-        clouds = s2d.noised_clouds(sched, x0, eps)
-        assert clouds.shape == (sched.T, 50, 2) and clouds.dtype == np.float32
-        for t in (0, 1, sched.T // 2, sched.T - 1):
-            expected = dl.q_sample(sched, x0.double(), t, noise=eps.double()).numpy()
-            np.testing.assert_allclose(clouds[t], expected, atol=1e-5)
-    # one ε for all t: recovering ε from any x_t gives the same ε
-    sched = schedules["T = 100"]
-    clouds = s2d.noised_clouds(sched, x0, eps)
-    a, b = sched.sqrt_alphas_cumprod.numpy(), sched.sqrt_one_minus_alphas_cumprod.numpy()
-    for t in (3, 60, 99):
-        np.testing.assert_allclose((clouds[t] - a[t] * x0.numpy()) / b[t], eps.numpy(), atol=1e-4)
-
-
-def test_noised_clouds_rejects_mismatched_shapes(schedules):
-    with pytest.raises(ValueError, match="shape"):
-        s2d.noised_clouds(schedules["T = 100"], torch.zeros(5, 2), torch.zeros(4, 2))
-
-
-def test_cloud_moments_match_numpy():
-    rng = np.random.default_rng(0)
-    clouds = rng.normal(size=(3, 200, 2)) @ np.array([[1.0, 0.5], [0.0, 2.0]])
-    mean, cov = s2d.cloud_moments(clouds)
-    for k in range(3):
-        np.testing.assert_allclose(mean[k], clouds[k].mean(0), atol=1e-12)
-        np.testing.assert_allclose(cov[k], np.cov(clouds[k].T), atol=1e-12)
-
-
-def test_closed_form_moments_match_gaussian_mixture_marginal(schedules):
-    sched = schedules["T = 1000"]
-    mu = np.array([1.0, -2.0])
-    Sigma = np.array([[0.5, 0.3], [0.3, 0.4]])
-    mean, cov = s2d.closed_form_moments(sched, mu, Sigma)
-    dist = dl.GaussianMixture([1.0], [mu.tolist()], covs=[Sigma.tolist()])
-    for t in (0, 10, 500, 999):
-        q = dist.marginal(sched, t)
-        np.testing.assert_allclose(mean[t], q.mean().numpy(), atol=1e-12)
-        np.testing.assert_allclose(cov[t], q.covariance().numpy(), atol=1e-12)
-    # by hand at one step: ᾱ Σ + (1 − ᾱ) I
-    a = float(sched.alphas_cumprod[200])
-    np.testing.assert_allclose(cov[200], [[0.5 * a + 1 - a, 0.3 * a], [0.3 * a, 0.4 * a + 1 - a]], atol=1e-12)
-    with pytest.raises(ValueError, match="shape"):
-        s2d.closed_form_moments(sched, mu, np.eye(3))
-
-
-@pytest.mark.parametrize("key", ["T = 100", "T = 1000"])
-def test_moment_check_agrees_within_standard_errors(schedules, key):
-    sched = schedules[key]
-    dist, x0, eps = gaussian_cloud(1000)
-    chk = s2d.moment_check(sched, s2d.noised_clouds(sched, x0, eps), dist.mean(), dist.covariance())
-    # |emp − cf|/SE is a unit-variance combination of two standard errors at every t; its maximum over t
-    # is bounded by a χ₂ variable, P(> 4) ≈ 3e-4 per coordinate. Covariance entries get 5 SE.
-    assert chk.mean_z() < 4.0
-    assert chk.cov_z() < 5.0
-    # standard error of the mean: √(C_ii/n) — at t = 0 C_11 = ᾱ_0·0.25 + 1 − ᾱ_0
-    a0 = float(sched.alphas_cumprod[0])
-    assert chk.mean_se[0, 0] == pytest.approx(math.sqrt((0.25 * a0 + 1 - a0) / 1000), rel=1e-12)
-
-
-def test_moment_check_catches_a_wrong_closed_form(schedules):
-    """The check can fail: forgetting (1−ᾱ_t) I, or scaling the mean by ᾱ_t, is many SE off."""
-    sched = schedules["T = 1000"]
-    dist, x0, eps = gaussian_cloud(1000)
-    clouds = s2d.noised_clouds(sched, x0, eps)
-    chk = s2d.moment_check(sched, clouds, dist.mean(), dist.covariance())
-    a = sched.alphas_cumprod.numpy()
-    wrong_cov = a[:, None, None] * dist.covariance().numpy()[None]
-    assert np.max(np.abs(chk.cov_emp - wrong_cov) / chk.cov_se) > 15   # vs the 5 SE tolerance
-    wrong_mean = a[:, None] * dist.mean().numpy()[None]
-    assert np.max(np.abs(chk.mean_emp - wrong_mean) / chk.mean_se) > 10    # vs the 4 SE tolerance
-    with pytest.raises(ValueError, match="steps"):
-        s2d.moment_check(schedules["T = 100"], clouds, dist.mean(), dist.covariance())
-
-
-def test_where_the_clouds_end_up(schedules):
-    """The chapter's claim: T = 100 stops near (1.18, 1.18); T = 1000 reaches N(0, I)."""
-    dist, x0, eps = gaussian_cloud(1000)
-    short = s2d.noised_clouds(schedules["T = 100"], x0, eps)[-1].astype(np.float64)
-    long = s2d.noised_clouds(schedules["T = 1000"], x0, eps)[-1].astype(np.float64)
-    se = 1 / math.sqrt(1000)
-    assert np.all(np.abs(short.mean(0) - 2 * math.sqrt(0.347455)) < 4 * se) and np.all(short.mean(0) > 1.0)
-    assert np.all(np.abs(long.mean(0)) < 4 * se)
-    assert np.all(np.abs(np.cov(long.T) - np.eye(2)) < 5 * math.sqrt(2 / 1000))
-
-
 def test_density_grid_equals_log_prob_t(schedules):
     sched = schedules["T = 1000"]
     for name in ("gaussian_2d", "ring", "grid"):
         dist = dl.make_distribution(name)
         for t in (0, 37, 400):
-            dens = s2d.density_grid(dist, sched, t, lim=4.0, size=41)
-            ticks, pts = s2d.grid_points(4.0, 41)
+            dens = scatter_view.density_grid(dist, sched, t, lim=4.0, size=41)
+            ticks, pts = scatter_view.grid_points(4.0, 41)
             ref = torch.exp(dist.log_prob_t(sched, pts, t)).numpy().reshape(41, 41)
             np.testing.assert_allclose(dens, ref, rtol=1e-9, atol=1e-300)
     # orientation: row index = y, column index = x (for imshow(origin="lower"))
-    dens = s2d.density_grid(dl.make_distribution("gaussian_2d", mean=(2.0, -1.0)), sched, 0, size=81)
+    dens = scatter_view.density_grid(dl.make_distribution("gaussian_2d", mean=(2.0, -1.0)), sched, 0, size=81)
     row, col = np.unravel_index(np.argmax(dens), dens.shape)
     ticks = np.linspace(-4, 4, 81)
     assert ticks[col] == pytest.approx(2.0 * math.sqrt(float(sched.alphas_cumprod[0])), abs=0.1)
@@ -168,23 +82,24 @@ def test_density_grid_at_the_end_is_standard_normal(schedules):
     gx, gy = np.meshgrid(ticks, ticks)
     std_normal = np.exp(-(gx**2 + gy**2) / 2) / (2 * np.pi)
     for name in ("gaussian_2d", "ring", "grid"):
-        dens = s2d.density_grid(dl.make_distribution(name), sched, 999)
+        dens = scatter_view.density_grid(dl.make_distribution(name), sched, 999)
         assert np.max(np.abs(dens - std_normal)) < 2e-3
         # mass inside [−4, 4]² of N(0, I) is erf(4/√2)² ≈ 0.99987 (trapezoid on the grid)
-        assert np.trapezoid(np.trapezoid(dens, ticks), ticks) == pytest.approx(math.erf(4 / math.sqrt(2)) ** 2, abs=2e-3)
+        mass = np.trapezoid(np.trapezoid(dens, ticks), ticks)
+        assert mass == pytest.approx(math.erf(4 / math.sqrt(2)) ** 2, abs=2e-3)
 
 
 def test_density_grid_rejects_sample_only_shapes(schedules):
     with pytest.raises(TypeError, match="sampled"):
-        s2d.density_grid(dl.make_distribution("moons"), schedules["T = 100"], 0)
+        scatter_view.density_grid(dl.make_distribution("moons"), schedules["T = 100"], 0)
 
 
 @pytest.mark.parametrize("t", [0, 50, 99])
 def test_level_lines_of_a_gaussian_are_its_1_and_2_sigma_circles(schedules, t):
     sched = schedules["T = 100"]
     dist = dl.make_distribution("gaussian_2d")
-    dens = s2d.density_grid(dist, sched, t, size=201)
-    lines = s2d.level_lines(dens)
+    dens = scatter_view.density_grid(dist, sched, t, size=201)
+    lines = scatter_view.level_lines(dens)
     a = float(sched.alphas_cumprod[t])
     centre = math.sqrt(a) * np.array([2.0, 2.0])
     sigma = math.sqrt(0.25 * a + 1 - a)
@@ -197,7 +112,7 @@ def test_level_lines_of_a_gaussian_are_its_1_and_2_sigma_circles(schedules, t):
 
 
 def test_destination_circles():
-    c = s2d.destination_circles()
+    c = scatter_view.destination_circles()
     r = np.linalg.norm(c[~np.isnan(c[:, 0])], axis=1)
     assert np.all((np.abs(r - 1) < 1e-12) | (np.abs(r - 2) < 1e-12))
     assert np.sum(np.abs(r - 1) < 1e-12) == np.sum(np.abs(r - 2) < 1e-12) == 181
@@ -241,8 +156,8 @@ def test_view_contours_follow_t_for_mixtures_and_vanish_for_samples(view):
     early = line_xy(view.contour)
     view.update(t=600)
     late = line_xy(view.contour)
-    expected = s2d.level_lines(s2d.density_grid(view.dist("ring"), view.schedule(key), 600, view.lim, view.grid_size),
-                               view.lim)
+    density = scatter_view.density_grid(view.dist("ring"), view.schedule(key), 600, view.lim, view.grid_size)
+    expected = scatter_view.level_lines(density, view.lim)
     np.testing.assert_allclose(late, expected, atol=1e-9)
     assert early.shape != late.shape or not np.allclose(early, late, equal_nan=True)
     assert not np.all(np.isnan(late))
@@ -263,16 +178,35 @@ def test_view_mean_markers_follow_the_closed_form(view):
     np.testing.assert_allclose(line_xy(view.path), frame.mean_path, atol=1e-12)
 
 
-def test_view_clips_t_when_the_schedule_gets_shorter(view):
+def test_a_kept_t_beyond_a_shorter_schedule_is_an_error_and_the_explorer_never_sends_one(view):
     view.update(t=800, shape="grid", schedule="T = 1000")
-    assert view.state["t"] == 800
-    frame = view.update(schedule="T = 100")
-    assert frame.t == 99 and view.state["t"] == 99
+    with pytest.raises(ValueError, match="t = 800 is out of range; it runs 0..99"):
+        view.update(schedule="T = 100")
+    assert view.state == {"shape": "grid", "schedule": "T = 1000", "t": 800}
+    frame = view.update(schedule="T = 100", t=99)
+    assert frame.t == 99
     np.testing.assert_allclose(view.scatter.get_offsets(), view.clouds("grid", "T = 100")[99], atol=0)
+
+
+def test_the_chapters_explorer_clamps_the_slider_before_the_view_sees_a_shorter_schedule():
+    """Chapter 2 wires the t slider's max to the schedule menu before the explorer observes the menu, so
+    switching to T = 100 at t = 800 clamps the slider first: every update the view gets is in range."""
+    import ipywidgets as W
+
+    from diffusion_lab.widgets import explorer, time_slider
+
+    v = scatter_view.Scatter2DView(n=50, seed=1)
+    t_slider = time_slider(1000, value=800)
+    menu = W.Dropdown(options=list(v.schedules), value="T = 1000")
+    menu.observe(lambda change: setattr(t_slider, "max", v.schedule(change.new).T - 1), names="value")
+    box = explorer(v, t=t_slider, schedule=menu)
+    menu.value = "T = 100"
+    assert v.state["t"] == 99 and v.state["schedule"] == "T = 100" and box.values()["t"] == 99
 
 
 def test_view_caches_and_rejects_unknown_names(view):
     a = view.density("ring", "T = 100", 12)
+    assert view.mean_path("ring", "T = 100") is view.mean_path("ring", "T = 100")
     assert view.density("ring", "T = 100", 12) is a
     assert view.clouds("ring", "T = 100") is view.clouds("ring", "T = 100")
     before = dict(view.state)
@@ -282,12 +216,12 @@ def test_view_caches_and_rejects_unknown_names(view):
     with pytest.raises(ValueError, match="unknown schedule"):
         view.frame(0, "ring", "T = 5")
     with pytest.raises(ValueError, match="unknown shape"):
-        s2d.Scatter2DView(n=10, shapes=("gaussian_2d", "blob"))
+        scatter_view.Scatter2DView(n=10, shapes=("gaussian_2d", "blob"))
 
 
 def test_view_is_reproducible():
-    v1, v2 = s2d.Scatter2DView(n=100, seed=5), s2d.Scatter2DView(n=100, seed=5)
-    v3 = s2d.Scatter2DView(n=100, seed=6)
+    v1, v2 = scatter_view.Scatter2DView(n=100, seed=5), scatter_view.Scatter2DView(n=100, seed=5)
+    v3 = scatter_view.Scatter2DView(n=100, seed=6)
     for v in (v1, v2, v3):
         v.update(t=40, shape="swiss_roll", schedule="T = 100")
     np.testing.assert_array_equal(v1.scatter.get_offsets(), v2.scatter.get_offsets())
@@ -295,10 +229,10 @@ def test_view_is_reproducible():
 
 
 def test_demo_view_and_sweep():
-    v = s2d.demo_view()
-    assert v.n == 1000 and set(v.shapes) == set(s2d.SHAPES)
-    assert len(s2d.DEMO_SWEEP) >= 20
-    for params in s2d.DEMO_SWEEP[::7]:
+    v = scatter_view.demo_view()
+    assert v.n == 1000 and set(v.shapes) == set(scatter_view.SHAPES)
+    assert len(scatter_view.DEMO_SWEEP) >= 20
+    for params in scatter_view.DEMO_SWEEP[::7]:
         frame = v.update(**params)
         assert frame.t == params["t"] and frame.shape == params["shape"]
         np.testing.assert_allclose(v.scatter.get_offsets(), v.clouds(params["shape"], params["schedule"])[params["t"]])
@@ -311,8 +245,8 @@ def test_demo_view_and_sweep():
 def test_plot_snapshots_titles_and_points(schedules):
     sched = schedules["T = 100"]
     dist, x0, eps = gaussian_cloud(200)
-    clouds = s2d.noised_clouds(sched, x0, eps)
-    axes = s2d.plot_snapshots(dist, sched, x0, clouds, [25, 99])
+    clouds = q_sample_steps(sched, x0, range(sched.T), noise=eps)
+    axes = scatter_view.plot_snapshots(dist, sched, x0, clouds, [25, 99])
     assert [ax.get_title().split()[0:3] for ax in axes] == [["x0", "(data)"], ["t", "=", "25"], ["t", "=", "99"]]
     np.testing.assert_allclose(axes[2].collections[0].get_offsets(), clouds[99])
     for ax in axes:
@@ -322,15 +256,16 @@ def test_plot_snapshots_titles_and_points(schedules):
 def test_plot_moments_draws_the_closed_form(schedules):
     sched = schedules["T = 100"]
     dist, x0, eps = gaussian_cloud(300)
-    chk = s2d.moment_check(sched, s2d.noised_clouds(sched, x0, eps), dist.mean(), dist.covariance())
-    ax_mean, ax_cov = s2d.plot_moments(chk)
+    clouds = q_sample_steps(sched, x0, range(sched.T), noise=eps)
+    chk = dl.metrics.moment_check(sched, clouds, dist.mean(), dist.covariance())
+    ax_mean, ax_cov = scatter_view.plot_moments(chk)
     first_line = ax_mean.get_lines()[0]
     np.testing.assert_allclose(first_line.get_ydata(), chk.mean_cf[:, 0])
     assert any(np.allclose(ln.get_ydata(), chk.cov_cf[:, 0, 1]) for ln in ax_cov.get_lines())
 
 
 def test_plot_shape_grid(view):
-    fig = s2d.plot_shape_grid(view, "T = 100", [10, 99], shapes=("ring", "moons"))
+    fig = scatter_view.plot_shape_grid(view, "T = 100", [10, 99], shapes=("ring", "moons"))
     axes = fig.axes
     assert len(axes) == 6
     np.testing.assert_allclose(axes[2].collections[0].get_offsets(), view.clouds("ring", "T = 100")[99])

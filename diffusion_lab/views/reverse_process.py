@@ -17,8 +17,7 @@ sample after the last step (t = 0).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -26,11 +25,11 @@ from matplotlib.ticker import MaxNLocator
 
 from ..distributions import GaussianMixture, make_distribution
 from ..metrics import Quality, sample_quality
-from ..plotting import PALETTE, new_figure, tile_images, to_numpy
+from ..plotting import PALETTE, new_figure, new_figure_with_side_panel, show_images, square_axes, tile_images, to_numpy
 from ..sampling import SamplingTrace, ddim_sample, ddpm_steps, record
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
-from . import View
+from . import Interval, View
 
 __all__ = [
     "SamplingView", "DDIMView", "plot_reverse_snapshots", "plot_sample_panels",
@@ -48,15 +47,6 @@ def _is_image_trace(trace: SamplingTrace) -> bool:
     return trace.x_t.ndim == 5  # (S, N, C, H, W)
 
 
-def _square_axes(ax, lim: float, labels: bool = True) -> None:
-    """Square axes over [−lim, lim]²; ``labels=False`` keeps the ticks but drops their numbers (in a live
-    view, tick labels cost as much to redraw as everything else together)."""
-    ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim); ax.set_aspect("equal")
-    ax.set_xticks([-lim, 0, lim]); ax.set_yticks([-lim, 0, lim])
-    if not labels:
-        ax.set_xticklabels([]); ax.set_yticklabels([])
-
-
 class SamplingView(View):
     """x_t (left) and the model's x̂0 (right) along the reverse steps of one recorded run.
 
@@ -65,40 +55,42 @@ class SamplingView(View):
     ``imshow`` per panel, values shown in [−1, 1]).
     """
 
+    DYNAMIC_PARAMS = ("t",)
+
     def __init__(self, trace: SamplingTrace, data=None, lim: float = 3.5, n_images: int = 16, figsize=None):
         self.trace = trace
         self.images = _is_image_trace(trace)
         self.n_images = int(n_images)
-        self.state = {"t": int(trace.ts[0])}
         if self.images:
             self.fig, (ax1, ax2) = new_figure(1, 2, figsize=figsize or (7.0, 3.8))
-            blank = tile_images(trace.x_t[0][: self.n_images])
-            self.im_xt = ax1.imshow(blank, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-            self.im_x0 = ax2.imshow(blank, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-            for ax in (ax1, ax2):
-                ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+            blank = trace.x_t[0][: self.n_images]
+            self.im_xt, self.im_x0 = show_images(ax1, blank), show_images(ax2, blank)
         else:
             self.fig, (ax1, ax2) = new_figure(1, 2, figsize=figsize or (8.4, 4.4))
             n = trace.x_t.shape[1]
             for ax in (ax1, ax2):
-                _square_axes(ax, lim, labels=False)
+                square_axes(ax, lim, labels=False)
                 if data is not None:
                     d = to_numpy(data)
                     ax.scatter(d[:, 0], d[:, 1], s=3, color="0.75", alpha=0.5, lw=0, zorder=1)
             self.sc_xt = ax1.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[0], alpha=0.5, lw=0, zorder=2)
             self.sc_x0 = ax2.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[3], alpha=0.5, lw=0, zorder=2)
         self.ax_xt, self.ax_x0 = ax1, ax2
-        # fixed y: no auto-placement at draw time, so a blitted title lands where a full draw puts it
-        self.title_xt = ax1.set_title("", fontsize=10, y=1.0)
+        self.title_xt = ax1.set_title("", fontsize=10, y=1.0)    # fixed y: the titles are dynamic artists
         self.title_x0 = ax2.set_title("", fontsize=10, y=1.0)
         if trace.label:
             self.fig.suptitle(trace.label, fontsize=11)
         self.fig.tight_layout()
-        self.update()
+        self.update(t=int(trace.ts[0]))
+
+    def allowed(self, name: str, state: dict):
+        return range(int(np.max(self.trace.ts)) + 1)
 
     def update(self, t: int | None = None) -> None:
-        if t is not None:
-            self.state["t"] = int(t)
+        """Show the recorded step nearest to code step t."""
+        return View.update(self, t=t)
+
+    def show(self, changed: set[str]) -> None:
         t_shown, x_t, x0 = self.trace.at(self.state["t"])
         if self.images:
             self.im_xt.set_data(tile_images(np.clip(x_t[: self.n_images], -1, 1)))
@@ -108,7 +100,6 @@ class SamplingView(View):
             self.sc_x0.set_offsets(x0)
         self.title_xt.set_text(f"x_t at t = {t_shown}")
         self.title_x0.set_text(f"x̂0 predicted from x_{t_shown}")
-        self.redraw()
 
     def dynamic_artists(self) -> list:
         """x_t and x̂0 (scatters or images) and their titles: all a t-slider move changes."""
@@ -121,8 +112,8 @@ class DDIMView(View):
 
     Left (always): the samples, the data as a grey ghost, and in the title the number of network calls
     and the NLL next to DDPM-1000's. Right (``show_curve=True``): NLL against network calls for η = 0
-    with the DDPM-1000 line and a marker at the current setting (it doubles the redraw time, ≈ 40 ms, so
-    it is off by default; the chapter draws the same curve as a static figure). Every setting is
+    with the DDPM-1000 line and a marker at the current setting (it makes each redraw markedly slower,
+    so it is off by default; the chapter draws the same curve as a static figure). Every setting is
     computed once (from the same x_T, with a generator seeded with ``seed``, so a setting always gives
     the same picture) and then cached.
     """
@@ -137,35 +128,38 @@ class DDIMView(View):
         self.step_choices = tuple(int(k) for k in step_choices)
         self.seed = int(seed)
         self._cache: dict[tuple[int, float], tuple[np.ndarray, Quality]] = {}
-        self.state = {"num_steps": 50 if 50 in self.step_choices else self.step_choices[0], "eta": 0.0}
+        self.fig, self.ax, self.axq = new_figure_with_side_panel(show_curve, figsize, double=(9.0, 4.2),
+                                                                 side_ratio=1.15)
+        self._build_samples(lim)
+        self.marker = self._build_curve() if show_curve else None
+        self.fig.tight_layout()
+        self.update(num_steps=50 if 50 in self.step_choices else self.step_choices[0], eta=0.0)
 
-        if show_curve:
-            self.fig, (ax, axq) = new_figure(1, 2, figsize=figsize or (9.0, 4.2), gridspec_kw={"width_ratios": [1, 1.15]})
-        else:
-            self.fig, ax = new_figure(1, 1, figsize=figsize or (5.0, 5.0))
-            axq = None
-        _square_axes(ax, lim, labels=False)
-        ref = to_numpy(reference)
+    def _build_samples(self, lim: float) -> None:
+        """Square axes without tick labels, the reference data as a grey ghost, the samples' scatter."""
+        ax = self.ax
+        square_axes(ax, lim, labels=False)
+        ref = to_numpy(self.reference)
         ax.scatter(ref[:, 0], ref[:, 1], s=3, color="0.75", alpha=0.5, lw=0, zorder=1)
         n = self.x_T.shape[0]
         self.scatter = ax.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[0], alpha=0.55, lw=0, zorder=2)
         self.title = ax.set_title("", fontsize=10)
-        self.marker = None
-        if show_curve:
-            # one evenly spaced position per step choice (a log axis redraws far slower), few texts
-            curve = [self.result(k, 0.0)[1].nll for k in self.step_choices]
-            pos = np.arange(len(self.step_choices))
-            axq.plot(pos, curve, "o-", color=PALETTE[0])
-            if ddpm_quality is not None:
-                axq.axhline(ddpm_quality.nll, color=PALETTE[3], ls="--")
-            axq.set_xticks(pos, [str(k) for k in self.step_choices])
-            axq.yaxis.set_major_locator(MaxNLocator(3))
-            axq.set_title("NLL vs network calls: DDIM η = 0 (blue),\nDDPM-1000 (dashed), current setting (square)",
-                          fontsize=9)
-            (self.marker,) = axq.plot([], [], "s", ms=11, mfc="none", mec="black", mew=2)
-        self.ax, self.axq = ax, axq
-        self.fig.tight_layout()
-        self.update()
+
+    def _build_curve(self):
+        """NLL against the step choices for η = 0 (one evenly spaced position per choice: a log axis
+        redraws far slower), the DDPM-1000 line, few texts; returns the marker of the current setting."""
+        axq = self.axq
+        curve = [self.result(k, 0.0)[1].nll for k in self.step_choices]
+        pos = np.arange(len(self.step_choices))
+        axq.plot(pos, curve, "o-", color=PALETTE[0])
+        if self.ddpm_quality is not None:
+            axq.axhline(self.ddpm_quality.nll, color=PALETTE[3], ls="--")
+        axq.set_xticks(pos, [str(k) for k in self.step_choices])
+        axq.yaxis.set_major_locator(MaxNLocator(3))
+        axq.set_title("NLL vs network calls: DDIM η = 0 (blue),\nDDPM-1000 (dashed), current setting (square)",
+                      fontsize=9)
+        (marker,) = axq.plot([], [], "s", ms=11, mfc="none", mec="black", mew=2)
+        return marker
 
     def result(self, num_steps: int, eta: float) -> tuple[np.ndarray, Quality]:
         """(samples, quality) for one setting, computed on first use and cached."""
@@ -183,11 +177,14 @@ class DDIMView(View):
             for k in self.step_choices:
                 self.result(k, eta)
 
+    def allowed(self, name: str, state: dict):
+        return {"num_steps": range(1, self.schedule.T + 1), "eta": Interval(0.0, 1.0)}[name]
+
     def update(self, num_steps: int | None = None, eta: float | None = None) -> None:
-        if num_steps is not None:
-            self.state["num_steps"] = int(num_steps)
-        if eta is not None:
-            self.state["eta"] = float(eta)
+        """Show DDIM with ``num_steps`` network calls (1..T; the slider offers ``step_choices``) and η in [0, 1]."""
+        return View.update(self, num_steps=num_steps, eta=eta)
+
+    def show(self, changed: set[str]) -> None:
         k, eta = self.state["num_steps"], self.state["eta"]
         x, q = self.result(k, eta)
         self.scatter.set_offsets(x)
@@ -197,7 +194,6 @@ class DDIMView(View):
             self.marker.set_data([pos], [q.nll])
         ref = f" (DDPM-1000: {self.ddpm_quality.nll:.2f})" if self.ddpm_quality is not None else ""
         self.title.set_text(f"DDIM, {k} network calls, η = {eta:g}\nNLL {q.nll:.2f}{ref}")
-        self.redraw()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,15 +216,12 @@ def plot_reverse_snapshots(trace: SamplingTrace, ts: Sequence[int], data=None, l
         for i, (arr, name) in enumerate(((x_t, f"x_t, t = {t_shown}"), (x0, f"x̂0 from x_{t_shown}"))):
             ax = axes[i, j]
             if images:
-                ax.imshow(tile_images(np.clip(arr[:n_images], -1, 1), nrow=int(math.ceil(math.sqrt(n_images)))),
-                          cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-                ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+                show_images(ax, np.clip(arr[:n_images], -1, 1), nrow=int(math.ceil(math.sqrt(n_images))))
             else:
                 if d is not None:
                     ax.scatter(d[:, 0], d[:, 1], s=2, color="0.78", lw=0)
                 ax.scatter(arr[:, 0], arr[:, 1], s=2, color=PALETTE[0] if i == 0 else PALETTE[3], alpha=0.5, lw=0)
-                _square_axes(ax, lim)
-                ax.set_xticklabels([]); ax.set_yticklabels([])
+                square_axes(ax, lim, labels=False)
             ax.set_title(name, fontsize=9)
     if trace.label:
         fig.suptitle(trace.label, fontsize=11)
@@ -245,13 +238,12 @@ def plot_sample_panels(panels: dict, data=None, lim: float = 3.5, n_images: int 
     for ax, (title, x) in zip(axes[0], panels.items()):
         x = to_numpy(x)
         if x.ndim == 4:
-            ax.imshow(tile_images(np.clip(x[:n_images], -1, 1)), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-            ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+            show_images(ax, np.clip(x[:n_images], -1, 1))
         else:
             if d is not None:
                 ax.scatter(d[:, 0], d[:, 1], s=2, color="0.78", lw=0)
             ax.scatter(x[:, 0], x[:, 1], s=2, color=PALETTE[0], alpha=0.5, lw=0)
-            _square_axes(ax, lim)
+            square_axes(ax, lim)
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -4,21 +4,16 @@ Every schedule here has T = 1000 steps (code t = 0..T−1, the papers' 1..T) and
 closed form x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε. Only ᾱ_t differs between schedules, so putting them side by
 side at one t shows exactly what "a different schedule" changes.
 
-Pure functions (tested without a figure):
-    course_schedules(T)          -> {name: NoiseSchedule} for the five schedules, in SCHEDULES order
-    schedule_table(schedules)    -> rows (dicts) with where each schedule crosses ᾱ = 0.5 and what is left
-    table_markdown(rows)         -> the rows as a markdown table
-    noised_grid(schedules, x0, eps, ts) -> (S, K, *x0.shape[1:]) x_t for every schedule and t
+The numbers come from the core: ``schedules.make_schedules`` (the five schedules),
+``schedules.schedule_table`` (where each crosses ᾱ = 0.5, what is left at the end) and
+``forward.q_sample_grid`` (x_t for every schedule and t, one ε). This module draws them:
+    table_markdown(rows)         -> the table's rows as markdown
     schedules_frame(...)         -> ScheduleFrame: everything the live view draws at one (schedule, t)
-    load_digit(index)            -> one 8×8 digit (1, 1, 8, 8) in [−1, 1]
-
 Static figures (drawn once into the cell output): plot_overlay, plot_image_grid, plot_cloud_grid.
 Live view: SchedulesView (update(schedule=..., t=...)), demo_view(), DEMO_SWEEP.
 """
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 
 import matplotlib
@@ -26,22 +21,17 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from ..forward import q_sample
-from ..plotting import PALETTE, new_figure, tile_images, to_numpy
-from ..schedules import NoiseSchedule, make_schedule
+from ..data import load_digit
+from ..distributions import make_distribution
+from ..forward import q_sample_grid
+from ..plotting import new_figure, schedule_colour, show_images, tile_images, to_numpy
+from ..schedules import RECIPE_NAMES, NoiseSchedule, make_schedules
+from ..seeding import make_generator
+from ..validation import unknown_name
 from . import View
 
-#: The five schedules compared in chapter 3, in the order every figure uses.
-SCHEDULES: tuple[str, ...] = ("linear", "cosine", "quadratic", "quadratic_ramp", "sigmoid")
-
-#: The ``beta_schedule`` string diffusers' DDPMScheduler uses for the same β_t (None: no equivalent).
-DIFFUSERS_NAMES: dict[str, str | None] = {
-    "linear": "linear",
-    "cosine": "squaredcos_cap_v2",
-    "quadratic": "scaled_linear",
-    "quadratic_ramp": None,
-    "sigmoid": "sigmoid",
-}
+#: The five schedules compared in chapter 3, in the order every figure uses (their colours follow it).
+SCHEDULES: tuple[str, ...] = RECIPE_NAMES
 
 #: Quantities plot_overlay can draw, with their axis labels.
 QUANTITIES = {
@@ -51,46 +41,13 @@ QUANTITIES = {
 }
 
 
-def plt_rc(key: str):
-    """The current matplotlib rcParam ``key`` (so the view follows ``plotting.presenting()``)."""
-    return matplotlib.rcParams[key]
-
-
-def schedule_colour(name: str) -> str:
-    """The colour a schedule gets in every chapter-3 figure."""
-    return PALETTE[SCHEDULES.index(name) % len(PALETTE)] if name in SCHEDULES else PALETTE[-1]
-
-
-def course_schedules(T: int = 1000, names=SCHEDULES) -> dict[str, NoiseSchedule]:
-    """{name: make_schedule(name, T)} for ``names``; no ScheduleWarning (short T is shown on purpose)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return {name: make_schedule(name, T, warn=False) for name in names}
-
-
 # ---------------------------------------------------------------------------------------------
 # Tables
 # ---------------------------------------------------------------------------------------------
-def schedule_table(schedules: dict[str, NoiseSchedule]) -> list[dict]:
-    """One row per schedule: β at the ends, where ᾱ crosses 0.5, and what is left at t = T−1.
-
-    Keys: name, diffusers, T, beta_first, beta_last, t_half (first code t with ᾱ_t < 0.5),
-    t_half_frac (t_half / T), abar_last (ᾱ_{T−1}), scale_last (√ᾱ_{T−1}: x0's share of x_T's scale).
-    """
-    rows = []
-    for name, s in schedules.items():
-        rows.append({
-            "name": name, "diffusers": DIFFUSERS_NAMES.get(name), "T": s.T,
-            "beta_first": float(s.betas[0]), "beta_last": float(s.betas[-1]),
-            "t_half": s.t_half(), "t_half_frac": s.t_half() / s.T,
-            "abar_last": s.signal_left(), "scale_last": math.sqrt(s.signal_left()),
-        })
-    return rows
-
-
 def table_markdown(rows: list[dict]) -> str:
-    """The rows of :func:`schedule_table` as a markdown table (for ``display(Markdown(...))``)."""
-    lines = ["| schedule | diffusers name | β first | β last | ᾱ < 0.5 from t = | (fraction of T) | ᾱ_(T−1) | √ᾱ_(T−1) |",
+    """The rows of ``schedules.schedule_table`` as a markdown table (for ``display(Markdown(...))``)."""
+    lines = ["| schedule | diffusers name | β first | β last | ᾱ < 0.5 from t = | (fraction of T) "
+             "| ᾱ_(T−1) | √ᾱ_(T−1) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         diff = f"`{r['diffusers']}`" if r["diffusers"] else "—"
@@ -100,42 +57,8 @@ def table_markdown(rows: list[dict]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Data for the figures
+# What the live view draws
 # ---------------------------------------------------------------------------------------------
-def load_digit(index: int = 0) -> torch.Tensor:
-    """Digit number ``index`` of scikit-learn's bundled 8×8 digits as (1, 1, 8, 8) float32 in [−1, 1].
-
-    Uses ``diffusion_lab.data.load_digits_8x8`` when it is there, else scikit-learn directly (the
-    same scaling: pixel v ∈ {0..16} ↦ v/8 − 1). Works offline: the digits ship with scikit-learn.
-    """
-    try:
-        from ..data import load_digits_8x8
-    except ImportError:  # pragma: no cover - data.py is optional for this chapter
-        load_digits_8x8 = None
-    if load_digits_8x8 is not None:
-        images, _ = load_digits_8x8()
-    else:  # pragma: no cover
-        from sklearn.datasets import load_digits
-        images = torch.as_tensor(load_digits().images, dtype=torch.float32)[:, None] / 8.0 - 1.0
-    if not 0 <= int(index) < images.shape[0]:
-        raise ValueError(f"index must be in [0, {images.shape[0]}), got {index}.")
-    return images[int(index): int(index) + 1].clone()
-
-
-def noised_grid(schedules: dict[str, NoiseSchedule], x0: torch.Tensor, eps: torch.Tensor, ts) -> torch.Tensor:
-    """x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε for every schedule (rows) and every t in ``ts`` (columns).
-
-    Same x0 and same ε everywhere, so the rows differ only through ᾱ_t.
-    Returns a tensor (S, K, *x0.shape[1:]) in x0's dtype, with S = len(schedules) and K = len(ts);
-    x0 and eps are (batch, ...) with batch 1 for an image or n for a point cloud (then (S, K, n, d)).
-    """
-    rows = []
-    for s in schedules.values():
-        rows.append(torch.stack([q_sample(s, x0, int(t), noise=eps) for t in ts]))
-    out = torch.stack(rows)
-    return out[:, :, 0] if x0.shape[0] == 1 else out
-
-
 @dataclass
 class ScheduleFrame:
     """What the live view draws at one (schedule, t).
@@ -162,10 +85,10 @@ def schedules_frame(schedules: dict[str, NoiseSchedule], schedule: str, t: int,
     """
     names = tuple(schedules)
     if schedule not in schedules:
-        raise ValueError(f"schedule must be one of {list(names)}, got {schedule!r}.")
+        raise unknown_name("schedule", schedule, names)
     t = int(t)
-    images = torch.cat([q_sample(s, image, t, noise=eps_image) for s in schedules.values()])
-    clouds = {n: to_numpy(q_sample(s, cloud, t, noise=eps_cloud)) for n, s in schedules.items()}
+    images = q_sample_grid(schedules, image, [t], noise=eps_image)[:, 0, 0]          # (S, 1, H, W)
+    clouds = dict(zip(names, q_sample_grid(schedules, cloud, [t], noise=eps_cloud)[:, 0].numpy()))
     abar = {n: float(s.alphas_cumprod[t]) for n, s in schedules.items()}
     return ScheduleFrame(t=t, names=names, chosen=names.index(schedule), abar=abar,
                          tile=tile_images(images, nrow=len(names), pad=pad), clouds=clouds)
@@ -200,21 +123,20 @@ def plot_overlay(schedules: dict[str, NoiseSchedule], quantity: str, ax, mark_ha
 
 
 def plot_image_grid(ax, grid: torch.Tensor, names, ts, title: str | None = None):
-    """Draw :func:`noised_grid` of a 1-channel image, (S, K, 1, H, W), as ONE tiled imshow with labels."""
+    """Draw a grid of 1-channel images (S, K, 1, H, W) — one digit noised under S schedules at K steps,
+    e.g. ``forward.q_sample_grid(schedules, digit, ts, noise)[:, :, 0]`` — as ONE tiled imshow, rows
+    labelled with ``names`` and columns with ``ts``."""
     S, K, _, H, W = grid.shape
-    im = ax.imshow(tile_images(grid.reshape(S * K, 1, H, W), nrow=K), cmap="gray", vmin=-1, vmax=1,
-                   interpolation="nearest")
+    im = show_images(ax, grid.reshape(S * K, 1, H, W), nrow=K, title=title)
     ax.set_xticks([k * (W + 1) + (W - 1) / 2 for k in range(K)], [f"t = {t}" for t in ts])
     ax.set_yticks([r * (H + 1) + (H - 1) / 2 for r in range(S)], list(names))
     ax.tick_params(length=0)
-    ax.grid(False)
-    if title:
-        ax.set_title(title)
     return im
 
 
 def plot_cloud_grid(fig, grid: torch.Tensor, names, ts, lim: float = 4.5):
-    """Small multiples of :func:`noised_grid` of a point cloud (S, K, n, 2): rows schedules, columns t."""
+    """Small multiples of a noised point cloud (S, K, n, 2) (``forward.q_sample_grid``): rows schedules,
+    columns t."""
     S, K = grid.shape[:2]
     axes = fig.subplots(S, K, sharex=True, sharey=True, squeeze=False)
     for r, name in enumerate(names):
@@ -241,19 +163,17 @@ class SchedulesView(View):
     in the title.
 
     ``update(schedule=name, t=int)``. The digit, the cloud and both ε are drawn once (seeded), so moving
-    t or switching schedule changes only ᾱ_t. Text is kept short: on a slow CPU, glyph rendering is most
-    of a redraw.
+    t or switching schedule changes only ᾱ_t. Text is kept short and the axes carry no tick machinery:
+    glyphs and ticks are most of a redraw.
     """
 
     #: gap between columns as a fraction of a column's width; the image tiles use the same gap (in pixels)
     WSPACE = 0.25
+    DYNAMIC_PARAMS = ("t",)
 
     def __init__(self, T: int = 1000, names=SCHEDULES, digit: int = 0, cloud: str = "ring",
                  n_points: int = 300, seed: int = 0, lim: float = 4.5):
-        from ..distributions import make_distribution
-        from ..seeding import make_generator
-
-        self.schedules = course_schedules(T, names)
+        self.schedules = make_schedules(names, T)
         self.names = tuple(self.schedules)
         self.T = T
         gen = make_generator(seed)
@@ -261,11 +181,21 @@ class SchedulesView(View):
         self.eps_image = torch.randn(self.image.shape, generator=gen)
         self.cloud = make_distribution(cloud).sample(n_points, generator=gen).to(torch.float32)
         self.eps_cloud = torch.randn(self.cloud.shape, generator=gen)
-        S = len(self.names)
-        H, W = self.image.shape[-2:]
+        W = self.image.shape[-1]
         self.pad = max(1, round(W * self.WSPACE))     # tile gap in pixels = column gap in panel widths
         self._tile_step = W + self.pad
+        first = self._frame(self.names[0], 0)
+        self._layout()
+        self._build_image_row(first)
+        self._build_curves()
+        self._build_cloud_row(first, lim)
+        self.fig.subplots_adjust(left=0.02, right=0.97, top=0.93, bottom=0.1)
+        self.update(schedule=self.names[0], t=0)
 
+    # -- building the figure ------------------------------------------------------------------
+    def _layout(self) -> None:
+        """A 2 × (S + 1) grid: the image row spans the first S columns, the curves the last column."""
+        S = len(self.names)
         fig, axes = new_figure(2, S + 1, figsize=(1.9 * S + 3.4, 4.6),
                                gridspec_kw={"width_ratios": [1] * S + [2.1], "wspace": self.WSPACE,
                                             "hspace": 0.28})
@@ -277,62 +207,66 @@ class SchedulesView(View):
         self.ax_curve = fig.add_subplot(gs[:, S])
         self.ax_clouds = list(axes[1, :S])
 
-        frame = self._frame(self.names[0], 0)
+    def _build_image_row(self, frame: ScheduleFrame) -> None:
+        """One imshow of the S noised digits side by side, and the box around the chosen one."""
+        H, W = self.image.shape[-2:]
         self.im = self.ax_img.imshow(frame.tile, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
         self.ax_img.set_axis_off()
         self.ax_img.set_anchor("S")                    # sit on the cloud row, keep the full width
         self.box = Rectangle((-0.5, -0.5), W, H, fill=False, lw=2.5, ec="#D55E00")
         self.ax_img.add_patch(self.box)
 
+    def _build_curves(self) -> None:
+        """ᾱ_t of every schedule, a dot per schedule at t, the t line, reference lines at 0, 0.5, 1 with
+        short labels instead of ticks, and the title as a plain text (an axes title would measure the
+        tick labels on every draw)."""
+        T, ax = self.T, self.ax_curve
+        steps = np.unique(np.r_[np.arange(0, T, 4), T - 1])   # every 4th step draws a smooth curve at this size
         self.curves = {}
         for n, s in self.schedules.items():
-            # every 4th step (and the last) is plenty for a smooth curve at this size, and 4× cheaper to draw
-            steps = np.unique(np.r_[np.arange(0, T, 4), T - 1])
-            self.curves[n], = self.ax_curve.plot(steps, to_numpy(s.alphas_cumprod)[steps], color=schedule_colour(n), lw=1.2)
-        self.markers = self.ax_curve.scatter(np.zeros(S), np.ones(S), s=30, zorder=3,
-                                             c=[schedule_colour(n) for n in self.names])
-        self.vline = self.ax_curve.axvline(0, color="0.3", lw=1)
-        self.ax_curve.set_xlim(0, T - 1); self.ax_curve.set_ylim(-0.02, 1.02)
-        # No tick machinery (it dominates a redraw on a slow CPU): reference lines and a few short labels.
-        self.ax_curve.set_axis_off()
+            self.curves[n], = ax.plot(steps, to_numpy(s.alphas_cumprod)[steps], color=schedule_colour(n), lw=1.2)
+        self.markers = ax.scatter(np.zeros(len(self.names)), np.ones(len(self.names)), s=30, zorder=3,
+                                  c=[schedule_colour(n) for n in self.names])
+        self.vline = ax.axvline(0, color="0.3", lw=1)
+        ax.set_xlim(0, T - 1); ax.set_ylim(-0.02, 1.02)
+        ax.set_axis_off()
         for level in (0.0, 0.5, 1.0):
-            self.ax_curve.axhline(level, color="0.6", lw=0.8, ls="--" if level == 0.5 else "-", zorder=0)
-            self.ax_curve.text(-0.01 * T, level, f"{level:g}", ha="right", va="center", fontsize=9)
+            ax.axhline(level, color="0.6", lw=0.8, ls="--" if level == 0.5 else "-", zorder=0)
+            ax.text(-0.01 * T, level, f"{level:g}", ha="right", va="center", fontsize=9)
         for tick in (0, T - 1):
-            self.ax_curve.text(tick, -0.04, f"t = {tick}", ha="center", va="top", fontsize=9)
-        # plain texts, not axes titles: placing a title measures the axes' tick labels on every draw
-        self.curve_title = self.ax_curve.text(0.5, 1.02, "", transform=self.ax_curve.transAxes, ha="center",
-                                              va="bottom", fontsize=plt_rc("axes.titlesize"))
+            ax.text(tick, -0.04, f"t = {tick}", ha="center", va="top", fontsize=9)
+        self.curve_title = ax.text(0.5, 1.02, "", transform=ax.transAxes, ha="center", va="bottom",
+                                   fontsize=matplotlib.rcParams["axes.titlesize"])   # follows plotting.presenting()
 
+    def _build_cloud_row(self, frame: ScheduleFrame, lim: float) -> None:
+        """One panel per schedule: the cloud as one Line2D with markers (Agg stamps a cached marker, much
+        faster than a scatter), no axis machinery, the schedule's name, and a frame patch shown when chosen."""
         self.scatters, self.frames = {}, {}
         for ax, n in zip(self.ax_clouds, self.names):
-            # one Line2D with markers per panel: Agg stamps a cached marker, much faster than a scatter
             self.scatters[n], = ax.plot(*frame.clouds[n].T, "o", ms=2, mew=0, color=schedule_colour(n), alpha=0.7)
             ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim); ax.set_aspect("equal")
-            ax.set_axis_off()                          # no axis machinery to draw; the frame is a patch
+            ax.set_axis_off()
             self.frames[n] = ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
                                                     lw=2.5, ec="#D55E00", visible=False))
             ax.text(0.5, 1.03, n, transform=ax.transAxes, ha="center", va="bottom", fontsize=9,
                     color=schedule_colour(n))
-        fig.subplots_adjust(left=0.02, right=0.97, top=0.93, bottom=0.1)
-        self.frame = None
-        self.update(schedule=self.names[0], t=0)
 
     def _frame(self, schedule: str, t: int) -> ScheduleFrame:
         return schedules_frame(self.schedules, schedule, t, self.image, self.eps_image,
                                self.cloud, self.eps_cloud, pad=self.pad)
 
-    def dynamic_artists(self) -> list:
-        """What a t move changes: the image row, its box, the markers, the t line, the title, the clouds."""
-        return ([self.im, self.box, self.curve_title, self.markers, self.vline]
-                + list(self.scatters.values()) + list(self.frames.values()))
+    # -- the contract ---------------------------------------------------------------------------
+    def allowed(self, name: str, state: dict):
+        return {"schedule": self.names, "t": range(self.T)}[name]
 
-    def static_key(self):
-        """The chosen schedule (its ᾱ curve is drawn bold) plus the default limits and size."""
-        return self.frame.chosen if self.frame is not None else None, super().static_key()
+    def update(self, schedule: str | None = None, t: int | None = None) -> ScheduleFrame:
+        """Show step t under every schedule, ``schedule`` highlighted (both optional); returns the
+        :class:`ScheduleFrame` drawn."""
+        return View.update(self, schedule=schedule, t=t)
 
-    def update(self, schedule: str = "linear", t: int = 0) -> ScheduleFrame:
-        frame = self._frame(schedule, t)
+    def show(self, changed: set[str]) -> ScheduleFrame:
+        schedule = self.state["schedule"]
+        frame = self._frame(schedule, self.state["t"])
         self.im.set_data(frame.tile)
         self.box.set_x(frame.chosen * self._tile_step - 0.5)
         self.curve_title.set_text(f"t = {frame.t}: ᾱ_t = {frame.abar[schedule]:.3f} ({schedule})")
@@ -345,9 +279,12 @@ class SchedulesView(View):
             self.curves[n].set_alpha(1.0 if chosen else 0.45)
             self.scatters[n].set_data(frame.clouds[n][:, 0], frame.clouds[n][:, 1])
             self.frames[n].set_visible(chosen)
-        self.frame = frame
-        self.redraw()
         return frame
+
+    def dynamic_artists(self) -> list:
+        """What a t move changes: the image row, its box, the markers, the t line, the title, the clouds."""
+        return ([self.im, self.box, self.curve_title, self.markers, self.vline]
+                + list(self.scatters.values()) + list(self.frames.values()))
 
 
 def demo_view() -> SchedulesView:

@@ -1,5 +1,6 @@
-"""Chapter 1's view (diffusion_lab/views/forward_1d.py): the plain functions against closed forms and
-the package's exact densities, and the live view's artists after updates (headless, Agg)."""
+"""Chapter 1's view (diffusion_lab/views/forward_1d.py): what it prepares to draw (polylines, the band, the
+panel) against closed forms, and the live view's artists after updates (headless, Agg). The exact 1D q(x_t)
+and histogram_l1 are tested in tests/test_metrics.py."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 import diffusion_lab as dl
-from diffusion_lab.views import forward_1d as f1d
+from diffusion_lab.views import forward_1d as forward_view
 
 
 @pytest.fixture(scope="module")
@@ -27,79 +28,17 @@ def mix():
     return dl.make_distribution("mixture_1d")
 
 
-# ---- the exact marginal -----------------------------------------------------------------------
-@pytest.mark.parametrize("t", [0, 1, 99, 259, 500, 999])
-def test_marginal_density_matches_log_prob_t(course, mix, t):
-    x = np.linspace(-7, 7, 301)
-    ours = f1d.marginal_density_1d(mix, course, t, x)
-    exact = mix.log_prob_t(course, torch.as_tensor(x)[:, None], t).exp().numpy()
-    np.testing.assert_allclose(ours, exact, rtol=1e-9, atol=1e-300)
-    point = f1d.marginal_density_1d(5.0, course, t, x)
-    a = float(course.alphas_cumprod[t])
-    gauss = np.exp(-0.5 * (x - math.sqrt(a) * 5) ** 2 / (1 - a)) / math.sqrt(2 * math.pi * (1 - a))
-    np.testing.assert_allclose(point, gauss, rtol=1e-9, atol=1e-300)
-
-
-@pytest.mark.parametrize("t", [0, 300, 999])
-def test_marginal_cdf_is_the_integral_of_the_density(course, mix, t):
-    x = np.linspace(-12, 12, 24001)
-    cdf = f1d.marginal_cdf_1d(mix, course, t, x)
-    assert cdf[0] < 1e-12 and abs(cdf[-1] - 1) < 1e-12
-    dens = f1d.marginal_density_1d(mix, course, t, x)
-    integral = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(x))])
-    np.testing.assert_allclose(cdf - cdf[0], integral, atol=1e-6)
-
-
-def test_point_mass_at_x0_has_a_step_cdf_and_no_density(course):
-    np.testing.assert_array_equal(f1d.marginal_cdf_1d(5.0, course, None, [4.9, 5.0, 5.1]), [0.0, 1.0, 1.0])
-    with pytest.raises(ValueError, match="point mass"):
-        f1d.marginal_density_1d(5.0, course, None, [5.0])
-
-
-@pytest.mark.parametrize("t", [0, 100, 999])
-def test_marginal_moments_match_the_package(course, mix, t):
-    m, s = f1d.marginal_moments_1d(5.0, course, t)
-    mean, var = dl.marginal_moments(course, t, x0_mean=5.0, x0_var=0.0)
-    assert m == pytest.approx(float(mean), abs=1e-12) and s == pytest.approx(math.sqrt(float(var)), abs=1e-12)
-    m, s = f1d.marginal_moments_1d(mix, course, t)
-    marg = mix.marginal(course, t)
-    assert m == pytest.approx(float(marg.mean()[0]), abs=1e-10)
-    assert s == pytest.approx(math.sqrt(float(marg.covariance()[0, 0])), abs=1e-10)
-
-
-def test_as_mixture_1d_rejects_wrong_data():
-    with pytest.raises(TypeError, match="number x0"):
-        f1d.as_mixture_1d("five")
-    with pytest.raises(ValueError, match="1D"):
-        f1d.as_mixture_1d(dl.make_distribution("ring"))
-    assert f1d.as_mixture_1d(5).means.item() == 5.0
-
-
-# ---- histograms against the density -----------------------------------------------------------
-def test_histogram_l1_accepts_correct_samples_and_rejects_the_template_bug(course, mix, generator):
-    x0 = mix.sample(4000, generator=generator)
-    for t in (0, 150, 400):
-        good = dl.q_sample(course, x0, t, generator=generator)
-        l1, expected = f1d.histogram_l1(good, mix, course, t)
-        assert 0 < expected < 0.2
-        assert l1 < 2 * expected, (t, l1, expected)
-    t = 150
-    a = course.alphas_cumprod[t].float()
-    buggy = a * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=generator)   # ᾱ where √ᾱ belongs
-    l1, expected = f1d.histogram_l1(buggy, mix, course, t)
-    assert l1 > 4 * expected
-
-
+# ---- histograms -------------------------------------------------------------------------------
 def test_histogram_density_is_normalised_by_the_total_count():
     values = np.array([0.1, 0.2, 0.6, 5.0])       # one value outside the edges
-    hist = f1d.histogram_density(values, np.array([0.0, 0.5, 1.0]))
+    hist = forward_view.histogram_density(values, np.array([0.0, 0.5, 1.0]))
     np.testing.assert_allclose(hist, [2 / 4 / 0.5, 1 / 4 / 0.5])
 
 
 # ---- trajectories -----------------------------------------------------------------------------
 def test_trajectory_polyline_is_one_line_with_nan_gaps():
     trajs = np.arange(11 * 4, dtype=float).reshape(11, 4)          # T = 10, 4 runs
-    x, y = f1d.trajectory_polyline(trajs, n_show=3, stride=3)
+    x, y = forward_view.trajectory_polyline(trajs, n_show=3, stride=3)
     rows = [0, 3, 6, 9, 10]                                           # stride 3, plus the last row
     assert x.shape == y.shape == (3 * (len(rows) + 1),)
     assert np.isnan(y).sum() == 3 and np.isnan(x).sum() == 3
@@ -109,34 +48,34 @@ def test_trajectory_polyline_is_one_line_with_nan_gaps():
         np.testing.assert_array_equal(seg_x, np.array(rows) - 1)    # x0 at −1, x_t at t
         np.testing.assert_array_equal(seg_y, trajs[rows, j])
     with pytest.raises(ValueError, match="n_show"):
-        f1d.trajectory_polyline(trajs, n_show=5)
-    x, y = f1d.trajectory_polyline(torch.as_tensor(trajs)[..., None], n_show=0)
+        forward_view.trajectory_polyline(trajs, n_show=5)
+    x, y = forward_view.trajectory_polyline(torch.as_tensor(trajs)[..., None], n_show=0)
     assert x.size == y.size == 0
 
 
 def test_closed_form_band(course, mix):
-    b = f1d.closed_form_band(course, 5.0, k=2)
+    b = forward_view.closed_form_band(course, 5.0, k=2)
     assert b["steps"][0] == -1 and b["steps"][-1] == course.T - 1
     assert b["mean"][0] == 5.0 and b["std"][0] == 0.0
     np.testing.assert_allclose(b["mean"][1:], 5 * course.sqrt_alphas_cumprod.numpy(), rtol=1e-12)
     np.testing.assert_allclose(b["std"][1:], course.sqrt_one_minus_alphas_cumprod.numpy(), rtol=1e-9)
     np.testing.assert_allclose(b["hi"] - b["lo"], 4 * b["std"])
-    bm = f1d.closed_form_band(course, mix)
+    bm = forward_view.closed_form_band(course, mix)
     assert bm["comp_mean"].shape == (course.T + 1, 2)
     np.testing.assert_allclose(bm["comp_mean"][0], [-2.0, 3.0])
     np.testing.assert_allclose(bm["comp_std"][0], [0.5, 0.8])
     for t in (0, 500):
-        m, s = f1d.marginal_moments_1d(mix, course, t)
+        m, s = dl.metrics.marginal_moments_1d(mix, course, t)
         assert bm["mean"][t + 1] == pytest.approx(m) and bm["std"][t + 1] == pytest.approx(s)
 
 
 def test_simulate_trajectories_is_seeded_and_follows_the_closed_form(toy):
-    a = f1d.simulate_trajectories(toy, 5.0, n=3000, seed=3)
+    a = forward_view.simulate_trajectories(toy, 5.0, n=3000, seed=3)
     assert a.shape == (toy.T + 1, 3000) and np.all(a[0] == 5.0)
-    np.testing.assert_array_equal(a, f1d.simulate_trajectories(toy, 5.0, n=3000, seed=3))
-    assert not np.array_equal(a, f1d.simulate_trajectories(toy, 5.0, n=3000, seed=4))
+    np.testing.assert_array_equal(a, forward_view.simulate_trajectories(toy, 5.0, n=3000, seed=3))
+    assert not np.array_equal(a, forward_view.simulate_trajectories(toy, 5.0, n=3000, seed=4))
     for t in (5, 25, 49):
-        m, s = f1d.marginal_moments_1d(5.0, toy, t)
+        m, s = dl.metrics.marginal_moments_1d(5.0, toy, t)
         assert abs(a[t + 1].mean() - m) < 4 * s / math.sqrt(3000)
         assert abs(a[t + 1].std() - s) < 4 * s / math.sqrt(6000)
 
@@ -144,14 +83,14 @@ def test_simulate_trajectories_is_seeded_and_follows_the_closed_form(toy):
 # ---- panel data -------------------------------------------------------------------------------
 @pytest.mark.parametrize("t", [0, 40, 999])
 def test_forward_1d_panel_data(course, t):
-    trajs = f1d.simulate_trajectories(course, 5.0, n=400, seed=0)
-    d = f1d.forward_1d_panel_data(trajs, course, t, 5.0, bins=25)
+    trajs = forward_view.simulate_trajectories(course, 5.0, n=400, seed=0)
+    d = forward_view.forward_1d_panel_data(trajs, course, t, 5.0, bins=25)
     np.testing.assert_array_equal(d["values"], trajs[t + 1])
     assert d["edges"].shape == (26,) and d["hist"].shape == (25,)
     inside = ((trajs[t + 1] >= d["edges"][0]) & (trajs[t + 1] <= d["edges"][-1])).mean()
     assert (d["hist"] * np.diff(d["edges"])).sum() == pytest.approx(inside)
     assert inside > 0.99
-    np.testing.assert_allclose(d["density"], f1d.marginal_density_1d(5.0, course, t, d["grid"]))
+    np.testing.assert_allclose(d["density"], dl.metrics.marginal_density_1d(5.0, course, d["grid"], t))
     assert d["mean"] == pytest.approx(5 * float(course.sqrt_alphas_cumprod[t]))
     assert d["std"] == pytest.approx(float(course.sqrt_one_minus_alphas_cumprod[t]))
     assert d["emp_mean"] == pytest.approx(trajs[t + 1].mean())
@@ -160,11 +99,11 @@ def test_forward_1d_panel_data(course, t):
 
 
 def test_panel_data_rejects_mismatched_input(course, toy):
-    trajs = f1d.simulate_trajectories(toy, 5.0, n=10)
+    trajs = forward_view.simulate_trajectories(toy, 5.0, n=10)
     with pytest.raises(ValueError, match="T \\+ 1"):
-        f1d.forward_1d_panel_data(trajs, course, 3)
+        forward_view.forward_1d_panel_data(trajs, course, 3)
     with pytest.raises(ValueError, match="outside"):
-        f1d.forward_1d_panel_data(trajs, toy, 50)
+        forward_view.forward_1d_panel_data(trajs, toy, 50)
 
 
 # ---- the live view ----------------------------------------------------------------------------
@@ -173,11 +112,11 @@ def _stairs_values(view):
 
 
 def test_view_update_moves_marker_histogram_and_numbers(toy):
-    view = f1d.Forward1DView(toy, data=5.0, n_traj=300, n_show=20, seed=1, t=0)
+    view = forward_view.Forward1DView(toy, data=5.0, n_traj=300, n_show=20, seed=1, t=0)
     previous = _stairs_values(view).copy()
     for t in (3, 10, 25, 49, 0):
         view.update(t=t)
-        d = f1d.forward_1d_panel_data(view.trajs, toy, t, 5.0, bins=view.bins)
+        d = forward_view.forward_1d_panel_data(view.trajs, toy, t, 5.0, bins=view.bins)
         assert list(view.marker.get_xdata()) == [t, t]
         np.testing.assert_array_equal(view.dots.get_offsets()[:, 0], np.full(20, t))
         np.testing.assert_allclose(view.dots.get_offsets()[:, 1], view.trajs[t + 1, :20])
@@ -187,35 +126,37 @@ def test_view_update_moves_marker_histogram_and_numbers(toy):
         np.testing.assert_allclose(dens_x, d["density"]) and np.testing.assert_allclose(dens_y, d["grid"])
         assert view.ax_hist.get_xlim()[1] >= max(d["hist"].max(), d["density"].max())
         title = view.ax.get_title(loc="left")
-        assert title == f1d.title_text(d) and title.startswith(f"t = {t} ")
-        assert f"mean {d['emp_mean']:.2f}/{d['mean']:.2f}" in title and f"std {d['emp_std']:.2f}/{d['std']:.2f}" in title
+        assert title == forward_view.title_text(d) and title.startswith(f"t = {t} ")
+        assert f"mean {d['emp_mean']:.2f}/{d['mean']:.2f}" in title
+        assert f"std {d['emp_std']:.2f}/{d['std']:.2f}" in title
         assert not np.array_equal(_stairs_values(view), previous)
         previous = _stairs_values(view).copy()
     view.fig.canvas.draw()
 
 
 def test_view_n_show_and_seed(toy):
-    view = f1d.Forward1DView(toy, data=5.0, n_traj=100, n_show=10, seed=0, t=20)
+    view = forward_view.Forward1DView(toy, data=5.0, n_traj=100, n_show=10, seed=0, t=20)
     assert np.isnan(view.line.get_ydata()).sum() == 10
     view.update(n_show=37)
     assert np.isnan(view.line.get_ydata()).sum() == 37 and view.dots.get_offsets().shape == (37, 2)
-    assert view.t == 20                                     # untouched controls keep their value
+    assert view.state["t"] == 20 and view.state["seed"] == 0      # untouched controls keep their value
     old_y, old_hist = np.asarray(view.line.get_ydata()).copy(), _stairs_values(view).copy()
     view.update(seed=5)
     assert not np.allclose(np.asarray(view.line.get_ydata()), old_y, equal_nan=True)
     assert not np.array_equal(_stairs_values(view), old_hist)
-    np.testing.assert_array_equal(view.trajs, f1d.simulate_trajectories(toy, 5.0, 100, seed=5))
+    np.testing.assert_array_equal(view.trajs, forward_view.simulate_trajectories(toy, 5.0, 100, seed=5))
     view.update(seed=0)
     np.testing.assert_allclose(np.asarray(view.line.get_ydata()),
-                               f1d.trajectory_polyline(view.trajs, 37, view.stride)[1], equal_nan=True)
-    with pytest.raises(ValueError, match="n_show"):
+                               forward_view.trajectory_polyline(view.trajs, 37, view.stride)[1], equal_nan=True)
+    with pytest.raises(ValueError, match="n_show = 101 is out of range; it runs 0..100"):
         view.update(n_show=101)
+    assert view.state["n_show"] == 37
 
 
 def test_view_with_mixture_data(course, mix):
-    view = f1d.Forward1DView(course, data=mix, n_traj=200, n_show=15, seed=2, t=300)
+    view = forward_view.Forward1DView(course, data=mix, n_traj=200, n_show=15, seed=2, t=300)
     view.update(t=100)
-    d = f1d.forward_1d_panel_data(view.trajs, course, 100, mix, bins=view.bins)
+    d = forward_view.forward_1d_panel_data(view.trajs, course, 100, mix, bins=view.bins)
     np.testing.assert_allclose(view.density_line.get_data()[0], d["density"])
     assert len(np.unique(np.sign(view.trajs[0]))) == 2          # the runs start in both bumps
     view.fig.canvas.draw()
@@ -223,7 +164,7 @@ def test_view_with_mixture_data(course, mix):
 
 def test_update_does_not_render_a_headless_canvas(toy):
     """update changes artists only; rendering is the displayer's job (no double draw per update)."""
-    view = f1d.Forward1DView(toy, n_traj=50, n_show=5)
+    view = forward_view.Forward1DView(toy, n_traj=50, n_show=5)
     draws = []
     view.fig.canvas.mpl_connect("draw_event", lambda _e: draws.append(1))
     for t in range(0, 50, 7):
@@ -234,17 +175,17 @@ def test_update_does_not_render_a_headless_canvas(toy):
 
 
 def test_legend_html_names_every_coloured_artist():
-    for colour in (f1d.PALETTE[0], f1d.PALETTE[1], f1d.PALETTE[3]):
-        assert colour in f1d.LEGEND_HTML
-    assert "exact density" in f1d.LEGEND_HTML and "histogram" in f1d.LEGEND_HTML
+    for colour in (forward_view.PALETTE[0], forward_view.PALETTE[1], forward_view.PALETTE[3]):
+        assert colour in forward_view.LEGEND_HTML
+    assert "exact density" in forward_view.LEGEND_HTML and "histogram" in forward_view.LEGEND_HTML
 
 
 def test_demo_view_and_sweep():
-    view = f1d.demo_view()
+    view = forward_view.demo_view()
     assert view.schedule.T == 1000
-    for params in f1d.DEMO_SWEEP:
+    for params in forward_view.DEMO_SWEEP:
         view.update(**params)
         for name, value in params.items():
-            assert getattr(view, name) == value
+            assert view.state[name] == value
         view.fig.canvas.draw()
-    assert {"t", "n_show", "seed"} <= {k for p in f1d.DEMO_SWEEP for k in p}
+    assert {"t", "n_show", "seed"} <= {k for p in forward_view.DEMO_SWEEP for k in p}

@@ -1,0 +1,214 @@
+r"""Chapter 4: training ε_θ(x_t, t) with L_simple = E‖ε − ε_θ(√ᾱ_t x0 + √(1−ᾱ_t) ε, t)‖².
+
+The numbers come from :mod:`diffusion_lab.metrics`: ``closed_form_check`` (t + 1 small noising steps
+land on the one-jump closed form, which is why training needs one noising step per example),
+``eps_error_by_t`` (how far a network's ε̂ is from the exact ε* of a Gaussian mixture, per t, next to
+the training loss of both), ``eps_field`` (ε̂ and ε* on a grid) and ``denoise`` (x_t and the network's
+x̂0). This module draws them.
+
+Views: :class:`EpsFieldView` (arrows of ε* and ε̂ over the plane, optionally the error-by-t curve with a
+marker; ``update(t=...)``) and :class:`DenoiseView` (rows x0 / x_t / x̂0 of a few digits in ONE tiled
+``imshow``; ``update(t=...)``). Static figures: :func:`plot_loss_curve`, :func:`plot_eps_error_by_t`,
+:func:`plot_loss_by_t`, :func:`plot_denoise_grid`.
+
+Time convention: code steps t = 0..T−1 (the papers' 1..T); x_t is the sample after step t.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.ticker import MaxNLocator
+
+from ..distributions import GaussianMixture, make_distribution
+from ..forward import q_sample
+from ..metrics import ErrorByT, denoise, eps_field
+from ..plotting import PALETTE, new_figure, new_figure_with_side_panel, square_axes, tile_images, to_numpy
+from ..schedules import NoiseSchedule, make_schedule
+from ..seeding import make_generator
+from . import StepView
+
+__all__ = [
+    "EpsFieldView", "DenoiseView", "plot_loss_curve", "plot_eps_error_by_t", "plot_loss_by_t",
+    "plot_denoise_grid", "smooth", "demo_view", "DEMO_SWEEP",
+]
+
+
+def smooth(values, window: int = 50) -> np.ndarray:
+    """Running mean over ``window`` values (shorter at the start), for noisy loss curves."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        return v
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    idx = np.arange(1, v.size + 1)
+    lo = np.maximum(idx - window, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+# ---------------------------------------------------------------------------------------------
+class EpsFieldView(StepView):
+    """Arrows of ε* (exact, orange) and ε̂ (network, blue) over the plane at step t, plus x_t samples
+    (grey). ``update(t=...)`` recomputes both fields. With ``error`` (an :class:`~diffusion_lab.metrics.ErrorByT`)
+    a second panel shows the error-by-t curve with a marker at t (it makes each redraw slower). The
+    colours are named in the title: a legend with quiver keys would cost a large share of a redraw."""
+
+    def __init__(self, model, schedule: NoiseSchedule, dist: GaussianMixture, error: ErrorByT | None = None,
+                 lim: float = 3.0, grid_n: int = 13, n_points: int = 600, seed: int = 0, t: int = 100,
+                 figsize=None):
+        self.model, self.schedule, self.dist = model, schedule, dist
+        self.lim, self.grid_n = float(lim), int(grid_n)
+        gen = make_generator(seed)
+        self.x0 = dist.sample(n_points, generator=gen)
+        self.noise = torch.randn(self.x0.shape, generator=gen)
+        self.error = error
+        self.fig, self.ax, self.axe = new_figure_with_side_panel(error is not None, figsize)
+        self._build_field(n_points)
+        self.vline = self._build_error_panel() if error is not None else None
+        self.fig.tight_layout()
+        self.update(t=t)
+
+    def _build_field(self, n_points: int) -> None:
+        """Square axes without tick labels, the x_t points, and the two quivers on the grid of eps_field."""
+        ax, lim, grid_n = self.ax, self.lim, self.grid_n
+        square_axes(ax, lim, labels=False)
+        self.points = ax.scatter(np.zeros(n_points), np.zeros(n_points), s=3, color="0.7", lw=0, zorder=1)
+        pts, _, _ = eps_field(self.model, self.schedule, self.dist, 0, lim, grid_n)
+        zeros = np.zeros(len(pts))
+        scale = grid_n / (2 * lim) * 2.2  # an arrow of length 1 spans ~0.45 grid cells
+        kw = dict(angles="xy", scale_units="xy", scale=scale, width=0.005, zorder=3)
+        self.q_exact = ax.quiver(pts[:, 0], pts[:, 1], zeros, zeros, color=PALETTE[1], **kw)
+        self.q_model = ax.quiver(pts[:, 0], pts[:, 1], zeros, zeros, color=PALETTE[0], **kw)
+        self.title = ax.set_title("", fontsize=10)
+
+    def _build_error_panel(self):
+        """mean (ε̂ − ε*)² against t, with a vertical line at the current t (returned)."""
+        axe, error = self.axe, self.error
+        axe.plot(error.ts, error.mse_to_exact, "o-", color=PALETTE[0], ms=3)
+        axe.set_title("mean (ε̂ − ε*)² by t", fontsize=10)
+        axe.set_ylim(0, max(1e-3, 1.1 * float(np.max(error.mse_to_exact))))
+        axe.yaxis.set_major_locator(MaxNLocator(3)); axe.xaxis.set_major_locator(MaxNLocator(3))
+        return axe.axvline(0, color="black", lw=1)
+
+    def show(self, changed: set[str]) -> None:
+        t = self.state["t"]
+        _, e_model, e_exact = eps_field(self.model, self.schedule, self.dist, t, self.lim, self.grid_n)
+        self.q_exact.set_UVC(e_exact[:, 0], e_exact[:, 1])
+        self.q_model.set_UVC(e_model[:, 0], e_model[:, 1])
+        x_t = q_sample(self.schedule, self.x0, t, noise=self.noise)
+        self.points.set_offsets(to_numpy(x_t))
+        err = float(np.mean((e_model - e_exact) ** 2))
+        self.title.set_text(f"t = {t}: mean (ε̂ − ε*)² = {err:.4f}")
+        if self.vline is not None:
+            self.vline.set_xdata([t, t])
+
+
+class DenoiseView(StepView):
+    """Rows x0 / x_t / x̂0 for k images in one tiled imshow; ``update(t=...)`` re-noises with the SAME ε.
+    The rows are named in the title (fewer texts to redraw)."""
+
+    def __init__(self, model, schedule: NoiseSchedule, x0: torch.Tensor, seed: int = 0, t: int = 100,
+                 figsize=(6.0, 2.8)):
+        self.model, self.schedule = model, schedule
+        self.x0 = torch.as_tensor(x0, dtype=torch.float32)
+        self.k = self.x0.shape[0]
+        self.noise = torch.randn(self.x0.shape, generator=make_generator(seed))
+        self.fig, self.ax = new_figure(1, 1, figsize=figsize)
+        self.im = self.ax.imshow(self._tiles(self.x0, self.x0), cmap="gray", vmin=-1, vmax=1,
+                                 interpolation="nearest")
+        self.ax.set_xticks([]); self.ax.set_yticks([]); self.ax.grid(False)
+        self.title = self.ax.set_title("", fontsize=10)
+        self.fig.tight_layout()
+        self.update(t=t)
+
+    def _tiles(self, x_t, x0_hat) -> np.ndarray:
+        stack = torch.cat([self.x0, x_t.clamp(-1, 1), x0_hat.clamp(-1, 1)])
+        return tile_images(stack, nrow=self.k)
+
+    def show(self, changed: set[str]) -> None:
+        t = self.state["t"]
+        x_t, x0_hat = denoise(self.model, self.schedule, self.x0, t, noise=self.noise)
+        self.im.set_data(self._tiles(x_t, x0_hat))
+        mse = float((x0_hat.clamp(-1, 1) - self.x0).pow(2).mean())
+        self.title.set_text(f"rows x0 / x_t / x̂0 at t = {t} (ᾱ_t = {float(self.schedule.alphas_cumprod[t]):.3f}): "
+                            f"mean (x̂0 − x0)² = {mse:.3f}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Static figures
+# ---------------------------------------------------------------------------------------------
+def plot_loss_curve(history, window: int = 50, ax=None, label: str | None = None, floor: float | None = None):
+    """The per-step loss (faint) and its running mean; ``floor`` draws the exact ε*'s loss as a line."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 3.2))
+    h = np.asarray(history, dtype=np.float64)
+    ax.plot(h, color=PALETTE[0], alpha=0.2, lw=0.8)
+    ax.plot(smooth(h, window), color=PALETTE[0], label=label or f"running mean over {window} steps")
+    if floor is not None:
+        ax.axhline(floor, color=PALETTE[1], ls="--", label=f"loss of the exact ε* ({floor:.3f})")
+    ax.set_xlabel("training step"); ax.set_ylabel("L_simple (per coordinate)")
+    ax.set_ylim(0, max(1.2, float(np.percentile(h, 99)) if h.size else 1.2))
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_eps_error_by_t(error: ErrorByT, ax=None, label: str = "network"):
+    """Loss by t of the network and of ε*, and the network's squared distance to ε*."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.4))
+    ax.plot(error.ts, error.loss_model, "o-", ms=3, color=PALETTE[0], label=f"L_simple of the {label}")
+    ax.plot(error.ts, error.loss_exact, "s--", ms=3, color=PALETTE[1], label="L_simple of the exact ε* (floor)")
+    ax.plot(error.ts, error.mse_to_exact, "^-", ms=3, color=PALETTE[3], label=f"mean (ε̂ − ε*)² of the {label}")
+    ax.set_yscale("log"); ax.set_xlabel("t"); ax.set_ylabel("per coordinate")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_loss_by_t(results: dict, ax=None):
+    """``results`` {label: training.LossByT}: mean loss per bucket of t with ±2 SE bands."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.4))
+    for i, (label, lb) in enumerate(results.items()):
+        mid, loss, sem = to_numpy(lb.t_mid), to_numpy(lb.loss), to_numpy(lb.sem)
+        ax.plot(mid, loss, "o-", ms=3, color=PALETTE[i % len(PALETTE)], label=label)
+        ax.fill_between(mid, loss - 2 * sem, loss + 2 * sem, color=PALETTE[i % len(PALETTE)], alpha=0.2)
+    ax.set_yscale("log"); ax.set_xlabel("t"); ax.set_ylabel("L_simple (per coordinate)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_denoise_grid(model, schedule: NoiseSchedule, x0: torch.Tensor, ts: Sequence[int], seed: int = 0):
+    """For ONE image x0 (1, C, H, W): x_t (top) and the network's x̂0 (bottom) at each t, x0 at the left."""
+    noise = torch.randn(x0.shape, generator=make_generator(seed))
+    fig, axes = plt.subplots(2, len(ts) + 1, figsize=(1.45 * (len(ts) + 1), 3.2))
+    for ax in axes.ravel():
+        ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+    axes[0, 0].imshow(to_numpy(x0[0, 0]), cmap="gray", vmin=-1, vmax=1); axes[0, 0].set_title("x0", fontsize=9)
+    axes[1, 0].axis("off")
+    for j, t in enumerate(ts, start=1):
+        x_t, x0_hat = denoise(model, schedule, x0, int(t), noise=noise)
+        axes[0, j].imshow(to_numpy(x_t[0, 0]).clip(-1, 1), cmap="gray", vmin=-1, vmax=1)
+        axes[0, j].set_title(f"x_t, t={t}", fontsize=9)
+        axes[1, j].imshow(to_numpy(x0_hat[0, 0]).clip(-1, 1), cmap="gray", vmin=-1, vmax=1)
+        axes[1, j].set_title("x̂0", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmark hooks
+# ---------------------------------------------------------------------------------------------
+def demo_view() -> EpsFieldView:
+    """The arrow view as the chapter shows it, with the exact ε* scaled by 0.9 standing in for a network
+    (no checkpoint needed)."""
+    ring = make_distribution("ring")
+    schedule = make_schedule("linear", 1000)
+    exact = ring.eps_model(schedule)
+    return EpsFieldView(lambda x, t: 0.9 * exact(x, t), schedule, ring)
+
+
+#: t moved across the whole range, for benchmarks/bench_views.py.
+DEMO_SWEEP: list[dict] = [{"t": t} for t in (0, 10, 30, 60, 100, 150, 200, 300, 400, 500, 700, 999)]
