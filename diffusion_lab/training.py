@@ -148,7 +148,7 @@ def _is_labelled_pair(data_source) -> bool:
             and data_source[0].dim() >= 1 and data_source[0].shape[0] == data_source[1].shape[0])
 
 
-def _check_data_source(data_source, labelled: bool, num_classes: int = 0) -> None:
+def _check_data_source(data_source, labelled: bool | None, num_classes: int = 0) -> None:
     """Validate a data source once, before any batch is drawn (see :func:`batch_stream`)."""
     if isinstance(data_source, Tensor) or _is_labelled_pair(data_source):
         x0 = data_source if isinstance(data_source, Tensor) else data_source[0]
@@ -169,7 +169,11 @@ def _check_data_source(data_source, labelled: bool, num_classes: int = 0) -> Non
         if labelled and not callable(getattr(data_source, "sample_labelled", None)):
             raise ValueError(f"a label-conditioned model needs labelled samples, but {type(data_source).__name__} has "
                              "no .sample_labelled(n, generator=...) -> (x0, y); pass (x0, labels) tensors instead")
-    elif isinstance(data_source, Iterable) and not isinstance(data_source, (str, bytes, tuple)):
+    elif isinstance(data_source, tuple):
+        shapes = [tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__ for v in data_source]
+        raise TypeError(f"a tuple data source must be (x0 (N, ...), labels (N,)) with integer labels, one per row; "
+                        f"got {shapes}")
+    elif isinstance(data_source, Iterable) and not isinstance(data_source, (str, bytes)):
         pass  # a DataLoader: its batches are checked as they come (labels must be there if needed)
     else:
         raise TypeError(
@@ -178,7 +182,7 @@ def _check_data_source(data_source, labelled: bool, num_classes: int = 0) -> Non
         )
 
 
-def _split_batch(batch, labelled: bool) -> tuple[Tensor, Tensor | None]:
+def _split_batch(batch, labelled: bool | None) -> tuple[Tensor, Tensor | None]:
     """A DataLoader batch → (x0, y or None): a tensor, ``(x, y, ...)`` or a dict with ``"x0"`` (and ``"y"``)."""
     if isinstance(batch, Tensor):
         x, y = batch, None
@@ -193,19 +197,21 @@ def _split_batch(batch, labelled: bool) -> tuple[Tensor, Tensor | None]:
     if labelled and y is None:
         raise ValueError("a label-conditioned model needs labels, but the data loader's batches have none; "
                          "make it yield (x0, labels) or a dict with 'x0' and 'y'")
-    return x, (y if labelled else None)
+    return x, (None if labelled is False else y)
 
 
 def _batches(data_source, batch_size: int, generator: torch.Generator,
-             labelled: bool) -> Iterator[tuple[Tensor, Tensor | None]]:
+             labelled: bool | None) -> Iterator[tuple[Tensor, Tensor | None]]:
     """The unchecked batch iterator behind :func:`batch_stream` (the source was validated)."""
     if isinstance(data_source, Tensor) or _is_labelled_pair(data_source):
         x0, y = (data_source, None) if isinstance(data_source, Tensor) else data_source
         n = x0.shape[0]
+        y = None if labelled is False else y
         while True:
             idx = torch.randint(0, n, (batch_size,), generator=generator)
-            yield x0[idx], (y[idx] if labelled else None)
+            yield x0[idx], (None if y is None else y[idx])
     elif hasattr(data_source, "sample") and callable(data_source.sample):
+        labelled = labelled is True or (labelled is None and callable(getattr(data_source, "sample_labelled", None)))
         while True:
             if labelled:
                 yield data_source.sample_labelled(batch_size, generator=generator)
@@ -222,7 +228,7 @@ def _batches(data_source, batch_size: int, generator: torch.Generator,
 
 
 def batch_stream(data_source, batch_size: int, generator: torch.Generator,
-                 labelled: bool = False) -> Iterator[tuple[Tensor, Tensor | None]]:
+                 labelled: bool | None = False) -> Iterator[tuple[Tensor, Tensor | None]]:
     """Endless iterator of ``(x0, y)`` batches from any supported data source (checked here, once).
 
     * ``Tensor`` (N, ...): ``batch_size`` rows drawn uniformly **with replacement** using ``generator``.
@@ -233,7 +239,8 @@ def batch_stream(data_source, batch_size: int, generator: torch.Generator,
     * any other iterable (``DataLoader``): its batches, restarted when exhausted (its own batch size
       and shuffling apply); batches are x0, ``(x0, y, ...)`` or ``{"x0": ..., "y": ...}``.
 
-    ``y`` is None unless ``labelled``; then every batch must carry labels (a clear error says how).
+    ``labelled``: False → ``y`` is None; True → every batch must carry labels (a clear error says
+    how); None → the labels of a source that has them, else None.
     """
     _check_data_source(data_source, labelled)
     return _batches(data_source, batch_size, generator, labelled)
@@ -468,8 +475,8 @@ def train_eps_model(
 
     # unchecked per-step internals: coefficient tables made once on the device, indexed by t
     T = schedule.T
-    sqrt_abar = schedule.sqrt_alphas_cumprod.to(dev, torch.float32)
-    sqrt_one_minus_abar = schedule.sqrt_one_minus_alphas_cumprod.to(dev, torch.float32)
+    sqrt_abar = schedule.sqrt_alphas_cumprod.to(torch.float32).to(dev)  # cast on the CPU (mps has no float64)
+    sqrt_one_minus_abar = schedule.sqrt_one_minus_alphas_cumprod.to(torch.float32).to(dev)
     stream = _batches(data_source, batch_size, generator, labelled=bool(num_classes))
 
     def one_step(step: int) -> Tensor:
@@ -643,10 +650,7 @@ def loss_by_t(model, schedule, data, num_buckets: int = 10, samples_per_bucket: 
     else:
         was_training, dev = None, device or "cpu"
     edges = torch.linspace(0, T, num_buckets + 1).round().long()
-    labelled = conditioning_classes(model) > 0 and (
-        _is_labelled_pair(data) or callable(getattr(data, "sample_labelled", None))
-        or not (isinstance(data, Tensor) or hasattr(data, "sample")))
-    stream = batch_stream(data, samples_per_bucket, generator, labelled=labelled)
+    stream = batch_stream(data, samples_per_bucket, generator, labelled=None if conditioning_classes(model) else False)
     means, sems = [], []
     try:
         for i in range(num_buckets):

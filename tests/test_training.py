@@ -361,6 +361,8 @@ def test_label_errors_name_the_fix(schedule):
         train_eps_model(cond, schedule, data2d(), steps=1, progress=False)
     with pytest.raises(ValueError, match="sample_labelled"):
         train_eps_model(cond, schedule, GaussianMixture([1.0], [[0.0, 0.0]], stds=1.0), steps=1, progress=False)
+    with pytest.raises(TypeError, match="integer labels, one per row"):
+        train_eps_model(cond, schedule, (data2d(8), torch.zeros(8)), steps=1, progress=False)
     with pytest.raises(ValueError, match=r"labels must be class indices 0\.\.3"):
         train_eps_model(cond, schedule, (data2d(8), torch.arange(8)), steps=1, progress=False)
     with pytest.raises(ValueError, match="needs a label-conditioned model"):
@@ -395,7 +397,8 @@ def test_loss_by_t_uses_the_labels_of_a_conditioned_model(schedule):
     assert len(spy.seen) == 2 and all(y is not None and y.shape == (8,) for y in spy.seen)
     spy.seen.clear()
     loss_by_t(spy, schedule, data2d(), num_buckets=2, samples_per_bucket=8)  # no labels: ε(x_t, t, ∅)
-    assert spy.seen == [None, None]
+    loss_by_t(spy, schedule, make_dataloader(data2d(40), batch_size=8), num_buckets=2, samples_per_bucket=8)
+    assert spy.seen == [None] * 4
 
 
 def test_old_argument_order_is_refused_with_the_fix(schedule):
