@@ -41,7 +41,7 @@ def main(argv=None):
     data2 = q.sample(args.n, generator=torch.Generator().manual_seed(args.seed + 2))
     print(f"{'data':<10} {'(2nd draw)':<14} {mmd_rbf(data2, ref, bw):9.5f} {mixture_nll(data2, q):7.3f}")
     for label, eps in (("trained", model), ("exact ε*", q.eps_model(schedule))):
-        lb = loss_by_t(eps, q, schedule, num_buckets=10, samples_per_bucket=500,
+        lb = loss_by_t(eps, schedule, q, num_buckets=10, samples_per_bucket=500,
                        generator=torch.Generator().manual_seed(args.seed + 3))
         print(f"{label:<10} L_simple per t-bucket: " + " ".join(f"{v:.3f}" for v in lb.loss.tolist())
               + f"  (mean {float(lb.loss.mean()):.4f})")
