@@ -134,7 +134,7 @@ def test_view_update_moves_points_to_x_t(view):
             expected = dl.q_sample(sched, torch.as_tensor(view.x0("gaussian_2d")), t, noise=view.eps).numpy()
             np.testing.assert_allclose(offsets, expected, atol=1e-5)
             np.testing.assert_allclose(view.ghost.get_offsets(), view.x0("gaussian_2d"), atol=1e-6)
-            assert view.title.get_text().startswith(f"t = {t} ")
+            assert view.title.get_text().startswith(f"t = {t + 1} ")   # the maths' t = code index + 1
             assert f"ᾱ_t = {float(sched.alphas_cumprod[t]):.3f}" in view.title.get_text()
             np.testing.assert_allclose(frame.mean_emp, expected.mean(0), atol=1e-5)
             np.testing.assert_allclose(line_xy(view.mean_emp)[0], expected.mean(0), atol=1e-5)
@@ -247,7 +247,7 @@ def test_plot_snapshots_titles_and_points(schedules):
     dist, x0, eps = gaussian_cloud(200)
     clouds = q_sample_steps(sched, x0, range(sched.T), noise=eps)
     axes = scatter_view.plot_snapshots(dist, sched, x0, clouds, [25, 99])
-    assert [ax.get_title().split()[0:3] for ax in axes] == [["x0", "(data)"], ["t", "=", "25"], ["t", "=", "99"]]
+    assert [ax.get_title().split()[0:3] for ax in axes] == [["x0", "(data)"], ["t", "=", "26"], ["t", "=", "100"]]
     np.testing.assert_allclose(axes[2].collections[0].get_offsets(), clouds[99])
     for ax in axes:
         assert ax.get_xlim() == (-4.0, 4.0) and ax.get_ylim() == (-4.0, 4.0)
@@ -269,3 +269,25 @@ def test_plot_shape_grid(view):
     axes = fig.axes
     assert len(axes) == 6
     np.testing.assert_allclose(axes[2].collections[0].get_offsets(), view.clouds("ring", "T = 100")[99])
+
+
+def test_live_view_has_a_readable_legend_and_fits_a_screen(view):
+    """The key is inside the figure (not only HTML above it), at ≥ 9 pt, and the figure fits under the
+    controls in a 900 px high window (≤ 5.2 in high at 90 dpi ≈ 470 px)."""
+    legend = view.ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "x_t" in texts and any("q(x_t)" in t for t in texts) and any("N(0, I)" in t for t in texts)
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 9
+    assert view.fig.get_size_inches()[1] <= 5.2
+    assert view.ax.get_xlabel() and view.ax.get_ylabel()
+
+
+def test_plot_moments_legend_is_readable(schedules):
+    sched = schedules["T = 100"]
+    dist, x0, eps = gaussian_cloud(200)
+    clouds = q_sample_steps(sched, x0, range(sched.T), noise=eps).numpy()
+    axes = scatter_view.plot_moments(dl.metrics.moment_check(sched, clouds, dist.mean(), dist.covariance()))
+    for ax in axes:
+        assert min(t.get_fontsize() for t in ax.get_legend().get_texts()) >= 9
+        assert ax.get_xlabel() == "step t"
+        assert ax.lines[0].get_xdata()[0] == 1 and ax.lines[0].get_xdata()[-1] == sched.T   # t = 1..T

@@ -16,12 +16,15 @@ a density image was tried and dropped: resampling it cost more than the rest of 
 density for each (shape, schedule, t) is computed on first use and cached. :func:`plot_snapshots`,
 :func:`plot_shape_grid` and :func:`plot_moments` draw the chapter's static figures.
 
-Time convention: code steps t = 0..T−1 (the papers' 1..T). x0 is the data *before* the first
-step; index t of the clouds is x_t after step t (so even t = 0 already holds a little noise, β_0).
+Time convention: the maths' t = 1..T (x0 the data, x_T the end of the chain); arrays and the view's
+``t`` parameter are code indices k = t − 1 (row k of the clouds is x_t for t = k + 1). Every title and
+axis shows the maths' t.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from matplotlib.lines import Line2D
 
 import contourpy
 import matplotlib.pyplot as plt
@@ -45,15 +48,15 @@ SHAPE_LABELS = {"gaussian_2d": "Gaussian N((2,2), 0.5²I)", "moons": "two moons"
 #: Relative density levels drawn as contour lines: exp(−r²/2) of the peak. For one Gaussian these are
 #: exactly its 1σ and 2σ ellipses (r = 1, 2), the same radii as the N(0, I) circles.
 RELATIVE_LEVELS = (float(np.exp(-0.5)), float(np.exp(-2.0)))
-#: The live view's key, as HTML for ``widgets.explorer(view, title=LEGEND_HTML, ...)``: the figure
-#: itself carries no legend, because redrawing one costs more than everything else in it.
+#: A key in words, as HTML (optional: the live view also carries its legend inside the figure, a static
+#: artist that costs nothing per move when the view blits).
 LEGEND_HTML = (
     "<span style='color:#999'>● x0 (data)</span> &nbsp; "
     f"<span style='color:{PALETTE[0]}'>● x_t</span> &nbsp; "
     f"<span style='color:{PALETTE[3]}'>━ exact q(x_t): 1σ, 2σ levels</span> &nbsp; "
     "<span>╌ N(0, I): 1σ, 2σ circles</span> &nbsp; "
     f"<span style='color:{PALETTE[2]}'>○ √ᾱ_t E[x0] (closed-form mean) on its path</span> &nbsp; "
-    "<b>×</b> mean of the points &nbsp;·&nbsp; axes [−4, 4]², grid lines every 2 units, t = code step"
+    "<b>×</b> mean of the points &nbsp;·&nbsp; axes [−4, 4]², grid lines every 2 units, slider k = t − 1"
 )
 
 
@@ -146,25 +149,26 @@ class Frame:
 
 
 def title_text(f: Frame) -> str:
-    """The view's one-line title: the code step and ᾱ_t (kept short: in a redraw every glyph costs).
+    """The view's one-line title: the maths' t (code index + 1) and ᾱ_t (kept short: in a redraw every glyph costs).
 
     The markers need no words here: ○ is the closed-form mean √ᾱ_t E[x0] (on its green path), × the
     mean of the points (the chapter explains both)."""
     exact = "" if f.density is not None else "  (samples only)"
-    return f"t = {f.t}   ᾱ_t = {f.abar:.3f}{exact}"
+    return f"t = {f.t + 1}   ᾱ_t = {f.abar:.3f}{exact}"
 
 
 class Scatter2DView(View):
     """x_t of a 2D cloud for one fixed ε, with q(x_t) (Gaussian cases) and N(0, I) as the goal.
 
-    ``update(t=..., shape=..., schedule=...)``: t is a code step of the chosen schedule (0..T−1), shape
+    ``update(t=..., shape=..., schedule=...)``: t is a code index k = t − 1 of the chosen schedule (0..T−1), shape
     one of :data:`SHAPES`, schedule a key of ``view.schedules``. The data x0 stays visible as a faint
-    grey ghost; x0 per shape and ε are drawn once from ``seed``. The figure has no ticks and no legend
-    (the key is :data:`LEGEND_HTML`, shown above it by the explorer).
+    grey ghost; x0 per shape and ε are drawn once from ``seed``. The figure carries its own legend and
+    axis labels (static: drawn once into the background). Its default size (4.9 × 5.0 in at 90 dpi,
+    about 440 × 450 px) leaves room for the three controls in a 900 px high window.
     """
 
     def __init__(self, n: int = 1000, seed: int = 0, schedules: dict[str, NoiseSchedule] | None = None,
-                 shapes=SHAPES, lim: float = 4.0, grid_size: int = 101, figsize=(5.4, 5.6)):
+                 shapes=SHAPES, lim: float = 4.0, grid_size: int = 101, figsize=(4.9, 5.0)):
         self.n, self.seed, self.lim, self.grid_size = int(n), int(seed), float(lim), int(grid_size)
         self.schedules = dict(schedules) if schedules else chapter_schedules()
         self.shapes = tuple(shapes)
@@ -185,11 +189,13 @@ class Scatter2DView(View):
 
     # -- building the figure ------------------------------------------------------------------
     def _build_axes(self) -> None:
-        """Fixed square axes [−lim, lim]² without ticks; the grid (every 2 units) is one NaN-separated
-        Line2D, far cheaper to redraw than tick machinery."""
+        """Fixed square axes [−lim, lim]² with ticks every 2 units and axis labels (static); the grid is one
+        NaN-separated Line2D."""
         ax, L = self.ax, self.lim
         ax.set_xlim(-L, L); ax.set_ylim(-L, L); ax.set_aspect("equal")
-        ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+        ticks = np.arange(-L, L + 1e-9, 2.0)
+        ax.set_xticks(ticks); ax.set_yticks(ticks); ax.grid(False)
+        ax.set_xlabel("first coordinate of x"); ax.set_ylabel("second coordinate of x")
         g = np.arange(-L, L + 1e-9, 2.0)
         seg = [[(v, -L), (v, L), (np.nan, np.nan), (-L, v), (L, v), (np.nan, np.nan)] for v in g]
         grid_xy = np.array([pt for block in seg for pt in block])
@@ -207,7 +213,17 @@ class Scatter2DView(View):
         (self.path,) = ax.plot([], [], color=PALETTE[2], lw=1.0, alpha=0.8, zorder=3)
         (self.mean_cf,) = ax.plot([], [], "o", ms=9, mfc="none", mec=PALETTE[2], mew=2, zorder=4)
         (self.mean_emp,) = ax.plot([], [], "x", ms=8, color="black", mew=2, zorder=5)
-        self.title = ax.set_title("", fontsize=10)
+        self.title = ax.set_title("", fontsize=11)
+        handles = [
+            Line2D([], [], ls="", marker="o", ms=5, color="0.6", label="x0 (data)"),
+            Line2D([], [], ls="", marker="o", ms=5, color=PALETTE[0], label="x_t"),
+            Line2D([], [], color=PALETTE[3], lw=1.5, label="exact q(x_t): 1σ, 2σ"),
+            Line2D([], [], color="black", ls="--", lw=1.0, label="N(0, I): 1σ, 2σ"),
+            Line2D([], [], color=PALETTE[2], marker="o", mfc="none", mew=2, label="√ᾱ_t E[x0] and its path"),
+            Line2D([], [], ls="", marker="x", mew=2, color="black", label="mean of the points"),
+        ]
+        ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.85, frameon=True,
+                  handlelength=1.6, borderaxespad=0.3, labelspacing=0.25)
 
     # -- data, computed on first use and cached ----------------------------------------------
     def dist(self, shape: str) -> Distribution:
@@ -320,7 +336,8 @@ def draw_cloud(ax, points, title: str = "", lim: float = 4.0, lines=None, densit
 
 def plot_snapshots(dist: Distribution, schedule: NoiseSchedule, x0, clouds, steps, lim: float = 4.0,
                    axes=None, contours: bool = True):
-    """A row of panels: "x0 (data)" then x_t at each code step in ``steps`` (fixed axes, same ε).
+    """A row of panels: "x0 (data)" then x_t at each code index k = t − 1 in ``steps`` (fixed axes, same ε;
+    titles show the maths' t = k + 1).
 
     For a GaussianMixture the exact q(x_t) level lines (and q(x0)'s) are drawn in red; the dashed
     circles are N(0, I)'s 1σ and 2σ. Returns the axes.
@@ -335,12 +352,13 @@ def plot_snapshots(dist: Distribution, schedule: NoiseSchedule, x0, clouds, step
     draw_cloud(axes[0], x0, "x0 (data)", lim, lines=lines0, color=PALETTE[1])
     for ax, t in zip(axes[1:], steps):
         lines = level_lines(density_grid(dist, schedule, t, lim), lim) if exact else None
-        draw_cloud(ax, clouds[t], f"t = {t}  (ᾱ_t = {float(schedule.alphas_cumprod[t]):.3f})", lim, lines=lines)
+        draw_cloud(ax, clouds[t], f"t = {t + 1}  (ᾱ_t = {float(schedule.alphas_cumprod[t]):.3f})", lim, lines=lines)
     return axes
 
 
 def plot_shape_grid(view: Scatter2DView, schedule: str, steps, shapes=None):
-    """Rows = shapes, columns = x0 then x_t at ``steps``, from the view's data (same x0 and ε). Returns fig."""
+    """Rows = shapes, columns = x0 then x_t at the code indices ``steps`` (titles t = index + 1), from the
+    view's data (same x0 and ε). Returns fig."""
     shapes = tuple(shapes or view.shapes)
     fig, axes = plt.subplots(len(shapes), len(steps) + 1, figsize=(1.9 * (len(steps) + 1), 1.95 * len(shapes)),
                              squeeze=False)
@@ -350,22 +368,22 @@ def plot_shape_grid(view: Scatter2DView, schedule: str, steps, shapes=None):
         draw_cloud(row[0], view.x0(shape), "x0 (data)", view.lim, color=PALETTE[1], s=3)
         for ax, t in zip(row[1:], steps):
             _, lines = view.density(shape, schedule, t)
-            draw_cloud(ax, clouds[t], f"t = {t}", view.lim, lines=lines, s=3)
+            draw_cloud(ax, clouds[t], f"t = {t + 1}", view.lim, lines=lines, s=3)
         row[0].set_ylabel(SHAPE_LABELS[shape], fontsize=9)
         for ax in row:
             ax.set_xticks([]); ax.set_yticks([])
-    fig.suptitle(f"linear schedule, {schedule} (code steps t = 0..{sched.T - 1})", fontsize=11)
+    fig.suptitle(f"linear schedule, {schedule} (steps t = 1..{sched.T})", fontsize=11)
     fig.tight_layout()
     return fig
 
 
 def plot_moments(check: MomentCheck, axes=None, title: str = "", k: float = 2.0):
     """Two panels: the mean's coordinates and the covariance's entries over t, empirical (dots) vs
-    closed form (lines), with ±k standard-error bands. Returns the axes."""
+    closed form (lines), with ±k standard-error bands, over the maths' t = 1..T. Returns the axes."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     T = check.mean_cf.shape[0]
-    t = np.arange(T)
+    t = np.arange(1, T + 1)
     every = max(1, T // 60)
     for i, (name, c) in enumerate([("E[x_t]₁", PALETTE[0]), ("E[x_t]₂", PALETTE[5])]):
         cf, se = check.mean_cf[:, i], check.mean_se[:, i]
@@ -380,7 +398,7 @@ def plot_moments(check: MomentCheck, axes=None, title: str = "", k: float = 2.0)
         axes[1].plot(t[::every], check.cov_emp[::every, i, j], ".", color=c, ms=4)
     axes[0].set_title(f"mean of the cloud {title}"); axes[1].set_title(f"covariance of the cloud {title}")
     for ax in axes:
-        ax.set_xlabel("code step t"); ax.legend(fontsize=8)
+        ax.set_xlabel("step t"); ax.legend(fontsize=10)
     axes[1].axhline(1.0, color="black", ls=":", lw=1); axes[1].axhline(0.0, color="black", ls=":", lw=1)
     return axes
 
