@@ -326,3 +326,251 @@ def make_distribution(name: str, **kwargs) -> Distribution:
         return _FACTORIES[name](**kwargs)
     except TypeError as err:
         raise TypeError(f"distribution {name!r} does not take {sorted(kwargs)}: {err}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Labelled mixtures: exact conditional, unconditional and guided fields (chapter 6)
+# ---------------------------------------------------------------------------------------------
+class LabelledMixture(GaussianMixture):
+    r"""A Gaussian mixture whose components carry class labels: p(x0, y) = Σ_{k: c_k = y} w_k N(μ_k, Σ_k).
+
+    Everything classifier-free guidance needs is exact here, at every noise level t (code step; the
+    same closed forms as :class:`GaussianMixture`, restricted to the components of one class):
+
+    * the class prior p(y) = Σ_{k: c_k = y} w_k and p(x0 | y) (:meth:`conditional`);
+    * the class posterior p_t(y | x_t) (:meth:`log_prob_y_given_x_t`) — the "classifier" that
+      classifier guidance would need and classifier-free guidance never trains;
+    * the conditional ε*(x_t, t, y) = −√(1−ᾱ_t) ∇ log p_t(x_t | y) (:meth:`eps_star_conditional`; the
+      reserved label ∅ = ``null_label`` = C gives the unconditional ε*(x_t, t));
+    * the guided field ε̃ = ε*(x_t, ∅) + w (ε*(x_t, y) − ε*(x_t, ∅)) (:meth:`eps_star_guided`), which
+      is −√(1−ᾱ_t) ∇ log [p_t(x_t) p_t(y | x_t)^w]: the score of the **tilted** density
+      p_t(x_t)^{1−w} p_t(x_t | y)^w ∝ p_t(x_t) p_t(y | x_t)^w (:meth:`tilted_log_prob_t`), which is
+      p_t(x_t | y) only at w = 1. A negative prompt y⁻ takes the place of ∅:
+      ε*(x_t, y⁻) + w (ε*(x_t, y) − ε*(x_t, y⁻)) is the score of p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w.
+
+    ``t=None`` in the methods that accept it means the clean data x0 (ᾱ = 1). Exact samples of the
+    tilted density come from :meth:`sample_tilted` (rejection sampling, for ∅ as the negative and
+    w ≥ 0) and its normalised values on a 2D grid from :meth:`tilted_grid`.
+
+    Args:
+        weights, means, covs / stds: as :class:`GaussianMixture`.
+        labels: (K,) the class 0..C−1 of each component; every class 0..C−1 must own a component.
+        class_names: optional C names for legends.
+    """
+
+    def __init__(self, weights, means, labels, covs=None, stds=None, name: str = "labelled mixture",
+                 class_names=None):
+        super().__init__(weights, means, covs=covs, stds=stds, name=name)
+        labels = torch.as_tensor(labels)
+        if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.shape != (self.K,):
+            raise ValueError(f"labels must be {self.K} integer class indices, one per component; "
+                             f"got {tuple(labels.shape)} of {labels.dtype}.")
+        labels = labels.long()
+        C = int(labels.max()) + 1
+        if int(labels.min()) < 0 or set(labels.tolist()) != set(range(C)):
+            raise ValueError(f"labels must use every class 0..C−1 (each class owns a component) and nothing "
+                             f"else; got {sorted(set(labels.tolist()))}.")
+        self.labels, self.num_classes, self.null_label = labels, C, C
+        self._member = torch.nn.functional.one_hot(labels, C).to(torch.float64)   # (K, C)
+        if class_names is not None and len(class_names) != C:
+            raise ValueError(f"class_names needs {C} names, got {len(class_names)}.")
+        self.class_names = tuple(class_names) if class_names is not None else tuple(f"class {c}" for c in range(C))
+
+    # -- data -----------------------------------------------------------------------------------
+    def class_prior(self) -> torch.Tensor:
+        """p(y) for y = 0..C−1, shape (C,)."""
+        return self.weights @ self._member
+
+    def conditional(self, y: int) -> GaussianMixture:
+        """p(x0 | y) as a GaussianMixture (the components of class y, weights renormalised)."""
+        y = self._class(y)
+        keep = self.labels == y
+        return GaussianMixture(self.weights[keep], self.means[keep], covs=self.covs[keep],
+                               name=f"{self.name} | {self.class_names[y]}")
+
+    def sample_labelled(self, n: int, generator: torch.Generator | None = None):
+        """(x0 (n, d) float32, y (n,) long): draws from p(x0, y) (what ``train_eps_model`` calls)."""
+        x, comp = self.sample(n, generator=generator, return_components=True)
+        return x, self.labels[comp]
+
+    # -- exact class posteriors and fields --------------------------------------------------------
+    def _class(self, y, allow_null: bool = False) -> int:
+        if isinstance(y, bool) or not isinstance(y, (int, torch.Tensor)) or (
+                isinstance(y, torch.Tensor) and (y.numel() != 1 or y.is_floating_point())):
+            raise TypeError(f"y must be one int class label, got {y!r}.")
+        y = int(y)
+        top = self.num_classes if allow_null else self.num_classes - 1
+        if not 0 <= y <= top:
+            extra = f" or {self.null_label} (∅, no label)" if allow_null else ""
+            raise ValueError(f"y must be a class 0..{self.num_classes - 1}{extra}, got {y}.")
+        return y
+
+    def _labels_for(self, y, n: int) -> torch.Tensor:
+        """y (None = ∅, an int, or (n,) ints in 0..C) as a LongTensor (n,)."""
+        if y is None:
+            return torch.full((n,), self.null_label, dtype=torch.long)
+        if isinstance(y, torch.Tensor) and y.dim() >= 1 and (y.numel() != 1 or n == 1):
+            if y.shape != (n,) or y.is_floating_point():
+                raise ValueError(f"y must be an int or an integer tensor of shape ({n},), got {tuple(y.shape)} "
+                                 f"of {y.dtype}.")
+            y = y.detach().cpu().long()
+            if bool(((y < 0) | (y > self.null_label)).any()):
+                raise ValueError(f"labels must be in 0..{self.num_classes - 1} or {self.null_label} (∅).")
+            return y
+        return torch.full((n,), self._class(y, allow_null=True), dtype=torch.long)
+
+    def _level(self, schedule, t, n: int) -> torch.Tensor:
+        """ᾱ for each of n points: 1 for t=None (clean data), else from the schedule."""
+        if t is None:
+            return torch.ones(n, dtype=torch.float64)
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule (or pass t=None for clean data), "
+                            f"got {type(schedule).__name__}.")
+        return self._abar(schedule, t, n)
+
+    def _class_log_joint(self, x: torch.Tensor, abar: torch.Tensor):
+        """log p_t(x_t, y) per class (n, C), the component terms and solves (n, K), (n, K, d)."""
+        logp, sol = self._components(x, abar)
+        masked = logp[:, :, None] + torch.log(self._member)[None]                  # −inf off the class
+        return torch.logsumexp(masked, dim=1), logp, sol
+
+    def log_prob_y_given_x_t(self, schedule: NoiseSchedule | None, x_t, t) -> torch.Tensor:
+        """Exact log p_t(y | x_t) for every class, shape (n, C) (t=None: log p(y | x0))."""
+        x, dtype = self._points(x_t, keep_grad=True)
+        joint, _, _ = self._class_log_joint(x, self._level(schedule, t, x.shape[0]))
+        return (joint - torch.logsumexp(joint, dim=1, keepdim=True)).to(dtype)
+
+    def _eps_by_label(self, x: torch.Tensor, abar: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """ε* of float64 points (n, d) given labels y (n,) in 0..C (C = ∅: every component counts)."""
+        logp, sol = self._components(x, abar)
+        member = torch.cat([self._member, torch.ones(self.K, 1, dtype=torch.float64)], dim=1)  # ∅ column
+        resp = torch.softmax(logp + torch.log(member.T[y]), dim=1)                # r_k(x_t | y), (n, K)
+        return (1 - abar).sqrt()[:, None] * (resp[:, :, None] * sol).sum(1)
+
+    def eps_star_conditional(self, schedule: NoiseSchedule, x_t, t, y) -> torch.Tensor:
+        r"""Exact ε*(x_t, t, y) = E[ε | x_t, y] = −√(1−ᾱ_t) ∇ log p_t(x_t | y), shape of x_t.
+
+        ``y``: an int class, ``null_label`` (∅) or None for the unconditional ε*, or (n,) labels.
+        The same formula as :meth:`GaussianMixture.eps_star` with the responsibilities r_k(x_t | y)
+        taken over the components of class y only."""
+        x, dtype = self._points(x_t)
+        eps = self._eps_by_label(x, self._level(schedule, t, x.shape[0]), self._labels_for(y, x.shape[0]))
+        return eps.to(dtype).reshape(as_tensor(x_t).shape)
+
+    def eps_star_guided(self, schedule: NoiseSchedule, x_t, t, y, w: float, negative=None) -> torch.Tensor:
+        r"""The exact guided field ε̃ = ε*(x_t, t, y⁻) + w (ε*(x_t, t, y) − ε*(x_t, t, y⁻)), y⁻ = ``negative``
+        (default ∅: classifier-free guidance in the apps' convention; w = 0 unconditional, w = 1
+        conditional). Equals −√(1−ᾱ_t) ∇ log of :meth:`tilted_log_prob_t`."""
+        x, dtype = self._points(x_t)
+        n, abar = x.shape[0], self._level(schedule, t, x.shape[0])
+        eps_pos = self._eps_by_label(x, abar, self._labels_for(y, n))
+        eps_neg = self._eps_by_label(x, abar, self._labels_for(negative, n))
+        return (eps_neg + float(w) * (eps_pos - eps_neg)).to(dtype).reshape(as_tensor(x_t).shape)
+
+    def conditional_eps_model(self, schedule: NoiseSchedule):
+        """The exact ε*(x_t, t, y) as a callable with a conditional network's interface:
+        ``f(x_t, t, y=None)`` (y None = ∅), with ``f.num_classes`` and ``f.null_label``, so
+        :func:`diffusion_lab.guidance.guided_eps_model` guides it exactly like a trained model."""
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule (make one with make_schedule('linear', T)), "
+                            f"got {type(schedule).__name__}.")
+        return _ExactConditionalEps(self, schedule)
+
+    # -- the tilted density the guided field is the score of --------------------------------------
+    def tilted_log_prob_t(self, schedule: NoiseSchedule | None, x_t, t, y, w: float, negative=None) -> torch.Tensor:
+        r"""Unnormalised log of the density the guided field points up: (n,)
+
+            log p̃_t(x_t) = (1 − w) log p_t(x_t | y⁻) + w log p_t(x_t | y)   (y⁻ = ``negative``, default ∅)
+
+        With y⁻ = ∅ this is log p_t(x_t) + w log p_t(y | x_t) + const: the sharpened p(x_t)·p(y | x_t)^w,
+        not p(x_t | y) (except at w = 1). Differentiable in ``x_t``. ``t=None``: the clean data."""
+        x, dtype = self._points(x_t, keep_grad=True)
+        n = x.shape[0]
+        joint, logp, _ = self._class_log_joint(x, self._level(schedule, t, n))
+        # column C (∅) holds the unconditional log p_t(x_t) with log p(∅) = 0
+        joint = torch.cat([joint, torch.logsumexp(logp, dim=1, keepdim=True)], dim=1)        # (n, C + 1)
+        log_prior = torch.cat([torch.log(self.class_prior()), torch.zeros(1, dtype=torch.float64)])
+
+        def log_cond(label):                      # log p_t(x_t | c) = log p_t(x_t, c) − log p(c)
+            c = self._labels_for(label, n)
+            return joint.gather(1, c[:, None])[:, 0] - log_prior[c]
+
+        return ((1 - float(w)) * log_cond(negative) + float(w) * log_cond(y)).to(dtype)
+
+    def tilted_grid(self, schedule: NoiseSchedule | None, t, y, w: float, negative=None, lim: float = 3.0,
+                    grid_n: int = 161):
+        """The tilted density normalised on a 2D grid over [−lim, lim]²: returns (xs (G,), ys (G,),
+        density (G, G) indexed [iy, ix], the grid's cell area). Its sum times the cell area is 1; the
+        grid must hold nearly all the mass (a wider ``lim`` otherwise)."""
+        if self.dim != 2:
+            raise ValueError(f"tilted_grid is for 2D mixtures, this one has dim {self.dim}.")
+        xs = torch.linspace(-lim, lim, grid_n, dtype=torch.float64)
+        gy, gx = torch.meshgrid(xs, xs, indexing="ij")
+        pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+        with torch.no_grad():
+            logd = self.tilted_log_prob_t(schedule, pts, t, y, w, negative).double()
+        cell = float(xs[1] - xs[0]) ** 2
+        dens = torch.exp(logd - logd.max())
+        dens = dens / (dens.sum() * cell)
+        return xs, xs.clone(), dens.reshape(grid_n, grid_n), cell
+
+    def sample_tilted(self, n: int, y: int, w: float, schedule: NoiseSchedule | None = None, t=None,
+                      generator: torch.Generator | None = None, max_rounds: int = 1000) -> torch.Tensor:
+        r"""Exact samples (n, d) of p̃_t(x) ∝ p_t(x) p_t(y | x)^w by rejection (t=None: the clean data).
+
+        For w ≥ 1 propose from p_t(x | y) and accept with probability p_t(y | x)^{w−1}; for 0 ≤ w ≤ 1
+        propose from p_t(x) and accept with probability p_t(y | x)^w (both ≤ 1, so the accepted points
+        follow p̃_t exactly). w < 0 (an unbounded ratio) is not supported.
+        """
+        n = _check_n(n)
+        y = self._class(y)
+        w = float(w)
+        if not w >= 0:
+            raise ValueError(f"sample_tilted needs w ≥ 0 (got {w}); use tilted_grid for w < 0.")
+        base = self if t is None else self.marginal(schedule, t)
+        proposal = (LabelledMixture(base.weights, base.means, self.labels, covs=base.covs).conditional(y)
+                    if w >= 1 else base)
+        power = w - 1 if w >= 1 else w
+        out, have = [], 0
+        for _ in range(max_rounds):
+            x = proposal.sample(max(2 * (n - have), 256), generator=generator).double()
+            log_post = self.log_prob_y_given_x_t(schedule, x, t)[:, y].detach().double()
+            keep = torch.rand(x.shape[0], generator=generator, dtype=torch.float64).log() < power * log_post
+            out.append(x[keep])
+            have += int(keep.sum())
+            if have >= n:
+                return torch.cat(out)[:n].to(torch.float32)
+        raise RuntimeError(f"sample_tilted accepted only {have} of {n} points in {max_rounds} rounds "
+                           f"(acceptance too low at w = {w}); use tilted_grid instead.")
+
+
+class _ExactConditionalEps:
+    """ε*(x_t, t, y) of a :class:`LabelledMixture` with a conditional network's call signature."""
+
+    def __init__(self, mixture: LabelledMixture, schedule: NoiseSchedule):
+        self.mixture, self.abar_all = mixture, schedule.alphas_cumprod
+        self.num_classes, self.null_label = mixture.num_classes, mixture.null_label
+        self.__name__ = f"exact_conditional_eps_{mixture.name}"
+
+    def __call__(self, x_t: torch.Tensor, t, y=None) -> torch.Tensor:
+        n = x_t.shape[0]
+        x = x_t.detach().reshape(n, self.mixture.dim).to("cpu", torch.float64)
+        t = torch.as_tensor(t).reshape(-1).cpu().long()
+        abar = self.abar_all[t].expand(n) if t.numel() == 1 else self.abar_all[t]
+        eps = self.mixture._eps_by_label(x, abar, self.mixture._labels_for(
+            y if not (isinstance(y, torch.Tensor) and y.dim() == 0) else int(y), n))
+        return eps.to(device=x_t.device, dtype=x_t.dtype if x_t.is_floating_point() else torch.float32
+                      ).reshape(x_t.shape)
+
+
+def labelled_ring(n: int = 8, classes: int = 4, radius: float = 2.0, std: float = 0.4) -> LabelledMixture:
+    """A ring of ``n`` Gaussians (as :func:`ring`) with ``classes`` labels, each owning ``n // classes``
+    neighbouring components (class c: components c·m … c·m + m − 1, m = n // classes).
+
+    The default std 0.4 (twice :func:`ring`'s) makes neighbouring classes overlap, so p(y | x0) is
+    not 0 or 1 everywhere and guidance has something to sharpen."""
+    if classes < 1 or n % classes:
+        raise ValueError(f"classes must divide n = {n} (each class owns n // classes neighbours), got {classes}.")
+    base = ring(n, radius, std)
+    labels = torch.arange(n) // (n // classes)
+    return LabelledMixture(base.weights, base.means, labels, covs=base.covs, name=f"labelled ring ({classes} classes)")
