@@ -102,3 +102,35 @@ def test_demo_hooks():
     for p in reverse_view.DEMO_SWEEP[:3]:
         view.update(**p)
     assert view.trace.num_calls == 1000
+
+
+@pytest.mark.parametrize("n, per_row", [(1, 1), (4, 2), (6, 3), (8, 4), (9, 3), (12, 4), (16, 4)])
+def test_image_grids_leave_no_empty_slot(n, per_row):
+    assert reverse_view.images_per_row(n) == per_row
+    assert n % reverse_view.images_per_row(n) == 0
+
+
+def test_image_grid_of_nothing_is_refused():
+    with pytest.raises(ValueError, match="n ≥ 1"):
+        reverse_view.images_per_row(0)
+
+
+def test_eight_sample_images_are_drawn_as_two_rows_of_four():
+    images = torch.zeros(8, 1, 8, 8)
+    fig = reverse_view.plot_sample_panels({"eight": images}, n_images=8)
+    (ax,) = fig.axes
+    h, w = ax.images[0].get_array().shape
+    assert (h, w) == (2 * 9 - 1, 4 * 9 - 1)
+
+
+def test_ddim_view_title_fits_inside_the_figure():
+    ring = dl.make_distribution("ring")
+    schedule = dl.make_schedule("linear", 50)
+    x_T = torch.randn(64, 2, generator=dl.make_generator(0))
+    ref = ring.sample(64, generator=dl.make_generator(1))
+    ddpm = dl.metrics.sample_quality(ref, ring, ref)
+    view = reverse_view.DDIMView(ring.eps_model(schedule), schedule, ring, x_T, ref, ddpm_quality=ddpm,
+                                 step_choices=(5, 10))
+    view.fig.canvas.draw()
+    box = view.title.get_window_extent(view.fig.canvas.get_renderer())
+    assert box.y1 <= view.fig.bbox.y1 + 0.5 and box.x0 >= -0.5 and box.x1 <= view.fig.bbox.x1 + 0.5
