@@ -45,7 +45,7 @@ def test_trajectory_polyline_is_one_line_with_nan_gaps():
     for j in range(3):
         seg_x = x[j * (len(rows) + 1): (j + 1) * (len(rows) + 1) - 1]
         seg_y = y[j * (len(rows) + 1): (j + 1) * (len(rows) + 1) - 1]
-        np.testing.assert_array_equal(seg_x, np.array(rows) - 1)    # x0 at −1, x_t at t
+        np.testing.assert_array_equal(seg_x, np.array(rows))        # x0 at 0, x_t at t = row t
         np.testing.assert_array_equal(seg_y, trajs[rows, j])
     with pytest.raises(ValueError, match="n_show"):
         forward_view.trajectory_polyline(trajs, n_show=5)
@@ -55,7 +55,7 @@ def test_trajectory_polyline_is_one_line_with_nan_gaps():
 
 def test_closed_form_band(course, mix):
     b = forward_view.closed_form_band(course, 5.0, k=2)
-    assert b["steps"][0] == -1 and b["steps"][-1] == course.T - 1
+    assert b["steps"][0] == 0 and b["steps"][-1] == course.T
     assert b["mean"][0] == 5.0 and b["std"][0] == 0.0
     np.testing.assert_allclose(b["mean"][1:], 5 * course.sqrt_alphas_cumprod.numpy(), rtol=1e-12)
     np.testing.assert_allclose(b["std"][1:], course.sqrt_one_minus_alphas_cumprod.numpy(), rtol=1e-9)
@@ -64,9 +64,9 @@ def test_closed_form_band(course, mix):
     assert bm["comp_mean"].shape == (course.T + 1, 2)
     np.testing.assert_allclose(bm["comp_mean"][0], [-2.0, 3.0])
     np.testing.assert_allclose(bm["comp_std"][0], [0.5, 0.8])
-    for t in (0, 500):
-        m, s = dl.metrics.marginal_moments_1d(mix, course, t)
-        assert bm["mean"][t + 1] == pytest.approx(m) and bm["std"][t + 1] == pytest.approx(s)
+    for t in (1, 500, course.T):                                   # step t: row t, schedule index t − 1
+        m, s = dl.metrics.marginal_moments_1d(mix, course, t - 1)
+        assert bm["mean"][t] == pytest.approx(m) and bm["std"][t] == pytest.approx(s)
 
 
 def test_simulate_trajectories_is_seeded_and_follows_the_closed_form(toy):
@@ -81,21 +81,24 @@ def test_simulate_trajectories_is_seeded_and_follows_the_closed_form(toy):
 
 
 # ---- panel data -------------------------------------------------------------------------------
-@pytest.mark.parametrize("t", [0, 40, 999])
+@pytest.mark.parametrize("t", [1, 40, 1000])
 def test_forward_1d_panel_data(course, t):
+    """t is the papers' step 1..T: row t of the trajectories, the schedule at index k = t − 1."""
     trajs = forward_view.simulate_trajectories(course, 5.0, n=400, seed=0)
     d = forward_view.forward_1d_panel_data(trajs, course, t, 5.0, bins=25)
-    np.testing.assert_array_equal(d["values"], trajs[t + 1])
+    k = t - 1
+    assert d["t"] == t
+    np.testing.assert_array_equal(d["values"], trajs[t])
     assert d["edges"].shape == (26,) and d["hist"].shape == (25,)
-    inside = ((trajs[t + 1] >= d["edges"][0]) & (trajs[t + 1] <= d["edges"][-1])).mean()
+    inside = ((trajs[t] >= d["edges"][0]) & (trajs[t] <= d["edges"][-1])).mean()
     assert (d["hist"] * np.diff(d["edges"])).sum() == pytest.approx(inside)
     assert inside > 0.99
-    np.testing.assert_allclose(d["density"], dl.metrics.marginal_density_1d(5.0, course, d["grid"], t))
-    assert d["mean"] == pytest.approx(5 * float(course.sqrt_alphas_cumprod[t]))
-    assert d["std"] == pytest.approx(float(course.sqrt_one_minus_alphas_cumprod[t]))
-    assert d["emp_mean"] == pytest.approx(trajs[t + 1].mean())
+    np.testing.assert_allclose(d["density"], dl.metrics.marginal_density_1d(5.0, course, d["grid"], k))
+    assert d["mean"] == pytest.approx(5 * float(course.sqrt_alphas_cumprod[k]))
+    assert d["std"] == pytest.approx(float(course.sqrt_one_minus_alphas_cumprod[k]))
+    assert d["emp_mean"] == pytest.approx(trajs[t].mean())
     assert abs(d["emp_mean"] - d["mean"]) < 4 * d["std"] / 20
-    assert d["abar"] == pytest.approx(float(course.alphas_cumprod[t]))
+    assert d["abar"] == pytest.approx(float(course.alphas_cumprod[k]))
 
 
 def test_panel_data_rejects_mismatched_input(course, toy):
@@ -103,7 +106,11 @@ def test_panel_data_rejects_mismatched_input(course, toy):
     with pytest.raises(ValueError, match="T \\+ 1"):
         forward_view.forward_1d_panel_data(trajs, course, 3)
     with pytest.raises(ValueError, match="outside"):
-        forward_view.forward_1d_panel_data(trajs, toy, 50)
+        forward_view.forward_1d_panel_data(trajs, toy, 51)
+    with pytest.raises(ValueError, match="x0 is t = 0"):
+        forward_view.forward_1d_panel_data(trajs, toy, 0)
+    with pytest.raises(TypeError, match="1..T"):
+        forward_view.forward_1d_panel_data(trajs, toy, 3.0)
 
 
 # ---- the live view ----------------------------------------------------------------------------
@@ -112,14 +119,14 @@ def _stairs_values(view):
 
 
 def test_view_update_moves_marker_histogram_and_numbers(toy):
-    view = forward_view.Forward1DView(toy, data=5.0, n_traj=300, n_show=20, seed=1, t=0)
+    view = forward_view.Forward1DView(toy, data=5.0, n_traj=300, n_show=20, seed=1, t=1)
     previous = _stairs_values(view).copy()
-    for t in (3, 10, 25, 49, 0):
+    for t in (3, 10, 25, 50, 1):
         view.update(t=t)
         d = forward_view.forward_1d_panel_data(view.trajs, toy, t, 5.0, bins=view.bins)
         assert list(view.marker.get_xdata()) == [t, t]
         np.testing.assert_array_equal(view.dots.get_offsets()[:, 0], np.full(20, t))
-        np.testing.assert_allclose(view.dots.get_offsets()[:, 1], view.trajs[t + 1, :20])
+        np.testing.assert_allclose(view.dots.get_offsets()[:, 1], view.trajs[t, :20])
         np.testing.assert_allclose(_stairs_values(view), d["hist"])
         np.testing.assert_allclose(view.stairs.get_data().edges, d["edges"])
         dens_x, dens_y = view.density_line.get_data()
@@ -167,7 +174,7 @@ def test_update_does_not_render_a_headless_canvas(toy):
     view = forward_view.Forward1DView(toy, n_traj=50, n_show=5)
     draws = []
     view.fig.canvas.mpl_connect("draw_event", lambda _e: draws.append(1))
-    for t in range(0, 50, 7):
+    for t in range(1, 51, 7):
         view.update(t=t)
     assert draws == []
     view.fig.canvas.draw()
@@ -189,3 +196,33 @@ def test_demo_view_and_sweep():
             assert view.state[name] == value
         view.fig.canvas.draw()
     assert {"t", "n_show", "seed"} <= {k for p in forward_view.DEMO_SWEEP for k in p}
+
+
+def test_slider_runs_over_the_papers_steps(toy):
+    """The view's t is the papers' 1..T: 0 (the data) and T + 1 are refused, naming the range."""
+    view = forward_view.Forward1DView(toy, n_traj=20, n_show=5, t=toy.T)
+    assert view.allowed("t", view.state) == range(1, toy.T + 1)
+    with pytest.raises(ValueError, match="t = 0 is out of range"):
+        view.update(t=0)
+    assert view.ax.get_xlabel().startswith("step t") and view.ax.get_ylabel() == "value x_t"
+
+
+def test_explorer_shows_the_picture_at_its_natural_size(toy):
+    """The explorer's Image is as wide in CSS pixels as its PNG (never stretched to the output width)."""
+    import io
+
+    import ipywidgets as W
+    from PIL import Image
+
+    from diffusion_lab.widgets import explorer, png_size
+
+    view = forward_view.Forward1DView(toy, n_traj=20, n_show=5, t=10)
+    box = explorer(view, t=W.IntSlider(10, min=1, max=toy.T))
+    width, height = Image.open(io.BytesIO(box.figure_area.value)).size
+    assert png_size(box.figure_area.value) == (width, height)
+    assert box.figure_area.layout.width == f"{width}px" and box.figure_area.layout.max_width == "100%"
+    assert "dl-explorer" in box._dom_classes and "dl-explorer-figure" in box.figure_area._dom_classes
+    box.controls["t"].value = 30
+    assert box.figure_area.layout.width == f"{width}px"
+    with pytest.raises(ValueError, match="PNG"):
+        png_size(b"GIF89a" + bytes(30))

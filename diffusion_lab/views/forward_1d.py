@@ -9,9 +9,11 @@ Data is either one number x0 (a point mass, the course's x0 = 5) or a 1D Gaussia
 The exact q(x_t) (density, CDF, moments) and the histogram check ``histogram_l1`` live in
 :mod:`diffusion_lab.metrics`; this module prepares what the figures draw from them.
 
-Time axis: code steps t = 0..T−1 (the papers' 1..T); the clean x0 is drawn at position t = −1.
+Time axis: the papers' steps t = 1..T (the course's convention for everything a student reads); the
+clean x0 is drawn at t = 0, so position t on the axis is row t of a trajectory array. The schedule's
+arrays are read at index t − 1.
 Trajectory arrays follow :func:`diffusion_lab.q_trajectory`: shape (T + 1, n), row 0 is x0 and
-row t + 1 is x_t.
+row t is x_t for t = 1..T (the sampler's code index of that step is t − 1).
 """
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def _as_traj_array(trajs) -> np.ndarray:
 def _check_traj_T(arr: np.ndarray, schedule: NoiseSchedule) -> None:
     if arr.shape[0] != schedule.T + 1:
         raise ValueError(f"trajectories have {arr.shape[0]} rows but the schedule has T = {schedule.T}: "
-                         f"expected T + 1 = {schedule.T + 1} rows (x0, then x_0 .. x_(T−1)).")
+                         f"expected T + 1 = {schedule.T + 1} rows (x0, then x_1 .. x_T).")
 
 
 def simulate_trajectories(schedule: NoiseSchedule, data=5.0, n: int = 200, seed: int = 0) -> np.ndarray:
@@ -71,7 +73,7 @@ def simulate_trajectories(schedule: NoiseSchedule, data=5.0, n: int = 200, seed:
 def trajectory_polyline(trajs, n_show: int | None = None, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The first ``n_show`` trajectories as ONE polyline with NaN gaps (one Line2D draws them all).
 
-    x is the code step (x0 at −1, x_t at t); every ``stride``-th step is kept, plus the last one.
+    x is the step t (x0 at 0, x_t at t = 1..T, row t of ``trajs``); every ``stride``-th step is kept, plus the last one.
     Returns (x, y), each of length n_show · (points + 1).
     """
     arr = _as_traj_array(trajs)
@@ -83,27 +85,27 @@ def trajectory_polyline(trajs, n_show: int | None = None, stride: int = 1) -> tu
     rows = np.arange(0, arr.shape[0], stride)
     if rows[-1] != arr.shape[0] - 1:
         rows = np.append(rows, arr.shape[0] - 1)
-    steps = rows - 1.0
+    steps = rows.astype(float)
     y = np.concatenate([arr[rows, :n].T, np.full((n, 1), np.nan)], axis=1).reshape(-1)
     x = np.tile(np.append(steps, np.nan), n)
     return x, y
 
 
 def closed_form_band(schedule: NoiseSchedule, data=5.0, k: float = 2.0) -> dict:
-    r"""The closed form at every position −1..T−1 (−1 is x0): x_t's mean and std, and per component k
+    r"""The closed form at every step t = 0..T (0 is x0): x_t's mean and std, and per component k
     of the data its mean √ᾱ_t μ_k and std √(ᾱ_t σ_k² + 1 − ᾱ_t) (:mod:`diffusion_lab.metrics`).
 
     Returns a dict with ``steps`` (T + 1,), ``mean``/``std``/``lo``/``hi`` (T + 1,) for x_t as a whole
     (lo/hi = mean ∓ k·std), and ``comp_mean``/``comp_std``/``comp_lo``/``comp_hi`` (T + 1, K).
     """
     every_t = range(schedule.T)
-    _, m0, s0 = marginal_params_1d(data, schedule, None)                 # position −1: the data itself
+    _, m0, s0 = marginal_params_1d(data, schedule, None)                 # t = 0: the data itself
     _, m, s = marginal_params_1d(data, schedule, every_t)                 # (T, K)
     mean0, std0 = marginal_moments_1d(data, schedule, None)
     mean, std = marginal_moments_1d(data, schedule, every_t)             # (T,)
     m, s = np.concatenate([m0[None], m]), np.concatenate([s0[None], s])
     mean, std = np.concatenate([[mean0], mean]), np.concatenate([[std0], std])
-    return {"steps": np.arange(-1, schedule.T), "mean": mean, "std": std, "lo": mean - k * std,
+    return {"steps": np.arange(0, schedule.T + 1), "mean": mean, "std": std, "lo": mean - k * std,
             "hi": mean + k * std, "k": k, "comp_mean": m, "comp_std": s, "comp_lo": m - k * s, "comp_hi": m + k * s}
 
 
@@ -112,8 +114,8 @@ def forward_1d_panel_data(trajs, schedule: NoiseSchedule, t: int, x0=5.0, bins: 
     r"""Everything the view draws at step t, as numpy arrays.
 
     Args:
-        trajs: (T + 1, n) or (T + 1, n, 1) trajectories (row t + 1 is x_t).
-        t: code step 0..T−1.
+        trajs: (T + 1, n) or (T + 1, n, 1) trajectories (row t is x_t, row 0 is x0).
+        t: the papers' step 1..T (the schedule is read at index t − 1).
         x0: the data: a number (point mass) or a 1D GaussianMixture.
     Returns a dict: ``t``, ``abar``, ``values`` (x_t of every trajectory), ``edges``/``hist`` (a
     density histogram over a window holding q(x_t)), ``grid``/``density`` (the exact q(x_t)),
@@ -121,18 +123,21 @@ def forward_1d_panel_data(trajs, schedule: NoiseSchedule, t: int, x0=5.0, bins: 
     """
     arr = _as_traj_array(trajs)
     _check_traj_T(arr, schedule)
-    t = check_timestep(t, schedule.T)
-    if not isinstance(t, int):
-        raise TypeError("t must be one int step here.")
-    values = arr[t + 1]
-    lo, hi = histogram_window(x0, schedule, t)
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+        raise TypeError(f"t must be one int step 1..T here, got {t!r}.")
+    t = int(t)
+    if not 1 <= t <= schedule.T:
+        raise ValueError(f"t = {t} is outside the steps 1..T = 1..{schedule.T} (x0 is t = 0, not a noised step).")
+    k = check_timestep(t - 1, schedule.T)      # the code index of step t
+    values = arr[t]
+    lo, hi = histogram_window(x0, schedule, k)
     edges = np.linspace(lo, hi, bins + 1)
     grid = np.linspace(lo, hi, n_grid)
-    mean, std = marginal_moments_1d(x0, schedule, t)
+    mean, std = marginal_moments_1d(x0, schedule, k)
     return {
-        "t": t, "abar": float(schedule.alphas_cumprod[t]), "values": values, "edges": edges,
+        "t": t, "abar": float(schedule.alphas_cumprod[k]), "values": values, "edges": edges,
         "hist": histogram_density(values, edges), "grid": grid,
-        "density": marginal_density_1d(x0, schedule, grid, t), "mean": mean, "std": std,
+        "density": marginal_density_1d(x0, schedule, grid, k), "mean": mean, "std": std,
         "emp_mean": float(values.mean()), "emp_std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
     }
 
@@ -142,11 +147,11 @@ def forward_1d_panel_data(trajs, schedule: NoiseSchedule, t: int, x0=5.0, bins: 
 # ---------------------------------------------------------------------------------------------
 def draw_trajectories(ax, trajs, n_show: int | None = None, stride: int = 1, color=PALETTE[0], lw: float = 0.5,
                       alpha: float = 0.3, label: str | None = None):
-    """Draw trajectories as one Line2D (x0 at −1, x_t at t); returns the line."""
+    """Draw trajectories as one Line2D (x0 at 0, x_t at t = 1..T); returns the line."""
     x, y = trajectory_polyline(trajs, n_show, stride)
     (line,) = ax.plot(x, y, color=color, lw=lw, alpha=alpha, label=label)
-    ax.set_xlabel("code step t  (x0 at t = −1)")
-    ax.set_ylabel("value")
+    ax.set_xlabel("step t  (x0 at t = 0)")
+    ax.set_ylabel("value x_t")
     return line
 
 
@@ -179,8 +184,8 @@ LEGEND_HTML = (
     f"mixture</span> &nbsp; <span style='color:{PALETTE[3]}'>│● x_t at the slider's t</span> &nbsp; "
     f"right: <span style='color:{PALETTE[0]}'>▆ histogram of all runs at t</span> vs "
     f"<span style='color:{PALETTE[3]}'>━ exact density q(x_t)</span> &nbsp;·&nbsp; "
-    "horizontal: code step t from x0 (at −1) to T−1, grid lines at 0, T/2, T−1 &nbsp;·&nbsp; vertical: the "
-    "value &nbsp;·&nbsp; title: mean and std of x_t over all runs / exact"
+    "horizontal: step t from x0 (at 0) to x_T (at T) &nbsp;·&nbsp; vertical: the value x_t &nbsp;·&nbsp; "
+    "title: mean and std of x_t over all runs / exact"
 )
 
 
@@ -203,7 +208,7 @@ class Forward1DView(View):
     DYNAMIC_PARAMS = ("t",)
 
     def __init__(self, schedule: NoiseSchedule | None = None, data=5.0, n_traj: int = 500, n_show: int = 30,
-                 seed: int = 0, t: int = 0, bins: int = 30, stride: int | None = None, figsize=(8.6, 3.6)):
+                 seed: int = 0, t: int = 1, bins: int = 30, stride: int | None = None, figsize=(8.6, 3.6)):
         self.schedule = schedule if schedule is not None else make_schedule("linear", 1000)
         self.data, self.n_traj, self.bins = data, int(n_traj), int(bins)
         self.stride = stride if stride is not None else max(1, self.schedule.T // 100)
@@ -218,7 +223,7 @@ class Forward1DView(View):
     # -- building the figure ------------------------------------------------------------------
     def _build_runs(self, n_show: int, t: int) -> None:
         """Left: the closed-form band, the runs (one Line2D), the marker at t and the runs' dots on it;
-        no legend, no axis labels, few ticks (the key is LEGEND_HTML, t is in the title)."""
+        axis labels and ticks (static: blitting draws them once); the key is LEGEND_HTML, t is in the title."""
         T = self.schedule.T
         band = closed_form_band(self.schedule, self.data)
         lo = min(float(band["comp_lo"].min()), float(self.trajs.min()))
@@ -226,15 +231,14 @@ class Forward1DView(View):
         draw_band(self.ax, self.schedule, self.data)
         self.line = draw_trajectories(self.ax, self.trajs, n_show, self.stride, alpha=0.5, label="trajectories")
         self.marker = self.ax.axvline(t, color=PALETTE[3], lw=1.5)
-        self.dots = self.ax.scatter(np.full(n_show, t), self.trajs[t + 1, :n_show], s=9, color=PALETTE[3], zorder=3)
-        self.ax.set_xlim(-1 - 0.01 * T, T - 1 + 0.01 * T)
+        self.dots = self.ax.scatter(np.full(n_show, t), self.trajs[t, :n_show], s=9, color=PALETTE[3], zorder=3)
+        self.ax.set_xlim(-0.01 * T, T + 0.01 * T)
         pad = 0.05 * (hi - lo)
         self.ax.set_ylim(lo - pad, hi + pad)
-        self.ax.set_xticks([0, T // 2, T - 1])          # grid lines at 0, T/2, T−1
-        self.ax.tick_params(labelbottom=False)
-        self.ax.yaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
-        self.ax.set_xlabel("")
-        self.ax.set_ylabel("")
+        self.ax.set_xticks([0, T // 2, T])              # x0 at 0, the middle, x_T
+        self.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        self.ax.set_xlabel("step t  (x0 at t = 0, x_T at t = T)")
+        self.ax.set_ylabel("value x_t")
         self.title = self.ax.set_title("", loc="left", fontsize=10, y=1.0)
 
     def _build_histogram(self, t: int) -> None:
@@ -257,7 +261,7 @@ class Forward1DView(View):
 
     # -- the contract ---------------------------------------------------------------------------
     def allowed(self, name: str, state: dict):
-        return {"t": range(self.schedule.T), "n_show": range(self.n_traj + 1), "seed": range(2**31)}[name]
+        return {"t": range(1, self.schedule.T + 1), "n_show": range(self.n_traj + 1), "seed": range(2**31)}[name]
 
     def update(self, t: int | None = None, n_show: int | None = None, seed: int | None = None) -> dict:
         """Move to step t, show n_show trajectories, draw a new set of runs for a new seed (all optional).
@@ -274,7 +278,7 @@ class Forward1DView(View):
         self.density_line.set_data(d["density"], d["grid"])
         self.ax_hist.set_xlim(0, 1.12 * max(float(d["hist"].max()), float(d["density"].max())))
         self.marker.set_xdata([t, t])
-        self.dots.set_offsets(np.column_stack([np.full(n_show, t), self.trajs[t + 1, :n_show]]))
+        self.dots.set_offsets(np.column_stack([np.full(n_show, t), self.trajs[t, :n_show]]))
         self.title.set_text(title_text(d))
         return d
 
@@ -294,5 +298,5 @@ def demo_view() -> Forward1DView:
 
 
 #: Parameter sets the benchmark sweeps: the t slider dragged across, then the other two controls.
-DEMO_SWEEP = ([{"t": t} for t in (0, 5, 20, 50, 100, 200, 300, 450, 600, 800, 999)]
+DEMO_SWEEP = ([{"t": t} for t in (1, 5, 20, 50, 100, 200, 300, 450, 600, 800, 1000)]
               + [{"n_show": n} for n in (10, 100, 30)] + [{"seed": 1, "t": 300}, {"seed": 0}])
