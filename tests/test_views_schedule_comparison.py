@@ -32,7 +32,7 @@ def test_table_markdown_has_a_row_per_schedule(schedules):
     md = schedule_view.table_markdown(dl.schedules.schedule_table(schedules))
     lines = md.splitlines()
     assert len(lines) == 2 + 5
-    assert "| linear | `linear` |" in md and "| 259 |" in md and "`squaredcos_cap_v2`" in md
+    assert "| linear | `linear` |" in md and "| 260 |" in md and "`squaredcos_cap_v2`" in md
 
 
 def test_schedules_frame(schedules, generator):
@@ -64,10 +64,11 @@ def test_plot_overlay_draws_each_schedule(schedules, quantity):
     assert list(lines) == list(schedules)
     for n, line in lines.items():
         np.testing.assert_array_equal(line.get_ydata(), getattr(schedules[n], quantity).numpy())
+        assert line.get_xdata()[0] == 1 and line.get_xdata()[-1] == schedules[n].T   # the maths' t = 1..T
     assert (ax.get_yscale() == "log") == (quantity == "betas")
     if quantity == "alphas_cumprod":  # a dot at each t_half, on the curve
         dots = [ln for ln in ax.lines if ln.get_marker() == "o"]
-        assert sorted(int(d.get_xdata()[0]) for d in dots) == sorted(s.t_half() for s in schedules.values())
+        assert sorted(int(d.get_xdata()[0]) for d in dots) == sorted(s.t_half() + 1 for s in schedules.values())
     with pytest.raises(ValueError, match="quantity"):
         schedule_view.plot_overlay(schedules, "alpha_bar", ax)
 
@@ -117,7 +118,7 @@ def test_view_update_changes_every_artist(view):
                                            closed_form(s, view.cloud, t, view.eps_cloud), atol=1e-5)
                 assert view.curves[n].get_linewidth() == (3.0 if n == name else 1.2)
                 assert view.frames[n].get_visible() == (n == name)
-            assert view.curve_title.get_text() == f"t = {t}: ᾱ_t = {frame.abar[name]:.3f} ({name})"
+            assert view.curve_title.get_text() == f"t = {t + 1}: ᾱ_t = {frame.abar[name]:.3f} ({name})"   # maths' t
     view.update(schedule="linear", t=999)
     # at the last step the digit is gone: the tile is (almost exactly) the noise under every schedule
     assert not np.allclose(view.im.get_array(), before_tile)
@@ -168,3 +169,13 @@ def test_demo_sweep_is_valid():
     assert {p["schedule"] for p in schedule_view.DEMO_SWEEP} == set(schedule_view.SCHEDULES)
     assert all(0 <= p["t"] < 1000 for p in schedule_view.DEMO_SWEEP)
     assert isinstance(schedule_view.demo_view(), schedule_view.SchedulesView)
+
+
+def test_explorer_labels_are_readable_and_the_figure_fits(view):
+    """Schedule names and curve labels at ≥ 11 pt (about 14 px at 90 dpi); the figure ≤ 11 in wide, so it
+    is not shrunk in a ~1000 px output area."""
+    texts = [t for ax in view.fig.axes for t in ax.texts]
+    assert texts and min(t.get_fontsize() for t in texts) >= 11
+    names = {t.get_text() for t in texts}
+    assert set(schedule_view.SCHEDULES) <= names and "t = 1" in names and f"t = {view.T}" in names
+    assert view.fig.get_size_inches()[0] <= 11.3

@@ -1,6 +1,7 @@
 r"""Chapter 3's explorer: the same x0 and the same ε, noised at the same t under five schedules.
 
-Every schedule here has T = 1000 steps (code t = 0..T−1, the papers' 1..T) and noises with the
+Every schedule here has T = 1000 steps (the maths' t = 1..T; the view's ``t`` parameter and every array
+index is the code index k = t − 1, and every label shows t = k + 1) and noises with the
 closed form x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε. Only ᾱ_t differs between schedules, so putting them side by
 side at one t shows exactly what "a different schedule" changes.
 
@@ -45,13 +46,14 @@ QUANTITIES = {
 # Tables
 # ---------------------------------------------------------------------------------------------
 def table_markdown(rows: list[dict]) -> str:
-    """The rows of ``schedules.schedule_table`` as a markdown table (for ``display(Markdown(...))``)."""
-    lines = ["| schedule | diffusers name | β first | β last | ᾱ < 0.5 from t = | (fraction of T) "
-             "| ᾱ_(T−1) | √ᾱ_(T−1) |",
+    """The rows of ``schedules.schedule_table`` as a markdown table (for ``display(Markdown(...))``), in the
+    maths' convention: the crossing column is t = code index ``t_half`` + 1, ᾱ_T is the last value."""
+    lines = ["| schedule | diffusers name | β_1 | β_T | first t with ᾱ_t < 0.5 | (fraction of T) "
+             "| ᾱ_T | √ᾱ_T |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         diff = f"`{r['diffusers']}`" if r["diffusers"] else "—"
-        lines.append(f"| {r['name']} | {diff} | {r['beta_first']:.3g} | {r['beta_last']:.3g} | {r['t_half']} | "
+        lines.append(f"| {r['name']} | {diff} | {r['beta_first']:.3g} | {r['beta_last']:.3g} | {r['t_half'] + 1} | "
                      f"{r['t_half_frac']:.0%} | {r['abar_last']:.2e} | {r['scale_last']:.2e} |")
     return "\n".join(lines)
 
@@ -108,15 +110,15 @@ def plot_overlay(schedules: dict[str, NoiseSchedule], quantity: str, ax, mark_ha
     lines = {}
     for name, s in schedules.items():
         values = to_numpy(getattr(s, quantity))
-        lines[name], = ax.plot(np.arange(s.T), values, color=schedule_colour(name), label=name)
+        lines[name], = ax.plot(np.arange(1, s.T + 1), values, color=schedule_colour(name), label=name)
         if mark_half:
-            th = min(s.t_half(), s.T - 1)
-            ax.plot([th], [values[th]], "o", color=schedule_colour(name))
+            th = min(s.t_half(), s.T - 1)                    # code index of the first ᾱ_t < 0.5
+            ax.plot([th + 1], [values[th]], "o", color=schedule_colour(name))
     if quantity == "betas":
         ax.set_yscale("log")
     if mark_half:
         ax.axhline(0.5, color="0.4", lw=1, ls="--")
-    ax.set_xlabel("code step t (0 … T−1)")
+    ax.set_xlabel("step t (1 … T)")
     ax.set_ylabel(QUANTITIES[quantity])
     ax.legend()
     return lines
@@ -196,7 +198,7 @@ class SchedulesView(View):
     def _layout(self) -> None:
         """A 2 × (S + 1) grid: the image row spans the first S columns, the curves the last column."""
         S = len(self.names)
-        fig, axes = new_figure(2, S + 1, figsize=(1.9 * S + 3.4, 4.6),
+        fig, axes = new_figure(2, S + 1, figsize=(1.65 * S + 3.0, 4.4),
                                gridspec_kw={"width_ratios": [1] * S + [2.1], "wspace": self.WSPACE,
                                             "hspace": 0.28})
         gs = axes[0, 0].get_gridspec()
@@ -232,9 +234,10 @@ class SchedulesView(View):
         ax.set_axis_off()
         for level in (0.0, 0.5, 1.0):
             ax.axhline(level, color="0.6", lw=0.8, ls="--" if level == 0.5 else "-", zorder=0)
-            ax.text(-0.01 * T, level, f"{level:g}", ha="right", va="center", fontsize=9)
-        for tick in (0, T - 1):
-            ax.text(tick, -0.04, f"t = {tick}", ha="center", va="top", fontsize=9)
+            ax.text(-0.01 * T, level, f"{level:g}", ha="right", va="center", fontsize=11)
+        for tick, label in ((0, "t = 1"), (T - 1, f"t = {T}")):
+            ax.text(tick, -0.04, label, ha="center", va="top", fontsize=11)
+        ax.text(0.02, 0.3, "ᾱ_t", transform=ax.transAxes, fontsize=11, color="0.3")
         self.curve_title = ax.text(0.5, 1.02, "", transform=ax.transAxes, ha="center", va="bottom",
                                    fontsize=matplotlib.rcParams["axes.titlesize"])   # follows plotting.presenting()
 
@@ -248,7 +251,7 @@ class SchedulesView(View):
             ax.set_axis_off()
             self.frames[n] = ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
                                                     lw=2.5, ec="#D55E00", visible=False))
-            ax.text(0.5, 1.03, n, transform=ax.transAxes, ha="center", va="bottom", fontsize=9,
+            ax.text(0.5, 1.03, n, transform=ax.transAxes, ha="center", va="bottom", fontsize=11,
                     color=schedule_colour(n))
 
     def _frame(self, schedule: str, t: int) -> ScheduleFrame:
@@ -269,7 +272,7 @@ class SchedulesView(View):
         frame = self._frame(schedule, self.state["t"])
         self.im.set_data(frame.tile)
         self.box.set_x(frame.chosen * self._tile_step - 0.5)
-        self.curve_title.set_text(f"t = {frame.t}: ᾱ_t = {frame.abar[schedule]:.3f} ({schedule})")
+        self.curve_title.set_text(f"t = {frame.t + 1}: ᾱ_t = {frame.abar[schedule]:.3f} ({schedule})")
         self.markers.set_offsets(np.column_stack([np.full(len(self.names), frame.t),
                                                   [frame.abar[n] for n in self.names]]))
         self.vline.set_xdata([frame.t, frame.t])
