@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -185,3 +186,73 @@ def test_the_site_build_runs_its_kernel_over_ipc_in_a_private_folder(tmp_path, c
     bs.execute(nb, cwd=tmp_path, timeout=60)
     assert nb.cells[0].outputs[0]["text"].split() == ["ipc", "0o700", "True"]
     assert "without encryption" not in capfd.readouterr().err
+
+
+# ---- JupyterHub: the one-machine config and the Kubernetes values make the same choices -----------
+
+def _hub_config(tmp_path, monkeypatch, **env):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    for key in [k for k in os.environ if k.startswith("DL_HUB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("DL_HUB_STATE", str(tmp_path / "state"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "deploy" / "jupyterhub")).load_config()
+
+
+def test_hub_config_for_a_class(tmp_path, monkeypatch):
+    c = _hub_config(tmp_path, monkeypatch)
+    assert c.JupyterHub.authenticator_class == "shared-password"        # not the dummy authenticator
+    password = (tmp_path / "state" / "password").read_text().strip()
+    assert c.SharedPasswordAuthenticator.user_password == password and len(password) >= 8
+    assert (tmp_path / "state" / "password").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "state").stat().st_mode & 0o077 == 0
+    assert c.JupyterHub.ip == "127.0.0.1" and c.JupyterHub.hub_ip == "127.0.0.1" and c.Spawner.ip == "127.0.0.1"
+    assert c.ConfigurableHTTPProxy.api_url.startswith("http://127.0.0.1:")
+    # the course's environment and settings for every student
+    assert Path(c.Spawner.cmd[0]).parent == Path(sys.executable).parent
+    assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(ROOT / "jupyter-config")
+    assert c.Spawner.environment["OMP_NUM_THREADS"] == "1"
+    # the idle culler runs as a service with just the rights it needs
+    culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
+    assert "--timeout=3600" in culler["command"] and "jupyterhub_idle_culler" in culler["command"]
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "idle-culler")
+    assert set(role["scopes"]) == {"list:users", "read:users:activity", "read:servers", "delete:servers"}
+    assert c.JupyterHub.spawner_class == "simple"                       # trial: no user switching
+
+
+def test_hub_config_other_spawners_and_bad_settings(tmp_path, monkeypatch):
+    assert _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="local").JupyterHub.spawner_class == "localprocess"
+    c = _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="systemd", DL_HUB_MEM_LIMIT="2G")
+    assert c.SystemdSpawner.mem_limit == "2G" and c.SystemdSpawner.cpu_limit == 1.0
+    with pytest.raises(SystemExit, match="use trial, local or systemd"):
+        _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="docker")
+    with pytest.raises(SystemExit, match="DL_HUB_CULL_TIMEOUT='soon' is not a whole number"):
+        _hub_config(tmp_path, monkeypatch, DL_HUB_CULL_TIMEOUT="soon")
+    leaky = tmp_path / "leaky"
+    leaky.write_text("secret-password\n")
+    leaky.chmod(0o644)
+    with pytest.raises(SystemExit, match="chmod 600"):
+        _hub_config(tmp_path, monkeypatch, DL_HUB_PASSWORD_FILE=str(leaky))
+
+
+def test_kubernetes_values_make_the_same_choices_as_the_one_machine_hub(tmp_path, monkeypatch):
+    yaml = pytest.importorskip("yaml")
+    values = yaml.safe_load((ROOT / "deploy" / "z2jh" / "values.yaml").read_text())
+    c = _hub_config(tmp_path, monkeypatch)
+    hub = values["hub"]["config"]
+    assert hub["JupyterHub"]["authenticator_class"] == c.JupyterHub.authenticator_class
+    assert hub["Authenticator"]["username_pattern"] == c.Authenticator.username_pattern
+    assert hub["KubeSpawner"]["args"] == [a for a in c.Spawner.args if a.startswith("--MappingKernelManager")]
+    assert "user_password" not in str(hub.get("SharedPasswordAuthenticator", {})), "never commit the password"
+    culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")["command"]
+    assert f"--timeout={values['cull']['timeout']}" in culler and f"--cull-every={values['cull']['every']}" in culler
+    single = values["singleuser"]
+    assert single["defaultUrl"] == c.Spawner.default_url
+    assert {k: single["extraEnv"][k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")} == \
+        {k: c.Spawner.environment[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    # nbgitpuller goes into the image at the version the one-machine hub pins
+    pins = (ROOT / "deploy" / "jupyterhub" / "requirements.txt").read_text()
+    nbgitpuller = next(line for line in pins.splitlines() if line.startswith("nbgitpuller=="))
+    assert nbgitpuller in (ROOT / "deploy" / "z2jh" / "values.yaml").read_text()
