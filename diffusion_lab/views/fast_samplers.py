@@ -1,0 +1,470 @@
+r"""Chapter 7: the score field, and the σ-space samplers with their paths and their cost in network calls.
+
+What is drawn comes from the core: ``distributions`` (the exact log q_t and ε* of a mixture),
+``sampling`` (σ_t and the grids, the samplers Euler, Heun, DPM-Solver++(2M) and Euler ancestral, counted
+network calls, convergence errors) and ``metrics.sample_quality``. This module only prepares pictures.
+
+Views: :class:`ScoreFieldView` (t: the field −ε* = √(1−ᾱ_t) ∇ log q_t over the plane on log q_t) and
+:class:`SamplerPathsView` (sampler, nfe, spacing: the samples and the paths of a few of them from x_T to
+x0, with the calls made and the NLL; each setting is computed once, then cached). Static figures:
+:func:`plot_point_panels`, :func:`plot_sigma_grids`, :func:`plot_convergence`, :func:`plot_quality_vs_nfe`,
+:func:`plot_image_rows`; tables :func:`quality_table`, :func:`fewest_calls_table`; the precomputed
+benchmark :func:`load_nfe_results` (``benchmarks/samplers_vs_nfe.py`` writes it).
+
+Time convention: code steps t = 0..T−1 (the papers' 1..T); the samplers start at t = T−1 and their last
+step goes from σ_0 (t = 0) to σ = 0.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import numpy as np
+import torch
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
+
+from ..distributions import GaussianMixture, make_distribution
+from ..metrics import Quality, sample_quality
+from ..plotting import PALETTE, new_figure, square_axes, tile_images, to_numpy
+from ..sampling import (SAMPLER_LABELS, SIGMA_SAMPLERS, SIGMA_SPACINGS, sigma_sampler_steps, sigma_timesteps,
+                        sigmas_of, steps_for_calls)
+from ..schedules import NoiseSchedule, make_schedule
+from ..seeding import make_generator
+from . import StepView, View
+
+__all__ = [
+    "ScoreFieldView", "SamplerPathsView", "SCORE_LEGEND_HTML", "PATHS_LEGEND_HTML", "score_field", "sampler_paths",
+    "SamplerRun",
+    "plot_point_panels", "plot_sigma_grids", "plot_convergence", "plot_quality_vs_nfe", "plot_image_rows",
+    "quality_table", "fewest_calls_table", "load_nfe_results", "NFE_RESULTS", "NFE_CHOICES",
+    "SAMPLER_COLOURS", "demo_view", "DEMO_SWEEP", "ANIMATION_SWEEP",
+]
+
+#: Network-call budgets the chapter's slider offers (Heun spends an odd number: 2N − 1).
+NFE_CHOICES = (3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100, 250, 1000)
+#: One colour per sampler, the same in every figure of the chapter.
+SAMPLER_COLOURS = {"euler": PALETTE[0], "heun": PALETTE[1], "dpmpp_2m": PALETTE[2], "euler_ancestral": PALETTE[4]}
+#: Where ``benchmarks/samplers_vs_nfe.py`` writes its results (read by :func:`load_nfe_results`).
+NFE_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "samplers_vs_nfe.json"
+
+
+# ---------------------------------------------------------------------------------------------
+# What the views draw
+# ---------------------------------------------------------------------------------------------
+def _grid(lim: float, n: int) -> torch.Tensor:
+    g = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    gx, gy = torch.meshgrid(g, g, indexing="xy")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+
+
+def score_field(dist: GaussianMixture, schedule: NoiseSchedule, t: int, lim: float = 3.5, arrows_n: int = 15,
+                image_n: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(arrow positions (A, 2), −ε* = √(1−ᾱ_t) ∇ log q_t at them (A, 2), log q_t on an image_n × image_n grid
+    over [−lim, lim]², rows from y = −lim up) for the exact mixture ``dist`` at code step t, numpy."""
+    pts = _grid(lim, arrows_n)
+    field = -dist.eps_star(schedule, pts, t)
+    density = dist.log_prob_t(schedule, _grid(lim, image_n), t).detach().reshape(image_n, image_n)
+    return to_numpy(pts), to_numpy(field), to_numpy(density)
+
+
+class SamplerRun:
+    """One sampler run kept for the explorer: final samples (N, 2), the paths of the first few points
+    (P, steps + 1, 2) from x_T through every step's x_prev, the calls made and the quality."""
+
+    def __init__(self, samples: np.ndarray, paths: np.ndarray, calls: int, quality: Quality | None):
+        self.samples, self.paths, self.calls, self.quality = samples, paths, calls, quality
+
+
+def sampler_paths(name: str, eps_model, schedule: NoiseSchedule, x_T: torch.Tensor, nfe: int,
+                  spacing: str = "karras", n_paths: int = 24, seed: int = 0, dist: GaussianMixture | None = None,
+                  reference=None) -> SamplerRun:
+    """Run sampler ``name`` from x_T with the most steps that fit ``nfe`` network calls (a fresh generator
+    seeded ``seed``), keeping the paths of the first ``n_paths`` points; with ``dist`` and ``reference``
+    also the sample quality (:func:`~diffusion_lab.metrics.sample_quality`)."""
+    steps = min(steps_for_calls(name, int(nfe)), schedule.T)
+    path = [to_numpy(x_T[:n_paths])]
+    last = None
+    for step in sigma_sampler_steps(name, eps_model, schedule, x_T.clone(), num_steps=steps, spacing=spacing,
+                                    generator=make_generator(seed)):
+        path.append(to_numpy(step.x_prev[:n_paths]))
+        last = step
+    samples = last.x_prev
+    quality = sample_quality(samples, dist, reference) if dist is not None and reference is not None else None
+    return SamplerRun(to_numpy(samples).astype(np.float32), np.stack(path, axis=1).astype(np.float32), last.nfe,
+                      quality)
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+# ---------------------------------------------------------------------------------------------
+#: The score view's key, for ``widgets.explorer(view, title=SCORE_LEGEND_HTML, ...)`` (the figure carries
+#: the same key as a static line under the axes, for pictures shown without the explorer).
+SCORE_LEGEND_HTML = (
+    f"<span style='color:{PALETTE[3]}'>→ −ε* = √(1−ᾱ_t)·∇log q_t</span> (the score scaled by the noise level; "
+    "length ∝ √|ε*|) &nbsp;·&nbsp; shading: log q_t over 6 nats, dark = dense &nbsp;·&nbsp; axes [−3.5, 3.5]²"
+)
+#: The sampler view's key, for ``widgets.explorer(view, title=PATHS_LEGEND_HTML, ...)``.
+PATHS_LEGEND_HTML = (
+    "<span style='color:#999'>● data</span> &nbsp; "
+    f"<span style='color:{PALETTE[0]}'>● samples</span> &nbsp; ○ x_T of the paths &nbsp; "
+    f"<span style='color:{PALETTE[1]}'>━ paths x_T → x0, one segment per step</span> &nbsp;·&nbsp; "
+    "title: steps, network calls made, NLL (DDPM-1000's in brackets)"
+)
+
+
+class ScoreFieldView(StepView):
+    """The score of q_t over the plane: arrows −ε* = √(1−ᾱ_t) ∇ log q_t (the score scaled by the noise
+    level; drawn with length ∝ √|ε*|, the longest one grid cell, so weak arrows stay visible) on the
+    shading of log q_t (6 nats from black to white). ``update(t=...)`` recomputes both from the exact
+    mixture (a few ms) and redraws only the shading, the arrows and the one-line title over the kept
+    axes (blitting)."""
+
+    DYNAMIC_PARAMS = ("t",)
+
+    def __init__(self, dist: GaussianMixture, schedule: NoiseSchedule, lim: float = 3.5, arrows_n: int = 15,
+                 image_n: int = 100, t: int = 300, figsize=None):
+        if not isinstance(dist, GaussianMixture) or dist.dim != 2:
+            raise TypeError("ScoreFieldView needs a 2D GaussianMixture (e.g. make_distribution('ring')): its exact "
+                            "log q_t and ε* are what it draws.")
+        self.dist, self.schedule = dist, schedule
+        self.lim, self.arrows_n, self.image_n = float(lim), int(arrows_n), int(image_n)
+        self.fig, self.ax = new_figure(1, 1, figsize=figsize or (5.2, 5.6))
+        self._build_axes()
+        self._build_field()
+        self.fig.tight_layout(rect=(0, 0.05, 1, 1))
+        self.update(t=t)
+
+    def _build_axes(self) -> None:
+        """Square axes a little wider than the shading (so the shading never covers a spine), axis labels,
+        the key as one static line under the axes, the one-line title at a fixed position."""
+        ax, lim = self.ax, self.lim
+        square_axes(ax, lim * 1.02)
+        ax.set_xticks([-lim, 0, lim]); ax.set_yticks([-lim, 0, lim])
+        ax.grid(False)
+        ax.set_xlabel("x₁"); ax.set_ylabel("x₂")
+        self.title = ax.set_title("t", fontsize=10, y=1.0)
+        self.fig.text(0.5, 0.012, "arrows: −ε* = √(1−ᾱ_t)·∇log q_t, length ∝ √|ε*|;  shading: log q_t (dark = dense)",
+                      ha="center", va="bottom", fontsize=8, color="0.25")
+
+    def _build_field(self) -> None:
+        """The shading (an image of log q_t) and one quiver of arrows on a grid."""
+        lim, n = self.lim, self.image_n
+        self.image = self.ax.imshow(np.zeros((n, n)), origin="lower", extent=(-lim, lim, -lim, lim), cmap="Greys",
+                                    vmin=0.0, vmax=1.0, interpolation="bilinear", zorder=1)
+        pts = _grid(lim, self.arrows_n).numpy()
+        self._cell = 2 * lim / (self.arrows_n - 1)
+        self.arrows = self.ax.quiver(pts[:, 0], pts[:, 1], np.zeros(len(pts)), np.zeros(len(pts)), color=PALETTE[3],
+                                     angles="xy", scale_units="xy", scale=1.0, width=0.006, zorder=3)
+
+    def show(self, changed: set[str]) -> None:
+        t = self.state["t"]
+        _, field, log_q = score_field(self.dist, self.schedule, t, self.lim, self.arrows_n, self.image_n)
+        length = np.linalg.norm(field, axis=1, keepdims=True)
+        longest = float(length.max())
+        # direction of −ε*, length ∝ √|−ε*| (the longest one grid cell): short arrows stay visible
+        shown = field / np.maximum(length, 1e-12) * np.sqrt(length / max(longest, 1e-12)) * 0.9 * self._cell
+        self.arrows.set_UVC(shown[:, 0], shown[:, 1])
+        # log q_t over the 6 nats below its largest value on the plane: 1 (black) down to 0 (white)
+        self.image.set_data(np.clip(log_q - log_q.max(), -6.0, 0.0) / 6.0 + 1.0)
+        sigma = float(sigmas_of(self.schedule)[t])
+        self.title.set_text(f"t = {t}   σ_t = {sigma:.3g}   largest |ε*| = {longest:.2f}")
+
+    def dynamic_artists(self) -> list:
+        """The shading, the arrows and the title: all a move of t changes."""
+        return [self.image, self.arrows, self.title]
+
+
+class SamplerPathsView(View):
+    """The samples of one σ-space sampler (blue, on the data in grey) and the paths of ``n_paths`` of them
+    from x_T (black circles) to x0, one segment per step (orange); the one-line title gives the steps, the
+    network calls made and the NLL next to DDPM-1000's. ``update(sampler=..., nfe=..., spacing=...)``: a
+    sampler name of ``sampling.SIGMA_SAMPLERS``, a budget of calls 1..T (the run takes the most steps that
+    fit), and "karras" or "uniform". Each setting is computed once from the same x_T and then cached; only
+    the samples, the paths and the title change (blitted over the kept axes, data and legend)."""
+
+    DYNAMIC_PARAMS = ("sampler", "nfe", "spacing")
+
+    def __init__(self, eps_model, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor, reference,
+                 ddpm_nll: float | None = None, n_paths: int = 24, seed: int = 0, lim: float = 3.5,
+                 sampler: str = "dpmpp_2m", nfe: int = 20, spacing: str = "karras", figsize=None):
+        self.eps_model, self.schedule, self.dist = eps_model, schedule, dist
+        self.x_T = torch.as_tensor(x_T, dtype=torch.float32)
+        self.reference = reference
+        self.ddpm_nll = ddpm_nll
+        self.n_paths, self.seed = int(n_paths), int(seed)
+        self._cache: dict[tuple[str, int, str], SamplerRun] = {}
+        self.fig, self.ax = new_figure(1, 1, figsize=figsize or (5.4, 6.0))
+        self._build_axes(lim)
+        self._build_points()
+        self.fig.tight_layout(rect=(0, 0.07, 1, 1))
+        self.update(sampler=sampler, nfe=nfe, spacing=spacing)
+
+    def _build_axes(self, lim: float) -> None:
+        """Square axes with labels, the one-line title at a fixed position."""
+        square_axes(self.ax, lim)
+        self.ax.set_xlabel("x₁"); self.ax.set_ylabel("x₂")
+        self.title = self.ax.set_title("sampler", fontsize=10, y=1.0)
+
+    def _build_points(self) -> None:
+        """The data (grey, static), the start points of the paths (static), the samples and the paths
+        (dynamic, on top), and a legend under the axes (static, so it costs nothing per move)."""
+        ax = self.ax
+        ref = to_numpy(self.reference)
+        ghost = ax.scatter(ref[:, 0], ref[:, 1], s=3, color="0.75", alpha=0.6, lw=0, zorder=1)
+        start = to_numpy(self.x_T[: self.n_paths])
+        starts = ax.scatter(start[:, 0], start[:, 1], s=12, facecolors="none", edgecolors="black", lw=0.8, zorder=1.5)
+        n = self.x_T.shape[0]
+        self.scatter = ax.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[0], alpha=0.55, lw=0, zorder=2)
+        self.paths = LineCollection([], colors=PALETTE[1], linewidths=1.0, alpha=0.85, zorder=3)
+        ax.add_collection(self.paths)
+        handles = [ghost, self.scatter, starts, Line2D([], [], color=PALETTE[1], lw=1.5)]
+        self.fig.legend(handles, ["data", "samples", "x_T of the paths", f"paths of {self.n_paths} samples to x0"],
+                        loc="lower center", ncol=2, fontsize=8, markerscale=2, frameon=False)
+
+    def run(self, sampler: str, nfe: int, spacing: str) -> SamplerRun:
+        """The run for one setting, computed on first use and cached."""
+        key = (sampler, int(nfe), spacing)
+        if key not in self._cache:
+            self._cache[key] = sampler_paths(sampler, self.eps_model, self.schedule, self.x_T, nfe, spacing,
+                                             self.n_paths, self.seed, self.dist, self.reference)
+        return self._cache[key]
+
+    def allowed(self, name: str, state: dict):
+        return {"sampler": tuple(SIGMA_SAMPLERS), "nfe": range(1, self.schedule.T + 1),
+                "spacing": SIGMA_SPACINGS}[name]
+
+    def update(self, sampler: str | None = None, nfe: int | None = None, spacing: str | None = None):
+        """Show ``sampler`` (a name of ``SIGMA_SAMPLERS``) with a budget of ``nfe`` calls on a ``spacing`` grid."""
+        return View.update(self, sampler=sampler, nfe=nfe, spacing=spacing)
+
+    def show(self, changed: set[str]) -> None:
+        name, nfe, spacing = self.state["sampler"], self.state["nfe"], self.state["spacing"]
+        run = self.run(name, nfe, spacing)
+        self.scatter.set_offsets(run.samples)
+        self.paths.set_segments(list(run.paths))
+        steps = run.paths.shape[1] - 1
+        quality = f"   NLL {run.quality.nll:.2f}" if run.quality is not None else ""
+        ref = f" ({self.ddpm_nll:.2f})" if self.ddpm_nll is not None and quality else ""
+        self.title.set_text(f"{SAMPLER_LABELS[name]}, {spacing}: {steps} steps, {run.calls} calls{quality}{ref}")
+
+    def dynamic_artists(self) -> list:
+        """The samples, their paths and the title: all a change of sampler, calls or spacing touches."""
+        return [self.scatter, self.paths, self.title]
+
+
+# ---------------------------------------------------------------------------------------------
+# Static figures
+# ---------------------------------------------------------------------------------------------
+def plot_point_panels(panels: dict, data=None, lim: float = 3.5, figsize=None):
+    """One scatter panel per entry {title: points (N, 2)}, on the data in grey; legend in the first panel."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize or (3.3 * len(panels), 3.6), squeeze=False)
+    d = to_numpy(data) if data is not None else None
+    for i, (ax, (title, x)) in enumerate(zip(axes[0], panels.items())):
+        x = to_numpy(x)
+        if d is not None:
+            ax.scatter(d[:, 0], d[:, 1], s=2, color="0.75", lw=0, label="data")
+        ax.scatter(x[:, 0], x[:, 1], s=2, color=PALETTE[0], alpha=0.5, lw=0, label="samples")
+        square_axes(ax, lim)
+        ax.set_xlabel("x₁")
+        if i == 0:
+            ax.set_ylabel("x₂")
+            ax.legend(loc="upper left", fontsize=8, markerscale=4)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sigma_grids(schedule: NoiseSchedule, num_steps: int = 10, figsize=(8.0, 3.6)):
+    """σ_t against code step t (log scale), with the code steps of a uniform and of a Karras (ρ = 7) grid of
+    ``num_steps`` steps marked on it."""
+    import matplotlib.pyplot as plt
+
+    sigma = sigmas_of(schedule).numpy()
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.semilogy(np.arange(schedule.T), sigma, color="0.4", lw=1.5, label="σ_t = √((1−ᾱ_t)/ᾱ_t)")
+    for spacing, colour, marker in (("uniform", PALETTE[0], "o"), ("karras", PALETTE[3], "s")):
+        ts = sigma_timesteps(schedule, num_steps, spacing)
+        ax.plot(ts, sigma[ts], marker, color=colour, ms=7, mfc="none", mew=1.8,
+                label=f"{spacing} grid, {len(ts)} steps (then σ = 0)")
+    ax.set_xlabel("code step t")
+    ax.set_ylabel("noise level σ_t (log scale)")
+    ax.set_title(f"Where the samplers evaluate ε̂: {schedule.name} schedule, T = {schedule.T}", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, float] | None = None, figsize=(6.4, 4.2)):
+    """End-point error against steps N on log-log axes, one line per sampler {name: {N: error}}, with
+    dotted guide lines of slope −1 and −2 through the first point of Euler's and of the first 2nd-order line."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize)
+    for name, curve in errors.items():
+        ns = sorted(curve)
+        label = SAMPLER_LABELS.get(name, name)
+        if orders and name in orders:
+            label += f": measured order {orders[name]:.2f}"
+        ax.loglog(ns, [curve[n] for n in ns], "o-", color=SAMPLER_COLOURS.get(name, "black"), label=label)
+    all_n = sorted({n for curve in errors.values() for n in curve})
+    n = np.asarray(all_n, dtype=float)
+    for p, anchor in ((1, "euler"), (2, next((k for k in errors if k != "euler"), None))):
+        if anchor in errors:
+            first = min(errors[anchor])
+            e0 = errors[anchor][first] * 1.6
+            ax.loglog(n, e0 * (n / first) ** (-p), ":", color="0.35", lw=1.2, label=f"slope −{p} (guide)")
+    ax.set_xticks(all_n, [str(k) for k in all_n])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("steps N (log scale)")
+    ax.set_ylabel("RMS error at σ_0 (log scale)")
+    ax.set_title("Gaussian data, exact ODE solution known: error ≈ C·N^(−order)", fontsize=10)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def load_nfe_results(path=None) -> dict:
+    """The results of ``benchmarks/samplers_vs_nfe.py`` (default :data:`NFE_RESULTS`)."""
+    path = Path(path) if path is not None else NFE_RESULTS
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `python benchmarks/samplers_vs_nfe.py` from the repository "
+                                f"root to compute it (minutes on a CPU).")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    if "ring" not in results or "exact" not in results["ring"].get("models", {}):
+        raise ValueError(f"{path} does not hold the ring results of benchmarks/samplers_vs_nfe.py; run it again.")
+    return results
+
+
+def _mean_over_seeds(per_seed: list[list[float]]) -> np.ndarray:
+    return np.asarray(per_seed, dtype=np.float64).mean(axis=0)
+
+
+def _plot_curves(ax, curves: dict[str, tuple[list[int], np.ndarray]], reference: float, ylabel: str, title: str,
+                 floor: float | None = None, floor_label: str = "") -> None:
+    """Lines of quality against calls, the reference with its ±10 % band, values beyond the top shown as
+    open triangles at the top edge (Heun with very few steps throws points far off)."""
+    top = 2.2 * reference if reference > 0 else reference + 2.0
+    bottom = min(min(float(v.min()) for _, v in curves.values()), reference * 0.9, floor or np.inf) - 0.05 * abs(top)
+    ax.axhspan(0.9 * reference, 1.1 * reference, color="0.85", zorder=0, label="DDPM-1000 ± 10 %")
+    ax.axhline(reference, color="black", ls="--", lw=1.2, label="DDPM-1000")
+    if floor is not None:
+        ax.axhline(floor, color="0.4", ls=":", lw=1.2, label=floor_label)
+    for name, (calls, values) in curves.items():
+        colour = SAMPLER_COLOURS.get(name, "black")
+        shown = np.minimum(values, top)
+        ax.plot(calls, shown, "o-", color=colour, ms=4, label=SAMPLER_LABELS.get(name, name))
+        off = values > top
+        if off.any():
+            ax.plot(np.asarray(calls)[off], np.full(int(off.sum()), top), "^", color=colour, mfc="white", ms=7)
+    ax.set_xscale("log")
+    ax.set_ylim(bottom, top * 1.03)
+    ax.set_xlabel("network calls (log scale)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+
+
+def plot_quality_vs_nfe(results: dict, figsize=None):
+    """Quality against network calls from :func:`load_nfe_results`: NLL of the ring for the exact ε* and the
+    shipped MLP (mean over seeds), and the digit Fréchet distance of the digits U-Net, each with DDPM-1000
+    and its ±10 % band. Open triangles at the top edge: values off the chart."""
+    import matplotlib.pyplot as plt
+
+    ring = results["ring"]
+    panels = [(f"ring, exact ε* (n = {ring['n']}, {ring['seeds']} runs)", "exact")]
+    if "mlp" in ring["models"]:
+        panels.append((f"ring, shipped MLP (n = {ring['n']}, {ring['seeds']} runs)", "mlp"))
+    digits = results.get("digits")
+    fig, axes = plt.subplots(1, len(panels) + (digits is not None), figsize=figsize or (4.6 * (len(panels) + 1), 4.3),
+                             squeeze=False)
+    axes = axes[0]
+    for ax, (title, key) in zip(axes, panels):
+        model = ring["models"][key]
+        curves = {name: (row["calls"], _mean_over_seeds(row["nll"])) for name, row in model["samplers"].items()}
+        _plot_curves(ax, curves, float(np.mean(model["ddpm1000"]["nll"])), "NLL (nats, lower = denser)", title,
+                     floor=float(np.mean(model["data"]["nll"])), floor_label="fresh data (entropy)")
+    if digits is not None:
+        curves = {name: (row["calls"], np.asarray(row["fid"])) for name, row in digits["samplers"].items()}
+        _plot_curves(axes[-1], curves, float(digits["ddpm1000"]["fid"]), "digit Fréchet distance (lower = better)",
+                     f"8×8 digits, U-Net (n = {digits['n']})", floor=float(digits["real"]),
+                     floor_label="real vs real digits")
+    axes[0].legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_image_rows(rows: dict, n_images: int = 8, figsize=None):
+    """One row of tiled images (N, 1, H, W) in [−1, 1] per entry {label: images}, the label on the left."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=figsize or (1.0 * n_images + 2.2, 1.25 * len(rows) + 0.3),
+                             squeeze=False)
+    for ax, (label, images) in zip(axes[:, 0], rows.items()):
+        tiles = tile_images(np.clip(to_numpy(images)[:n_images], -1, 1), nrow=n_images)
+        ax.imshow(tiles, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------
+def quality_table(curves: dict[str, dict[int, Quality]], ddpm: Quality, rel_tol: float = 0.10) -> str:
+    """A text table: per sampler, NLL and MMD² at each number of calls; '*' marks NLL within ``rel_tol``
+    of DDPM-1000's."""
+    lines = [f"{'sampler':<9} {'calls':>5} {'NLL':>7} {'MMD²':>9}   (* = NLL within {rel_tol:.0%} of DDPM-1000's "
+             f"{ddpm.nll:.3f})"]
+    for name, curve in curves.items():
+        for calls in sorted(curve):
+            q = curve[calls]
+            mark = "*" if abs(q.nll - ddpm.nll) <= rel_tol * abs(ddpm.nll) else ""
+            lines.append(f"{SAMPLER_LABELS.get(name, name):<9} {calls:>5} {q.nll:>7.3f} {q.mmd2:>9.2e} {mark}")
+    return "\n".join(lines)
+
+
+def fewest_calls_table(results: dict) -> str:
+    """A text table from :func:`load_nfe_results`: per sampler, the fewest network calls from which on its
+    quality number stays within 10 % of DDPM-1000's ('never' if not even at ~1000 calls)."""
+    columns = [("ring, exact ε*", results["ring"]["models"]["exact"]["samplers"])]
+    if "mlp" in results["ring"]["models"]:
+        columns.append(("ring, MLP", results["ring"]["models"]["mlp"]["samplers"]))
+    if "digits" in results:
+        columns.append(("digits, U-Net", results["digits"]["samplers"]))
+    head = f"{'fewest calls within 10 % of DDPM-1000':<40}" + "".join(f"{c:>16}" for c, _ in columns)
+    lines = [head]
+    for name in SIGMA_SAMPLERS:
+        cells = []
+        for _, samplers in columns:
+            value = samplers.get(name, {}).get("fewest_calls_within_10pct")
+            cells.append(f"{'never' if value is None else value!s:>16}")
+        lines.append(f"{SAMPLER_LABELS[name]:<40}" + "".join(cells))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmark / animation hooks
+# ---------------------------------------------------------------------------------------------
+def demo_view(n: int = 300, seed: int = 0) -> SamplerPathsView:
+    """The chapter's explorer with the exact ε* of the ring (linear schedule, T = 1000)."""
+    ring = make_distribution("ring")
+    schedule = make_schedule("linear", 1000)
+    x_T = torch.randn((n, 2), generator=make_generator(seed))
+    return SamplerPathsView(ring.eps_model(schedule), schedule, ring, x_T,
+                            ring.sample(n, generator=make_generator(seed + 1)))
+
+
+#: Sampler and call changes for benchmarks/bench_views.py and the blitting test.
+DEMO_SWEEP: list[dict] = [
+    {"sampler": "dpmpp_2m", "nfe": 20}, {"nfe": 10}, {"nfe": 5}, {"sampler": "heun", "nfe": 5}, {"nfe": 20},
+    {"sampler": "euler"}, {"spacing": "uniform"}, {"sampler": "euler_ancestral"}, {"nfe": 50}, {"spacing": "karras"},
+]
+#: For scripts/make_animations.py: DPM++ 2M settles as the calls grow, Euler a keeps changing.
+ANIMATION_SWEEP: list[dict] = (
+    [{"sampler": "dpmpp_2m", "nfe": k, "spacing": "karras"} for k in (4, 6, 8, 10, 15, 20, 30, 50, 100)]
+    + [{"sampler": "euler_ancestral", "nfe": k, "spacing": "karras"} for k in (4, 6, 8, 10, 15, 20, 30, 50, 100)]
+)
+
