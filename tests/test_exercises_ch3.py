@@ -18,18 +18,13 @@ def status(q, answer):
 
 
 # ---- the numbers the exercises rest on, computed independently ---------------------------------
-def test_ex11_value_independently():
-    # papers' t = 1..100, β_s = 0.00002·s; exact product in python floats
-    prod = 1.0
-    for s in range(1, 101):
-        prod *= 1 - 0.02 * s / 1000
-    assert ch3.EX11_ALPHA_BAR_100 == pytest.approx(prod, rel=1e-12)
-    assert ch3.EX11_ALPHA_BAR_100 == pytest.approx(0.9039, abs=1e-4)
-    # the small-β approximation log(1−β) ≈ −β: exp(−0.00002·Σs) = exp(−0.101)
-    assert math.exp(-0.00002 * 5050) == pytest.approx(prod, abs=1e-4)
-    # the wrong textbook answer is far away
-    assert 0.998 ** 100 == pytest.approx(0.8186, abs=1e-4)
-    assert abs(0.998 ** 100 - prod) > 0.08
+def test_log_snr_half_reference_matches_the_package_schedule():
+    """The derived closed form equals the package's cosine schedule at t = T/2 (code index T/2 − 1)."""
+    for s in ch3.LOG_SNR_OFFSETS:
+        sched = dl.make_schedule("cosine", 1000, s=s)
+        assert ch3.reference_cosine_log_snr_half(s) == pytest.approx(float(sched.log_snr[500 - 1]), abs=1e-9)
+    assert ch3.reference_cosine_log_snr_half(0.0) == pytest.approx(0.0, abs=1e-12)   # cos²(π/4) = 1/2
+    assert ch3.reference_cosine_log_snr_half(0.008) == pytest.approx(-0.02463, abs=1e-5)
 
 
 def test_t200_value_independently():
@@ -117,27 +112,44 @@ def test_q1_passing_a_call_instead_of_the_function():
 # ---- q2 -------------------------------------------------------------------------------------------
 def test_q2_right_answers_pass():
     assert status(ch3.q2, ch3.q2.reference)[0] == CORRECT
-    assert status(ch3.q2, torch.tensor(ch3.EX11_ALPHA_BAR_100))[0] == CORRECT
-    assert status(ch3.q2, np.float64(0.9039))[0] == CORRECT
-    assert status(ch3.q2, math.exp(-0.00002 * 5050))[0] == CORRECT   # the hand approximation is close enough
+
+    def from_the_package(s):                              # reading the schedule is a right answer too
+        return float(dl.make_schedule("cosine", 1000, s=s).log_snr[499])
+    assert status(ch3.q2, from_the_package)[0] == CORRECT
+
+    def in_torch_float32(s):
+        tau = torch.tensor([0.0, 0.5])
+        f = torch.cos((tau + s) / (1 + s) * math.pi / 2) ** 2
+        abar = f[1] / f[0]
+        return torch.log(abar / (1 - abar))
+    assert status(ch3.q2, in_torch_float32)[0] == CORRECT
 
 
 def test_q2_blank_is_not_attempted():
     assert status(ch3.q2, ...)[0] == NOT_ATTEMPTED
     assert status(ch3.q2, None)[0] == NOT_ATTEMPTED
 
+    def blank(s):
+        ...
+    assert status(ch3.q2, blank)[0] == NOT_ATTEMPTED
+
+
+def _abar(s, tau=0.5, divide=True):
+    f = lambda u: math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
+    return f(tau) / f(0) if divide else f(tau)
+
 
 @pytest.mark.parametrize("wrong, expected_words", [
-    (0.998 ** 100, "treats every one of the 100 factors as if it were the last"),
-    (0.819, "β grows with t"),
-    (float(torch.cumprod(1 - 0.02 * torch.arange(1, 1001, dtype=torch.float64) / 1000, 0)[100]), "one factor too many"),
-    (float(torch.cumprod(1 - 0.02 * torch.arange(0, 1000, dtype=torch.float64) / 1000, 0)[99]), "one factor short"),
-    (float(dl.make_schedule("linear", 1000).alphas_cumprod[99]), "make_schedule('linear')"),
-    (0.998, "single step"),
-    (1.5, "lies in (0, 1)"),
-    (0.95, "Check your β_s"),
-    ("0.904", "single number"),
-    (True, "bool"),
+    (lambda s: 0.0, "right only for s = 0"),
+    (lambda s: math.log(_abar(s, divide=False) / (1 - _abar(s, divide=False))), "division by f(0)"),
+    (lambda s: float(dl.make_schedule("cosine", 1000, s=s).log_snr[500]), "one step late"),
+    (lambda s: math.log(_abar(s)), "log ᾱ, the signal"),
+    (lambda s: _abar(s) / (1 - _abar(s)), "natural logarithm"),
+    (lambda s: math.log10(_abar(s) / (1 - _abar(s))), "base 10"),
+    (lambda s: math.log(math.sqrt(_abar(s)) / math.sqrt(1 - _abar(s))), "ratio of the variances"),
+    (lambda s: math.log((1 - _abar(s)) / _abar(s)), "expected"),          # upside down: the general message
+    (lambda s: "−0.025", "single number"),
+    (-0.0246, "pass your function itself"),
 ])
 def test_q2_typical_mistakes_get_the_specific_hint(wrong, expected_words):
     st, msg = status(ch3.q2, wrong)
@@ -222,4 +234,4 @@ def test_hints_and_solutions_print(capsys):
         q.solution()
     out = capsys.readouterr().out
     assert out.count("Hint") == 4 and out.count("Solution") == 4
-    assert "def reference_cosine_alphas_cumprod" in out and "alphas_cumprod[99]" in out
+    assert "def reference_cosine_alphas_cumprod" in out and "def reference_cosine_log_snr_half" in out

@@ -1,7 +1,7 @@
 r"""Chapter 3 exercises — noise schedules.
 
 q1  cosine_alphas_cumprod(T, s, max_beta): the cosine schedule's ᾱ_t for code t = 0..T−1
-q2  ᾱ_100 for β_t = 0.02·t/T (papers' t = 1..T, T = 1000), computed rather than quoted
+q2  cosine_log_snr_half(s): the cosine schedule's log-SNR at t = T/2, derived, checked against the package
 q3  first_below_half(alphas_cumprod): the first code t with ᾱ_t < 0.5 (T when it never drops below)
 q4  how much of x0's scale x_T still carries for a linear schedule with T = 200
 
@@ -18,8 +18,8 @@ from ..schedules import NoiseSchedule, make_schedule
 from .base import (SCHEDULE_RTOL, Exercise, Incorrect, Mistake, NotAttempted, as_float64, as_index, as_number,
                    call_student, check_close, diagnose, require_callable, source_of)
 
-__all__ = ["q1", "q2", "q3", "q4", "reference_cosine_alphas_cumprod", "reference_first_below_half",
-           "EX11_ALPHA_BAR_100", "T200_SCALE_LEFT"]
+__all__ = ["q1", "q2", "q3", "q4", "reference_cosine_alphas_cumprod", "reference_cosine_log_snr_half",
+           "reference_first_below_half", "LOG_SNR_OFFSETS", "T200_SCALE_LEFT"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,68 +113,73 @@ q1 = Exercise(
 
 
 # ---------------------------------------------------------------------------------------------
-# q2 — ᾱ_100 for β_t = 0.02 t / T
+# q2 — a derivation: the cosine schedule's log-SNR at t = T/2
 # ---------------------------------------------------------------------------------------------
-def _ex11_alphas_cumprod() -> torch.Tensor:
-    betas = 0.02 * torch.arange(1, 1001, dtype=torch.float64) / 1000     # papers' t = 1..1000
-    return NoiseSchedule(betas, name="β_t = 0.02·t/T").alphas_cumprod
+#: The offsets s the checker tries; s = 0 is the case a student can do in their head (ᾱ = cos²(π/4) = 1/2).
+LOG_SNR_OFFSETS = (0.0, 0.008, 0.05, 0.2)
 
 
-#: ᾱ_100 (papers' numbering; code index 99) for β_t = 0.02·t/T, T = 1000.
-EX11_ALPHA_BAR_100 = float(_ex11_alphas_cumprod()[99])
-#: The accuracy the check asks for.
-EX11_ACCURACY = 5e-4
+def reference_cosine_log_snr_half(s: float) -> float:
+    """log-SNR = log(ᾱ/(1−ᾱ)) of the cosine schedule at t = T/2 (τ = 1/2, any even T), derived:
+    ᾱ_{T/2} = f(1/2)/f(0) with f(τ) = cos²((τ + s)/(1 + s)·π/2)."""
+    f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2
+    abar = f(0.5) / f(0.0)
+    return math.log(abar / (1 - abar))
 
-_ex11 = _ex11_alphas_cumprod()
-# each mistake's atol: how close a number must come to count as that mistake (known values, which a
-# student may compute several ways, against a right answer at least 1e-3 away)
-EX11_MISTAKES = (
-    Mistake(0.998 ** 100,
-            "0.998¹⁰⁰ ≈ 0.819 treats every one of the 100 factors as if it were the last, β_100 = 0.002. But β "
-            "grows with t: β_s = 0.02·s/1000 = 0.00002·s, so ᾱ_100 = (1 − 0.00002)(1 − 0.00004)⋯(1 − 0.002). "
-            "Multiply the 100 different factors.", rtol=0, atol=2e-3),
-    Mistake(float(_ex11[100]),
-            "that is ᾱ_101 — one factor too many. ᾱ_100 = ∏_{s=1}^{100} (1 − β_s); in code, with t = 0..T−1, "
-            "that is alphas_cumprod[99].", rtol=0, atol=3e-4),
-    Mistake(float(_ex11[98]),
-            "that is one factor short (or your β started at s = 0: β_0 = 0 is not a step). ᾱ_100 = "
-            "∏_{s=1}^{100} (1 − 0.00002·s): s runs from 1 to 100; in code that is alphas_cumprod[99] of betas "
-            "0.02·arange(1, 1001)/1000.", rtol=0, atol=3e-4),
-    Mistake(float(make_schedule("linear", 1000, warn=False).alphas_cumprod[99]),
-            "that is make_schedule('linear'), whose β runs from 0.0001 to 0.02. The exercise's β_t = 0.02·t/T "
-            "starts at 0.00002 (t = 1): build it with "
-            "dl.NoiseSchedule(0.02 * torch.arange(1, 1001, dtype=torch.float64) / 1000).", rtol=0, atol=3e-4),
-    Mistake(0.998, "that is a single step's α_100 (or β_100). ᾱ_100 is the product of all α_s for s = 1..100.",
-            rtol=0, atol=1e-6),
-    Mistake(0.002, "that is a single step's α_100 (or β_100). ᾱ_100 is the product of all α_s for s = 1..100.",
-            rtol=0, atol=1e-6),
+
+def _abar_half(s: float, divide: bool = True, tau: float = 0.5) -> float:
+    f = lambda u: math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
+    return f(tau) / f(0.0) if divide else f(tau)
+
+
+LOG_SNR_MISTAKES = (
+    Mistake(lambda s: 0.0,
+            "0 is right only for s = 0, where ᾱ_{T/2} = cos²(π/4) = 1/2. With an offset the angle is "
+            "(1/2 + s)/(1 + s)·π/2, a little past π/4, so ᾱ_{T/2} < 1/2 and the log-SNR is negative."),
+    Mistake(lambda s: math.log(_abar_half(s, divide=False) / (1 - _abar_half(s, divide=False))),
+            "you left out the division by f(0): ᾱ(τ) = f(τ)/f(0), so that ᾱ_0 = 1. f(0) = cos²(s/(1+s)·π/2) is "
+            "just below 1 for s > 0."),
+    Mistake(lambda s: math.log(_abar_half(s, tau=0.501) / (1 - _abar_half(s, tau=0.501))),
+            "that is one step late, t = T/2 + 1 (τ = 0.501 for T = 1000): in code, t = T/2 is index T/2 − 1, "
+            "i.e. log_snr[499], not log_snr[500]."),
+    Mistake(lambda s: math.log(_abar_half(s)),
+            "that is log ᾱ, the signal's log-variance only. The SNR divides by the noise's variance: "
+            "log(ᾱ/(1 − ᾱ))."),
+    Mistake(lambda s: _abar_half(s) / (1 - _abar_half(s)),
+            "that is the SNR ᾱ/(1 − ᾱ) itself; the question asks for its natural logarithm."),
+    Mistake(lambda s: math.log10(_abar_half(s) / (1 - _abar_half(s))),
+            "that is log base 10; the log-SNR uses the natural log (math.log / torch.log)."),
+    Mistake(lambda s: 0.5 * math.log(_abar_half(s) / (1 - _abar_half(s))),
+            "that is log(√ᾱ/√(1 − ᾱ)), the ratio of the scales. The SNR is the ratio of the variances, "
+            "ᾱ/(1 − ᾱ): no square roots."),
 )
 
 
-def _check_ex11(answer) -> None:
-    value = as_number(answer, "ᾱ_100")
-    check_close(value, EX11_ALPHA_BAR_100, EX11_MISTAKES, rtol=0, atol=EX11_ACCURACY,
-                otherwise=f"expected a value within {EX11_ACCURACY} of the product ∏_{{s=1}}^{{100}} (1 − 0.00002·s); "
-                          f"got {value:.4f}. Check your β_s and the range of s." if 0.0 < value < 1.0 else
-                          f"ᾱ is a product of numbers between 0 and 1, so it lies in (0, 1); you gave {value:g}.")
+def _check_log_snr_half(fn) -> None:
+    require_callable(fn, "q2.check(cosine_log_snr_half)")
+    for s in LOG_SNR_OFFSETS:
+        got = as_number(call_student(fn, s), f"cosine_log_snr_half({s})")
+        want = reference_cosine_log_snr_half(s)
+        check_close(got, want, LOG_SNR_MISTAKES, s,
+                    otherwise=f"for s = {s} expected {want:.5f} (the log-SNR of the package's cosine schedule at "
+                              f"t = T/2), got {got:.5f}. Write ᾱ_{{T/2}} = f(1/2)/f(0) first, then log(ᾱ/(1 − ᾱ)).")
 
 
 q2 = Exercise(
-    "Exercise 3.2 — ᾱ_100 for β_t = 0.02·t/T",
-    _check_ex11,
+    "Exercise 3.2 — derive the cosine schedule's log-SNR at t = T/2",
+    _check_log_snr_half,
     hints=[
-        "ᾱ_100 = ∏_{s=1}^{100} (1 − β_s) with a DIFFERENT β_s = 0.00002·s in each factor: not a power of one "
-        "number.",
-        "Build all 1000 β's with 0.02 * torch.arange(1, 1001, dtype=torch.float64) / 1000 and read the running "
-        "product at code index 99 (papers' t = 100). Sanity check: log ᾱ_100 ≈ −Σβ_s = −0.00002·(1 + 2 + ⋯ + 100).",
-        "abar_100_mine = float(dl.NoiseSchedule(betas).alphas_cumprod[99]) with those betas "
-        "(or float(torch.cumprod(1 - betas, 0)[99])).",
+        "At t = T/2 the cosine recipe has τ = t/T = 1/2, whatever T is. Start with s = 0: what is cos²(π/4)?",
+        "ᾱ_{T/2} = f(1/2)/f(0) with f(τ) = cos²((τ + s)/(1 + s)·π/2); then log-SNR = log(ᾱ/(1 − ᾱ)), natural log. "
+        "For s = 0 you should get exactly 0; for s = 0.008 about −0.025.",
+        "f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2; abar = f(0.5) / f(0); "
+        "return math.log(abar / (1 - abar)).",
     ],
-    solution="```python\nbetas = 0.02 * torch.arange(1, 1001, dtype=torch.float64) / 1000   # papers' t = 1..1000\n"
-             "abar_100 = float(dl.NoiseSchedule(betas).alphas_cumprod[99])   # code index 99\n"
-             "# ≈ 0.9039; by hand: exp(−0.00002 · 5050) ≈ 0.9039\n```",
-    reference=EX11_ALPHA_BAR_100,
-    mistakes=EX11_MISTAKES,
+    solution=source_of(reference_cosine_log_snr_half)
+    + "\nChecked against the package: `dl.make_schedule('cosine', 1000, s=s).log_snr[500 - 1]` "
+      "(t = 500 is code index 499).",
+    reference=reference_cosine_log_snr_half,
+    mistakes=LOG_SNR_MISTAKES,
 )
 
 
