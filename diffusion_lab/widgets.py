@@ -9,10 +9,15 @@ call without a browser.
 
 Shown by a front end without widgets (nbconvert, a notebook viewer), an explorer falls back to a
 static PNG of its figure, so an executed chapter still shows every figure.
+
+The picture is shown at its natural size: the Image's CSS width is the PNG's width in pixels (never
+stretched to the output area's width, which blurs it), and ``max_width: 100%`` lets a narrow window
+shrink it.
 """
 from __future__ import annotations
 
 import base64
+import struct
 import time
 
 import ipywidgets as W
@@ -36,9 +41,11 @@ class Explorer(W.VBox):
             self.figure_area = view.fig.canvas
         else:
             self.figure_area = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
+            self.figure_area.add_class("dl-explorer-figure")
         header = [W.HTML(f"<b>{title}</b>")] if title else []
         controls_row = W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap"))
         super().__init__(header + [controls_row, self.figure_area])
+        self.add_class("dl-explorer")
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -55,7 +62,11 @@ class Explorer(W.VBox):
         start = time.perf_counter()
         self.view.update(**self.values())
         if not self.live:
-            self.figure_area.value = self._render()
+            png = self._render()
+            self.figure_area.value = png
+            width = f"{png_size(png)[0]}px"
+            if self.figure_area.layout.width != width:        # natural size: one CSS pixel per PNG pixel
+                self.figure_area.layout.width = width
         self.last_update_ms = (time.perf_counter() - start) * 1e3
 
     def _render(self) -> bytes:
@@ -68,6 +79,13 @@ class Explorer(W.VBox):
         if bundle is not None and not self.live:
             bundle["image/png"] = base64.b64encode(self.figure_area.value).decode("ascii")
         return bundle
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of PNG bytes, read from the IHDR header (no decoding)."""
+    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not PNG bytes: expected the PNG signature followed by an IHDR chunk.")
+    return struct.unpack(">II", png[16:24])
 
 
 def explorer(view, title: str | None = None, **controls) -> Explorer:

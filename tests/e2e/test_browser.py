@@ -453,3 +453,49 @@ def test_static_site_renders_math_offline(playwright_browser, tmp_path, screensh
     context.close()
     assert rendered > 0 and not raw, "math was left as raw TeX"
     assert remote == [], f"the page tried to load from the network: {remote[:5]}"
+
+
+# ---- figures a student can read: natural size, one screen per explorer -------------------------
+
+EXPLORER_LAYOUT = r"""
+() => [...document.querySelectorAll('.dl-explorer')].map(box => {
+  const img = box.querySelector('img.dl-explorer-figure, img.widget-image');
+  const r = box.getBoundingClientRect();
+  return {height: Math.round(r.height),
+          shown: img ? img.getBoundingClientRect().width : null,
+          natural: img ? img.naturalWidth : null};
+})
+"""
+#: A picture may be shown at most this much larger than it was drawn (1.0 = pixel for pixel).
+MAX_UPSCALE = 1.1
+#: The student's window in issue 10: JupyterLab at 1440×900.
+STUDENT_VIEWPORT = {"width": 1440, "height": 900}
+CHAPTERS_WITH_EXPLORERS = [c for c in CHAPTERS if "explorer(" in (ROOT / "notebooks" / c).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS_WITH_EXPLORERS)
+def test_explorer_pictures_are_not_stretched_and_fit_one_screen(chapter, playwright_browser, lab_server,
+                                                                 screenshots_dir):
+    """At 1440×900, every explorer picture is shown at ≤ 1.1× the size it was drawn (not stretched to the
+    output width, which blurs it), and every explorer (controls + picture) is at most the viewport high."""
+    context = playwright_browser.new_context(viewport=STUDENT_VIEWPORT)
+    page, name = context.new_page(), chapter.removesuffix(".ipynb")
+    try:
+        open_chapter(page, lab_server, chapter)
+        run_all_from_menu(page)
+        wait_until_done(page, name)
+        page.wait_for_timeout(1000)           # widget views attach after the last output arrives
+        boxes = page.evaluate(EXPLORER_LAYOUT)
+        page.screenshot(path=str(screenshots_dir / f"{name}_layout_1440x900.png"))
+        shutdown_and_close(page)
+    finally:
+        context.close()
+    assert boxes, f"{name}: no explorer (.dl-explorer) found on the page"
+    for i, box in enumerate(boxes):
+        if box["natural"]:
+            scale = box["shown"] / box["natural"]
+            assert scale <= MAX_UPSCALE, (f"{name}: explorer {i}'s picture is shown at {scale:.2f}× its drawn size "
+                                          f"({box['shown']:.0f} px for {box['natural']} px): it looks blurred")
+        assert box["height"] <= STUDENT_VIEWPORT["height"], (
+            f"{name}: explorer {i} is {box['height']} px high, taller than the {STUDENT_VIEWPORT['height']}-px "
+            f"window: its controls and the bottom of its picture are never in view together")
