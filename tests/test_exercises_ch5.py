@@ -208,3 +208,67 @@ def test_q3_accepts_tensor_and_float32_arithmetic():
         return a_s.sqrt() * x0 + (1 - a_s).sqrt() * e
     assert status(ch5.q3, with_tensors)[0] == CORRECT
     assert status(ch5.q3, float32_coefficients)[0] == CORRECT
+
+
+# ---- 5.4 the whole sampling loop ---------------------------------------------------------------------------
+def test_reference_sampling_loop_is_the_packages_ddpm_state_by_state():
+    sch = ch5._LOOP_SCHEDULE
+    model = ch5._loop_model()
+    x_T = torch.randn(16, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    mine = ch5.reference_sampling_loop(model, sch, x_T.clone(), torch.Generator().manual_seed(4))
+    steps = list(dl.ddpm_steps(model, sch, x_T.clone(), variance="beta_tilde",
+                               generator=torch.Generator().manual_seed(4)))
+    assert len(mine) == sch.T + 1 == len(steps) + 1
+    torch.testing.assert_close(mine[0], steps[0].x_t)
+    for state, step in zip(mine[1:], steps):
+        torch.testing.assert_close(state, step.x_prev, rtol=1e-10, atol=1e-10)
+
+
+def test_q4_passes_reference_and_blank_is_not_attempted():
+    assert status(ch5.q4, ch5.reference_sampling_loop)[0] == CORRECT
+    assert status(ch5.q4, blank_function)[0] == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("mistake", ch5.SAMPLING_LOOP_MISTAKES, ids=lambda m: m.hint[:30])
+def test_q4_typical_mistakes_get_their_hint(mistake):
+    got, message = status(ch5.q4, mistake.wrong)
+    assert got == INCORRECT and mistake.hint in message
+
+
+def test_q4_catches_the_papers_t_passed_to_the_network_and_a_loop_that_skips_the_last_step():
+    papers_t = ch5._loop_with(lambda s, x, k, e, z: ch5.reference_ddpm_step(s, x, k, e, z), papers_t=True)
+    got, message = status(ch5.q4, papers_t)
+    assert got == INCORRECT and "index k = t − 1" in message
+
+    def skips_last(eps_model, schedule, x_T, generator):
+        return ch5.reference_sampling_loop(eps_model, schedule, x_T, generator)[:-1]
+    got, message = status(ch5.q4, skips_last)
+    assert got == INCORRECT and "range(schedule.T - 1, -1, -1)" in message
+
+
+def test_q4_unknown_error_names_the_first_step_that_differs():
+    def late_bug(eps_model, schedule, x_T, generator):
+        xs = ch5.reference_sampling_loop(eps_model, schedule, x_T, generator)
+        return xs[:-1] + [xs[-1] + 0.5]
+    got, message = status(ch5.q4, late_bug)
+    assert got == INCORRECT and "after step k = 0" in message
+
+
+# ---- 5.5 DDIM's σ², and η = 1 with s = t − 1 gives β̃_t -------------------------------------------------------
+def test_reference_ddim_variance_with_eta_one_and_one_step_is_beta_tilde(sch):
+    abar, prev = sch.alphas_cumprod.tolist(), sch.alphas_cumprod_prev.tolist()
+    for k in (1, 10, 500, 999):
+        assert ch5.reference_ddim_variance(abar[k], prev[k], 1.0) == pytest.approx(float(sch.posterior_variance[k]),
+                                                                                  rel=1e-10)
+    assert ch5.reference_ddim_variance(abar[500], abar[300], 0.0) == 0.0
+
+
+def test_q5_passes_reference_and_blank_is_not_attempted():
+    assert status(ch5.q5, ch5.reference_ddim_variance)[0] == CORRECT
+    assert status(ch5.q5, blank_function)[0] == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("mistake", ch5.DDIM_VARIANCE_MISTAKES, ids=lambda m: m.hint[:30])
+def test_q5_typical_mistakes_get_their_hint(mistake):
+    got, message = status(ch5.q5, mistake.wrong)
+    assert got == INCORRECT and mistake.hint in message

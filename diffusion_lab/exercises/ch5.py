@@ -3,6 +3,8 @@ r"""Chapter 5 exercises — sampling.
 q1  posterior_variance(betas): β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t for every code t (β̃_0 = 0)
 q2  ddpm_step(schedule, x_t, t, eps_hat, z): one ancestral DDPM step with σ_t² = β̃_t
 q3  ddim_update(x_t, abar_t, abar_s, eps_hat): one deterministic DDIM step (η = 0) from t to s
+q4  sampling_loop(eps_model, schedule, x_T, generator): the whole DDPM loop, checked state by state
+q5  ddim_variance(abar_t, abar_s, eta): DDIM's σ², and the derivation η = 1, s = t − 1 ⇒ β̃_t
 
 Code steps run t = 0..T−1 (the papers' 1..T); ᾱ_{−1} = 1 (before the first step nothing is noised).
 """
@@ -13,10 +15,11 @@ import math
 import torch
 
 from ..schedules import make_schedule
-from .base import (Exercise, Incorrect, Mistake, as_float64, call_student, check_close, max_abs_diff,
-                   require_callable, source_of)
+from .base import (ATOL, RTOL, Exercise, Incorrect, Mistake, as_float64, call_student, check_close, close,
+                   diagnose, max_abs_diff, require_callable, source_of)
 
-__all__ = ["q1", "q2", "q3", "reference_posterior_variance", "reference_ddpm_step", "reference_ddim_update"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "reference_posterior_variance", "reference_ddpm_step",
+           "reference_ddim_update", "reference_sampling_loop", "reference_ddim_variance"]
 
 _SCHEDULE = make_schedule("linear", 1000)
 
@@ -291,4 +294,201 @@ q3 = Exercise(
     solution=source_of(reference_ddim_update),
     reference=reference_ddim_update,
     mistakes=DDIM_MISTAKES,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# q4 — the whole DDPM sampling loop
+# ---------------------------------------------------------------------------------------------
+#: A short schedule for the loop exercise: 100 steps keep the check (and each typical mistake it
+#: replays) to a fraction of a second; the cosine schedule reaches ᾱ ≈ 0 at T = 100.
+_LOOP_SCHEDULE = make_schedule("cosine", 100)
+
+
+def reference_sampling_loop(eps_model, schedule, x_T, generator):
+    """DDPM (σ_t² = β̃_t) from x_T down to x_0; returns [x_T, x_{T−1}, …, x_0] (T + 1 tensors).
+
+    Code indices k = T−1 … 0 stand for the papers' t = T … 1; fresh noise z (drawn with ``generator``)
+    at every step except the last."""
+    xs = [x_T]
+    x = x_T
+    for k in range(schedule.T - 1, -1, -1):
+        t_batch = torch.full((x.shape[0],), k, dtype=torch.long)
+        eps_hat = eps_model(x, t_batch)
+        beta, alpha = float(schedule.betas[k]), float(schedule.alphas[k])
+        abar = float(schedule.alphas_cumprod[k])
+        mean = (x - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha)
+        if k > 0:
+            z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            x = mean + math.sqrt(float(schedule.posterior_variance[k])) * z
+        else:
+            x = mean
+        xs.append(x)
+    return xs
+
+
+def _loop_with(step, noise_at_last=False, papers_t=False):
+    """A loop written the way a student might: ``step(schedule, x, k, eps_hat, z)`` for each k, z drawn
+    as the reference does (and at k = 0 too with ``noise_at_last``); ``papers_t`` calls the network with
+    the papers' t = k + 1 (the checker's network refuses it, naming the fix)."""
+    def wrong(eps_model, schedule, x_T, generator):
+        xs, x = [x_T], x_T
+        for k in range(schedule.T - 1, -1, -1):
+            eps_hat = eps_model(x, torch.full((x.shape[0],), k + 1 if papers_t else k, dtype=torch.long))
+            draw = k > 0 or noise_at_last
+            z = torch.randn(x.shape, generator=generator, dtype=x.dtype) if draw else torch.zeros_like(x)
+            x = step(schedule, x, k, eps_hat, z)
+            xs.append(x)
+        return xs
+    return wrong
+
+
+def _step_sigma_at_last(schedule, x_t, t, eps_hat, z):
+    return _ddpm_mean(schedule, x_t, t, eps_hat) + math.sqrt(float(schedule.betas[t])) * z
+
+
+SAMPLING_LOOP_MISTAKES = (
+    Mistake(_loop_with(lambda s, x, k, e, z: _ddpm_mean(s, x, k, e)),
+            "every step lands on the mean: no fresh noise σ_t·z is added, so the samples lose their spread "
+            "(chapter 5, section 2). Add √β̃_t·z with z = torch.randn(x.shape, generator=generator, dtype=x.dtype) "
+            "at every step but the last."),
+    Mistake(_loop_with(_step_sigma_at_last, noise_at_last=True),
+            "the last step (code index 0, the papers' t = 1) must add no noise: its result is the sample x_0. "
+            "Draw z only for k > 0, so your random numbers also stay in step with the reference's."),
+    Mistake(_loop_with(_plus_noise(_per_step_noise_mean, _sqrt_beta_tilde)),
+            _PER_STEP_NOISE_HINT),
+    Mistake(_loop_with(lambda s, x, k, e, z: _template_step(s, x, k, e, z)),
+            "that is the update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z at every step: a valid sampler (the end of the DDIM "
+            "family with all-fresh noise), but not DDPM. DDPM's step is the posterior mean "
+            "(x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t plus √β̃_t·z."),
+    Mistake(_loop_with(lambda s, x, k, e, z: _ddpm_mean(s, x, k, e) + math.sqrt(float(s.betas[k])) * z
+                       if k > 0 else _ddpm_mean(s, x, k, e)),
+            "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t (schedule.posterior_variance[k]). Both are "
+            "valid DDPM samplers, but only β̃_t reproduces the reference step by step."),
+)
+
+
+def _loop_model():
+    """The ring's exact ε* for the loop schedule: a cheap, deterministic eps_model(x_t, t) that refuses a
+    step index outside 0 … T − 1 with the reason (the papers' t passed where code wants t − 1)."""
+    from ..distributions import make_distribution
+
+    exact = make_distribution("ring").eps_model(_LOOP_SCHEDULE)
+    T = _LOOP_SCHEDULE.T
+
+    def eps_model(x_t, t):
+        t_max, t_min = int(torch.as_tensor(t).max()), int(torch.as_tensor(t).min())
+        if t_max > T - 1 or t_min < 0:
+            raise ValueError(f"the network was called with step {t_max if t_max > T - 1 else t_min}, but code "
+                             f"indices run 0 … T − 1 = {T - 1}: the papers' t = 1 … T is index k = t − 1. Loop "
+                             f"`for k in range(schedule.T - 1, -1, -1)` and pass k.")
+        return exact(x_t, t)
+    return eps_model
+
+
+def _stack_states(states, T: int, what: str) -> torch.Tensor:
+    if isinstance(states, torch.Tensor) and states.ndim >= 2:
+        states = list(states)
+    if not isinstance(states, (list, tuple)):
+        raise Incorrect(f"return a list of the states [x_T, x_(T−1), …, x_0], got {type(states).__name__}.")
+    if len(states) != T + 1:
+        raise Incorrect(f"your list has {len(states)} states; x_T plus one state after each of the T = {T} steps "
+                        f"makes {T + 1}. The loop runs over the code indices k = T − 1, …, 0: "
+                        f"`for k in range(schedule.T - 1, -1, -1)` (range(T − 1, 0, −1) skips the last step).")
+    return torch.stack([as_float64(s, what) for s in states])
+
+
+def _check_sampling_loop(fn) -> None:
+    require_callable(fn, "q4.check(sampling_loop)")
+    sch, model = _LOOP_SCHEDULE, _loop_model()
+    x_T = torch.randn(16, 2, generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+
+    def run(loop):
+        return _stack_states(loop(model, sch, x_T.clone(), torch.Generator().manual_seed(12)), sch.T, "a state")
+
+    got = run(lambda *a: call_student(fn, *a))
+    want = run(reference_sampling_loop)
+    if got.shape != want.shape:
+        raise Incorrect(f"each state must keep x_T's shape {tuple(x_T.shape)}; yours have {tuple(got.shape[1:])}.")
+    if close(got, want):
+        return
+    diagnose(got, SAMPLING_LOOP_MISTAKES, run=run)
+    differs = ((got - want).abs().flatten(1).amax(1) > ATOL + RTOL * want.abs().flatten(1).amax(1)).nonzero()
+    j = int(differs[0])
+    k = sch.T - j
+    raise Incorrect(f"your loop first differs from the package's DDPM after step k = {k} (the papers' t = {k + 1}; "
+                    f"state {j} of your list), by up to {max_abs_diff(got[j], want[j]):.3g}. Same x_T and the same "
+                    f"generator give the same noise only if z is drawn once per step, with torch.randn(x.shape, "
+                    f"generator=generator, dtype=x.dtype), for k > 0 only.")
+
+
+q4 = Exercise(
+    "Exercise 5.4 — the whole sampling loop",
+    _check_sampling_loop,
+    hints=[
+        "Start from x = x_T and keep a list of states. For each step from the noisiest to the last: ask the "
+        "network for ε̂, take one DDPM step (exercise 5.2), append the result.",
+        "Loop `for k in range(schedule.T - 1, -1, -1)` (code index k is the papers' t = k + 1); call "
+        "eps_model(x, torch.full((x.shape[0],), k)); draw z = torch.randn(x.shape, generator=generator, "
+        "dtype=x.dtype) only when k > 0.",
+        "mean = (x - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha) with beta, alpha, abar at index k; "
+        "x = mean + math.sqrt(float(schedule.posterior_variance[k])) * z if k > 0 else mean; xs.append(x); "
+        "return xs (T + 1 states).",
+    ],
+    solution=source_of(reference_sampling_loop),
+    reference=reference_sampling_loop,
+    mistakes=SAMPLING_LOOP_MISTAKES,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# q5 — a derivation: DDIM with η = 1 and one step back has σ² = β̃_t
+# ---------------------------------------------------------------------------------------------
+def reference_ddim_variance(abar_t, abar_s, eta):
+    """σ² of a DDIM step from t to s: η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s)."""
+    return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)
+
+
+DDIM_VARIANCE_MISTAKES = (
+    Mistake(lambda a_t, a_s, eta: math.sqrt(reference_ddim_variance(a_t, a_s, eta)),
+            "that is σ, the standard deviation; the exercise asks for σ² (the formula in section 4 gives σ)."),
+    Mistake(lambda a_t, a_s, eta: eta * (1 - a_s) / (1 - a_t) * (1 - a_t / a_s),
+            "η enters squared: σ = η·√(…)·√(…), so σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s)."),
+    Mistake(lambda a_t, a_s, eta: eta ** 2 * (1 - a_s) / (1 - a_t) * (1 - a_s / a_t),
+            "the last factor is 1 − ᾱ_t/ᾱ_s (= β_t when s = t − 1): the current step's ᾱ on top."),
+    Mistake(lambda a_t, a_s, eta: eta ** 2 * (1 - a_t) / (1 - a_s) * (1 - a_t / a_s),
+            "the ratio is upside down: (1 − ᾱ_s)/(1 − ᾱ_t), the earlier (less noisy) step s on top, which is < 1."),
+    Mistake(lambda a_t, a_s, eta: eta ** 2 * (1 - a_t / a_s),
+            "the factor (1 − ᾱ_s)/(1 − ᾱ_t) is missing: without it, η = 1 and s = t − 1 give β_t, not β̃_t."),
+)
+
+
+def _check_ddim_variance(fn) -> None:
+    require_callable(fn, "q5.check(ddim_variance)")
+    abar = _SCHEDULE.alphas_cumprod.tolist()
+    for t, s, eta in ((999, 979, 1.0), (500, 300, 0.5), (40, 39, 1.0), (200, 100, 0.3)):
+        out = as_float64(call_student(fn, abar[t], abar[s], eta), "σ²", ())
+        ref = reference_ddim_variance(abar[t], abar[s], eta)
+        check_close(out, torch.tensor(ref, dtype=torch.float64), DDIM_VARIANCE_MISTAKES, abar[t], abar[s], eta,
+                    otherwise=f"from t = {t} to s = {s} with η = {eta}: expected σ² = {ref:.6g}, got {float(out):.6g}.")
+    # the derivation, checked at every step: η = 1 and s = t − 1 give β̃_t
+    prev = _SCHEDULE.alphas_cumprod_prev.tolist()
+    got = torch.tensor([float(call_student(fn, abar[k], prev[k], 1.0)) if k > 0 else 0.0
+                        for k in range(_SCHEDULE.T)], dtype=torch.float64)
+    if not close(got, _SCHEDULE.posterior_variance):
+        raise Incorrect("with η = 1 and s = t − 1 your σ² should equal β̃_t at every step, and does not.")
+
+
+q5 = Exercise(
+    "Exercise 5.5 — DDIM with η = 1 is DDPM's β̃_t",
+    _check_ddim_variance,
+    hints=[
+        "Square the σ of section 4. Then, on paper, put s = t − 1 and use ᾱ_t/ᾱ_{t−1} = α_t = 1 − β_t.",
+        "σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s). With s = t − 1 the last factor is 1 − α_t = β_t, and with "
+        "η = 1 what is left is (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t.",
+        "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)",
+    ],
+    solution=source_of(reference_ddim_variance),
+    reference=reference_ddim_variance,
+    mistakes=DDIM_VARIANCE_MISTAKES,
 )
