@@ -35,7 +35,8 @@ def main(argv=None):
     q = make_distribution(args.distribution)
     bw = [0.1, 0.3, 1.0, 3.0]  # fixed bandwidths so every row is on the same scale
     ref = q.sample(args.n, generator=torch.Generator().manual_seed(args.seed + 1))
-    print(f"{args.checkpoint}: {meta['model_config']['type']}, {meta['steps']} steps, schedule {meta['schedule_config']}")
+    print(f"{args.checkpoint}: {meta['model_config']['type']}, {meta['steps']} steps, "
+          f"schedule {meta['schedule_config']}")
     print(f"MMD² bandwidths {bw}; n = {args.n}")
     print(f"{'eps model':<10} {'sampler':<14} {'MMD²':>9} {'NLL':>7} {'s':>6}")
     data2 = q.sample(args.n, generator=torch.Generator().manual_seed(args.seed + 2))

@@ -56,8 +56,13 @@ def quality_table_2d(eps_models: dict, schedule, n: int, seeds: int, steps=DDIM_
         rows[("data", "fresh data")][0].append(q.nll)
         rows[("data", "fresh data")][1].append(q.mmd2)
         for name, eps in eps_models.items():
-            runs = [("DDPM 1000", lambda: dl.ddpm_sample(eps, schedule, x_T.clone(), generator=dl.make_generator(seed)))]
-            runs += [(f"DDIM {k}", (lambda k=k: dl.ddim_sample(eps, schedule, x_T.clone(), num_steps=k))) for k in steps]
+            def ddpm(eps=eps, x_T=x_T, seed=seed):
+                return dl.ddpm_sample(eps, schedule, x_T.clone(), generator=dl.make_generator(seed))
+
+            def ddim(k, eps=eps, x_T=x_T):
+                return dl.ddim_sample(eps, schedule, x_T.clone(), num_steps=k)
+
+            runs = [("DDPM 1000", ddpm)] + [(f"DDIM {k}", lambda k=k: ddim(k)) for k in steps]
             for label, run in runs:
                 t0 = time.perf_counter()
                 x = run()
@@ -133,7 +138,8 @@ def main(argv=None) -> int:
     if not args.skip_mlp:
         if Path(str(shipped("mlp2d_ring8")) + ".json").exists():
             mlp, meta = load_checkpoint(shipped("mlp2d_ring8"))
-            assert torch.allclose(load_schedule(meta).betas, schedule.betas), "the MLP was trained with another schedule"
+            if not torch.allclose(load_schedule(meta).betas, schedule.betas):
+                raise SystemExit("the shipped MLP was trained with another schedule")
             models["shipped MLP"] = mlp
         else:
             print("data/mlp2d_ring8 missing: 2D rows for the exact ε* only")

@@ -48,7 +48,9 @@ def slide_type_for(cell, first_code: bool, skip_setup: bool) -> str:
 
 
 def add_slide_metadata(nb, skip_setup: bool = False, force: bool = False) -> int:
-    """Set (or, for continuing cells, remove) ``metadata.slideshow.slide_type`` on every cell; returns how many changed."""
+    """Set (or, for continuing cells, remove) ``metadata.slideshow.slide_type`` on every cell.
+
+    Returns how many cells changed."""
     changed = 0
     seen_code = False
     for index, cell in enumerate(nb.cells):

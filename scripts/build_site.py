@@ -228,7 +228,8 @@ def flatten_widgets(nb) -> int:
             if not inner and "image/png" in data:     # no stored state: the explorer's own PNG fallback
                 inner = [{"output_type": "display_data", "metadata": {},
                           "data": {"image/png": data["image/png"], "text/plain": "<Figure>"}}]
-            where = ("with its controls at " + ", ".join(html.escape(str(c)) for c in controls)) if controls else "as first shown"
+            where = ("with its controls at " + ", ".join(html.escape(str(c)) for c in controls)
+                     if controls else "as first shown")
             note = (f'<div class="dl-widget-snapshot">&#127899; Interactive explorer, shown here {where}. '
                     "Run the notebook to move it.</div>")
             new_outputs.append({"output_type": "display_data", "metadata": {},

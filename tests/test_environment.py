@@ -290,7 +290,8 @@ def test_postbuild_runs_and_installs_the_class_config(tmp_path):
     assert calls == ["pip install --no-deps -e .",
                      "jupyter labextension disable @jupyterlab/apputils-extension:announcements"]
     installed = prefix / "etc" / "jupyter" / "jupyter_server_config.d" / "diffusion_lab.json"
-    assert json.loads(installed.read_text()) == json.loads((ROOT / "jupyter-config" / "jupyter_server_config.json").read_text())
+    project_config = ROOT / "jupyter-config" / "jupyter_server_config.json"
+    assert json.loads(installed.read_text()) == json.loads(project_config.read_text())
     assert json.loads(installed.read_text())["LabApp"]["news_url"] is None
 
 

@@ -32,7 +32,8 @@ bs = _load_build_site()
 
 MATH_NB = [
     new_markdown_cell("# 01 · Fake *math* chapter\n\nThis page checks the site build. It has two figures."),
-    new_markdown_cell("## The forward step\n\n$$x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon$$\n\n"
+    new_markdown_cell("## The forward step\n\n"
+                      "$$x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon$$\n\n"
                       "with $\\beta_t$ small."),
     new_code_cell("import matplotlib.pyplot as plt\nfor k in (1, 2):\n"
                   "    plt.figure(figsize=(2, 1.5)); plt.plot([0, 1, 2], [0, k, 0]); plt.show()"),
