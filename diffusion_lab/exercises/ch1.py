@@ -224,13 +224,14 @@ q3 = Exercise(
 # ---------------------------------------------------------------------------------------------
 # q4 — the posterior mean μ̃_t(x0, x_t)
 # ---------------------------------------------------------------------------------------------
-def posterior_mean_reference(betas, x0, x_t, t):
-    """μ̃_t = β_t √ᾱ_{t−1}/(1−ᾱ_t) · x0 + (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) · x_t, with ᾱ_{−1} = 1 (code t = 0..T−1)."""
+def posterior_mean_reference(betas, x0, x_t, k):
+    """μ̃_t = β_t √ᾱ_{t−1}/(1−ᾱ_t) · x0 + (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) · x_t for step t = k + 1 (k: the code
+    index 0..T−1, so β_t = betas[k]), with ᾱ_0 = 1 at k = 0."""
     alphas = 1 - betas
     abar = torch.cumprod(alphas, dim=0)
-    abar_prev = abar[t - 1] if t > 0 else torch.ones((), dtype=abar.dtype)
-    coef_x0 = betas[t] * abar_prev.sqrt() / (1 - abar[t])
-    coef_xt = (1 - abar_prev) * alphas[t].sqrt() / (1 - abar[t])
+    abar_prev = abar[k - 1] if k > 0 else torch.ones((), dtype=abar.dtype)     # ᾱ_{t−1}
+    coef_x0 = betas[k] * abar_prev.sqrt() / (1 - abar[k])
+    coef_xt = (1 - abar_prev) * alphas[k].sqrt() / (1 - abar[k])
     return coef_x0 * x0 + coef_xt * x_t
 
 
@@ -262,10 +263,11 @@ _wrapped = _mean_with(_c1, _c2)
 POSTERIOR_MEAN_MISTAKES = (
     Mistake(_mean_with(_c2, _c1),
             "the two coefficients are swapped. β_t √ᾱ_{t−1}/(1−ᾱ_t) multiplies x0 and (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) "
-            "multiplies x_t. Check at t = 0: then 1 − ᾱ_{−1} = 0, so the mean must be exactly x0."),
+            "multiplies x_t. Check at the last reverse step (t = 1, code index k = 0): there 1 − ᾱ_0 = 0, so the "
+            "mean must be exactly x0."),
     Mistake(lambda betas, x0, x_t, t: _wrapped(betas, x0, x_t, t, prev="wrap"),
-            "at t = 0 you used alphas_cumprod[t − 1] = alphas_cumprod[−1], which Python reads as the LAST entry. "
-            "Before the first step nothing has been multiplied: ᾱ_{−1} = 1."),
+            "at k = 0 (step t = 1) you used alphas_cumprod[k − 1] = alphas_cumprod[−1], which Python reads as the "
+            "LAST entry. Before the first step nothing has been multiplied: ᾱ_0 = 1."),
     Mistake(_mean_with(lambda b, a, ab, abp: b * ab.sqrt() / (1 - ab),
                        lambda b, a, ab, abp: (1 - ab) * a.sqrt() / (1 - ab)),
             "you used ᾱ_t where ᾱ_{t−1} belongs (in √ᾱ_{t−1} and 1 − ᾱ_{t−1}). The posterior looks one step "
@@ -295,7 +297,7 @@ def _check_posterior_mean(fn) -> None:
             check_close(got, expected, POSTERIOR_MEAN_MISTAKES, betas, x0, x_t, t,
                         otherwise=f"for t = {t} (T = {T}) your μ̃ differs from the posterior mean by up to "
                                   f"{max_abs_diff(got, expected):.3g}. Check the two coefficients and remember "
-                                  f"ᾱ_{{−1}} = 1 at t = 0.")
+                                  f"ᾱ_0 = 1 at k = 0 (step t = 1).")
 
 
 q4 = Exercise(
@@ -304,10 +306,11 @@ q4 = Exercise(
     hints=[
         "μ̃_t is a weighted sum a·x0 + b·x_t; section 4(a) gives the two weights. Start from α = 1 − betas and "
         "ᾱ = torch.cumprod(α, 0).",
-        "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). ᾱ_{t−1} is "
-        "abar[t − 1] for t > 0 and 1 at t = 0 (careful: abar[−1] is the LAST entry in Python).",
-        "abar_prev = abar[t - 1] if t > 0 else torch.ones((), dtype=abar.dtype); return "
-        "betas[t] * abar_prev.sqrt() / (1 - abar[t]) * x0 + (1 - abar_prev) * alphas[t].sqrt() / (1 - abar[t]) * x_t.",
+        "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). With k = t − 1 "
+        "the code index: β_t is betas[k], ᾱ_t is abar[k], and ᾱ_{t−1} is abar[k − 1] for k > 0 and ᾱ_0 = 1 at "
+        "k = 0 (careful: abar[−1] is the LAST entry in Python).",
+        "abar_prev = abar[k - 1] if k > 0 else torch.ones((), dtype=abar.dtype); return "
+        "betas[k] * abar_prev.sqrt() / (1 - abar[k]) * x0 + (1 - abar_prev) * alphas[k].sqrt() / (1 - abar[k]) * x_t.",
     ],
     solution=source_of(posterior_mean_reference),
     reference=posterior_mean_reference,
