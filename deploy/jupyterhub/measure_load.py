@@ -12,7 +12,8 @@ of their own server, driven over the server's kernel websocket (the browser's pa
 browser; widgets are created but nobody draws them). Measured per student: seconds from the first
 cell to the last reply; peak RSS of the user server's process tree (jupyterhub-singleuser + kernel;
 RSS counts shared torch libraries in every process) and peak PSS (shared pages split among the
-processes sharing them: what a student really adds). Per class size: the machine's used memory at
+processes sharing them: what a student really adds), and the CPU seconds it used, which unlike
+the time to finish does not depend on what else runs on the machine. Per class size: the machine's used memory at
 its peak minus before the run, and the load average, since other work on the machine counts too.
 
 Writes build/hub-load/<chapter>.json and prints a Markdown table (docs/hosting.md quotes it).
@@ -106,6 +107,8 @@ class MemorySampler:
         self.kernel_rss = dict.fromkeys(pids, 0)
         self.used_peak = 0
         self.loads: list[float] = []
+        self._cpu_first: dict[tuple[str, int], float] = {}   # CPU seconds when first seen (0 if started later)
+        self._cpu_last: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -118,6 +121,10 @@ class MemorySampler:
                 try:
                     server = psutil.Process(pid)
                     tree = [server, *server.children(recursive=True)]
+                    for p in tree:
+                        cpu = sum(p.cpu_times()[:2])
+                        self._cpu_first.setdefault((user, p.pid), cpu if tick == 0 else 0.0)
+                        self._cpu_last[(user, p.pid)] = cpu
                     rss = sum(p.memory_info().rss for p in tree)
                     self.rss[user] = max(self.rss[user], rss)
                     self.kernel_rss[user] = max(self.kernel_rss[user], rss - server.memory_info().rss)
@@ -129,6 +136,10 @@ class MemorySampler:
             self.loads.append(os.getloadavg()[0])
             tick += 1
             self._stop.wait(self.interval)
+
+    def cpu_seconds(self, user: str) -> float:
+        """CPU time (user + system) the user's server and kernels used while sampled."""
+        return sum(last - self._cpu_first[key] for key, last in self._cpu_last.items() if key[0] == user)
 
     def __enter__(self):
         self._thread.start()
@@ -189,6 +200,7 @@ def measure(chapter: str, sizes: list[int], repo: str | None, branch: str, timeo
                 run = {
                     "students": n,
                     "seconds": [s["seconds"] for s in per_student],
+                    "cpu_seconds": [round(sampler.cpu_seconds(u), 1) for u in class_users],
                     "errors": [e for s in per_student for e in s["errors"]],
                     "rss_peak_mb": [round(sampler.rss[u] / 2**20) for u in class_users],
                     "kernel_rss_peak_mb": [round(sampler.kernel_rss[u] / 2**20) for u in class_users],
@@ -204,13 +216,15 @@ def measure(chapter: str, sizes: list[int], repo: str | None, branch: str, timeo
 
 
 def table(results: dict) -> str:
-    lines = ["| students at once | time to finish (s): mean / slowest | peak RSS per user server (MB): mean / max "
-             "| peak PSS per user server (MB) | machine memory used, increase (MB) "
-             "| load average (1 min): before → mean during |",
-             "| ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| students at once | time to finish (s): mean / slowest | CPU s per student "
+             "| peak RSS per user server (MB): mean / max | peak PSS per user server (MB) "
+             "| machine memory used, increase (MB) | load average (1 min): before → mean during |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for run in results["runs"]:
         secs, rss, pss = run["seconds"], run["rss_peak_mb"], run["pss_peak_mb"]
-        lines.append(f"| {run['students']} | {sum(secs) / len(secs):.0f} / {max(secs):.0f} "
+        cpu = run.get("cpu_seconds") or []
+        cpu_text = f"{sum(cpu) / len(cpu):.0f}" if cpu else "–"
+        lines.append(f"| {run['students']} | {sum(secs) / len(secs):.0f} / {max(secs):.0f} | {cpu_text} "
                      f"| {sum(rss) / len(rss):.0f} / {max(rss)} | {sum(pss) / len(pss):.0f} "
                      f"| {run['machine_used_increase_mb']} | {run['load_before'][0]} → {run['load_mean_during']} |")
     return "\n".join(lines)
