@@ -163,12 +163,13 @@ class Scatter2DView(View):
     ``update(t=..., shape=..., schedule=...)``: t is a code index k = t − 1 of the chosen schedule (0..T−1), shape
     one of :data:`SHAPES`, schedule a key of ``view.schedules``. The data x0 stays visible as a faint
     grey ghost; x0 per shape and ε are drawn once from ``seed``. The figure carries its own legend and
-    axis labels (static: drawn once into the background). Its default size (4.9 × 5.0 in at 90 dpi,
-    about 440 × 450 px) leaves room for the three controls in a 900 px high window.
+    axis labels (static: drawn once into the kept background, since every parameter only moves the
+    :meth:`dynamic_artists`). Its default size (4.6 × 5.2 in at 90 dpi, about 415 × 470 px) leaves room
+    for the three controls in a 900 px high window.
     """
 
     def __init__(self, n: int = 1000, seed: int = 0, schedules: dict[str, NoiseSchedule] | None = None,
-                 shapes=SHAPES, lim: float = 4.0, grid_size: int = 101, figsize=(4.9, 5.0)):
+                 shapes=SHAPES, lim: float = 4.0, grid_size: int = 101, figsize=(4.6, 5.2)):
         self.n, self.seed, self.lim, self.grid_size = int(n), int(seed), float(lim), int(grid_size)
         self.schedules = dict(schedules) if schedules else chapter_schedules()
         self.shapes = tuple(shapes)
@@ -213,7 +214,7 @@ class Scatter2DView(View):
         (self.path,) = ax.plot([], [], color=PALETTE[2], lw=1.0, alpha=0.8, zorder=3)
         (self.mean_cf,) = ax.plot([], [], "o", ms=9, mfc="none", mec=PALETTE[2], mew=2, zorder=4)
         (self.mean_emp,) = ax.plot([], [], "x", ms=8, color="black", mew=2, zorder=5)
-        self.title = ax.set_title("", fontsize=11)
+        self.title = ax.set_title("", fontsize=11, y=1.0)          # fixed position: the title is blitted
         handles = [
             Line2D([], [], ls="", marker="o", ms=5, color="0.6", label="x0 (data)"),
             Line2D([], [], ls="", marker="o", ms=5, color=PALETTE[0], label="x_t"),
@@ -222,8 +223,9 @@ class Scatter2DView(View):
             Line2D([], [], color=PALETTE[2], marker="o", mfc="none", mew=2, label="√ᾱ_t E[x0] and its path"),
             Line2D([], [], ls="", marker="x", mew=2, color="black", label="mean of the points"),
         ]
-        ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.85, frameon=True,
-                  handlelength=1.6, borderaxespad=0.3, labelspacing=0.25)
+        # below the axes, so no point is ever drawn over it (blitting draws the points last)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, fontsize=9,
+                  frameon=False, handlelength=1.6, columnspacing=1.0, labelspacing=0.25)
 
     # -- data, computed on first use and cached ----------------------------------------------
     def dist(self, shape: str) -> Distribution:
@@ -298,6 +300,14 @@ class Scatter2DView(View):
         """Show step t of ``shape`` under ``schedule`` (each optional); returns the :class:`Frame` drawn.
         A t beyond a newly chosen schedule's T − 1 is an error: give t as well."""
         return View.update(self, shape=shape, schedule=schedule, t=t)
+
+    #: every parameter only moves the dynamic artists: the axes, ticks, labels and legend stay in the background
+    DYNAMIC_PARAMS = ("t", "shape", "schedule")
+
+    def dynamic_artists(self) -> list:
+        """What an update changes: the data ghost, the points, q(x_t)'s lines, the mean's path and markers,
+        the title."""
+        return [self.ghost, self.scatter, self.contour, self.path, self.mean_cf, self.mean_emp, self.title]
 
     def show(self, changed: set[str]) -> Frame:
         f = self.frame()
