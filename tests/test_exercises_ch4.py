@@ -308,3 +308,57 @@ def test_q4_other_right_answers_pass():
 def test_q4_randint_1_T_is_caught_with_overwhelming_probability():
     """The batch is large enough that a right answer misses step 0 (or T−1) with probability ≈ 2e-9."""
     assert (1 - 1 / ch4.T_CHECK) ** ch4.LOSS_BATCH < 1e-8
+
+
+# ---- 4.5 the whole training loop ---------------------------------------------------------------------------
+def _loop_variant(bug):
+    """The reference loop with one typical mistake (bug=None: right)."""
+    def loop(model, schedule, sample_data, steps, generator):
+        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+        losses = []
+        for _ in range(steps):
+            x0 = sample_data(256)
+            t = torch.randint(1 if bug == "randint(1, T)" else 0, schedule.T, (256,), generator=generator)
+            eps = torch.randn(x0.shape, generator=generator)
+            abar = schedule.alphas_cumprod[t].float().reshape(-1, 1)
+            x_t = (abar if bug == "abar" else abar.sqrt()) * x0 + (1 - abar).sqrt() * eps
+            loss = (((x0 if bug == "x0 target" else eps) - model(x_t, t)) ** 2).mean()
+            if bug != "no zero_grad":
+                opt.zero_grad()
+            loss.backward()
+            if bug != "no step":
+                opt.step()
+            losses.append(loss.item())
+        return losses
+    return loop
+
+
+def test_q5_blank_is_not_attempted_and_a_short_list_is_refused():
+    assert status(ch4.q5, blank_function)[0] == NOT_ATTEMPTED
+
+    def two_losses(model, schedule, sample_data, steps, generator):
+        return [1.0, 0.5]
+    got, message = status(ch4.q5, two_losses)
+    assert got == INCORRECT and f"{ch4.LOOP_STEPS} numbers" in message
+
+
+def test_q5_a_loop_that_never_steps_is_caught():
+    got, message = status(ch4.q5, _loop_variant("no step"))
+    assert got == INCORRECT and "weights never changed" in message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug, hint", [
+    (None, None),
+    ("randint(1, T)", "torch.randint(1, T, ...)"),
+    ("abar", "the template's ᾱ_t x0"),
+    ("x0 target", "your loss compares the output with x0"),
+    ("no zero_grad", "optimizer.zero_grad()"),
+])
+def test_q5_reference_passes_and_typical_loops_get_their_hint(bug, hint):
+    loop = ch4.reference_train_loop if bug is None else _loop_variant(bug)
+    got, message = status(ch4.q5, loop)
+    if bug is None:
+        assert got == CORRECT, message
+    else:
+        assert got == INCORRECT and hint in message, message

@@ -4,6 +4,8 @@ q1  noisy_sample(schedule, x0, t, eps): fix the template that noises with ᾱ_t 
 q2  uses_time(model, x_t, T): does the output for x_t change with the code step t anywhere in 0..T−1?
 q3  FixedSketch: make a sketched network actually use its time embedding
 q4  simple_loss(model, schedule, x0, generator): the training loss L_simple for one batch, t and ε drawn
+q5  train_loop(model, schedule, sample_data, steps, generator): the whole training loop for the 2D MLP, checked by
+    the loss it reaches and the quality of its samples
 
 Code steps run t = 0..T−1 (the papers' 1..T). ``t`` is an int or a LongTensor (batch,).
 """
@@ -21,7 +23,8 @@ from ..schedules import make_schedule
 from .base import (Exercise, Incorrect, Mistake, as_bool, as_float64, call_student, check_close, close, diagnose,
                    max_abs_diff, require_callable, source_of)
 
-__all__ = ["q1", "q2", "q3", "q4", "buggy_noisy_sample", "reference_noisy_sample", "reference_simple_loss",
+__all__ = ["q1", "q2", "q3", "q4", "q5", "buggy_noisy_sample", "reference_noisy_sample", "reference_simple_loss",
+           "reference_train_loop", "LOOP_STEPS", "LOOP_LOSS_MAX", "LOOP_MMD_MAX",
            "reference_uses_time", "SketchDenoiser", "ReferenceFixedSketch", "BUGGY_TEMPLATE", "T_CHECK"]
 
 T_CHECK = 1000
@@ -516,4 +519,175 @@ q4 = Exercise(
     ],
     solution=source_of(reference_simple_loss),
     reference=reference_simple_loss,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# q5 — the whole training loop for the 2D MLP
+# ---------------------------------------------------------------------------------------------
+#: Training steps the checker gives the student's loop: a few hundred batches of 256 train the small
+#: TimeMLP far enough to sample the ring recognisably in a few seconds on a CPU.
+LOOP_STEPS = 300
+#: The mean of the last 50 returned losses must be below this. The exact ε* of the ring scores about
+#: 0.25 averaged over t (the floor no network passes); the reference loop reaches about 0.29 after 300
+#: steps; a network that answers 0 scores 1, and a loop that does not learn stays near or above that.
+LOOP_LOSS_MAX = 0.40
+#: MMD² (V-statistic, n = 500, the ring's bandwidths) of 50-step DDIM samples against fresh data must
+#: be below this. Two data sets sit at about 0.002 and the exact ε* at about 0.002; the reference loop
+#: reaches about 0.013; loops that learn the wrong target or never zero their gradients give ≥ 0.15.
+LOOP_MMD_MAX = 0.05
+#: Steps whose x_t the noising check reads (the papers' t = 251 … 351): there ᾱ_t ≈ 0.45 … 0.7, where
+#: √ᾱ_t and ᾱ_t give clearly different spreads.
+_NOISING_WINDOW = (250, 350)
+
+
+class _TrainingRecorder(nn.Module):
+    """The student's model as it trains: forwards to a TimeMLP and records, for calls with gradients,
+    the smallest and largest t and the second moment of x_t inside :data:`_NOISING_WINDOW`."""
+
+    def __init__(self, inner: nn.Module, schedule):
+        super().__init__()
+        self.inner = inner
+        self.abar = schedule.alphas_cumprod
+        self.t_min, self.t_max, self.calls = None, None, 0
+        self.window_sq, self.window_abar, self.window_n = 0.0, 0.0, 0
+
+    def forward(self, x_t, t):
+        if torch.is_grad_enabled():
+            tt = torch.as_tensor(t).reshape(-1).long()
+            self.calls += 1
+            lo, hi = int(tt.min()), int(tt.max())
+            self.t_min = lo if self.t_min is None else min(self.t_min, lo)
+            self.t_max = hi if self.t_max is None else max(self.t_max, hi)
+            if tt.numel() == x_t.shape[0]:
+                inside = (tt >= _NOISING_WINDOW[0]) & (tt <= _NOISING_WINDOW[1])
+                if bool(inside.any()):
+                    self.window_sq += float(x_t.detach()[inside].double().pow(2).mean(-1).sum())
+                    self.window_abar += float(self.abar[tt[inside]].sum())
+                    self.window_n += int(inside.sum())
+        return self.inner(x_t, t)
+
+
+def reference_train_loop(model, schedule, sample_data, steps, generator):
+    """Adam on L_simple for ``steps`` batches of 256: t ~ U{0..T−1} and ε ~ N(0, I) per example, x_t in
+    closed form; returns the loss of every step (a list of floats)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(steps):
+        x0 = sample_data(256)
+        t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)   # code indices: t = 1 … T
+        eps = torch.randn(x0.shape, generator=generator)
+        abar = schedule.alphas_cumprod[t].float().reshape(-1, 1)
+        x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
+        loss = ((eps - model(x_t, t)) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _loop_setup(seed: int = 0):
+    """A fresh TimeMLP (fixed initial weights) wrapped in the recorder, the ring, its data source."""
+    from ..distributions import make_distribution
+    from ..models import TimeMLP
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        inner = TimeMLP(data_dim=2, hidden=64, depth=2, time_dim=32, T=_SCHEDULE.T)
+    ring = make_distribution("ring")
+    data_gen = torch.Generator().manual_seed(seed + 1)
+    return _TrainingRecorder(inner, _SCHEDULE), ring, (lambda n: ring.sample(int(n), generator=data_gen))
+
+
+def _held_out_errors(model, schedule, x0) -> tuple[float, float]:
+    """(L_simple, mean (x0 − output)²) of the trained model on fresh data, one random t per example."""
+    gen = torch.Generator().manual_seed(5)
+    t = torch.randint(0, schedule.T, (x0.shape[0],), generator=gen)
+    eps = torch.randn(x0.shape, generator=gen, dtype=x0.dtype)
+    abar = schedule.alphas_cumprod[t].to(x0.dtype).reshape(-1, 1)
+    with torch.no_grad():
+        out = model(abar.sqrt() * x0 + (1 - abar).sqrt() * eps, t)
+    return float(((eps - out) ** 2).mean()), float(((x0 - out) ** 2).mean())
+
+
+def _check_train_loop(fn) -> None:
+    from ..metrics import sample_quality
+    from ..sampling import ddim_sample
+
+    require_callable(fn, "q5.check(train_loop)")
+    sch = _SCHEDULE
+    model, ring, sample_data = _loop_setup()
+    before = [p.detach().clone() for p in model.parameters()]
+    with torch.random.fork_rng():
+        losses = call_student(fn, model, sch, sample_data, LOOP_STEPS, torch.Generator().manual_seed(3))
+    if isinstance(losses, torch.Tensor):
+        losses = losses.detach().reshape(-1).tolist()
+    if not isinstance(losses, (list, tuple)) or len(losses) != LOOP_STEPS:
+        raise Incorrect(f"return the loss of every step: a list of {LOOP_STEPS} numbers (losses.append(loss.item())).")
+    values = as_float64(torch.as_tensor([float(v) for v in losses]), "the losses", finite=False)
+    if model.calls == 0:
+        raise Incorrect("your loop never called model(x_t, t) with gradients on: the loss must come from the model.")
+    if all(torch.equal(a, b) for a, b in zip(before, model.parameters())):
+        raise Incorrect("the weights never changed: make an optimiser over model.parameters() (torch.optim.Adam) "
+                        "and call optimizer.step() after loss.backward() in every step.")
+    if model.t_min >= 1:
+        raise Incorrect("no batch was ever drawn at code index 0 (the papers' t = 1): torch.randint(1, T, ...) "
+                        "carries the papers' t ≥ 1 into code and never trains the step the sampler's last move "
+                        "uses. Draw torch.randint(0, T, ...).")
+    if model.t_max < sch.T - 1:
+        raise Incorrect(f"no batch was ever drawn at the last code index {sch.T - 1} (the papers' t = T, where "
+                        "sampling starts). torch.randint's upper bound is exclusive: torch.randint(0, T, ...).")
+    if model.window_n:
+        m2 = float(ring.sample(20_000, generator=torch.Generator().manual_seed(9)).pow(2).mean())   # E x0²
+        mean_abar = model.window_abar / model.window_n
+        got = model.window_sq / model.window_n
+        right, template = mean_abar * m2 + 1 - mean_abar, mean_abar ** 2 * m2 + 1 - mean_abar
+        if abs(got - template) < abs(got - right):
+            raise Incorrect(f"your x_t are too close to the middle (mean x_t² {got:.3f} where √ᾱ_t x0 + √(1−ᾱ_t) ε "
+                            f"gives {right:.3f}): that is the template's ᾱ_t x0. The signal's coefficient is "
+                            "√ᾱ_t (exercise 4.1).")
+    final = float(values[-50:].mean())
+    if not math.isfinite(final) or final > 10:
+        raise Incorrect(f"your loss grew to {final:.3g}: the gradients pile up from step to step. Call "
+                        "optimizer.zero_grad() before loss.backward() in every step.")
+    model.eval()
+    x0_fresh = sample_data(4096)
+    held_out, x0_error = _held_out_errors(model, sch, x0_fresh)
+    if held_out > 0.9:
+        if x0_error < 0.8 * float(x0_fresh.pow(2).mean()):     # it learned something of x0 (answering 0 scores E x0²)
+            raise Incorrect(f"the trained network's L_simple on fresh data is {held_out:.2f}, no better than "
+                            f"answering 0 (which scores 1), while it predicts x0 with error {x0_error:.2f}: your "
+                            "loss compares the output with x0. In ε-prediction the target is the noise ε that made "
+                            "x_t: ((eps - model(x_t, t)) ** 2).mean().")
+        raise Incorrect(f"the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 "
+                        "(which scores 1). If the target is ε, the gradients probably pile up: call "
+                        "optimizer.zero_grad() before loss.backward() in every step.")
+    if final > LOOP_LOSS_MAX:
+        raise Incorrect(f"the mean of your last 50 losses is {final:.3f}; after {LOOP_STEPS} steps it should be "
+                        f"below {LOOP_LOSS_MAX} (the exact ε* scores about 0.25). Use batches of 256 and Adam with "
+                        "a learning rate around 3e-3.")
+    with torch.no_grad():
+        x_T = torch.randn(500, 2, generator=torch.Generator().manual_seed(6))
+        samples = ddim_sample(model, sch, x_T, num_steps=50)
+    quality = sample_quality(samples, ring, ring.sample(500, generator=torch.Generator().manual_seed(7)))
+    if quality.mmd2 > LOOP_MMD_MAX:
+        raise Incorrect(f"the loss is fine but the samples are not: MMD² {quality.mmd2:.3g} to fresh data (should be "
+                        f"below {LOOP_MMD_MAX}). Check that the model gets the same t the noise level was made with.")
+
+
+q5 = Exercise(
+    "Exercise 4.5 — the whole training loop",
+    _check_train_loop,
+    hints=[
+        "Each step: a batch of clean points, one random step and fresh noise per point, x_t in closed form, the "
+        "loss of exercise 4.4, then the usual three optimiser lines. Return the list of losses.",
+        "optimizer = torch.optim.Adam(model.parameters(), lr=3e-3) once, before the loop. In the loop: "
+        "x0 = sample_data(256); t = torch.randint(0, schedule.T, (256,), generator=generator); eps = "
+        "torch.randn(x0.shape, generator=generator); ᾱ_t = schedule.alphas_cumprod[t] as float, shape (256, 1).",
+        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; loss = ((eps - model(x_t, t)) ** 2).mean(); "
+        "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item()).",
+    ],
+    solution=source_of(reference_train_loop),
+    reference=reference_train_loop,
 )
