@@ -72,7 +72,8 @@ def fmt(x, digits: int = 4) -> str:
 
 
 def _scalar(x, what: str) -> float:
-    t = torch.as_tensor(x).detach()
+    # python and numpy numbers go to float64 directly (torch.as_tensor would round a float to float32)
+    t = x.detach().double() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
     if t.numel() != 1:
         raise TypeError(f"{what}: expected one number, got shape {tuple(t.shape)}. Reduce it first "
                         f"(e.g. .mean() or float(...)).")
@@ -80,7 +81,8 @@ def _scalar(x, what: str) -> float:
 
 
 def _values(samples, what: str) -> np.ndarray:
-    arr = np.asarray(torch.as_tensor(samples).detach().double().cpu().reshape(-1))
+    arr = (samples.detach().double().cpu().numpy() if isinstance(samples, torch.Tensor)
+           else np.asarray(samples, dtype=np.float64)).reshape(-1)
     if arr.size < 2:
         raise ValueError(f"{what}: a statistical claim needs at least 2 values, got {arr.size}.")
     if not np.isfinite(arr).all():

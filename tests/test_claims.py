@@ -91,3 +91,9 @@ def test_fmt_is_plain():
     assert claims.fmt(np.float64(-0.0115)) == "-0.0115"
     assert claims.fmt(4.0358e-05) == "4.036e-05"
     assert claims.fmt(0) == "0"
+
+
+def test_python_floats_are_compared_in_float64():
+    # torch.as_tensor(0.3475) would be float32 (0.34749999642…) and miss a 1e-12 tolerance
+    claims.claim_close("ᾱ_100", 0.3475, np.float64(0.3475), atol=1e-12, why="the same float64 number", quiet=True)
+    claims.claim_mean("values", [0.1, 0.1 + 1e-17], 0.1, spread=1e-12, quiet=True)
