@@ -224,8 +224,10 @@ def test_hub_config_for_a_class(tmp_path, monkeypatch):
 
 def test_hub_config_other_spawners_and_bad_settings(tmp_path, monkeypatch):
     assert _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="local").JupyterHub.spawner_class == "localprocess"
-    c = _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="systemd", DL_HUB_MEM_LIMIT="2G")
-    assert c.SystemdSpawner.mem_limit == "2G" and c.SystemdSpawner.cpu_limit == 1.0
+    c = _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="systemd", DL_HUB_CPU_LIMIT="1.5")
+    assert c.SystemdSpawner.mem_limit == "2G" and c.SystemdSpawner.cpu_limit == 1.5
+    with pytest.raises(SystemExit, match="DL_HUB_CPU_LIMIT='one' is not a number"):
+        _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="systemd", DL_HUB_CPU_LIMIT="one")
     with pytest.raises(SystemExit, match="use trial, local or systemd"):
         _hub_config(tmp_path, monkeypatch, DL_HUB_SPAWNER="docker")
     with pytest.raises(SystemExit, match="DL_HUB_CULL_TIMEOUT='soon' is not a whole number"):

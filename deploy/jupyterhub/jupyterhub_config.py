@@ -37,7 +37,7 @@ Settings come from environment variables (defaults in brackets):
   DL_HUB_CULL_TIMEOUT [3600], DL_HUB_CULL_EVERY [300]   seconds
   DL_HUB_KERNEL_CULL [1800]                    seconds before an idle kernel is shut down
   DL_HUB_THREADS [1]                           torch/OpenMP threads per student
-  DL_HUB_MEM_LIMIT [3G], DL_HUB_CPU_LIMIT [1]  per student (systemd spawner only)
+  DL_HUB_MEM_LIMIT [2G], DL_HUB_CPU_LIMIT [1]  per student (systemd spawner only)
 """
 import atexit
 import os
@@ -56,13 +56,13 @@ VENV_BIN = Path(sys.executable).parent            # the hub runs from the course
 ENV = os.environ
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default, kind=int):
     value = ENV.get(name, str(default))
     try:
-        return int(value)
+        return kind(value)
     except ValueError:
-        raise SystemExit(f"{name}={value!r} is not a whole number of seconds/ports/threads; "
-                         f"unset it for the default {default}") from None
+        what = "a whole number of seconds/ports/threads" if kind is int else "a number"
+        raise SystemExit(f"{name}={value!r} is not {what}; unset it for the default {default}") from None
 
 
 def _private_dir(path: Path) -> Path:
@@ -75,10 +75,10 @@ STATE = _private_dir(Path(ENV.get("DL_HUB_STATE", REPO / "build" / "hub")).resol
 
 # ---- network: everything on loopback unless DL_HUB_IP says otherwise -------------------------
 c.JupyterHub.ip = ENV.get("DL_HUB_IP", "127.0.0.1")
-c.JupyterHub.port = _int("DL_HUB_PORT", 8000)
+c.JupyterHub.port = _number("DL_HUB_PORT", 8000)
 c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = _int("DL_HUB_API_PORT", 8081)
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_int('DL_HUB_PROXY_API_PORT', 8001)}"
+c.JupyterHub.hub_port = _number("DL_HUB_API_PORT", 8081)
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_number('DL_HUB_PROXY_API_PORT', 8001)}"
 c.Spawner.ip = "127.0.0.1"
 # configurable-http-proxy from npm, installed by `make hub` into .venv/chp (package-lock in proxy/)
 chp = VENV_BIN.parent / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -106,16 +106,16 @@ else:
 c.Authenticator.username_pattern = r"^[a-z][a-z0-9_-]{0,31}$"
 
 # ---- the students' servers ---------------------------------------------------------------------
-cull_timeout = _int("DL_HUB_CULL_TIMEOUT", 3600)
-cull_every = _int("DL_HUB_CULL_EVERY", 300)
+cull_timeout = _number("DL_HUB_CULL_TIMEOUT", 3600)
+cull_every = _number("DL_HUB_CULL_EVERY", 300)
 activity_interval = max(1, min(300, cull_every))   # activity must be fresher than culling checks
-threads = str(_int("DL_HUB_THREADS", 1))
+threads = str(_number("DL_HUB_THREADS", 1))
 
 c.Spawner.cmd = [str(VENV_BIN / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.args = [
-    # an idle kernel holds ~0.3-0.5 GB (torch and a chapter's tensors): shut it down, keep the server
-    f"--MappingKernelManager.cull_idle_timeout={_int('DL_HUB_KERNEL_CULL', 1800)}",
+    # a chapter's kernel holds 0.8-1.4 GB (docs/hosting.md): shut it down when idle, keep the server
+    f"--MappingKernelManager.cull_idle_timeout={_number('DL_HUB_KERNEL_CULL', 1800)}",
     "--MappingKernelManager.cull_interval=60",
 ]
 c.Spawner.environment = {
@@ -148,8 +148,9 @@ elif spawner_kind == "local":
     c.JupyterHub.spawner_class = "localprocess"   # each student a unix account (hub runs as root)
 elif spawner_kind == "systemd":
     c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
-    c.SystemdSpawner.mem_limit = ENV.get("DL_HUB_MEM_LIMIT", "3G")
-    c.SystemdSpawner.cpu_limit = float(ENV.get("DL_HUB_CPU_LIMIT", "1"))
+    # measured peak of a student server: 1.5-1.65 GB resident (chapter 04; docs/hosting.md)
+    c.SystemdSpawner.mem_limit = ENV.get("DL_HUB_MEM_LIMIT", "2G")
+    c.SystemdSpawner.cpu_limit = _number("DL_HUB_CPU_LIMIT", 1, kind=float)
     c.SystemdSpawner.isolate_tmp = True
     c.SystemdSpawner.isolate_devices = True
 else:
