@@ -161,6 +161,24 @@ def marginal_moments(schedule: NoiseSchedule, t, x0_mean=0.0, x0_var=0.0):
 # ---------------------------------------------------------------------------------------------
 # Many x_t at once (one ε for every t), and x_t the long way round (one step at a time)
 # ---------------------------------------------------------------------------------------------
+def _steps(ts, T: int) -> torch.Tensor:
+    """Code steps ``ts`` (a sequence, range or 1D LongTensor) as a checked 1D LongTensor."""
+    ts = torch.as_tensor(ts if isinstance(ts, torch.Tensor) else list(ts), dtype=torch.long)
+    if ts.dim() != 1 or ts.numel() == 0:
+        raise ValueError(f"ts must be a non-empty 1D sequence of code steps, e.g. range({T}), "
+                         f"got shape {tuple(ts.shape)}.")
+    return check_timestep(ts, T, "ts")
+
+
+def _closed_form(x0: torch.Tensor, eps: torch.Tensor, sqrt_abar: torch.Tensor, sqrt_one_minus_abar: torch.Tensor):
+    """√ᾱ x0 + √(1−ᾱ) ε for a table of coefficients (..., K) (float64, cast to x0's dtype first, as
+    :func:`q_sample` does): returns (..., K, *x0.shape)."""
+    shape = sqrt_abar.shape + (1,) * x0.dim()                           # broadcast over x0's axes
+    a = sqrt_abar.to(dtype=x0.dtype, device=x0.device).reshape(shape)
+    b = sqrt_one_minus_abar.to(dtype=x0.dtype, device=x0.device).reshape(shape)
+    return a * x0 + b * eps
+
+
 def q_sample_steps(schedule: NoiseSchedule, x0, ts, noise=None,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     r"""x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε at every code step in ``ts``, with the SAME ε for every t.
@@ -176,32 +194,32 @@ def q_sample_steps(schedule: NoiseSchedule, x0, ts, noise=None,
     """
     x0, _ = _prepare(schedule, x0, 0, "x0")
     eps = _noise_like(x0, noise, generator)
-    ts = torch.as_tensor(ts if isinstance(ts, torch.Tensor) else list(ts), dtype=torch.long)
-    if ts.dim() != 1 or ts.numel() == 0:
-        raise ValueError(f"ts must be a non-empty 1D sequence of code steps, e.g. range({schedule.T}), "
-                         f"got shape {tuple(ts.shape)}.")
-    ts = check_timestep(ts, schedule.T, "ts")
-    per_t = (-1,) + (1,) * x0.dim()                                       # broadcast over x0's axes
-    a = schedule.sqrt_alphas_cumprod[ts].to(dtype=x0.dtype, device=x0.device).reshape(per_t)
-    b = schedule.sqrt_one_minus_alphas_cumprod[ts].to(dtype=x0.dtype, device=x0.device).reshape(per_t)
-    return a * x0 + b * eps
+    ts = _steps(ts, schedule.T)
+    return _closed_form(x0, eps, schedule.sqrt_alphas_cumprod[ts], schedule.sqrt_one_minus_alphas_cumprod[ts])
 
 
 def q_sample_grid(schedules, x0, ts, noise=None, generator: torch.Generator | None = None) -> torch.Tensor:
     r""":func:`q_sample_steps` under several schedules with the same x0 and the same ε, so the rows
-    differ only through ᾱ_t (chapter 3's comparison).
+    differ only through ᾱ_t (chapter 3's comparison). Checked once, computed in one broadcast.
 
     Args:
         schedules: {name: NoiseSchedule}, e.g. ``schedules.make_schedules()``; rows follow its order.
-        x0: clean data (batch, ...); ts and noise as in :func:`q_sample_steps`.
+        x0: clean data (batch, ...); ts and noise as in :func:`q_sample_steps` (every t must exist in
+            every schedule).
     Returns: (len(schedules), len(ts), batch, ...) in x0's dtype.
     """
     if not schedules:
         raise ValueError("schedules is empty: give a dict {name: NoiseSchedule}, e.g. "
                          "diffusion_lab.schedules.make_schedules().")
+    for s in schedules.values():
+        if not isinstance(s, NoiseSchedule):
+            raise TypeError(f"every schedule must be a NoiseSchedule (make one with make_schedule('linear', T)), "
+                            f"got {type(s).__name__}.")
     x0, _ = _prepare(next(iter(schedules.values())), x0, 0, "x0")
     eps = _noise_like(x0, noise, generator)                              # one ε for every row
-    return torch.stack([q_sample_steps(s, x0, ts, noise=eps) for s in schedules.values()])
+    ts = _steps(ts, min(s.T for s in schedules.values()))
+    return _closed_form(x0, eps, torch.stack([s.sqrt_alphas_cumprod[ts] for s in schedules.values()]),
+                        torch.stack([s.sqrt_one_minus_alphas_cumprod[ts] for s in schedules.values()]))
 
 
 def q_sample_chain(schedule: NoiseSchedule, x0, t: int, generator: torch.Generator | None = None) -> torch.Tensor:

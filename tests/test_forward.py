@@ -280,6 +280,7 @@ def test_q_sample_grid_rows_differ_only_through_abar():
     for r, s in enumerate(schedules.values()):
         for k, t in enumerate(ts):
             np.testing.assert_allclose(grid[r, k].numpy(), _closed_form_np(s, digit, t, eps), atol=1e-5)
+            assert torch.equal(grid[r, k], q_sample(s, digit, t, noise=eps))              # bit for bit
     # same ε everywhere: at t = 999 every schedule is almost pure ε
     assert float((grid[:, 2] - eps).abs().max()) < 0.05
     with pytest.raises(ValueError, match="empty"):
