@@ -80,7 +80,7 @@ def hub(tmp_path_factory, playwright_browser):
 
 # ---- browser steps ---------------------------------------------------------------------------------
 
-def _log_in(page, hub, name: str, password: str) -> None:
+def _log_in(page, name: str, password: str) -> None:
     page.wait_for_selector("#login_submit", timeout=60_000)
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", password)
@@ -163,7 +163,7 @@ def test_a_class_of_three_on_the_hub(hub, playwright_browser, screenshots_dir, e
         page = pages[STUDENTS[0]]
         page.goto(hub.link, wait_until="domcontentloaded")
         assert "/hub/login" in page.url, f"the link should ask for a log-in first, went to {page.url}"
-        _log_in(page, hub, STUDENTS[0], PASSWORD + "-wrong")
+        _log_in(page, STUDENTS[0], PASSWORD + "-wrong")
         page.wait_for_selector(".login_error", timeout=30_000)
         assert "Invalid" in page.locator(".login_error").inner_text()
         assert "/hub/login" in page.url and hub.user(STUDENTS[0]) is None
@@ -172,7 +172,7 @@ def test_a_class_of_three_on_the_hub(hub, playwright_browser, screenshots_dir, e
         for name in STUDENTS:
             if name != STUDENTS[0]:
                 pages[name].goto(hub.link, wait_until="domcontentloaded")
-            _log_in(pages[name], hub, name, PASSWORD)
+            _log_in(pages[name], name, PASSWORD)
         for name in STUDENTS:
             _wait_in_lab_at(pages[name], name, CHAPTER_00)
         timings["all_in_chapter_00_s"] = round(time.perf_counter() - start, 1)
