@@ -48,6 +48,10 @@ FACTORIES = {
     "ScoreFieldView": lambda m: m.ScoreFieldView(RING, SHORT, arrows_n=5, image_n=20, t=10),
     "SamplerPathsView": lambda m: m.SamplerPathsView(RING.eps_model(SHORT), SHORT, RING, _x_T(), RING.sample(30),
                                                      n_paths=4, nfe=5),
+    "GuidedField2DView": lambda m: m.GuidedField2DView(m.labelled_ring(), SHORT, n=30, ws=(0.0, 1.0, 3.0),
+                                                       t_choices=(5, 20), grid_n=5, num_steps=3),
+    "GuidanceGridView": lambda m: m.GuidanceGridView({0.0: torch.zeros(2, 3, 1, 4, 4), 2.0: torch.ones(2, 3, 1, 4, 4)},
+                                                     classes=(0, 1)),
 }
 
 
@@ -95,7 +99,9 @@ def _bad_values(allowed):
     if isinstance(allowed, Interval):
         span = f"from {allowed.lo:g} to {allowed.hi:g}"
         return [(allowed.hi + 0.5, span), (allowed.lo - 0.5, span)]
-    return [("no such name", "Known")]
+    if all(isinstance(choice, str) for choice in allowed):
+        return [("no such name", "Known")]
+    return [(max(allowed) + 1, "not one of the allowed values")]
 
 
 def test_state_holds_exactly_the_parameters_update_takes(view):

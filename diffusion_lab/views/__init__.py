@@ -91,7 +91,10 @@ class View:
                                  f"from {allowed.lo:g} to {allowed.hi:g}.")
             return float(value)
         if value not in allowed:
-            raise unknown_name(name, value, tuple(allowed))
+            if all(isinstance(choice, str) for choice in allowed):
+                raise unknown_name(name, value, tuple(allowed))
+            raise ValueError(f"{where}: {name} = {value!r} is not one of the allowed values "
+                             f"{', '.join(map(repr, allowed))}.")
         return value
 
     def update(self, **params):
