@@ -153,3 +153,13 @@ def test_missing_or_wrong_results_name_the_fix(tmp_path):
     with pytest.raises(ValueError, match="run it again"):
         fs.load_nfe_results(bad)
 
+
+
+def test_the_stored_benchmark_meets_the_issue_targets():
+    """benchmarks/results/samplers_vs_nfe.json (what the chapter plots): DPM++ 2M within 10 % of DDPM-1000's NLL
+    by 20 calls with the exact ε*, every sampler's calls as its cost rule says."""
+    results = fs.load_nfe_results()
+    exact = results["ring"]["models"]["exact"]["samplers"]
+    fewest = exact["dpmpp_2m"]["fewest_calls_within_10pct"]
+    assert fewest is not None and fewest <= 20
+    assert all(k % 2 == 1 for k in exact["heun"]["calls"])          # 2N − 1

@@ -391,6 +391,10 @@ def plot_quality_vs_nfe(results: dict, figsize=None):
                      f"8×8 digits, U-Net (n = {digits['n']})", floor=float(digits["real"]),
                      floor_label="real vs real digits")
     axes[0].legend(fontsize=7, loc="upper right")
+    if digits is not None:                        # its own reference lines (the samplers' colours are in panel 1)
+        handles, labels = axes[-1].get_legend_handles_labels()
+        keep = [i for i, label in enumerate(labels) if label not in SAMPLER_LABELS.values()]
+        axes[-1].legend([handles[i] for i in keep], [labels[i] for i in keep], fontsize=7, loc="center left")
     fig.tight_layout()
     return fig
 
