@@ -348,7 +348,7 @@ def test_presenting_deck_mode_keeps_the_slider_live(lab_page, lab_server, screen
     page.evaluate("() => window.jupyterapp.commands.execute('deck:start')")
     page.wait_for_selector("body[data-jp-deck-mode], .jp-Deck", state="attached", timeout=20_000)
     page.wait_for_timeout(800)
-    for step in range(30):
+    for _ in range(30):
         if page.evaluate(FIND_MAIN_SLIDER, True)["found"]:      # a slider on the slide shown now
             page.locator("[data-e2e=figure]").scroll_into_view_if_needed()
             page.wait_for_timeout(300)
