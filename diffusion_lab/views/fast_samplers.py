@@ -123,7 +123,7 @@ class ScoreFieldView(StepView):
     DYNAMIC_PARAMS = ("t",)
 
     def __init__(self, dist: GaussianMixture, schedule: NoiseSchedule, lim: float = 3.5, arrows_n: int = 15,
-                 image_n: int = 100, t: int = 300, figsize=None):
+                 image_n: int = 64, t: int = 300, figsize=None):
         if not isinstance(dist, GaussianMixture) or dist.dim != 2:
             raise TypeError("ScoreFieldView needs a 2D GaussianMixture (e.g. make_distribution('ring')): its exact "
                             "log q_t and ε* are what it draws.")
