@@ -78,8 +78,8 @@ def ring_results(eps_model, schedule, n: int, seeds: int, budgets, spacing: str)
         out["ddpm1000"]["mmd2"].append(q.mmd2)
         for name, row in out["samplers"].items():
             t0 = time.perf_counter()
-            curve = S.quality_vs_calls(eps_model, schedule, ring, x_T, reference, samplers=(name,), budgets=budgets,
-                                       spacing=spacing, seed=seed)[name]
+            curve = dl.metrics.quality_vs_calls(eps_model, schedule, ring, x_T, reference, samplers=(name,),
+                                                budgets=budgets, spacing=spacing, seed=seed)[name]
             row["seconds"].append(time.perf_counter() - t0)
             calls = sorted(curve)
             if row["calls"] is None:
@@ -91,7 +91,7 @@ def ring_results(eps_model, schedule, n: int, seeds: int, budgets, spacing: str)
         print(f"  seed {seed} done", flush=True)
     for row in out["samplers"].values():
         mean_nll = [_mean([per_seed[i] for per_seed in row["nll"]]) for i in range(len(row["calls"]))]
-        row["fewest_calls_within_10pct"] = S.fewest_calls_within(dict(zip(row["calls"], mean_nll)),
+        row["fewest_calls_within_10pct"] = dl.metrics.fewest_calls_within(dict(zip(row["calls"], mean_nll)),
                                                                   _mean(out["ddpm1000"]["nll"]), REL_TOL)
     return out
 
@@ -124,7 +124,7 @@ def digits_results(n: int, budgets, spacing: str) -> dict | None:
         calls = sorted(runs)
         fids = [dl.metrics.digit_fid(runs[k].clamp(-1, 1), reference, classifier) for k in calls]
         out["samplers"][name] = {"calls": calls, "fid": fids, "seconds": time.perf_counter() - t0,
-                                 "fewest_calls_within_10pct": S.fewest_calls_within(
+                                 "fewest_calls_within_10pct": dl.metrics.fewest_calls_within(
                                      dict(zip(calls, fids)), out["ddpm1000"]["fid"], REL_TOL)}
         print(f"  digits: {name} done", flush=True)
     return out

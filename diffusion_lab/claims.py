@@ -57,8 +57,8 @@ class Claim:
     def __str__(self) -> str:
         return self.sentence
 
-    def _repr_pretty_(self, printer, cycle) -> None:   # shown as the sentence if a cell ends with a claim
-        printer.text(self.sentence)
+    def _ipython_display_(self) -> None:
+        """Shown as a cell's last line: nothing more, the check already printed its sentence."""
 
 
 def fmt(x, digits: int = 4) -> str:

@@ -37,7 +37,9 @@ from torch import Tensor
 
 from .distributions import Distribution, GaussianMixture, point
 from .forward import marginal_moments, predict_start_from_noise, q_sample, q_sample_chain
+from .sampling import SIGMA_SAMPLERS, EpsModel, ddim_sample, predict_eps, samples_vs_calls
 from .schedules import NoiseSchedule
+from .seeding import make_generator
 from .validation import check_timestep
 
 __all__ = [
@@ -540,7 +542,6 @@ def eps_error_by_t(model, schedule: NoiseSchedule, dist: GaussianMixture, ts, n:
                    generator: torch.Generator | None = None) -> ErrorByT:
     """Draw n pairs (x0, ε) per t, form x_t in closed form, and compare ε̂ = model(x_t, t) with ε and
     with the mixture's exact ε* = E[ε | x_t]."""
-    from .sampling import predict_eps
 
     mse, lm, le = [], [], []
     for t in ts:
@@ -562,7 +563,6 @@ def eps_field(model, schedule: NoiseSchedule, dist: GaussianMixture, t: int, lim
 
     Returns numpy (points (G, 2), ε̂ (G, 2), ε* (G, 2)) with G = grid_n².
     """
-    from .sampling import predict_eps
 
     t = check_timestep(int(t), schedule.T)
     g = torch.linspace(-lim, lim, grid_n)
@@ -574,8 +574,47 @@ def eps_field(model, schedule: NoiseSchedule, dist: GaussianMixture, t: int, lim
 def denoise(model, schedule: NoiseSchedule, x0, t: int, noise=None, generator: torch.Generator | None = None):
     """(x_t, x̂0): x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (``noise`` = ε, drawn if None) and the model's one-step guess
     x̂0 = (x_t − √(1−ᾱ_t) ε̂)/√ᾱ_t from ε̂ = model(x_t, t)."""
-    from .sampling import predict_eps
 
     t = check_timestep(int(t), schedule.T)
     x_t = q_sample(schedule, x0, t, noise=noise, generator=generator)
     return x_t, predict_start_from_noise(schedule, x_t, t, predict_eps(model, x_t, t))
+
+
+# ---------------------------------------------------------------------------------------------
+# Samplers measured: quality against network calls
+# ---------------------------------------------------------------------------------------------
+def ddim_quality_curve(eps_model, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor, reference,
+                       step_counts: Sequence[int] = (10, 20, 50, 100, 250), eta: float = 0.0, seed: int = 0
+                       ) -> dict[int, Quality]:
+    """Quality (:func:`sample_quality`) of DDIM samples from the same x_T for each
+    number of steps (= network calls), each run with a fresh generator seeded ``seed``."""
+    out = {}
+    for k in step_counts:
+        x = ddim_sample(eps_model, schedule, x_T.clone(), num_steps=int(k), eta=eta, generator=make_generator(seed))
+        out[int(k)] = sample_quality(x, dist, reference)
+    return out
+
+
+def quality_vs_calls(eps_model: EpsModel, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor,
+                     reference, samplers: Sequence[str] = tuple(SIGMA_SAMPLERS),
+                     budgets: Sequence[int] = (4, 10, 20, 50), spacing: str = "karras", seed: int = 0
+                     ) -> dict[str, dict[int, Quality]]:
+    """{sampler: {network calls: Quality}} (:func:`sample_quality` of the samples of
+    :func:`~diffusion_lab.sampling.samples_vs_calls` against ``reference``)."""
+    runs = samples_vs_calls(eps_model, schedule, x_T, samplers, budgets, spacing, seed)
+    return {name: {k: sample_quality(x, dist, reference) for k, x in curve.items()} for name, curve in runs.items()}
+
+
+def fewest_calls_within(values: dict[int, float], target: float, rel_tol: float = 0.10) -> int | None:
+    """The fewest network calls from which on every measured value stays within ``rel_tol``·|target| of
+    ``target`` (e.g. DDPM-1000's NLL); None if even the most calls are not that close."""
+    if not values:
+        raise ValueError("values is empty: give {network calls: quality number}.")
+    if not rel_tol > 0:
+        raise ValueError(f"rel_tol must be positive (0.10 for 'within 10 %'), got {rel_tol}.")
+    best = None
+    for calls in sorted(values, reverse=True):
+        if abs(values[calls] - target) > rel_tol * abs(target):
+            break
+        best = int(calls)
+    return best

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .metrics import Quality, sample_quality
 from .schedules import NoiseSchedule
 from .seeding import make_generator
 from .validation import check_finite, check_num_steps, check_timestep, unknown_name
@@ -237,18 +236,6 @@ def ddpm_sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T, **kwargs) -> 
 def ddim_sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T, **kwargs) -> torch.Tensor:
     """Generated x0 from :func:`ddim_steps` (same arguments)."""
     return final(ddim_steps(eps_model, schedule, x_T, **kwargs))
-
-
-def ddim_quality_curve(eps_model, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor, reference,
-                       step_counts: Sequence[int] = (10, 20, 50, 100, 250), eta: float = 0.0, seed: int = 0
-                       ) -> dict[int, Quality]:
-    """Quality (:func:`~diffusion_lab.metrics.sample_quality`) of DDIM samples from the same x_T for each
-    number of steps (= network calls), each run with a fresh generator seeded ``seed``."""
-    out = {}
-    for k in step_counts:
-        x = ddim_sample(eps_model, schedule, x_T.clone(), num_steps=int(k), eta=eta, generator=make_generator(seed))
-        out[int(k)] = sample_quality(x, dist, reference)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,31 +668,6 @@ def samples_vs_calls(eps_model: EpsModel, schedule: NoiseSchedule, x_T: torch.Te
                 last = step
             runs.setdefault(last.nfe, last.x_prev)
     return out
-
-
-def quality_vs_calls(eps_model: EpsModel, schedule: NoiseSchedule, dist: GaussianMixture, x_T: torch.Tensor,
-                     reference, samplers: Sequence[str] = tuple(SIGMA_SAMPLERS),
-                     budgets: Sequence[int] = (4, 10, 20, 50), spacing: str = "karras", seed: int = 0
-                     ) -> dict[str, dict[int, Quality]]:
-    """{sampler: {network calls: Quality}} (:func:`~diffusion_lab.metrics.sample_quality` of the samples of
-    :func:`samples_vs_calls` against ``reference``)."""
-    runs = samples_vs_calls(eps_model, schedule, x_T, samplers, budgets, spacing, seed)
-    return {name: {k: sample_quality(x, dist, reference) for k, x in curve.items()} for name, curve in runs.items()}
-
-
-def fewest_calls_within(values: dict[int, float], target: float, rel_tol: float = 0.10) -> int | None:
-    """The fewest network calls from which on every measured value stays within ``rel_tol``·|target| of
-    ``target`` (e.g. DDPM-1000's NLL); None if even the most calls are not that close."""
-    if not values:
-        raise ValueError("values is empty: give {network calls: quality number}.")
-    if not rel_tol > 0:
-        raise ValueError(f"rel_tol must be positive (0.10 for 'within 10 %'), got {rel_tol}.")
-    best = None
-    for calls in sorted(values, reverse=True):
-        if abs(values[calls] - target) > rel_tol * abs(target):
-            break
-        best = int(calls)
-    return best
 
 
 def gaussian_flow_solution(dist: GaussianMixture, schedule: NoiseSchedule, x_T: torch.Tensor,

@@ -270,11 +270,11 @@ def test_samples_vs_calls_keys_are_the_calls_made(sched, ring):
 
 def test_fewest_calls_within_needs_every_larger_count_within_the_tolerance():
     values = {4: 3.0, 10: 1.75, 15: 2.3, 20: 1.72, 50: 1.69, 1000: 1.66}
-    assert S.fewest_calls_within(values, 1.66, rel_tol=0.10) == 20       # 10 is close, but 15 is not
-    assert S.fewest_calls_within(values, 1.66, rel_tol=0.02) == 50
-    assert S.fewest_calls_within({4: 9.0}, 1.0) is None
+    assert dl.metrics.fewest_calls_within(values, 1.66, rel_tol=0.10) == 20       # 10 is close, but 15 is not
+    assert dl.metrics.fewest_calls_within(values, 1.66, rel_tol=0.02) == 50
+    assert dl.metrics.fewest_calls_within({4: 9.0}, 1.0) is None
     with pytest.raises(ValueError, match="rel_tol must be positive"):
-        S.fewest_calls_within(values, 1.66, rel_tol=0)
+        dl.metrics.fewest_calls_within(values, 1.66, rel_tol=0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,9 +327,10 @@ def test_a_second_order_sampler_matches_ddpm_1000_within_10_percent_by_20_calls(
     reference = ring.sample(n, generator=dl.make_generator(2))
     ddpm = dl.metrics.sample_quality(dl.ddpm_sample(model, sched, x_T.clone(), generator=dl.make_generator(3)),
                                      ring, reference)
-    curve = S.quality_vs_calls(model, sched, ring, x_T, reference, samplers=("dpmpp_2m",), budgets=(20, 30, 50))
+    curve = dl.metrics.quality_vs_calls(model, sched, ring, x_T, reference, samplers=("dpmpp_2m",),
+                                        budgets=(20, 30, 50))
     nll = {k: q.nll for k, q in curve["dpmpp_2m"].items()}
-    fewest = S.fewest_calls_within(nll, ddpm.nll, rel_tol=0.10)
+    fewest = dl.metrics.fewest_calls_within(nll, ddpm.nll, rel_tol=0.10)
     assert fewest is not None and fewest <= 20, f"DDPM-1000 NLL {ddpm.nll:.3f}, DPM++(2M) {nll}"
 
 

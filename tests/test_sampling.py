@@ -474,7 +474,7 @@ def test_ddim_quality_curve_matches_direct_sampling(short_schedule, ring_mixture
     eps = ring_mixture.eps_model(short_schedule)
     x_T = torch.randn((200, 2), generator=dl.make_generator(10))
     ref = ring_mixture.sample(200, generator=dl.make_generator(11))
-    curve = dl.sampling.ddim_quality_curve(eps, short_schedule, ring_mixture, x_T, ref, step_counts=(5, 20))
+    curve = dl.metrics.ddim_quality_curve(eps, short_schedule, ring_mixture, x_T, ref, step_counts=(5, 20))
     direct = dl.ddim_sample(eps, short_schedule, x_T.clone(), num_steps=20)
     assert sorted(curve) == [5, 20]
     assert curve[20].nll == pytest.approx(dl.metrics.sample_quality(direct, ring_mixture, ref).nll, rel=1e-6)

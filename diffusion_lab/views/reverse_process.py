@@ -1,7 +1,7 @@
 r"""Chapter 5: running the reverse process — DDPM (both variances), DDPM without noise, DDIM.
 
 What is drawn comes from the core: ``sampling.record`` (a run kept as a ``SamplingTrace``; a slider
-only indexes it), ``sampling.ddpm_mean_steps`` (DDPM with σ = 0), ``sampling.ddim_quality_curve`` and
+only indexes it), ``sampling.ddpm_mean_steps`` (DDPM with σ = 0), ``metrics.ddim_quality_curve`` and
 ``metrics.sample_quality`` (mixture NLL and MMD²).
 
 Views (``update`` only changes artists): :class:`SamplingView` (x_t and x̂0 side by side along the
