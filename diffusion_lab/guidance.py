@@ -274,15 +274,17 @@ def within_class_spread(features: Tensor, labels: Tensor, num_classes: int = 10)
 
 @torch.no_grad()
 def intended_class_metrics(images: Tensor, intended: Tensor, classifier, reference: Tensor | None = None,
-                           reference_labels: Tensor | None = None, batch_size: int = 500) -> dict:
+                           batch_size: int = 500) -> dict:
     """How well guided digit images (N, 1, H, W) show their intended classes (N,), by a digit classifier.
 
     Returns a dict:
         ``accuracy``: fraction classified as the intended class;
         ``confidence``: mean classifier probability of the intended class, p(y | x);
-        ``diversity``: mean over classes of trace Cov(features | intended class c) divided by the same
-            for the real ``reference`` images of class c (1 = as varied as real digits; → 0 as the
-            samples of a class collapse onto one look); needs ``reference`` and ``reference_labels``;
+        ``diversity``: diversity within a class: for each class c, trace Cov(features) of the images the
+            classifier calls c, divided by the same for the real ``reference`` images it calls c; the mean
+            over classes (1 = as varied as real digits; → 0 as the samples of a class collapse onto one
+            look). Grouping by the predicted class keeps it meaningful at w = 0, where the intended
+            label is ignored; needs ``reference``;
         ``fid``: the digit Fréchet distance of all images to ``reference`` (features of the same
             classifier; compare only values for the same numbers of images);
         ``n``: the number of images.
@@ -302,10 +304,11 @@ def intended_class_metrics(images: Tensor, intended: Tensor, classifier, referen
         feats = classifier_features(images, classifier, batch_size)
         ref_feats = classifier_features(reference, classifier, batch_size)
         out["fid"] = frechet_distance(feats, ref_feats)
-        if reference_labels is not None:
-            k = p.shape[1]
-            ratio = within_class_spread(feats, intended, k) / within_class_spread(ref_feats, reference_labels, k)
-            out["diversity"] = float(np.nanmean(ratio))
+        k = p.shape[1]
+        ref_pred = torch.cat([classifier(reference[i:i + batch_size].to(dev, torch.float32)).argmax(1).cpu()
+                              for i in range(0, reference.shape[0], batch_size)])
+        ratio = within_class_spread(feats, p.argmax(1), k) / within_class_spread(ref_feats, ref_pred, k)
+        out["diversity"] = float(np.nanmean(ratio))
     return out
 
 

@@ -145,6 +145,7 @@ def test_checkpoint_paths():
 # ------------------------------------------------------------------ the shipped checkpoints
 DATA = Path(__file__).resolve().parent.parent / "data"
 SHIPPED = {"mlp2d_ring8": "TimeMLP", "unet_digits": "TinyUNet", "unet_mnist": "TinyUNet",
+           "unet_digits_cond": "TinyUNet",
            "classifier_digits": "DigitClassifier", "classifier_mnist": "DigitClassifier"}
 
 

@@ -47,7 +47,7 @@ FIELD_T_CHOICES: tuple[int, ...] = (50, 200, 400, 700)
 LEGEND_HTML = (
     "left: <span style='color:#999'>● data, coloured by class</span> &nbsp; <b>●</b> guided samples aimed at "
     "class 0, coloured by the class the exact Bayes classifier gives them &nbsp;·&nbsp; right: arrows −ε̃, the "
-    "direction the guided score pushes x_t (rescaled) &nbsp; <span style='color:#0072B2'>━</span> p_t(x_t | y): "
+    "direction the guided score pushes x_t (lengths ∝ √|ε̃|) &nbsp; <span style='color:#0072B2'>━</span> p_t(x_t | y): "
     "1σ, 2σ levels"
 )
 #: Colours of the classes (one per class; the ring has 4).
@@ -103,7 +103,8 @@ class GuidedField2DView(View):
 
     Left: guided DDIM samples aimed at class ``y`` (coloured by the exact Bayes class of each sample),
     over the data coloured by class. Right: the guided field at noise level t, arrows of −ε̃ (the
-    direction the guided score pushes x_t), with the density level lines of p_t(x_t | y).
+    direction the guided score pushes x_t; lengths ∝ √|ε̃|, at most one grid cell, so the weak field
+    near the data stays visible), with the density level lines of p_t(x_t | y).
 
     Parameters of ``update``: ``w`` (one of :data:`W_CHOICES`), ``t`` (maths t, one of
     :data:`FIELD_T_CHOICES`). Moving w only moves the samples, the arrows and the titles (blitted).
@@ -137,7 +138,9 @@ class GuidedField2DView(View):
         self.scatter = self.ax_s.scatter(np.zeros(n), np.zeros(n), s=9, c="k", linewidths=0)
         self.title_s = self.ax_s.text(0.5, 1.02, "", transform=self.ax_s.transAxes, ha="center", va="bottom",
                                       fontsize=10)
-        pts = np.zeros((grid_n * grid_n, 2))
+        ticks = np.linspace(-lim, lim, grid_n)
+        gx, gy = np.meshgrid(ticks, ticks, indexing="xy")              # the same order as field_grid's points
+        pts = np.stack([gx.ravel(), gy.ravel()], 1)
         self.level_line, = self.ax_f.plot([], [], color=CLASS_COLOURS[self.y], lw=1.2)
         self.quiver = self.ax_f.quiver(pts[:, 0], pts[:, 1], np.zeros(len(pts)), np.zeros(len(pts)),
                                        angles="xy", scale_units="xy", scale=1.0, width=0.004, color="k")
@@ -172,11 +175,16 @@ class GuidedField2DView(View):
                               f"spread {r['spread']:.2f} of the data's")
         pts, eps_neg, eps_pos, lines = self._field(t)
         arrows = -(eps_neg + w * (eps_pos - eps_neg))
-        scale = 0.45 * (2 * self.lim / self.grid_n) / max(1e-9, float(np.percentile(np.hypot(*arrows.T), 90)))
-        self.quiver.set_UVC(arrows[:, 0] * scale, arrows[:, 1] * scale)
+        # lengths compressed (square root of |−ε̃| over its 90th percentile, at most one grid cell), so the weak
+        # field near the data stays visible next to the strong one far away; directions are exact
+        norms = np.hypot(*arrows.T)
+        cell = 2 * self.lim / (self.grid_n - 1)
+        length = 0.9 * cell * np.minimum(1.0, np.sqrt(norms / max(1e-12, float(np.percentile(norms, 90)))))
+        unit = arrows / np.maximum(norms, 1e-12)[:, None]
+        self.quiver.set_UVC(unit[:, 0] * length, unit[:, 1] * length)
         if "t" in changed:
             self.level_line.set_data(lines[:, 0], lines[:, 1])
-            self.title_f.set_text(f"guided field at t = {t} (arrows rescaled)")
+            self.title_f.set_text(f"guided field at t = {t}")
         return r
 
     def dynamic_artists(self):
@@ -198,12 +206,12 @@ class GuidanceGridView(View):
         self.ws = tuple(sorted(self.grids))
         first = next(iter(grids.values()))
         R, C, _, H, W = first.shape
-        self.fig, ax = new_figure(1, 1, figsize=(0.32 * C * (W + 1) / 8 + 1.6, 0.32 * R * (H + 1) / 8 + 0.8))
+        self.fig, ax = new_figure(1, 1, figsize=(max(3.6, 0.32 * C * (W + 1) / 8 + 1.6), 0.32 * R * (H + 1) / 8 + 0.8))
         self.image = ax.imshow(self.grids[self.ws[0]], cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
         ax.set_yticks([r * (H + 1) + H / 2 for r in range(R)], [str(c) for c in classes])
         ax.set_xticks([c * (W + 1) + W / 2 for c in range(C)], [str(c + 1) for c in range(C)])
         ax.set_ylabel("intended class y")
-        ax.set_xlabel("seed (the same starting noise along each column, for every w)")
+        ax.set_xlabel("seed (same noise for every w)")
         ax.tick_params(length=0)
         self.prefix = title
         self.title = ax.set_title("", y=1.0)
@@ -254,7 +262,7 @@ def plot_guidance_curves(curves: dict, title: str = ""):
     a1.plot(w, curves["diversity"], "^-", color=PALETTE[1], label="within-class diversity (× real)")
     a1.set_xlabel("guidance scale w")
     a1.set_ylabel("fraction / ratio")
-    a1.set_ylim(0, 1.1)
+    a1.set_ylim(0, max(1.1, 1.05 * max(max(curves["diversity"]), 1.0)))
     a1.legend(fontsize=8)
     a2.plot(w, curves["fid"], "o-", color=PALETTE[3], label="digit Fréchet distance to real digits")
     if "fid_real" in curves:
