@@ -121,7 +121,10 @@ LOG_SNR_OFFSETS = (0.0, 0.008, 0.05, 0.2)
 
 def reference_cosine_log_snr_half(s: float) -> float:
     """log-SNR = log(ᾱ/(1−ᾱ)) of the cosine schedule at t = T/2 (τ = 1/2, any even T), derived:
-    ᾱ_{T/2} = f(1/2)/f(0) with f(τ) = cos²((τ + s)/(1 + s)·π/2)."""
+    ᾱ_{T/2} = f(1/2)/f(0) with f(τ) = cos²((τ + s)/(1 + s)·π/2).
+
+    Checked against the package: dl.make_schedule('cosine', 1000, s=s).log_snr[500 - 1]
+    (t = 500 is code index 499)."""
     f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2
     abar = f(0.5) / f(0.0)
     return math.log(abar / (1 - abar))
@@ -175,9 +178,7 @@ q2 = Exercise(
         "f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2; abar = f(0.5) / f(0); "
         "return math.log(abar / (1 - abar)).",
     ],
-    solution=source_of(reference_cosine_log_snr_half)
-    + "\nChecked against the package: `dl.make_schedule('cosine', 1000, s=s).log_snr[500 - 1]` "
-      "(t = 500 is code index 499).",
+    solution=source_of(reference_cosine_log_snr_half),
     reference=reference_cosine_log_snr_half,
     mistakes=LOG_SNR_MISTAKES,
 )
