@@ -12,6 +12,7 @@ parameter dicts) for the benchmark, the blitting test and the animations:
     schedule_comparison  chapter 3: one digit and one cloud noised under five schedules at the same t
     eps_prediction       chapter 4: ε̂ against the exact ε* (arrows), x̂0 of digits, loss curves
     reverse_process      chapter 5: x_t and x̂0 along the reverse steps, DDIM samples and their quality
+    guidance_explorer    chapter 6: exact guided samples and field against the guidance scale w, digit grids
 
 The contract every view follows is :class:`View`'s docstring (and the checklist in
 docs/architecture.md, "Views and widgets").

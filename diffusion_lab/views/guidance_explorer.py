@@ -46,7 +46,7 @@ FIELD_T_CHOICES: tuple[int, ...] = (50, 200, 400, 700)
 #: a redraw; see benchmarks/README.md).
 LEGEND_HTML = (
     "left: <span style='color:#999'>● data, coloured by class</span> &nbsp; <b>●</b> guided samples aimed at "
-    "class 0, coloured by the class the exact Bayes classifier gives them &nbsp;·&nbsp; right: arrows −ε̃, the "
+    "class y, coloured by the class the exact Bayes classifier gives them &nbsp;·&nbsp; right: arrows −ε̃, the "
     "direction the guided score pushes x_t (lengths ∝ √|ε̃|) &nbsp; <span style='color:#0072B2'>━</span> p_t(x_t | y): "
     "1σ, 2σ levels"
 )
