@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from diffusion_lab.checkpoints import load_checkpoint, load_schedule
@@ -69,6 +70,31 @@ def measure(model, schedule, classifier, real_x, real_y, ws, n: int, steps: int,
     return curves
 
 
+def save_grid(model, schedule, image_shape, ws, seeds: int, steps: int, path: str) -> None:
+    """A PNG of guided samples: rows = classes 0..9, for each w a block of ``seeds`` columns."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from diffusion_lab.guidance import guidance_grid
+    from diffusion_lab.views.guidance_explorer import mosaic
+
+    grid = guidance_grid(model, schedule, ws, range(10), range(seeds), image_shape, num_steps=steps)  # (W, 10, S, ...)
+    blocks = [mosaic(g) for g in grid]
+    fig, axes = plt.subplots(1, len(ws), figsize=(1.0 + 0.42 * seeds * len(ws), 4.6))
+    for ax, block, w in zip(axes, blocks, ws):
+        ax.imshow(block, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(f"w = {w:g}")
+        ax.set_xticks([])
+        rows = np.linspace(0, block.shape[0], 10, endpoint=False) + block.shape[0] / 20
+        ax.set_yticks(rows, [str(c) for c in range(10)])
+    axes[0].set_ylabel("intended class")
+    fig.suptitle(f"guided DDIM samples ({steps} steps), the same noise across w")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    print(f"saved {path}")
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -81,6 +107,10 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--mnist-root", help="folder with the MNIST IDX files (default: data.load_mnist's search order)")
     p.add_argument("--out", help="write the curves to this JSON (e.g. data/guidance_curves_digits.json)")
+    p.add_argument("--grid", metavar="PNG", help="also save a picture: one row per class, one column per w of "
+                   "--grid-ws, the same starting noise in every cell of a row")
+    p.add_argument("--grid-ws", default="0,1,3", help="guidance scales of the --grid columns (default 0,1,3)")
+    p.add_argument("--grid-seeds", type=int, default=4, help="samples per class and w in the --grid picture")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, meta = load_checkpoint(args.model)
@@ -95,6 +125,9 @@ def main(argv=None):
     wall = time.perf_counter() - t0
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"total {wall:.0f} s (load average {load:.1f})")
+    if args.grid:
+        save_grid(model, schedule, real_x.shape[1:], [float(w) for w in args.grid_ws.split(",")], args.grid_seeds,
+                  args.steps, args.grid)
     if args.out:
         record = {"model": args.model, "model_steps": meta["steps"], "model_sha256": meta["weights_sha256"],
                   "classifier": args.classifier, "sampler": f"DDIM eta=0, {args.steps} steps, clip_x0=1",
