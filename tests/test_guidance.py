@@ -93,7 +93,7 @@ def test_exact_guided_model_equals_the_mixtures_guided_field(ring4):
 
 
 # ------------------------------------------------------------------ samplers with the exact guided field
-def test_ddpm_with_the_exact_guided_field_samples_the_tilted_gaussian():
+def test_ddim_with_the_exact_guided_field_samples_the_tilted_gaussian():
     """A case where the tilted density is computable and the guided sampler must reproduce it exactly:
     p(x) = N(0, s²I), p(x | y) = N(μ, s²I) (a log-linear p(y | x)). Then p(x)^{1−w} p(x | y)^w = N(wμ, s²I)
     at t = 0 and, with the same variance at every t, the guided field is exactly the score of the
