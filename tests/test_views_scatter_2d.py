@@ -128,14 +128,14 @@ def line_xy(line):
 def test_view_update_moves_points_to_x_t(view):
     for key in ("T = 100", "T = 1000"):
         sched = view.schedule(key)
-        for t in (0, 7, sched.T // 2, sched.T - 1):
+        for t in (1, 8, sched.T // 2, sched.T):                       # the maths' t; code index t − 1
             frame = view.update(t=t, shape="gaussian_2d", schedule=key)
             offsets = view.scatter.get_offsets()
-            expected = dl.q_sample(sched, torch.as_tensor(view.x0("gaussian_2d")), t, noise=view.eps).numpy()
+            expected = dl.q_sample(sched, torch.as_tensor(view.x0("gaussian_2d")), t - 1, noise=view.eps).numpy()
             np.testing.assert_allclose(offsets, expected, atol=1e-5)
             np.testing.assert_allclose(view.ghost.get_offsets(), view.x0("gaussian_2d"), atol=1e-6)
-            assert view.title.get_text().startswith(f"t = {t + 1} ")   # the maths' t = code index + 1
-            assert f"ᾱ_t = {float(sched.alphas_cumprod[t]):.3f}" in view.title.get_text()
+            assert frame.t == t and view.title.get_text().startswith(f"t = {t} ")
+            assert f"ᾱ_t = {float(sched.alphas_cumprod[t - 1]):.3f}" in view.title.get_text()
             np.testing.assert_allclose(frame.mean_emp, expected.mean(0), atol=1e-5)
             np.testing.assert_allclose(line_xy(view.mean_emp)[0], expected.mean(0), atol=1e-5)
 
@@ -145,18 +145,18 @@ def test_view_same_noise_for_every_shape_and_step(view):
         for key, t in (("T = 100", 30), ("T = 1000", 640)):
             view.update(t=t, shape=shape, schedule=key)
             sched = view.schedule(key)
-            a, b = float(sched.sqrt_alphas_cumprod[t]), float(sched.sqrt_one_minus_alphas_cumprod[t])
+            a, b = float(sched.sqrt_alphas_cumprod[t - 1]), float(sched.sqrt_one_minus_alphas_cumprod[t - 1])
             eps = (view.scatter.get_offsets() - a * view.x0(shape)) / b
             np.testing.assert_allclose(eps, view.eps.numpy(), atol=2e-4)
 
 
 def test_view_contours_follow_t_for_mixtures_and_vanish_for_samples(view):
     key = "T = 1000"
-    view.update(t=0, shape="ring", schedule=key)
+    view.update(t=1, shape="ring", schedule=key)
     early = line_xy(view.contour)
     view.update(t=600)
     late = line_xy(view.contour)
-    density = scatter_view.density_grid(view.dist("ring"), view.schedule(key), 600, view.lim, view.grid_size)
+    density = scatter_view.density_grid(view.dist("ring"), view.schedule(key), 600 - 1, view.lim, view.grid_size)
     expected = scatter_view.level_lines(density, view.lim)
     np.testing.assert_allclose(late, expected, atol=1e-9)
     assert early.shape != late.shape or not np.allclose(early, late, equal_nan=True)
@@ -168,11 +168,11 @@ def test_view_contours_follow_t_for_mixtures_and_vanish_for_samples(view):
 
 def test_view_mean_markers_follow_the_closed_form(view):
     key = "T = 100"
-    for t in (0, 50, 99):
+    for t in (1, 50, 100):
         frame = view.update(t=t, shape="gaussian_2d", schedule=key)
-        a = math.sqrt(float(view.schedule(key).alphas_cumprod[t]))
+        a = math.sqrt(float(view.schedule(key).alphas_cumprod[t - 1]))
         np.testing.assert_allclose(line_xy(view.mean_cf)[0], [2 * a, 2 * a], atol=1e-9)
-        np.testing.assert_allclose(frame.mean_path[t], [2 * a, 2 * a], atol=1e-9)
+        np.testing.assert_allclose(frame.mean_path[t - 1], [2 * a, 2 * a], atol=1e-9)
         # 400 points: the mean of x_t is within 4 standard errors (≤ 1/√400 = 0.05) of the closed form
         assert np.all(np.abs(frame.mean_emp - frame.mean_cf) < 4 * 0.05)
     np.testing.assert_allclose(line_xy(view.path), frame.mean_path, atol=1e-12)
@@ -180,12 +180,14 @@ def test_view_mean_markers_follow_the_closed_form(view):
 
 def test_a_kept_t_beyond_a_shorter_schedule_is_an_error_and_the_explorer_never_sends_one(view):
     view.update(t=800, shape="grid", schedule="T = 1000")
-    with pytest.raises(ValueError, match="t = 800 is out of range; it runs 0..99"):
+    with pytest.raises(ValueError, match="t = 800 is out of range; it runs 1..100"):
         view.update(schedule="T = 100")
     assert view.state == {"shape": "grid", "schedule": "T = 1000", "t": 800}
-    frame = view.update(schedule="T = 100", t=99)
-    assert frame.t == 99
-    np.testing.assert_allclose(view.scatter.get_offsets(), view.clouds("grid", "T = 100")[99], atol=0)
+    frame = view.update(schedule="T = 100", t=100)
+    assert frame.t == 100
+    np.testing.assert_allclose(view.scatter.get_offsets(), view.clouds("grid", "T = 100")[100 - 1], atol=0)
+    with pytest.raises(ValueError, match="t = 0 is out of range; it runs 1..100"):
+        view.update(t=0)                                      # x0 is the grey ghost, not a slider position
 
 
 def test_the_chapters_explorer_clamps_the_slider_before_the_view_sees_a_shorter_schedule():
@@ -193,15 +195,16 @@ def test_the_chapters_explorer_clamps_the_slider_before_the_view_sees_a_shorter_
     switching to T = 100 at t = 800 clamps the slider first: every update the view gets is in range."""
     import ipywidgets as W
 
-    from diffusion_lab.widgets import explorer, time_slider
+    from diffusion_lab.widgets import explorer
 
     v = scatter_view.Scatter2DView(n=50, seed=1)
-    t_slider = time_slider(1000, value=800)
+    t_slider = W.IntSlider(800, min=1, max=1000, description="t")        # the maths' t, as in the chapter
     menu = W.Dropdown(options=list(v.schedules), value="T = 1000")
-    menu.observe(lambda change: setattr(t_slider, "max", v.schedule(change.new).T - 1), names="value")
+    menu.observe(lambda change: setattr(t_slider, "max", v.schedule(change.new).T), names="value")
     box = explorer(v, t=t_slider, schedule=menu)
     menu.value = "T = 100"
-    assert v.state["t"] == 99 and v.state["schedule"] == "T = 100" and box.values()["t"] == 99
+    assert v.state["t"] == 100 and v.state["schedule"] == "T = 100" and box.values()["t"] == 100
+    assert v.title.get_text().startswith("t = 100 ")
 
 
 def test_view_caches_and_rejects_unknown_names(view):
@@ -214,7 +217,7 @@ def test_view_caches_and_rejects_unknown_names(view):
         view.update(shape="spiral")
     assert view.state == before
     with pytest.raises(ValueError, match="unknown schedule"):
-        view.frame(0, "ring", "T = 5")
+        view.frame(1, "ring", "T = 5")
     with pytest.raises(ValueError, match="unknown shape"):
         scatter_view.Scatter2DView(n=10, shapes=("gaussian_2d", "blob"))
 
@@ -235,7 +238,8 @@ def test_demo_view_and_sweep():
     for params in scatter_view.DEMO_SWEEP[::7]:
         frame = v.update(**params)
         assert frame.t == params["t"] and frame.shape == params["shape"]
-        np.testing.assert_allclose(v.scatter.get_offsets(), v.clouds(params["shape"], params["schedule"])[params["t"]])
+        np.testing.assert_allclose(v.scatter.get_offsets(),
+                                   v.clouds(params["shape"], params["schedule"])[params["t"] - 1])
     v.fig.canvas.draw()
 
 

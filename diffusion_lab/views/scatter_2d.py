@@ -16,9 +16,10 @@ a density image was tried and dropped: resampling it cost more than the rest of 
 density for each (shape, schedule, t) is computed on first use and cached. :func:`plot_snapshots`,
 :func:`plot_shape_grid` and :func:`plot_moments` draw the chapter's static figures.
 
-Time convention: the maths' t = 1..T (x0 the data, x_T the end of the chain); arrays and the view's
-``t`` parameter are code indices k = t − 1 (row k of the clouds is x_t for t = k + 1). Every title and
-axis shows the maths' t.
+Time convention: the view's ``t`` parameter, its slider, every title and axis are the maths' t = 1..T
+(x0 the data, x_T the end of the chain); arrays are indexed by the code index k = t − 1 (row k of the
+clouds is x_t for t = k + 1), and so are :func:`density_grid` and the ``steps`` of the static figures,
+like the core functions they call.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ LEGEND_HTML = (
     f"<span style='color:{PALETTE[3]}'>━ exact q(x_t): 1σ, 2σ levels</span> &nbsp; "
     "<span>╌ N(0, I): 1σ, 2σ circles</span> &nbsp; "
     f"<span style='color:{PALETTE[2]}'>○ √ᾱ_t E[x0] (closed-form mean) on its path</span> &nbsp; "
-    "<b>×</b> mean of the points &nbsp;·&nbsp; axes [−4, 4]², grid lines every 2 units, slider k = t − 1"
+    "<b>×</b> mean of the points &nbsp;·&nbsp; axes [−4, 4]², grid lines every 2 units, slider t = 1..T"
 )
 
 
@@ -77,23 +78,23 @@ def grid_points(lim: float = 4.0, size: int = 101) -> tuple[np.ndarray, torch.Te
     return ticks, torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1))
 
 
-def density_grid(dist: GaussianMixture, schedule: NoiseSchedule, t: int, lim: float = 4.0,
+def density_grid(dist: GaussianMixture, schedule: NoiseSchedule, k: int, lim: float = 4.0,
                  size: int = 101) -> np.ndarray:
-    """The exact density q(x_t) on a size × size grid over [−lim, lim]²; row = y, column = x
-    (ready for ``imshow(origin="lower")``).
+    """The exact density q(x_t) at code index k = t − 1 on a size × size grid over [−lim, lim]²;
+    row = y, column = x (ready for ``imshow(origin="lower")``).
 
-    Uses ``dist.marginal(schedule, t)`` (means √ᾱ_t μ_k, covariances ᾱ_t Σ_k + (1−ᾱ_t) I) and evaluates
+    Uses ``dist.marginal(schedule, k)`` (means √ᾱ_t μ_k, covariances ᾱ_t Σ_k + (1−ᾱ_t) I) and evaluates
     the 2D Gaussians in numpy with the 2 × 2 inverses written out, several times faster than the torch
     ``log_prob_t`` on this grid, so a slider can afford it on first visit. Equal to
-    ``exp(dist.log_prob_t(schedule, points, t))`` (tested).
+    ``exp(dist.log_prob_t(schedule, points, k))`` (tested).
     """
     if not isinstance(dist, GaussianMixture):
         raise TypeError(f"density_grid needs a GaussianMixture (it has a closed-form q(x_t)); "
                         f"{getattr(dist, 'name', dist)!r} can only be sampled.")
     if dist.dim != 2:
         raise ValueError(f"density_grid draws 2D data; {dist.name!r} has dimension {dist.dim}.")
-    t = check_timestep(t, schedule.T)
-    q = dist.marginal(schedule, t)
+    k = check_timestep(k, schedule.T)
+    q = dist.marginal(schedule, k)
     ticks = np.linspace(-lim, lim, size)
     dens = np.zeros((size, size))
     for w, m, c in zip(q.weights.numpy(), q.means.numpy(), q.covs.numpy()):
@@ -138,7 +139,7 @@ class Frame:
     """Everything one picture of the view needs."""
     shape: str
     schedule: str
-    t: int
+    t: int                       # the maths' t (1..T); arrays below are at code index t − 1
     abar: float
     points: np.ndarray           # (n, 2): x_t
     density: np.ndarray | None   # (size, size) q(x_t) scaled to peak 1, or None (sample-only shape)
@@ -149,18 +150,18 @@ class Frame:
 
 
 def title_text(f: Frame) -> str:
-    """The view's one-line title: the maths' t (code index + 1) and ᾱ_t (kept short: in a redraw every glyph costs).
+    """The view's one-line title: the maths' t and ᾱ_t (kept short: in a redraw every glyph costs).
 
     The markers need no words here: ○ is the closed-form mean √ᾱ_t E[x0] (on its green path), × the
     mean of the points (the chapter explains both)."""
     exact = "" if f.density is not None else "  (samples only)"
-    return f"t = {f.t + 1}   ᾱ_t = {f.abar:.3f}{exact}"
+    return f"t = {f.t}   ᾱ_t = {f.abar:.3f}{exact}"
 
 
 class Scatter2DView(View):
     """x_t of a 2D cloud for one fixed ε, with q(x_t) (Gaussian cases) and N(0, I) as the goal.
 
-    ``update(t=..., shape=..., schedule=...)``: t is a code index k = t − 1 of the chosen schedule (0..T−1), shape
+    ``update(t=..., shape=..., schedule=...)``: t is the maths' step 1..T of the chosen schedule, shape
     one of :data:`SHAPES`, schedule a key of ``view.schedules``. The data x0 stays visible as a faint
     grey ghost; x0 per shape and ε are drawn once from ``seed``. The figure carries its own legend and
     axis labels (static: drawn once into the kept background, since every parameter only moves the
@@ -186,7 +187,7 @@ class Scatter2DView(View):
         self._build_axes()
         self._build_artists()
         self.fig.tight_layout()
-        self.update(shape=self.shapes[0], schedule=next(iter(self.schedules)), t=0)
+        self.update(shape=self.shapes[0], schedule=next(iter(self.schedules)), t=1)
 
     # -- building the figure ------------------------------------------------------------------
     def _build_axes(self) -> None:
@@ -256,13 +257,14 @@ class Scatter2DView(View):
             self._clouds[key] = x_t.numpy().astype(np.float32)
         return self._clouds[key]
 
-    def density(self, shape: str, schedule: str, t: int):
-        """(density scaled to peak 1, level lines) of q(x_t), or (None, NaN line) for sample-only shapes."""
-        key = (shape, schedule, t)
+    def density(self, shape: str, schedule: str, k: int):
+        """(density scaled to peak 1, level lines) of q(x_t) at code index k = t − 1, or (None, NaN line)
+        for sample-only shapes."""
+        key = (shape, schedule, k)
         if key not in self._density:
             dist = self.dist(shape)
             if isinstance(dist, GaussianMixture):
-                dens = density_grid(dist, self.schedule(schedule), t, self.lim, self.grid_size)
+                dens = density_grid(dist, self.schedule(schedule), k, self.lim, self.grid_size)
                 self._density[key] = (dens / dens.max(), level_lines(dens, self.lim))
             else:
                 self._density[key] = (None, np.full((1, 2), np.nan))
@@ -279,26 +281,30 @@ class Scatter2DView(View):
 
     # -- what to draw --------------------------------------------------------------------------
     def frame(self, t: int | None = None, shape: str | None = None, schedule: str | None = None) -> Frame:
-        """What the view draws for (t, shape, schedule); None takes the view's current value."""
+        """What the view draws for the maths' step t (1..T), shape and schedule; None takes the view's
+        current value."""
         shape = shape or self.state["shape"]
         schedule = schedule or self.state["schedule"]
         sched = self.schedule(schedule)
-        t = check_timestep(self.state["t"] if t is None else int(t), sched.T)
-        pts = self.clouds(shape, schedule)[t]
-        dens, lines = self.density(shape, schedule, t)
+        t = self.state["t"] if t is None else int(t)
+        if not 1 <= t <= sched.T:
+            raise ValueError(f"Scatter2DView.frame: t = {t} is out of range; it runs 1..{sched.T}.")
+        k = t - 1                                           # code index of x_t
+        pts = self.clouds(shape, schedule)[k]
+        dens, lines = self.density(shape, schedule, k)
         path = self.mean_path(shape, schedule)
-        return Frame(shape, schedule, t, float(sched.alphas_cumprod[t]), pts, dens, lines,
-                     pts.astype(np.float64).mean(0), path[t], path)
+        return Frame(shape, schedule, t, float(sched.alphas_cumprod[k]), pts, dens, lines,
+                     pts.astype(np.float64).mean(0), path[k], path)
 
     # -- the contract ---------------------------------------------------------------------------
     def allowed(self, name: str, state: dict):
         if name == "t":
-            return range(self.schedules[state["schedule"]].T)
+            return range(1, self.schedules[state["schedule"]].T + 1)
         return {"shape": self.shapes, "schedule": tuple(self.schedules)}[name]
 
     def update(self, t: int | None = None, shape: str | None = None, schedule: str | None = None) -> Frame:
-        """Show step t of ``shape`` under ``schedule`` (each optional); returns the :class:`Frame` drawn.
-        A t beyond a newly chosen schedule's T − 1 is an error: give t as well."""
+        """Show the maths' step t (1..T) of ``shape`` under ``schedule`` (each optional); returns the
+        :class:`Frame` drawn. A t beyond a newly chosen schedule's T is an error: give t as well."""
         return View.update(self, shape=shape, schedule=schedule, t=t)
 
     #: every parameter only moves the dynamic artists: the axes, ticks, labels and legend stay in the background
@@ -424,7 +430,7 @@ def demo_view() -> Scatter2DView:
 #: Slider moves a student makes: sweep t on the Gaussian and on the ring (exact contours, computed on
 #: first visit), then on moons (samples only), for both schedules.
 DEMO_SWEEP: list[dict] = (
-    [{"shape": "gaussian_2d", "schedule": "T = 100", "t": t} for t in range(0, 100, 5)]
-    + [{"shape": "ring", "schedule": "T = 1000", "t": t} for t in range(0, 1000, 50)]
-    + [{"shape": "moons", "schedule": "T = 1000", "t": t} for t in range(0, 1000, 100)]
+    [{"shape": "gaussian_2d", "schedule": "T = 100", "t": t} for t in range(1, 101, 5)]
+    + [{"shape": "ring", "schedule": "T = 1000", "t": t} for t in range(1, 1001, 50)]
+    + [{"shape": "moons", "schedule": "T = 1000", "t": t} for t in range(1, 1001, 100)]
 )
