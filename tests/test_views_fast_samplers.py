@@ -47,9 +47,19 @@ def test_score_view_updates_t_and_refuses_out_of_range():
     before = figure_png(view.fig)
     view.update(t=50)
     assert "t = 50" in view.title.get_text() and figure_png(view.fig) != before
-    with pytest.raises(ValueError, match="it runs 0..59"):
-        view.update(t=60)
-    assert view.state == {"t": 50}
+    # the maths' t = 50 is drawn from code index 49: σ_50 in the title, the arrows −ε* at index 49
+    assert f"σ_t = {float(smp.sigmas_of(SHORT)[49]):.3g}" in view.title.get_text()
+    _, field, _ = fs.score_field(RING, SHORT, 49, view.lim, view.arrows_n, view.image_n)
+    shown = np.c_[view.arrows.U, view.arrows.V]
+    moving = np.linalg.norm(field, axis=1) > 1e-9        # (at the origin the ring's ε* is 0 by symmetry)
+    cos = (shown * field).sum(1)[moving] / (np.linalg.norm(shown, axis=1) * np.linalg.norm(field, axis=1))[moving]
+    assert cos.min() > 0.999                             # every arrow points along −ε* at step t = 50
+    view.update(t=SHORT.T)                              # t = T (x_T) is a valid step, t = 0 (the data) is not
+    with pytest.raises(ValueError, match="it runs 1..60"):
+        view.update(t=0)
+    with pytest.raises(ValueError, match="it runs 1..60"):
+        view.update(t=61)
+    assert view.state == {"t": SHORT.T}
     with pytest.raises(TypeError, match="2D GaussianMixture"):
         fs.ScoreFieldView(dl.make_distribution("moons"), SHORT)
 
@@ -105,6 +115,9 @@ def test_figures_have_labels_and_legends():
     fig = fs.plot_sigma_grids(SHORT, num_steps=5)
     ax = fig.axes[0]
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
+    curve, uniform = ax.get_lines()[:2]                 # the maths' t = 1..T on the x axis, σ_t at index t − 1
+    assert curve.get_xdata()[0] == 1 and curve.get_xdata()[-1] == SHORT.T
+    assert list(uniform.get_xdata()) == [k + 1 for k in smp.sigma_timesteps(SHORT, 5, "uniform")]
     errors = {"euler": {10: 0.1, 20: 0.05}, "heun": {10: 0.01, 20: 0.0025}}
     fig = fs.plot_convergence(errors, {"euler": 1.0, "heun": 2.0})
     ax = fig.axes[0]
@@ -152,7 +165,6 @@ def test_missing_or_wrong_results_name_the_fix(tmp_path):
     bad.write_text("{}")
     with pytest.raises(ValueError, match="run it again"):
         fs.load_nfe_results(bad)
-
 
 
 def test_the_stored_benchmark_meets_the_issue_targets():

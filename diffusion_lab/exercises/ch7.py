@@ -7,7 +7,8 @@ q2  heun_step(eps_fn, x_tilde, sigma_t, sigma_s): Heun's correction (average of 
 q3  estimate_order(step_counts, errors): the order p of error ≈ C·N^(−p), from a least-squares line
     through (log N, log error)
 
-x̃ = x_t/√ᾱ_t = x0 + σ_t ε is the scaled sample, σ_t = √((1−ᾱ_t)/ᾱ_t); code steps run t = 0..T−1.
+x̃ = x_t/√ᾱ_t = x0 + σ_t ε is the scaled sample, σ_t = √((1−ᾱ_t)/ᾱ_t) for the maths' steps t = 1..T and
+σ_0 = 0 (the data, ᾱ_0 = 1); in code σ_t and ᾱ_t sit at index t − 1.
 """
 from __future__ import annotations
 
@@ -49,28 +50,31 @@ EULER_MISTAKES = (
 
 
 def _ddim_one_step(x_t, t, s, eps_hat):
-    """x_s of one DDIM step (η = 0) of the package from code step t to s (s = −1: to x0), ε̂ fixed."""
-    steps = ddim_steps(lambda x, t_batch: eps_hat, _SCHEDULE, x_t.clone(), timesteps=[t] if s < 0 else [t, s],
+    """x_s of one DDIM step (η = 0) of the package from step t down to step s (the maths' 1..T; s = 0: to x0),
+    ε̂ fixed. The package takes code indices t − 1 and s − 1."""
+    timesteps = [t - 1] if s == 0 else [t - 1, s - 1]
+    steps = ddim_steps(lambda x, t_batch: eps_hat, _SCHEDULE, x_t.clone(), timesteps=timesteps,
                        generator=torch.Generator().manual_seed(0))      # η = 0 draws (unused) noise: not the global RNG
     return next(iter(steps)).x_prev
 
 
 def _check_euler(fn) -> None:
     require_callable(fn, "q1.check(euler_sigma_step)")
-    sigma = _SCHEDULE.sqrt_recipm1_alphas_cumprod.tolist()
-    scale = _SCHEDULE.sqrt_alphas_cumprod.tolist()
+    # σ_t and √ᾱ_t for the maths' t = 0..T: σ_0 = 0 and √ᾱ_0 = 1 (the data), then the schedule's index t − 1
+    sigma = [0.0] + _SCHEDULE.sqrt_recipm1_alphas_cumprod.tolist()
+    scale = [1.0] + _SCHEDULE.sqrt_alphas_cumprod.tolist()
     gen = torch.Generator().manual_seed(7)
-    for t, s in ((999, 900), (500, 300), (40, 0), (20, -1)):
+    for t, s in ((1000, 901), (501, 301), (41, 1), (21, 0)):          # from step t down to step s
         x_t = torch.randn(8, 2, generator=gen, dtype=torch.float64)
         eps_hat = torch.randn(8, 2, generator=gen, dtype=torch.float64)
-        sigma_s, scale_s = (sigma[s], scale[s]) if s >= 0 else (0.0, 1.0)
+        sigma_s, scale_s = sigma[s], scale[s]
         args = (x_t / scale[t], sigma[t], sigma_s, eps_hat)
         out = as_float64(call_student(fn, args[0].clone(), args[1], args[2], args[3].clone()), "x̃_s", x_t.shape,
                          shape_fix="One step keeps x̃'s shape.")
         ddim = _ddim_one_step(x_t, t, s, eps_hat)
         # compared in x̃: the DDIM step, divided by √ᾱ_s, is the scaled sample at σ_s
         check_close(out, ddim / scale_s, EULER_MISTAKES, *args,
-                    otherwise=f"from σ_t = {sigma[t]:.4g} (t = {t}) to σ_s = {sigma_s:.4g}: √ᾱ_s times your "
+                    otherwise=f"from σ_t = {sigma[t]:.4g} (t = {t}) to σ_s = {sigma_s:.4g} (s = {s}): √ᾱ_s times your "
                               f"x̃_s differs from the package's DDIM step by up to "
                               f"{max_abs_diff(out * scale_s, ddim):.3g}.")
 

@@ -4,15 +4,16 @@ What is drawn comes from the core: ``distributions`` (the exact log q_t and ε* 
 ``sampling`` (σ_t and the grids, the samplers Euler, Heun, DPM-Solver++(2M) and Euler ancestral, counted
 network calls, convergence errors) and ``metrics.sample_quality``. This module only prepares pictures.
 
-Views: :class:`ScoreFieldView` (t: the field −ε* = √(1−ᾱ_t) ∇ log q_t over the plane on log q_t) and
+Views: :class:`ScoreFieldView` (t = 1..T: the field −ε* = √(1−ᾱ_t) ∇ log q_t over the plane on log q_t) and
 :class:`SamplerPathsView` (sampler, nfe, spacing: the samples and the paths of a few of them from x_T to
 x0, with the calls made and the NLL; each setting is computed once, then cached). Static figures:
 :func:`plot_point_panels`, :func:`plot_sigma_grids`, :func:`plot_convergence`, :func:`plot_quality_vs_nfe`,
 :func:`plot_image_rows`; tables :func:`quality_table`, :func:`fewest_calls_table`; the precomputed
 benchmark :func:`load_nfe_results` (``benchmarks/samplers_vs_nfe.py`` writes it).
 
-Time convention: code steps t = 0..T−1 (the papers' 1..T); the samplers start at t = T−1 and their last
-step goes from σ_0 (t = 0) to σ = 0.
+Time convention: everything a student reads (titles, labels, the score view's ``t``) uses the maths' steps
+t = 1..T, with σ_0 = 0 the data; arrays and the samplers' step arguments are code indices k = t − 1. The
+samplers start at index T − 1 (x_T, σ_T) and their last step goes from σ_1 (index 0) to σ_0 = 0.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from ..sampling import (SAMPLER_LABELS, SIGMA_SAMPLERS, SIGMA_SPACINGS, sigma_sa
                         sigmas_of, steps_for_calls)
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
-from . import StepView, View
+from . import View
 
 __all__ = [
     "ScoreFieldView", "SamplerPathsView", "SCORE_LEGEND_HTML", "PATHS_LEGEND_HTML", "score_field", "sampler_paths",
@@ -58,13 +59,14 @@ def _grid(lim: float, n: int) -> torch.Tensor:
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
 
 
-def score_field(dist: GaussianMixture, schedule: NoiseSchedule, t: int, lim: float = 3.5, arrows_n: int = 15,
+def score_field(dist: GaussianMixture, schedule: NoiseSchedule, k: int, lim: float = 3.5, arrows_n: int = 15,
                 image_n: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(arrow positions (A, 2), −ε* = √(1−ᾱ_t) ∇ log q_t at them (A, 2), log q_t on an image_n × image_n grid
-    over [−lim, lim]², rows from y = −lim up) for the exact mixture ``dist`` at code step t, numpy."""
+    over [−lim, lim]², rows from y = −lim up) for the exact mixture ``dist`` at step t, given by its code
+    index k = t − 1 (0..T−1), numpy."""
     pts = _grid(lim, arrows_n)
-    field = -dist.eps_star(schedule, pts, t)
-    density = dist.log_prob_t(schedule, _grid(lim, image_n), t).detach().reshape(image_n, image_n)
+    field = -dist.eps_star(schedule, pts, k)
+    density = dist.log_prob_t(schedule, _grid(lim, image_n), k).detach().reshape(image_n, image_n)
     return to_numpy(pts), to_numpy(field), to_numpy(density)
 
 
@@ -113,12 +115,12 @@ PATHS_LEGEND_HTML = (
 )
 
 
-class ScoreFieldView(StepView):
+class ScoreFieldView(View):
     """The score of q_t over the plane: arrows −ε* = √(1−ᾱ_t) ∇ log q_t (the score scaled by the noise
     level; drawn with length ∝ √|ε*|, the longest one grid cell, so weak arrows stay visible) on the
-    shading of log q_t (6 nats from black to white). ``update(t=...)`` recomputes both from the exact
-    mixture (a few ms) and redraws only the shading, the arrows and the one-line title over the kept
-    axes (blitting)."""
+    shading of log q_t (6 nats from black to white). ``update(t=...)``: the maths' step t = 1..T (x_T at
+    t = T; the schedule is read at code index t − 1); it recomputes both from the exact mixture (a few ms)
+    and redraws only the shading, the arrows and the one-line title over the kept axes (blitting)."""
 
     DYNAMIC_PARAMS = ("t",)
 
@@ -134,6 +136,13 @@ class ScoreFieldView(StepView):
         self._build_field()
         self.fig.tight_layout(rect=(0, 0.05, 1, 1))
         self.update(t=t)
+
+    def allowed(self, name: str, state: dict):
+        return range(1, self.schedule.T + 1)
+
+    def update(self, t: int | None = None):
+        """Show step t, the maths' 1..T (code index t − 1)."""
+        return View.update(self, t=t)
 
     def _build_axes(self) -> None:
         """Square axes a little wider than the shading (so the shading never covers a spine), axis labels,
@@ -159,7 +168,8 @@ class ScoreFieldView(StepView):
 
     def show(self, changed: set[str]) -> None:
         t = self.state["t"]
-        _, field, log_q = score_field(self.dist, self.schedule, t, self.lim, self.arrows_n, self.image_n)
+        k = t - 1                                   # the code index of step t
+        _, field, log_q = score_field(self.dist, self.schedule, k, self.lim, self.arrows_n, self.image_n)
         length = np.linalg.norm(field, axis=1, keepdims=True)
         longest = float(length.max())
         # direction of −ε*, length ∝ √|−ε*| (the longest one grid cell): short arrows stay visible
@@ -167,7 +177,7 @@ class ScoreFieldView(StepView):
         self.arrows.set_UVC(shown[:, 0], shown[:, 1])
         # log q_t over the 6 nats below its largest value on the plane: 1 (black) down to 0 (white)
         self.image.set_data(np.clip(log_q - log_q.max(), -6.0, 0.0) / 6.0 + 1.0)
-        sigma = float(sigmas_of(self.schedule)[t])
+        sigma = float(sigmas_of(self.schedule)[k])
         self.title.set_text(f"t = {t}   σ_t = {sigma:.3g}   largest |ε*| = {longest:.2f}")
 
     def dynamic_artists(self) -> list:
@@ -278,18 +288,18 @@ def plot_point_panels(panels: dict, data=None, lim: float = 3.5, figsize=None):
 
 
 def plot_sigma_grids(schedule: NoiseSchedule, num_steps: int = 10, figsize=(8.0, 3.6)):
-    """σ_t against code step t (log scale), with the code steps of a uniform and of a Karras (ρ = 7) grid of
-    ``num_steps`` steps marked on it."""
+    """σ_t against the maths' step t = 1..T (log scale; σ_t is ``sigmas_of(schedule)[t - 1]``), with the steps
+    of a uniform and of a Karras (ρ = 7) grid of ``num_steps`` steps marked on it (their code indices + 1)."""
     import matplotlib.pyplot as plt
 
     sigma = sigmas_of(schedule).numpy()
     fig, ax = plt.subplots(figsize=figsize)
-    ax.semilogy(np.arange(schedule.T), sigma, color="0.4", lw=1.5, label="σ_t = √((1−ᾱ_t)/ᾱ_t)")
+    ax.semilogy(np.arange(1, schedule.T + 1), sigma, color="0.4", lw=1.5, label="σ_t = √((1−ᾱ_t)/ᾱ_t)")
     for spacing, colour, marker in (("uniform", PALETTE[0], "o"), ("karras", PALETTE[3], "s")):
-        ts = sigma_timesteps(schedule, num_steps, spacing)
-        ax.plot(ts, sigma[ts], marker, color=colour, ms=7, mfc="none", mew=1.8,
-                label=f"{spacing} grid, {len(ts)} steps (then σ = 0)")
-    ax.set_xlabel("code step t")
+        ks = np.asarray(sigma_timesteps(schedule, num_steps, spacing))      # code indices k = t − 1
+        ax.plot(ks + 1, sigma[ks], marker, color=colour, ms=7, mfc="none", mew=1.8,
+                label=f"{spacing} grid, {len(ks)} steps (then σ_0 = 0)")
+    ax.set_xlabel("step t (1 … T)")
     ax.set_ylabel("noise level σ_t (log scale)")
     ax.set_title(f"Where the samplers evaluate ε̂: {schedule.name} schedule, T = {schedule.T}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
@@ -319,7 +329,7 @@ def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, floa
     ax.set_xticks(all_n, [str(k) for k in all_n])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("steps N (log scale)")
-    ax.set_ylabel("RMS error at σ_0 (log scale)")
+    ax.set_ylabel("RMS error at σ_1 (log scale)")
     ax.set_title("Gaussian data, exact ODE solution known: error ≈ C·N^(−order)", fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
