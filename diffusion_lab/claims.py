@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from scipy import stats
 
+from .i18n import tr
+
 __all__ = [
     "Z_SAMPLING", "KS_LEVEL", "ClaimFailed", "Claim", "fmt",
     "claim_close", "claim_mean", "claim_std", "claim_distribution", "claim_below", "claim_above", "claim_true",
@@ -107,7 +109,9 @@ def claim_close(what: str, value, expected, *, atol: float = 0.0, rtol: float = 
         raise ValueError("give a positive atol or rtol (and say why in `why`).")
     tol = max(atol, rtol * abs(e))
     holds = math.isfinite(v) and abs(v - e) <= tol
-    return _conclude(holds, f"{what}: {fmt(v)}, as expected {fmt(e)} (± {fmt(tol, 2)}: {why})", quiet)
+    sentence = tr("{what}: {value}, as expected {expected} (± {tol}: {why})", what=what, value=fmt(v),
+                  expected=fmt(e), tol=fmt(tol, 2), why=why)
+    return _conclude(holds, sentence, quiet)
 
 
 def claim_mean(what: str, samples, expected, *, spread: float | None = None, quiet: bool = False) -> Claim:
@@ -118,7 +122,9 @@ def claim_mean(what: str, samples, expected, *, spread: float | None = None, qui
     sigma = float(spread) if spread is not None else float(x.std(ddof=1))
     se = sigma / math.sqrt(x.size)
     holds = abs(float(x.mean()) - e) <= Z_SAMPLING * se
-    return _conclude(holds, f"{what}: {fmt(x.mean(), 3)} vs {fmt(e, 3)} within sampling error (n = {x.size})", quiet)
+    sentence = tr("{what}: {value} vs {expected} within sampling error (n = {n})", what=what,
+                  value=fmt(x.mean(), 3), expected=fmt(e, 3), n=x.size)
+    return _conclude(holds, sentence, quiet)
 
 
 def claim_std(what: str, samples, expected, *, quiet: bool = False) -> Claim:
@@ -129,7 +135,9 @@ def claim_std(what: str, samples, expected, *, quiet: bool = False) -> Claim:
     se = e / math.sqrt(2 * (x.size - 1))
     s = float(x.std(ddof=1))
     holds = abs(s - e) <= Z_SAMPLING * se
-    return _conclude(holds, f"{what}: {fmt(s, 3)} vs {fmt(e, 3)} within sampling error (n = {x.size})", quiet)
+    sentence = tr("{what}: {value} vs {expected} within sampling error (n = {n})", what=what,
+                  value=fmt(s, 3), expected=fmt(e, 3), n=x.size)
+    return _conclude(holds, sentence, quiet)
 
 
 def claim_distribution(what: str, samples, cdf, *, quiet: bool = False) -> Claim:
@@ -138,8 +146,8 @@ def claim_distribution(what: str, samples, cdf, *, quiet: bool = False) -> Claim
     x = _values(samples, what)
     result = stats.kstest(x, cdf)
     holds = result.pvalue >= KS_LEVEL
-    return _conclude(holds, f"{what} (Kolmogorov–Smirnov distance {fmt(result.statistic, 3)}, n = {x.size}, "
-                            f"p = {fmt(result.pvalue, 2)})", quiet)
+    return _conclude(holds, tr("{what} (Kolmogorov–Smirnov distance {distance}, n = {n}, p = {p})", what=what,
+                               distance=fmt(result.statistic, 3), n=x.size, p=fmt(result.pvalue, 2)), quiet)
 
 
 def claim_below(what: str, value, bound, *, why: str = "", quiet: bool = False) -> Claim:

@@ -62,6 +62,13 @@ def use_course_style(presenting: bool | None = None) -> None:
     _state["presenting"] = bool(presenting)
 
 
+def use_font(family: str | None) -> None:
+    """Draw figure text in ``family`` first (a font with Chinese characters, chosen by
+    ``i18n.set_language``) and DejaVu Sans for glyphs it lacks (Greek, maths); ``None`` restores
+    matplotlib's default sans-serif."""
+    matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"] if family else ["sans-serif"]
+
+
 def presenting(on: bool = True) -> None:
     """Switch the presenting style on (or off) with one call; figures made afterwards use it."""
     use_course_style(presenting=on)
