@@ -76,8 +76,10 @@ def test_q1_other_correct_solutions_pass():
     (lambda a, x0, t, e: a[t] * x0 + (1 - a[t]).sqrt() * e, "must be √ᾱ_t"),
     (lambda a, x0, t, e: a[t].sqrt() * x0 + (1 - a[t]) * e, "standard deviation √(1 − ᾱ_t)"),
     (lambda a, x0, t, e: a[t] * x0 + (1 - a[t]) * e, "those are variances"),
-    (lambda a, x0, t, e: a[t + 1].sqrt() * x0 + (1 - a[t + 1]).sqrt() * e, "alphas_cumprod[t + 1]"),
-    (lambda a, x0, t, e: a[t - 1].sqrt() * x0 + (1 - a[t - 1]).sqrt() * e, "alphas_cumprod[t − 1]"),
+    (lambda a, x0, k, e: a[k + 1].sqrt() * x0 + (1 - a[k + 1]).sqrt() * e,
+     "alphas_cumprod[k + 1], which holds ᾱ_{t+1}"),
+    (lambda a, x0, k, e: a[k - 1].sqrt() * x0 + (1 - a[k - 1]).sqrt() * e,
+     "alphas_cumprod[k - 1], which holds ᾱ_{t−1}"),
     (lambda a, x0, t, e: (1 - a[t]).sqrt() * x0 + a[t].sqrt() * e, "swapped"),
     (lambda a, x0, t, e: a[t].sqrt() * x0, "add the noise term"),
     (lambda a, x0, t, e: a.sqrt()[:, None, None] * x0 + (1 - a).sqrt()[:, None, None] * e, "shape"),
@@ -86,6 +88,20 @@ def test_q1_other_correct_solutions_pass():
         "whole_schedule", "unrelated"])
 def test_q1_mistakes_get_their_hint(wrong, expected):
     assert expected in message(ch1.q1, wrong)
+
+
+def test_messages_use_the_maths_t_and_name_the_code_index_only_as_code():
+    """The maths' t runs 1..T; a message that gives a step number says "step t = k + 1" next to the code index."""
+    def unrelated(alphas_cumprod, x0, k, eps):
+        return 0.9 * x0 + 0.1 * eps
+    text = message(ch1.q1, unrelated)
+    assert "for step t = 101 (T = 1000; code index k = 100)" in text and "alphas_cumprod[k]" in text
+    text = message(ch1.q4, lambda betas, x0, x_t, k: 0.5 * (x0 + x_t))
+    assert "for step t = 334 (T = 1000; code index k = 333)" in text
+    every_text = [m.hint for q in (ch1.q1, ch1.q2, ch1.q3, ch1.q4) for m in q.mistakes] + \
+        [h for q in (ch1.q1, ch1.q2, ch1.q3, ch1.q4) for h in q.hints]
+    assert not any("code step" in text for text in every_text)
+    assert not any("β_0" in text and "β_0 = 0" not in text for text in every_text)    # β runs from β_1
 
 
 # ---- q2: ᾱ from β ---------------------------------------------------------------------------------

@@ -2,9 +2,12 @@ r"""Chapter 1 exercises: 1D diffusion.
 
     from diffusion_lab.exercises import ch1
     ch1.q1.check(noisy)              # closed-form noising x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε
-    ch1.q2.check(alphas_cumprod)     # ᾱ_t from β_0..β_{T−1}
+    ch1.q2.check(alphas_cumprod)     # ᾱ_1..ᾱ_T from β_1..β_T
     ch1.q3.check(abar_100)           # the number ᾱ_100 for β_t = 0.02·t/T (papers' t = 1..T)
     ch1.q4.check(posterior_mean)     # μ̃_t(x0, x_t) of q(x_{t−1} | x_t, x0)
+
+Time convention: the maths' steps t = 1..T, x0 the data; the exercises hand the student the code index
+k = t − 1 of a step, and ``alphas_cumprod[t - 1]`` (= ``alphas_cumprod[k]``) holds ᾱ_t.
 
 Each checker compares the student's answer with the package's reference on random inputs. When the
 answer is wrong it runs the exercise's table of usual mistakes (ᾱ where √ᾱ belongs, an off-by-one in
@@ -32,33 +35,34 @@ def _test_schedules() -> list[NoiseSchedule]:
 # ---------------------------------------------------------------------------------------------
 # q1 — closed-form noising
 # ---------------------------------------------------------------------------------------------
-def noisy_reference(alphas_cumprod, x0, t, eps):
-    """x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε, with ᾱ_t = alphas_cumprod[t] (code step t = 0..T−1)."""
-    abar = alphas_cumprod[t]
+def noisy_reference(alphas_cumprod, x0, k, eps):
+    """x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε for step t = k + 1: ᾱ_t = alphas_cumprod[k] (k = t − 1, the code index)."""
+    abar = alphas_cumprod[k]
     return abar.sqrt() * x0 + (1 - abar).sqrt() * eps
 
 
 NOISY_MISTAKES = (
-    Mistake(lambda a, x0, t, e: a[t] * x0 + (1 - a[t]).sqrt() * e,
+    Mistake(lambda a, x0, k, e: a[k] * x0 + (1 - a[k]).sqrt() * e,
             "the signal is multiplied by ᾱ_t, but it must be √ᾱ_t (a widely copied template makes exactly this "
             "mistake). Variances add: Var(√ᾱ_t x0) + Var(√(1−ᾱ_t) ε) = ᾱ_t + (1 − ᾱ_t) = 1 for unit-variance "
             "data; with ᾱ_t in front the signal shrinks far too fast."),
-    Mistake(lambda a, x0, t, e: a[t].sqrt() * x0 + (1 - a[t]) * e,
+    Mistake(lambda a, x0, k, e: a[k].sqrt() * x0 + (1 - a[k]) * e,
             "the noise is multiplied by (1 − ᾱ_t), but 1 − ᾱ_t is its VARIANCE: the factor in front of ε is the "
             "standard deviation √(1 − ᾱ_t)."),
-    Mistake(lambda a, x0, t, e: a[t] * x0 + (1 - a[t]) * e,
+    Mistake(lambda a, x0, k, e: a[k] * x0 + (1 - a[k]) * e,
             "you used ᾱ_t and 1 − ᾱ_t directly, but those are variances. The factors in front of x0 and ε are "
             "their square roots: √ᾱ_t and √(1 − ᾱ_t)."),
-    Mistake(lambda a, x0, t, e: a[t + 1].sqrt() * x0 + (1 - a[t + 1]).sqrt() * e,
-            "off by one: you used alphas_cumprod[t + 1]. In code the steps are already t = 0..T−1 (the papers' "
-            "1..T), so alphas_cumprod[t] is the right entry."),
-    Mistake(lambda a, x0, t, e: a[t - 1].sqrt() * x0 + (1 - a[t - 1]).sqrt() * e,
-            "off by one: you used alphas_cumprod[t − 1]. Code step t is the papers' t + 1, and x_t has had steps "
-            "0..t applied, so use alphas_cumprod[t] itself."),
-    Mistake(lambda a, x0, t, e: (1 - a[t]).sqrt() * x0 + a[t].sqrt() * e,
+    Mistake(lambda a, x0, k, e: a[k + 1].sqrt() * x0 + (1 - a[k + 1]).sqrt() * e,
+            "off by one: you used alphas_cumprod[k + 1], which holds ᾱ_{t+1}. The index k you are given is "
+            "already t − 1, so alphas_cumprod[k] (that is alphas_cumprod[t - 1]) holds ᾱ_t: use it as it is."),
+    Mistake(lambda a, x0, k, e: a[k - 1].sqrt() * x0 + (1 - a[k - 1]).sqrt() * e,
+            "off by one: you used alphas_cumprod[k - 1], which holds ᾱ_{t−1}, one step short. x_t has had the "
+            "steps 1..t applied, and their product ᾱ_t sits at alphas_cumprod[t - 1], which is alphas_cumprod[k] "
+            "for the index k = t − 1 you are given: use k as it is."),
+    Mistake(lambda a, x0, k, e: (1 - a[k]).sqrt() * x0 + a[k].sqrt() * e,
             "the two factors are swapped: √ᾱ_t belongs to x0 (the signal fades as ᾱ_t falls) and √(1 − ᾱ_t) "
             "to ε (the noise grows)."),
-    Mistake(lambda a, x0, t, e: a[t].sqrt() * x0,
+    Mistake(lambda a, x0, k, e: a[k].sqrt() * x0,
             "you returned only the scaled signal √ᾱ_t x0; add the noise term √(1 − ᾱ_t) ε."),
 )
 
@@ -69,28 +73,29 @@ def _check_noisy(fn) -> None:
     for schedule in _test_schedules():
         abar_all = schedule.alphas_cumprod.clone()
         T = schedule.T
-        # interior steps first (so an off-by-one cannot hide behind an IndexError), then both ends
-        for t in (T // 10, T // 2, 0, T - 1):
+        # interior steps first (so an off-by-one cannot hide behind an IndexError), then both ends;
+        # k is the code index of step t = k + 1
+        for k in (T // 10, T // 2, 0, T - 1):
             x0 = torch.randn((6, 3), generator=gen, dtype=torch.float64) * 2 + 1
             eps = torch.randn((6, 3), generator=gen, dtype=torch.float64)
-            expected = q_sample(schedule, x0, t, noise=eps)
-            got = as_float64(call_student(fn, abar_all.clone(), x0.clone(), t, eps.clone()), "your x_t", x0.shape,
-                             shape_fix="Index the schedule at the single step t, so the result has x0's shape.")
-            check_close(got, expected, NOISY_MISTAKES, abar_all, x0, t, eps,
-                        otherwise=f"for t = {t} (T = {T}) your x_t differs from √ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to "
-                                  f"{max_abs_diff(got, expected):.3g}. Check each factor, and that you index "
-                                  f"alphas_cumprod[t].")
+            expected = q_sample(schedule, x0, k, noise=eps)
+            got = as_float64(call_student(fn, abar_all.clone(), x0.clone(), k, eps.clone()), "your x_t", x0.shape,
+                             shape_fix="Index the schedule at the single index k, so the result has x0's shape.")
+            check_close(got, expected, NOISY_MISTAKES, abar_all, x0, k, eps,
+                        otherwise=f"for step t = {k + 1} (T = {T}; code index k = {k}) your x_t differs from "
+                                  f"√ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to {max_abs_diff(got, expected):.3g}. Check each "
+                                  f"factor, and that you read ᾱ_t as alphas_cumprod[k].")
 
 
 q1 = Exercise(
     "Exercise 1.1 — closed-form noising",
     _check_noisy,
     hints=[
-        "x_t mixes the clean x0 and the noise ε with two factors that depend only on ᾱ_t = alphas_cumprod[t]. "
+        "x_t mixes the clean x0 and the noise ε with two factors that depend only on ᾱ_t = alphas_cumprod[k]. "
         "Which pair of factors keeps the total variance at 1 for unit-variance data?",
         "ᾱ_t and 1 − ᾱ_t are the VARIANCES of the two parts; the factors in front of x0 and ε are their "
-        "standard deviations, √ᾱ_t and √(1 − ᾱ_t). Code step t needs no +1 or −1.",
-        "abar = alphas_cumprod[t], then return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.",
+        "standard deviations, √ᾱ_t and √(1 − ᾱ_t). The index k you are given is already t − 1: no +1 or −1.",
+        "abar = alphas_cumprod[k], then return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.",
     ],
     solution=source_of(noisy_reference),
     reference=noisy_reference,
@@ -102,18 +107,19 @@ q1 = Exercise(
 # q2 — ᾱ_t from the betas
 # ---------------------------------------------------------------------------------------------
 def alphas_cumprod_reference(betas):
-    """ᾱ_t = (1 − β_0)(1 − β_1)⋯(1 − β_t) for t = 0..T−1: a running product of α = 1 − β."""
+    """ᾱ_t = (1 − β_1)(1 − β_2)⋯(1 − β_t) for t = 1..T (held at index t − 1, like β_t): a running product of
+    α = 1 − β."""
     return torch.cumprod(1 - betas, dim=0)
 
 
 ALPHAS_CUMPROD_MISTAKES = (
     Mistake(lambda b: (1 - b) ** torch.arange(1, b.shape[0] + 1, dtype=torch.float64),
-            "you raised each α_t = 1 − β_t to a power, (1 − β_t)^(t+1), as if β were the same at every step. "
+            "you raised each α_t = 1 − β_t to a power, (1 − β_t)^t, as if β were the same at every step. "
             "That is the 0.998¹⁰⁰ ≈ 0.819 mistake: β changes with t, so ᾱ_t is the product of DIFFERENT "
-            "factors (1 − β_0)(1 − β_1)⋯(1 − β_t): use torch.cumprod."),
+            "factors (1 − β_1)(1 − β_2)⋯(1 − β_t): use torch.cumprod."),
     Mistake(lambda b: torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - b, 0)[:-1]]),
-            "off by one: your ᾱ_t leaves out step t's own factor (you returned ᾱ_{t−1}, starting at 1). In code "
-            "x_t has had steps 0..t applied, so ᾱ_0 = 1 − β_0 already."),
+            "off by one: your ᾱ_t leaves out step t's own factor (you returned ᾱ_{t−1}, starting at ᾱ_0 = 1). "
+            "x_t has had the steps 1..t applied, so the first entry (index 0), ᾱ_1, is already 1 − β_1."),
     Mistake(lambda b: torch.cat([torch.cumprod(1 - b, 0)[1:], torch.cumprod(1 - b, 0)[-1:] * (1 - b[-1:])]),
             "off by one: your ᾱ_t includes the factor of step t + 1 as well."),
     Mistake(lambda b: torch.cumprod(b, 0),
@@ -150,8 +156,8 @@ q2 = Exercise(
     _check_alphas_cumprod,
     hints=[
         "α_t = 1 − β_t is the share of the variance that step t keeps. ᾱ_t collects the shares of all the "
-        "steps 0..t: how do shares of shares combine?",
-        "β changes from step to step, so ᾱ_t is a product of DIFFERENT factors (1 − β_0)(1 − β_1)⋯(1 − β_t), "
+        "steps 1..t: how do shares of shares combine?",
+        "β changes from step to step, so ᾱ_t is a product of DIFFERENT factors (1 − β_1)(1 − β_2)⋯(1 − β_t), "
         "not a power of one number, and the factor of step t itself is included.",
         "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]: return "
         "torch.cumprod(1 - betas, dim=0).",
@@ -166,7 +172,7 @@ q2 = Exercise(
 # q3 — the number ᾱ_100 for β_t = 0.02·t/T (papers' t = 1..T), T = 1000
 # ---------------------------------------------------------------------------------------------
 def abar_100_reference() -> float:
-    """ᾱ_100 = ∏_{s=1}^{100} (1 − 0.02·s/1000), the papers' numbering (code steps 0..99)."""
+    """ᾱ_100 = ∏_{s=1}^{100} (1 − 0.02·s/1000), the papers' numbering (code indices 0..99)."""
     s = torch.arange(1, 101, dtype=torch.float64)
     return float(torch.prod(1 - 0.02 * s / 1000))
 
@@ -210,11 +216,11 @@ q3 = Exercise(
     hints=[
         "β_s = 0.02·s/T grows with s, so the 100 factors (1 − β_s) are all different: ᾱ_100 is not a power "
         "of one number.",
-        "The papers' steps s = 1..100 are torch.arange(1, 101, dtype=torch.float64) (code steps 0..99). Make "
+        "The steps s = 1..100 are torch.arange(1, 101, dtype=torch.float64) (code indices 0..99). Make "
         "the 100 β's from them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).",
         "s = torch.arange(1, 101, dtype=torch.float64); abar_100 = float(torch.prod(1 - 0.02 * s / 1000)).",
     ],
-    solution="```python\ns = torch.arange(1, 101, dtype=torch.float64)   # papers' steps 1..100 = code steps 0..99\n"
+    solution="```python\ns = torch.arange(1, 101, dtype=torch.float64)   # steps 1..100 = code indices 0..99\n"
              "abar_100 = float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```",
     reference=ABAR_100,
     mistakes=ABAR_100_MISTAKES,
@@ -235,18 +241,19 @@ def posterior_mean_reference(betas, x0, x_t, k):
     return coef_x0 * x0 + coef_xt * x_t
 
 
-def _posterior_parts(betas, t, prev="one"):
-    """(β_t, α_t, ᾱ_t, ᾱ_{t−1}) with ᾱ_{−1} = 1 (``prev="wrap"``: Python's abar[−1], the mistake)."""
+def _posterior_parts(betas, k, prev="one"):
+    """(β_t, α_t, ᾱ_t, ᾱ_{t−1}) for step t = k + 1, with ᾱ_0 = 1 at k = 0 (``prev="wrap"``: Python's
+    abar[-1] there, the mistake)."""
     alphas = 1 - betas
     abar = torch.cumprod(alphas, 0)
-    abar_prev = abar[t - 1] if (t > 0 or prev == "wrap") else torch.ones((), dtype=abar.dtype)
-    return betas[t], alphas[t], abar[t], abar_prev
+    abar_prev = abar[k - 1] if (k > 0 or prev == "wrap") else torch.ones((), dtype=abar.dtype)
+    return betas[k], alphas[k], abar[k], abar_prev
 
 
 def _mean_with(coef_x0, coef_xt):
     """A wrong posterior mean: ``coef_*(β_t, α_t, ᾱ_t, ᾱ_{t−1})`` in place of the right coefficients."""
-    def wrong(betas, x0, x_t, t, prev="one"):
-        parts = _posterior_parts(betas, t, prev)
+    def wrong(betas, x0, x_t, k, prev="one"):
+        parts = _posterior_parts(betas, k, prev)
         return coef_x0(*parts) * x0 + coef_xt(*parts) * x_t
     return wrong
 
@@ -265,8 +272,8 @@ POSTERIOR_MEAN_MISTAKES = (
             "the two coefficients are swapped. β_t √ᾱ_{t−1}/(1−ᾱ_t) multiplies x0 and (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) "
             "multiplies x_t. Check at the last reverse step (t = 1, code index k = 0): there 1 − ᾱ_0 = 0, so the "
             "mean must be exactly x0."),
-    Mistake(lambda betas, x0, x_t, t: _wrapped(betas, x0, x_t, t, prev="wrap"),
-            "at k = 0 (step t = 1) you used alphas_cumprod[k − 1] = alphas_cumprod[−1], which Python reads as the "
+    Mistake(lambda betas, x0, x_t, k: _wrapped(betas, x0, x_t, k, prev="wrap"),
+            "at k = 0 (step t = 1) you used alphas_cumprod[k - 1] = alphas_cumprod[-1], which Python reads as the "
             "LAST entry. Before the first step nothing has been multiplied: ᾱ_0 = 1."),
     Mistake(_mean_with(lambda b, a, ab, abp: b * ab.sqrt() / (1 - ab),
                        lambda b, a, ab, abp: (1 - ab) * a.sqrt() / (1 - ab)),
@@ -289,13 +296,14 @@ def _check_posterior_mean(fn) -> None:
     for schedule in _test_schedules():
         betas = schedule.betas.clone()
         T = schedule.T
-        for t in (T // 3, T - 1, 1, 0):
+        for k in (T // 3, T - 1, 1, 0):                  # code indices k = t − 1
             x0 = torch.randn((5, 2), generator=gen, dtype=torch.float64) * 2
             x_t = torch.randn((5, 2), generator=gen, dtype=torch.float64)
-            expected, _, _ = q_posterior(schedule, x0, x_t, t)
-            got = as_float64(call_student(fn, betas.clone(), x0.clone(), x_t.clone(), t), "your μ̃", x0.shape)
-            check_close(got, expected, POSTERIOR_MEAN_MISTAKES, betas, x0, x_t, t,
-                        otherwise=f"for t = {t} (T = {T}) your μ̃ differs from the posterior mean by up to "
+            expected, _, _ = q_posterior(schedule, x0, x_t, k)
+            got = as_float64(call_student(fn, betas.clone(), x0.clone(), x_t.clone(), k), "your μ̃", x0.shape)
+            check_close(got, expected, POSTERIOR_MEAN_MISTAKES, betas, x0, x_t, k,
+                        otherwise=f"for step t = {k + 1} (T = {T}; code index k = {k}) your μ̃ differs from the "
+                                  f"posterior mean by up to "
                                   f"{max_abs_diff(got, expected):.3g}. Check the two coefficients and remember "
                                   f"ᾱ_0 = 1 at k = 0 (step t = 1).")
 
