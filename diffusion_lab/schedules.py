@@ -160,7 +160,7 @@ class NoiseSchedule:
         return out
 
     def signal_left(self) -> float:
-        """ᾱ at the last step t = T−1: the fraction of x0's variance x_T still carries."""
+        """ᾱ_T (at index T − 1): the factor on x0's variance that x_T still carries."""
         return float(self.alphas_cumprod[-1])
 
     def t_half(self) -> int:
@@ -169,16 +169,18 @@ class NoiseSchedule:
         return int(below[0]) if below.numel() else self.T
 
     def describe(self) -> str:
-        """One line with the numbers that matter: β range, where ᾱ crosses 0.5, ᾱ left at the end."""
+        """One line with the numbers that matter, in the maths' steps t = 1..T: β_1 and β_T, the first t with
+        ᾱ_t < 0.5 (and its code index), ᾱ_T left at the end."""
         return (f"{self.name} schedule, T = {self.T}: β from {float(self.betas[0]):.3g} to "
-                f"{float(self.betas[-1]):.3g}; ᾱ crosses 0.5 at t = {self.t_half()}; "
-                f"ᾱ_(T−1) = {self.signal_left():.3g} (x_T keeps {math.sqrt(self.signal_left()):.1%} of x0's scale)")
+                f"{float(self.betas[-1]):.3g}; ᾱ_t drops below 0.5 at t = {self.t_half() + 1} (code index "
+                f"{self.t_half()}); ᾱ_T = {self.signal_left():.3g} (x_T keeps {math.sqrt(self.signal_left()):.1%} "
+                f"of x0's scale)")
 
     def __len__(self) -> int:
         return self.T
 
     def __repr__(self) -> str:
-        return f"NoiseSchedule({self.name!r}, T={self.T}, ᾱ_(T−1)={self.signal_left():.3g})"
+        return f"NoiseSchedule({self.name!r}, T={self.T}, ᾱ_T={self.signal_left():.3g})"
 
 
 def make_schedule(name: str = "linear", T: int = 1000, *, warn: bool = True, **kwargs) -> NoiseSchedule:
@@ -200,7 +202,7 @@ def make_schedule(name: str = "linear", T: int = 1000, *, warn: bool = True, **k
     schedule = NoiseSchedule(betas, name=canonical, config={"name": canonical, "T": T, "kwargs": dict(kwargs)})
     if warn and schedule.signal_left() > SIGNAL_LEFT_WARNING:
         warnings.warn(
-            f"{canonical} schedule with T = {T} leaves ᾱ_(T−1) = {schedule.signal_left():.3g}: x_T still "
+            f"{canonical} schedule with T = {T} leaves ᾱ_T = {schedule.signal_left():.3g}: x_T still "
             f"holds {math.sqrt(schedule.signal_left()):.0%} of x0's scale, so it is not close to N(0, I). "
             f"Use more steps (T = 1000) or larger β_end.", ScheduleWarning, stacklevel=2)
     return schedule

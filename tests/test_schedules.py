@@ -174,7 +174,9 @@ def test_signal_left_and_t_half():
     t_half = int(np.argmax(abar < 0.5))
     assert abar[t_half] < 0.5 <= abar[t_half - 1]
     assert sched.t_half() == t_half
-    assert "ᾱ" in sched.describe() and str(t_half) in sched.describe()
+    # describe() speaks the maths' t = 1..T: the step t = code index + 1, and ᾱ_T (not ᾱ_(T−1))
+    assert f"t = {t_half + 1} (code index {t_half})" in sched.describe()
+    assert f"ᾱ_T = {abar[-1]:.3g}" in sched.describe() and "T−1" not in sched.describe() + repr(sched)
 
 
 # ----------------------------------------------------------------------------------------------
