@@ -24,6 +24,13 @@ Everything a checker needs is here, once:
   general message);
 * **graded hints**: ``hint()`` is a nudge, ``hint(2)`` says more, the last is nearly the solution;
 * :func:`source_of`: a reference function's source as the shown solution.
+
+Every word a student reads comes through :func:`diffusion_lab.i18n.tr` in the language chosen with
+``dl.set_language``: a chapter module writes its texts in English (names, hints, mistakes, messages
+as ``tr("template {field}", field=...)``) and the catalog ``locale/zh.py`` holds their Chinese, keyed
+by the English. Static texts (an exercise's name, hints, a mistake's hint, the ``what`` given to
+:func:`as_float64` and its kin) are looked up by their exact English when shown; a text fixed at import
+that quotes a computed number is a :class:`Message`, which keeps its template for the lookup.
 """
 from __future__ import annotations
 
@@ -36,6 +43,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from IPython.display import Markdown, display
+
+from ..i18n import tr
 
 NOT_ATTEMPTED = "not_attempted"
 CORRECT = "correct"
@@ -59,6 +68,30 @@ ATOL = 1e-6
 #: in the tail (cos near π/2 in float32), which the schedule exercise names as a mistake of its own,
 #: since the course computes schedules in float64.
 SCHEDULE_RTOL = 1e-6
+
+
+class Message(str):
+    """English text filled in now that is translated by its template when shown.
+
+    ``Message("{k} is one step early", k=259)`` is the str ``"259 is one step early"`` (so tests and
+    English output see plain text); :func:`localized` gives it in the chosen language, looking up the
+    template in the catalog. For texts a chapter module fixes at import that quote a computed number.
+    """
+
+    template: str
+    fields: dict
+
+    def __new__(cls, template: str, **fields):
+        self = super().__new__(cls, template.format(**fields) if fields else template)
+        self.template, self.fields = template, fields
+        return self
+
+
+def localized(text: str) -> str:
+    """``text`` (English: a :class:`Message` or a static text) in the chosen language."""
+    if isinstance(text, Message):
+        return tr(text.template, **text.fields)
+    return tr(text)
 
 
 class Incorrect(Exception):
@@ -102,7 +135,8 @@ def call_student(fn: Callable, *args, **kwargs):
     except (Incorrect, NotAttempted):
         raise
     except Exception as err:  # a bug in the student's code: report it as a hint, not a crash
-        raise Incorrect(f"your function raised {type(err).__name__}: {err}") from None
+        raise Incorrect(tr("your function raised {error_type}: {error}",
+                              error_type=type(err).__name__, error=err)) from None
     if is_blank(out):
         raise NotAttempted()
     return out
@@ -114,8 +148,8 @@ def require_callable(answer: Any, example: str) -> None:
     ``example`` is the call the student should write, e.g. ``"q1.check(noisy)"``.
     """
     if not callable(answer):
-        raise Incorrect(f"pass your function itself, without calling it: {example} (no brackets), "
-                        f"not a {type(answer).__name__}.")
+        raise Incorrect(tr("pass your function itself, without calling it: {example} (no brackets), "
+                           "not a {type_name}.", example=example, type_name=type(answer).__name__))
 
 
 def as_float64(value: Any, what: str, shape: Sequence[int] | None = None, finite: bool = True,
@@ -126,45 +160,54 @@ def as_float64(value: Any, what: str, shape: Sequence[int] | None = None, finite
     differs (``shape_fix`` is appended: how to get the right shape), or (``finite=True``) when it
     holds NaN or inf.
     """
+    what = localized(what)
     try:
         if isinstance(value, (str, bytes)):
             raise TypeError("text is not numbers")
         out = value.detach().cpu().to(torch.float64) if isinstance(value, torch.Tensor) else \
             torch.as_tensor(np.asarray(value, dtype=np.float64))
     except (TypeError, ValueError, RuntimeError):
-        raise Incorrect(f"{what} should be a tensor (or numpy array) of numbers, got {type(value).__name__}.") from None
+        raise Incorrect(tr("{what} should be a tensor (or numpy array) of numbers, got {type_name}.",
+                           what=what, type_name=type(value).__name__)) from None
     if shape is not None and tuple(out.shape) != tuple(shape):
-        raise Incorrect(f"{what} should have shape {tuple(shape)}, got {tuple(out.shape)}. {shape_fix}".rstrip())
+        raise Incorrect(tr("{what} should have shape {shape}, got {got}. {shape_fix}", what=what,
+                           shape=tuple(shape), got=tuple(out.shape), shape_fix=localized(shape_fix)).rstrip())
     if finite and not bool(torch.isfinite(out).all()):
-        raise Incorrect(f"{what} contains NaN or inf: look for a division by zero or the square root of a "
-                        f"negative number.")
+        raise Incorrect(tr("{what} contains NaN or inf: look for a division by zero or the square root of a "
+                           "negative number.", what=what))
     return out
 
 
 def as_number(value: Any, what: str) -> float:
     """A single number: a python/numpy number or a one-element tensor/array (a function of no
     arguments is called first). Bools and text are refused with a hint."""
+    what = localized(what)
     if callable(value):
         value = call_student(value)
     if isinstance(value, (bool, np.bool_)):
-        raise Incorrect(f"{what} should be a number, got a bool ({value}).")
+        raise Incorrect(tr("{what} should be a number, got a bool ({value}).", what=what, value=value))
     if isinstance(value, str):
-        raise Incorrect(f"{what} should be a single number, got the text {value!r}: remove the quotes.")
+        raise Incorrect(tr("{what} should be a single number, got the text {text}: remove the quotes.",
+                           what=what, text=repr(value)))
     if isinstance(value, numbers.Real):
         return float(value)
     if isinstance(value, (torch.Tensor, np.ndarray)) and _size(value) == 1:
         if str(value.dtype) in ("bool", "torch.bool"):
-            raise Incorrect(f"{what} should be a number, got a bool tensor.")
+            raise Incorrect(tr("{what} should be a number, got a bool tensor.", what=what))
         return float(value.item())
-    raise Incorrect(f"{what} should be a single number (a float), got {type(value).__name__}"
-                    + (f" of shape {tuple(value.shape)}" if hasattr(value, "shape") else "") + ".")
+    if hasattr(value, "shape"):
+        raise Incorrect(tr("{what} should be a single number (a float), got {type_name} of shape {shape}.",
+                           what=what, type_name=type(value).__name__, shape=tuple(value.shape)))
+    raise Incorrect(tr("{what} should be a single number (a float), got {type_name}.", what=what,
+                       type_name=type(value).__name__))
 
 
 def as_index(value: Any, what: str) -> int:
     """An integer (a code step, an index): a python/numpy int or a one-element integer tensor.
     Floats (even 259.0) and bools are refused with a hint."""
+    what = localized(what)
     if isinstance(value, (bool, np.bool_)):
-        raise Incorrect(f"{what}: return the step t as an int, not a bool.")
+        raise Incorrect(tr("{what}: return the step t as an int, not a bool.", what=what))
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, (torch.Tensor, np.ndarray)) and _size(value) == 1:
@@ -173,9 +216,9 @@ def as_index(value: Any, what: str) -> int:
             return int(item)
         value = item
     if isinstance(value, numbers.Real):
-        raise Incorrect(f"{what}: return the step as an int, got {value!r} (a {type(value).__name__}); "
-                        f"wrap it in int(...).")
-    raise Incorrect(f"{what}: return an int, got {type(value).__name__}.")
+        raise Incorrect(tr("{what}: return the step as an int, got {value} (a {type_name}); wrap it in int(...).",
+                           what=what, value=repr(value), type_name=type(value).__name__))
+    raise Incorrect(tr("{what}: return an int, got {type_name}.", what=what, type_name=type(value).__name__))
 
 
 def _size(value: torch.Tensor | np.ndarray) -> int:
@@ -184,13 +227,15 @@ def _size(value: torch.Tensor | np.ndarray) -> int:
 
 def as_bool(value: Any, what: str) -> bool:
     """True/False: a python or numpy bool, or a one-element bool tensor/array (``(a != b).any()``)."""
+    what = localized(what)
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype == torch.bool:
         return bool(value)
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype == np.bool_:
         return bool(value)
-    raise Incorrect(f"{what} should return True or False, got {type(value).__name__} {value!r}.")
+    raise Incorrect(tr("{what} should return True or False, got {type_name} {value}.", what=what,
+                       type_name=type(value).__name__, value=repr(value)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +273,7 @@ class Mistake:
     """
 
     wrong: Any
-    hint: str
+    hint: str              # English; shown through localized() (a static text or a Message)
     rtol: float = RTOL
     atol: float = ATOL
 
@@ -264,7 +309,8 @@ def diagnose(got: Any, mistakes: Sequence[Mistake], *args, run: Callable[[Any], 
         except (ArithmeticError, IndexError, RuntimeError, TypeError, ValueError):
             continue                                    # this mistake cannot even run on these inputs
         if _same(got, candidate, mistake.rtol, mistake.atol):
-            raise Incorrect(f"{prefix}: {mistake.hint}" if prefix else mistake.hint)
+            hint = localized(mistake.hint)
+            raise Incorrect(tr("{prefix}: {hint}", prefix=localized(prefix), hint=hint) if prefix else hint)
 
 
 def check_close(got: Any, want: Any, mistakes: Sequence[Mistake], *args, otherwise: str | Callable[[], str],
@@ -277,7 +323,7 @@ def check_close(got: Any, want: Any, mistakes: Sequence[Mistake], *args, otherwi
     if close(got, want, rtol, atol):
         return
     diagnose(got, mistakes, *args, run=None if part is None else (lambda wrong: wrong(*args)[part]))
-    raise Incorrect(otherwise() if callable(otherwise) else otherwise)
+    raise Incorrect(localized(otherwise() if callable(otherwise) else otherwise))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,17 +352,19 @@ class Exercise:
         self.reference, self.mistakes = reference, tuple(mistakes)
 
     def result(self, answer: Any) -> CheckResult:
+        name = localized(self.name)
         if is_blank(answer):
-            return CheckResult(NOT_ATTEMPTED, f"{self.name}: not attempted yet — write your answer in the cell "
-                                              f"above, run it, then run this check again. (.hint() helps.)")
+            return CheckResult(NOT_ATTEMPTED, tr("{name}: not attempted yet — write your answer in the cell "
+                                                 "above, run it, then run this check again. (.hint() helps.)",
+                                                 name=name))
         try:
             self._checker(answer)
         except NotAttempted:
-            return CheckResult(NOT_ATTEMPTED, f"{self.name}: not attempted yet — your function still returns "
-                                              f"nothing. Fill in the body, then check again.")
+            return CheckResult(NOT_ATTEMPTED, tr("{name}: not attempted yet — your function still returns "
+                                                 "nothing. Fill in the body, then check again.", name=name))
         except Incorrect as wrong:
-            return CheckResult(INCORRECT, f"{self.name}: not quite. {wrong}")
-        return CheckResult(CORRECT, f"{self.name}: correct! ✓")
+            return CheckResult(INCORRECT, tr("{name}: not quite. {reason}", name=name, reason=localized(str(wrong))))
+        return CheckResult(CORRECT, tr("{name}: correct! ✓", name=name))
 
     def check(self, answer: Any) -> CheckResult:
         """Check an answer and print a friendly verdict; returns the CheckResult (truthy when right)."""
@@ -329,14 +377,16 @@ class Exercise:
     def hint_text(self, level: int = 1) -> str:
         """The text ``hint(level)`` shows: hint ``level`` of n, and what to ask for next."""
         if isinstance(level, bool) or not isinstance(level, numbers.Integral) or level < 1:
-            raise ValueError(f"hint levels are 1, 2, … {len(self.hints)}: .hint() for a nudge, "
-                             f".hint({len(self.hints)}) for the strongest; got {level!r}.")
-        n = len(self.hints)
+            raise ValueError(tr("hint levels are 1, 2, … {n}: .hint() for a nudge, .hint({n}) for the strongest; "
+                                "got {level}.", n=len(self.hints), level=repr(level)))
+        n, name = len(self.hints), localized(self.name)
         if level > n:
-            return (f"{self.name} has {n} hints, there is no hint {level}. "
-                    f".hint({n}) is the strongest; .solution() shows a model answer.")
-        more = f".hint({level + 1}) says more." if level < n else "Still stuck? .solution() shows a model answer."
-        return f"Hint {level} of {n} ({self.name}): {self.hints[level - 1]} — {more}"
+            return tr("{name} has {n} hints, there is no hint {level}. .hint({n}) is the strongest; .solution() "
+                      "shows a model answer.", name=name, n=n, level=level)
+        more = tr(".hint({next}) says more.", next=level + 1) if level < n else \
+            tr("Still stuck? .solution() shows a model answer.")
+        return tr("Hint {level} of {n} ({name}): {hint} — {more}", level=level, n=n, name=name,
+                  hint=localized(self.hints[level - 1]), more=more)
 
     def hint(self, level: int = 1) -> None:
         """Show hint ``level`` (1: a nudge; the last: nearly the solution)."""
@@ -344,11 +394,13 @@ class Exercise:
         _show(f"💡 {text}", text)
 
     def solution(self) -> None:
-        _show(f"<b>Solution</b> ({self.name}):\n\n{self._solution}", f"Solution ({self.name}):\n{self._solution}")
+        """Show the model answer (its notes in the chosen language; code stays code)."""
+        heading, text = tr("Solution ({name}):", name=localized(self.name)), localized(self._solution)
+        _show(f"<b>{heading}</b>\n\n{text}", f"{heading}\n{text}")
 
     def __repr__(self) -> str:
-        return (f"Exercise({self.name!r}): use .check(answer), .hint() … .hint({len(self.hints)}), "
-                f".solution()")
+        return tr("Exercise({name}): use .check(answer), .hint() … .hint({n}), .solution()",
+                  name=repr(localized(self.name)), n=len(self.hints))
 
 
 def _show(markdown: str, plain: str) -> None:

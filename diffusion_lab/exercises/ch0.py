@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 
 from ..schedules import make_schedule
-from .base import Exercise, Incorrect, Mistake, as_index, diagnose
+from ..i18n import tr
+from .base import Exercise, Incorrect, Message, Mistake, as_index, diagnose
 
 __all__ = ["q1", "T_CROSS", "t_cross_reference"]
 
@@ -29,9 +30,9 @@ _first_sqrt_below_half = int(torch.nonzero(_abar.sqrt() < 0.5)[0]) + 1
 
 T_CROSS_MISTAKES = (
     Mistake(T_CROSS - 1,
-            f"{T_CROSS - 1} is one step early: it is the CODE index of the crossing (alphas_cumprod[{T_CROSS - 1}] "
-            f"< 0.5), or, in the papers' numbering, the last step where ᾱ_t is still at least one half. The slider "
-            f"shows the papers' t = 1..T, and alphas_cumprod[t − 1] is ᾱ_t."),
+            Message("{k} is one step early: it is the CODE index of the crossing (alphas_cumprod[{k}] < 0.5), or, "
+                    "in the papers' numbering, the last step where ᾱ_t is still at least one half. The slider "
+                    "shows the papers' t = 1..T, and alphas_cumprod[t − 1] is ᾱ_t.", k=T_CROSS - 1)),
     Mistake(_first_sqrt_below_half,
             "That is where √ᾱ_t, the factor in front of x0, drops below one half (ᾱ_t < 1/4). The question is "
             "about the share of the variance, ᾱ_t itself: the blue bar's length."),
@@ -46,9 +47,10 @@ def _check_t_cross(value) -> None:
     if t == T_CROSS:
         return
     diagnose(t, T_CROSS_MISTAKES)
-    side = "the blue bar is still longer than the red one there" if t < T_CROSS else \
-        "the blue bar is already shorter than half before that step"
-    raise Incorrect(f"t = {t} is not the first step with ᾱ_t < 0.5: {side}. Slide back and forth around it.")
+    side = tr("the blue bar is still longer than the red one there") if t < T_CROSS else \
+        tr("the blue bar is already shorter than half before that step")
+    raise Incorrect(tr("t = {t} is not the first step with ᾱ_t < 0.5: {side}. Slide back and forth around it.",
+                       t=t, side=side))
 
 
 q1 = Exercise(
