@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     labels.add_argument("--num-classes", type=int, default=0, metavar="K",
                         help="condition on K class labels (10 for the digit data sets); 0 = unconditional (default)")
     labels.add_argument("--label-dropout", type=float, default=0.0, metavar="P",
-                        help="probability p_uncond that a label is replaced by 'no label' (e.g. 0.1; default 0)")
+                        help="probability p_uncond that a label is replaced by 'no label' (e.g. 0.1; default 0); "
+                             "may change on --resume, e.g. to train the unconditional branch more (each "
+                             "session records its p)")
 
     run = p.add_argument_group("running, saving and resuming")
     run.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, ...")
@@ -295,6 +297,8 @@ def main(argv: list[str] | None = None) -> dict:
     weights_label = f"EMA (decay {ema})" if ema else "raw (no EMA)"
     start_step = resume_state.step if resume_state is not None else 0
     session = {"command": command, "from_step": start_step}
+    if num_classes:
+        session["label_dropout"] = args.label_dropout       # may change between sessions (RESUME_MAY_CHANGE)
 
     device = str(resolve_device(args.device))
 

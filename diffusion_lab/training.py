@@ -350,15 +350,23 @@ def _load_optimizer_state(opt: torch.optim.Optimizer, saved: dict) -> None:
     opt.load_state_dict({"state": saved["state"], "param_groups": groups})
 
 
+#: Settings a resumed run may change. ``label_dropout`` only sets which share of each batch trains the
+#: unconditional ε(x_t, t, ∅) — a curriculum choice, not part of the optimiser's state — so a long run may
+#: raise it when its unconditional samples lag behind (the CLI records p for every session).
+RESUME_MAY_CHANGE = ("label_dropout",)
+
+
 def _check_resume(resume: TrainingState, settings: dict) -> None:
     if not isinstance(resume, TrainingState):
         raise TypeError(f"resume must be a TrainingState (from checkpoints.load_training_state or on_state), "
                         f"got {type(resume).__name__}")
-    changed = {k: (resume.settings.get(k), v) for k, v in settings.items() if resume.settings.get(k) != v}
+    changed = {k: (resume.settings.get(k), v) for k, v in settings.items()
+               if resume.settings.get(k) != v and k not in RESUME_MAY_CHANGE}
     if changed:
         listing = "; ".join(f"{k}: saved {old!r}, now {new!r}" for k, (old, new) in changed.items())
         raise ValueError(f"cannot resume: the run was saved with other settings ({listing}); resume with the "
-                         "saved ones (only steps, max_time_s, progress and the callbacks may change)")
+                         "saved ones (only steps, max_time_s, progress, the callbacks and label_dropout may "
+                         "change)")
 
 
 def train_eps_model(

@@ -499,6 +499,20 @@ def test_resume_refuses_other_settings(tmp_path):
                         label_dropout=0.3, resume=states[-1], progress=False)
 
 
+def test_resume_may_change_label_dropout():
+    """p_uncond is a curriculum choice (RESUME_MAY_CHANGE): a resumed run may raise it, and the state it
+    saves records the new p."""
+    _, states = _resumable_run(3)
+    torch.manual_seed(0)
+    model = TimeMLP(hidden=16, depth=1, time_dim=8, T=T, num_classes=4)
+    later = []
+    train_eps_model(model, schedule_T(), labelled2d(), steps=5, batch_size=16, lr=1e-2, ema_decay=0.9,
+                    grad_clip=0.5, warmup_steps=15, label_dropout=0.6, resume=states[-1], on_state=later.append,
+                    progress=False)
+    assert states[-1].settings["label_dropout"] == 0.3
+    assert later[-1].step == 5 and later[-1].settings["label_dropout"] == 0.6
+
+
 # ---- the CLI: labels and --resume -----------------------------------------------------------------
 
 def _cli(tmp_path, *extra, steps=6):
