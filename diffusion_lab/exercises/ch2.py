@@ -16,6 +16,7 @@ import math
 
 import torch
 
+from ..i18n import tr
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
 from .base import (Exercise, Incorrect, Mistake, NotAttempted, as_float64, as_index, call_student, check_close,
@@ -82,18 +83,18 @@ def _check_q1(fn) -> None:
         Sigma = torch.tensor(sig_l, dtype=torch.float64)
         out = call_student(fn, mu.clone(), Sigma.clone(), abar)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise Incorrect("return two things: (mean, cov), e.g. `return mean, cov`.")
+            raise Incorrect(tr("return two things: (mean, cov), e.g. `return mean, cov`."))
         if out[0] is None or out[1] is None:
             raise NotAttempted()
         mean = as_float64(out[0], "the mean", (2,))
         cov = as_float64(out[1], "the covariance", (2, 2))
         m_ref, c_ref = xt_moments(mu, Sigma, abar)
         check_close(mean, m_ref, MEAN_MISTAKES, mu, Sigma, abar, part=0,
-                    otherwise=f"for μ = {mu_l}, ᾱ = {abar} the mean should be {_rounded(m_ref)}, got "
-                              f"{_rounded(mean)}.")
+                    otherwise=tr("for μ = {mu}, ᾱ = {abar} the mean should be {want}, got {got}.",
+                                 mu=mu_l, abar=abar, want=_rounded(m_ref), got=_rounded(mean)))
         check_close(cov, c_ref, COV_MISTAKES, mu, Sigma, abar, part=1,
-                    otherwise=f"for Σ = {sig_l}, ᾱ = {abar} the covariance should be {_rounded(c_ref)}, got "
-                              f"{_rounded(cov)}.")
+                    otherwise=tr("for Σ = {sigma}, ᾱ = {abar} the covariance should be {want}, got {got}.",
+                                 sigma=sig_l, abar=abar, want=_rounded(c_ref), got=_rounded(cov)))
 
 
 def _rounded(x: torch.Tensor) -> list:
@@ -163,14 +164,16 @@ def _check_q2(fn) -> None:
             continue
         T = schedule.T
         norm = float(torch.linalg.vector_norm(mu.double()))
-        where = f"(schedule {schedule.name}, T = {T}, μ = {mu.tolist()}, tol = {tol})"
+        where = tr("(schedule {name}, T = {T}, μ = {mu}, tol = {tol})", name=schedule.name, T=T, mu=mu.tolist(),
+                   tol=tol)
         if want == T:
-            raise Incorrect(f"with {where} the mean never gets within {tol} of the origin: at the last step it "
-                            f"is still {float(schedule.sqrt_alphas_cumprod[-1]) * norm:.3f} away. Return "
-                            f"schedule.T = {T} when no t qualifies.")
+            raise Incorrect(tr("with {where} the mean never gets within {tol} of the origin: at the last step it "
+                               "is still {distance:.3f} away. Return schedule.T = {T} when no t qualifies.",
+                               where=where, tol=tol, distance=float(schedule.sqrt_alphas_cumprod[-1]) * norm, T=T))
         diagnose(out, FIRST_T_MISTAKES, schedule, mu, tol, prefix=where)
-        raise Incorrect(f"{where}: expected t = {want} (there √ᾱ_t ‖μ‖ = "
-                        f"{float(schedule.sqrt_alphas_cumprod[want]) * norm:.4f}), got t = {out}.")
+        raise Incorrect(tr("{where}: expected t = {want} (there √ᾱ_t ‖μ‖ = {distance:.4f}), got t = {got}.",
+                           where=where, want=want, distance=float(schedule.sqrt_alphas_cumprod[want]) * norm,
+                           got=out))
 
 
 q2 = Exercise(
@@ -241,15 +244,15 @@ def _check_q3(fn) -> None:
             out = call_student(fn, schedule, x0.clone(), t.clone(), eps.clone())
         except Incorrect as err:
             if "must match the size" in str(err) or "broadcast" in str(err):
-                raise Incorrect(f"shapes do not broadcast ({err}). schedule.alphas_cumprod[t] has shape ({n},) "
-                                f"but x0 is ({n}, 2): give ᾱ one value per ROW with [:, None] (shape ({n}, 1)).") \
-                    from None
+                raise Incorrect(tr("shapes do not broadcast ({error}). schedule.alphas_cumprod[t] has shape ({n},) "
+                                   "but x0 is ({n}, 2): give ᾱ one value per ROW with [:, None] (shape ({n}, 1)).",
+                                   error=err, n=n)) from None
             raise
         got = as_float64(out, "x_t", (n, 2))
         want = noise_batch(schedule, x0, t, eps)
         check_close(got, want, NOISE_BATCH_MISTAKES, schedule, x0, t, eps,
-                    otherwise=f"x_t does not match √ᾱ_t x0 + √(1−ᾱ_t) ε for t = {t.tolist()}: expected "
-                              f"{_rounded(want)}, got {_rounded(got)}.")
+                    otherwise=tr("x_t does not match √ᾱ_t x0 + √(1−ᾱ_t) ε for t = {t}: expected {want}, got {got}.",
+                                 t=t.tolist(), want=_rounded(want), got=_rounded(got)))
 
 
 q3 = Exercise(

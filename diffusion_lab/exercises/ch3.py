@@ -15,7 +15,8 @@ import numbers
 import torch
 
 from ..schedules import NoiseSchedule, make_schedule
-from .base import (SCHEDULE_RTOL, Exercise, Incorrect, Mistake, NotAttempted, as_float64, as_index, as_number,
+from ..i18n import tr
+from .base import (SCHEDULE_RTOL, Exercise, Incorrect, Message, Mistake, NotAttempted, as_float64, as_index, as_number,
                    call_student, check_close, diagnose, require_callable, source_of)
 
 __all__ = ["q1", "q2", "q3", "q4", "reference_cosine_alphas_cumprod", "reference_cosine_log_snr_half",
@@ -78,19 +79,21 @@ def _check_cosine(fn) -> None:
     for T, s in ((1000, 0.008), (50, 0.02)):
         out = as_float64(call_student(fn, T, s=s), f"cosine_alphas_cumprod({T}, s={s})", finite=False)
         if out.shape == (T + 1,):
-            raise Incorrect(f"for T = {T} you returned T + 1 = {T + 1} values. The first one, f(0)/f(0) = 1, is "
-                            "'before any noise'; code t = 0 is already after the first step. Return ᾱ for "
-                            "t = 0..T−1 only (shape (T,)).")
+            raise Incorrect(tr("for T = {T} you returned T + 1 = {n} values. The first one, f(0)/f(0) = 1, is "
+                               "'before any noise'; code t = 0 is already after the first step. Return ᾱ for "
+                               "t = 0..T−1 only (shape (T,)).", T=T, n=T + 1))
         if out.shape != (T,):
-            raise Incorrect(f"for T = {T} expected a 1D tensor of shape ({T},), got shape {tuple(out.shape)}.")
+            raise Incorrect(tr("for T = {T} expected a 1D tensor of shape ({T},), got shape {shape}.", T=T,
+                               shape=tuple(out.shape)))
         if not bool(torch.isfinite(out).all()):
-            raise Incorrect("your ᾱ contains NaN or inf: check for a division by f(T) ≈ 0 or a log of 0.")
+            raise Incorrect(tr("your ᾱ contains NaN or inf: check for a division by f(T) ≈ 0 or a log of 0."))
         ref = reference_cosine_alphas_cumprod(T, s)
 
         def first_wrong(out=out, ref=ref, T=T, s=s):
             bad = int(torch.nonzero(~torch.isclose(out, ref, rtol=SCHEDULE_RTOL, atol=0))[0])
-            return (f"for T = {T}, s = {s} the first wrong value is at t = {bad}: expected ᾱ = {float(ref[bad]):.6g}, "
-                    f"got {float(out[bad]):.6g}. Compare with the formula in the text.")
+            return tr("for T = {T}, s = {s} the first wrong value is at t = {bad}: expected ᾱ = {want:.6g}, "
+                      "got {got:.6g}. Compare with the formula in the text.", T=T, s=s, bad=bad,
+                      want=float(ref[bad]), got=float(out[bad]))
         check_close(out, ref, COSINE_MISTAKES, T, s, rtol=SCHEDULE_RTOL, atol=0, otherwise=first_wrong)
 
 
@@ -164,8 +167,9 @@ def _check_log_snr_half(fn) -> None:
         got = as_number(call_student(fn, s), f"cosine_log_snr_half({s})")
         want = reference_cosine_log_snr_half(s)
         check_close(got, want, LOG_SNR_MISTAKES, s,
-                    otherwise=f"for s = {s} expected {want:.5f} (the log-SNR of the package's cosine schedule at "
-                              f"t = T/2), got {got:.5f}. Write ᾱ_{{T/2}} = f(1/2)/f(0) first, then log(ᾱ/(1 − ᾱ)).")
+                    otherwise=tr("for s = {s} expected {want:.5f} (the log-SNR of the package's cosine schedule at "
+                                 "t = T/2), got {got:.5f}. Write ᾱ_{{T/2}} = f(1/2)/f(0) first, then "
+                                 "log(ᾱ/(1 − ᾱ)).", s=s, want=want, got=got))
 
 
 q2 = Exercise(
@@ -208,8 +212,8 @@ def _as_step(out, where: str) -> int:
         out = float(out)
     if isinstance(out, numbers.Real) and not isinstance(out, (bool, numbers.Integral)) \
             and not float(out).is_integer():
-        raise Incorrect(f"{where}: you returned {out!r}. Return the step t where ᾱ first drops below 0.5 "
-                        "(an integer index), not the value of ᾱ there.")
+        raise Incorrect(tr("{where}: you returned {value}. Return the step t where ᾱ first drops below 0.5 "
+                           "(an integer index), not the value of ᾱ there.", where=tr(where), value=repr(out)))
     return as_index(out, where)
 
 
@@ -217,32 +221,33 @@ def _check_first_below_half(fn) -> None:
     require_callable(fn, "q3.check(first_below_half)")
     cases = [(f"{name}, T = 1000", make_schedule(name, 1000, warn=False).alphas_cumprod)
              for name in ("linear", "cosine", "quadratic", "sigmoid")]
-    cases.append(("β = 0.6 at the first step", NoiseSchedule(torch.tensor([0.6, 0.1, 0.1])).alphas_cumprod))
+    cases.append((tr("β = 0.6 at the first step"), NoiseSchedule(torch.tensor([0.6, 0.1, 0.1])).alphas_cumprod))
     for label, abar in cases:
         expected = reference_first_below_half(abar)
         got = _as_step(call_student(fn, abar.clone()), label)
         if got == expected:
             continue
-        diagnose(got, FIRST_BELOW_HALF_MISTAKES, abar, prefix=f"{label}: you returned t = {got}")
-        raise Incorrect(f"{label}: expected t = {expected}, got {got}. Look for the first index where "
-                        "alphas_cumprod < 0.5.")
+        diagnose(got, FIRST_BELOW_HALF_MISTAKES, abar, prefix=tr("{label}: you returned t = {got}", label=label,
+                                                                 got=got))
+        raise Incorrect(tr("{label}: expected t = {expected}, got {got}. Look for the first index where "
+                           "alphas_cumprod < 0.5.", label=label, expected=expected, got=got))
     never = make_schedule("linear", 50, warn=False).alphas_cumprod          # ᾱ_49 ≈ 0.603 > 0.5
     try:
         got = call_student(fn, never.clone())
     except NotAttempted:
         got = None
     except Incorrect as err:
-        raise Incorrect(f"for a schedule whose ᾱ never drops below 0.5 (linear, T = 50): {err}. Return "
-                        "T = len(alphas_cumprod) when no step is below 0.5.") from None
+        raise Incorrect(tr("for a schedule whose ᾱ never drops below 0.5 (linear, T = 50): {error}. Return "
+                           "T = len(alphas_cumprod) when no step is below 0.5.", error=err)) from None
     if got is None:
-        raise Incorrect("for a schedule whose ᾱ never drops below 0.5 (linear, T = 50) your function returned "
-                        "None. Return T = len(alphas_cumprod) then, as schedule.t_half() does.")
-    got = _as_step(got, "linear, T = 50 (ᾱ never below 0.5)")
+        raise Incorrect(tr("for a schedule whose ᾱ never drops below 0.5 (linear, T = 50) your function returned "
+                           "None. Return T = len(alphas_cumprod) then, as schedule.t_half() does."))
+    got = _as_step(got, tr("linear, T = 50 (ᾱ never below 0.5)"))
     if got != len(never):
-        hint = (" (argmax of an all-False mask is 0 — check whether any value is below 0.5 first)"
+        hint = (tr(" (argmax of an all-False mask is 0 — check whether any value is below 0.5 first)")
                 if got == 0 else "")
-        raise Incorrect(f"for linear T = 50, ᾱ never drops below 0.5 (ᾱ_49 ≈ 0.603), so the answer is "
-                        f"T = 50; you returned {got}{hint}.")
+        raise Incorrect(tr("for linear T = 50, ᾱ never drops below 0.5 (ᾱ_49 ≈ 0.603), so the answer is "
+                           "T = 50; you returned {got}{hint}.", got=got, hint=hint))
 
 
 q3 = Exercise(
@@ -275,8 +280,9 @@ _t200_abar = _T200.alphas_cumprod
 # atol: how close counts as that mistake (the known values lie ≥ 0.03 from the right answer)
 T200_MISTAKES = (
     Mistake(float(_t200_abar[-1]),
-            f"{float(_t200_abar[-1]):.4f} is ᾱ_(T−1), the share of x_T's VARIANCE that comes from x0 (for "
-            "unit-variance data). x_T = √ᾱ·x0 + √(1−ᾱ)·ε: the coefficient of x0 is the square root.",
+            Message("{value:.4f} is ᾱ_(T−1), the share of x_T's VARIANCE that comes from x0 (for unit-variance "
+                    "data). x_T = √ᾱ·x0 + √(1−ᾱ)·ε: the coefficient of x0 is the square root.",
+                    value=float(_t200_abar[-1])),
             rtol=0, atol=T200_ACCURACY),
     Mistake(math.sqrt(1 - float(_t200_abar[-1])),
             "that is the noise part, √(1−ᾱ) or 1−ᾱ. The question asks for the coefficient of x0: √ᾱ at the "
@@ -296,8 +302,8 @@ T200_MISTAKES = (
 def _check_t200(answer) -> None:
     value = as_number(answer, "the coefficient of x0 in x_T")
     check_close(value, T200_SCALE_LEFT, T200_MISTAKES, rtol=0, atol=T200_ACCURACY,
-                otherwise=f"expected √ᾱ at the last step of the T = 200 linear schedule, within {T200_ACCURACY}; "
-                          f"got {value:.4f}.")
+                otherwise=tr("expected √ᾱ at the last step of the T = 200 linear schedule, within {accuracy}; "
+                             "got {value:.4f}.", accuracy=T200_ACCURACY, value=value))
 
 
 q4 = Exercise(
