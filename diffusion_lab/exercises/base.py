@@ -95,7 +95,15 @@ def localized(text: str) -> str:
 
 
 class Incorrect(Exception):
-    """Raised by a checker with a hint that names what is wrong."""
+    """Raised by a checker with a hint that names what is wrong.
+
+    ``kind`` says where it came from, whatever the language of the message: "mistake" (a known mistake's
+    hint, from :func:`diagnose`) or "" (anything else).
+    """
+
+    def __init__(self, message: str = "", kind: str = ""):
+        super().__init__(message)
+        self.kind = kind
 
 
 class NotAttempted(Exception):
@@ -310,7 +318,8 @@ def diagnose(got: Any, mistakes: Sequence[Mistake], *args, run: Callable[[Any], 
             continue                                    # this mistake cannot even run on these inputs
         if _same(got, candidate, mistake.rtol, mistake.atol):
             hint = localized(mistake.hint)
-            raise Incorrect(tr("{prefix}: {hint}", prefix=localized(prefix), hint=hint) if prefix else hint)
+            raise Incorrect(tr("{prefix}: {hint}", prefix=localized(prefix), hint=hint) if prefix else hint,
+                            kind="mistake")
 
 
 def check_close(got: Any, want: Any, mistakes: Sequence[Mistake], *args, otherwise: str | Callable[[], str],

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import tr
 from ..models import SinusoidalTimeEmbedding
 from ..schedules import make_schedule
 from .base import (Exercise, Incorrect, Mistake, as_bool, as_float64, call_student, check_close, close, diagnose,
@@ -119,22 +120,23 @@ def _check_noisy(fn) -> None:
     eps = torch.randn(x0.shape, generator=gen, dtype=torch.float64)
     t = torch.tensor([0, 10, 250, 600, 999])
     try:
-        _compare_noisy(fn, x0, t, eps, "a LongTensor t of shape (5,) and images (5, 1, 4, 4)")
+        _compare_noisy(fn, x0, t, eps, tr("a LongTensor t of shape (5,) and images (5, 1, 4, 4)"))
     except Incorrect as err:
-        if "raised" in str(err) or "shape" in str(err):
-            raise Incorrect(f"{err} It works for one int t, but for a batch of t (shape (B,)) "
-                            "schedule.alphas_cumprod[t] has shape (B,), which does not broadcast against "
-                            "x0 of shape (B, 1, H, W): reshape it to (B, 1, 1, 1), e.g. "
-                            ".reshape(-1, *[1] * (x0.dim() - 1)).") from None
+        if err.kind != "mistake":                 # a known mistake keeps its own hint
+            raise Incorrect(tr("{err} It works for one int t, but for a batch of t (shape (B,)) "
+                               "schedule.alphas_cumprod[t] has shape (B,), which does not broadcast against x0 of "
+                               "shape (B, 1, H, W): reshape it to (B, 1, 1, 1), e.g. .reshape(-1, *[1] * (x0.dim() - "
+                               "1)).", err=err)) from None
         raise
 
 
 def _compare_noisy(fn, x0, t, eps, label) -> None:
-    out = as_float64(call_student(fn, _SCHEDULE, x0.clone(), t, eps.clone()), f"for {label} x_t", x0.shape)
+    out = as_float64(call_student(fn, _SCHEDULE, x0.clone(), t, eps.clone()), tr("for {label} x_t", label=label),
+                     x0.shape)
     ref = reference_noisy_sample(_SCHEDULE, x0, t, eps)
     check_close(out, ref, NOISY_MISTAKES, _SCHEDULE, x0, t, eps,
-                otherwise=f"for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε by up to "
-                          f"{max_abs_diff(out, ref):.3g}.")
+                otherwise=tr("for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε by up to {max_abs_diff:.3g}.",
+                             label=label, max_abs_diff=max_abs_diff(out, ref)))
 
 
 q1 = Exercise(
@@ -277,11 +279,11 @@ def _uses_time_cases():
     with torch.random.fork_rng():
         torch.manual_seed(0)
         sketch, fixed = SketchDenoiser().eval(), ReferenceFixedSketch().eval()
-    return [("the sketch (it ignores t)", sketch, False),
-            ("the fixed sketch (it uses t)", fixed, True),
-            ("a model that reacts to t only for t ≥ 50", _LateOnly(), True),
-            ("a model whose output moves only 1e-4 with t", _Weak(), True),
-            ("a model that reacts to t only for 40 ≤ t < 45", _Window(), True)]
+    return [(tr("the sketch (it ignores t)"), sketch, False),
+            (tr("the fixed sketch (it uses t)"), fixed, True),
+            (tr("a model that reacts to t only for t ≥ 50"), _LateOnly(), True),
+            (tr("a model whose output moves only 1e-4 with t"), _Weak(), True),
+            (tr("a model that reacts to t only for 40 ≤ t < 45"), _Window(), True)]
 
 
 def _check_uses_time(fn) -> None:
@@ -290,7 +292,8 @@ def _check_uses_time(fn) -> None:
     cases = _uses_time_cases()
 
     def answers(uses_time):
-        return tuple(as_bool(call_student(uses_time, model, x.clone(), USES_TIME_T), f"uses_time on {label}")
+        return tuple(as_bool(call_student(uses_time, model, x.clone(), USES_TIME_T),
+                             tr("uses_time on {label}", label=label))
                      for label, model, _ in cases)
 
     got = answers(fn)
@@ -299,10 +302,10 @@ def _check_uses_time(fn) -> None:
     diagnose(got, USES_TIME_MISTAKES, run=answers)
     label, _, right = next(case for case, answer in zip(cases, got) if answer != case[2])
     if not right:
-        raise Incorrect("you said the sketch uses t, but its output is identical for every t (the embedding is "
-                        "never added to anything). Did you compare the same t twice, or different x_t?")
-    raise Incorrect(f"you answered False for {label}. Compare model(x_t, t) with model(x_t, 0) for every t in "
-                    "0..T−1, with exact equality (torch.equal).")
+        raise Incorrect(tr("you said the sketch uses t, but its output is identical for every t (the embedding is "
+                           "never added to anything). Did you compare the same t twice, or different x_t?"))
+    raise Incorrect(tr("you answered False for {label}. Compare model(x_t, t) with model(x_t, 0) for every t in "
+                       "0..T−1, with exact equality (torch.equal).", label=label))
 
 
 q2 = Exercise(
@@ -325,43 +328,44 @@ q2 = Exercise(
 
 def _check_fixed_sketch(cls) -> None:
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        raise Incorrect("pass your class itself (a subclass of SketchDenoiser): q3.check(FixedSketch).")
+        raise Incorrect(tr("pass your class itself (a subclass of SketchDenoiser): q3.check(FixedSketch)."))
     try:
         with torch.random.fork_rng():              # fixed weights, without touching the student's RNG state
             torch.manual_seed(0)
             model = cls()
     except Exception as err:
-        raise Incorrect(f"FixedSketch() raised {type(err).__name__}: {err}. Keep the sketch's __init__ "
-                        "(subclass SketchDenoiser and only write forward).") from None
+        raise Incorrect(tr("FixedSketch() raised {type_name}: {err}. Keep the sketch's __init__ (subclass "
+                           "SketchDenoiser and only write forward).", type_name=type(err).__name__, err=err)) from None
     x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(2))
     t = torch.tensor([0, 300, 600, 999])
     out = call_student(model, x, t)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise Incorrect(f"forward must return ε̂ with x's shape {tuple(x.shape)}, got {shape}.")
+        raise Incorrect(tr("forward must return ε̂ with x's shape {want}, got {got}.",
+                           want=tuple(x.shape), got=shape))
     model.eval()
     with torch.no_grad():
         same_for_all_t = all(torch.equal(model(x, torch.full((4,), s)), model(x, torch.zeros(4, dtype=torch.long)))
                              for s in (1, 300, 999))
     if same_for_all_t:
-        raise Incorrect("the output still does not change with t: add the embedding to the features, "
-                        "h = h + emb[:, :, None, None], between two layers (before the last convolution).")
+        raise Incorrect(tr("the output still does not change with t: add the embedding to the features, h = h + "
+                           "emb[:, :, None, None], between two layers (before the last convolution)."))
     proj = getattr(model, "time_proj", None)
     if proj is None:
-        raise Incorrect("keep the sketch's layers: subclass SketchDenoiser so self.time_proj exists.")
+        raise Incorrect(tr("keep the sketch's layers: subclass SketchDenoiser so self.time_proj exists."))
     model.zero_grad()
     model(x, t).pow(2).mean().backward()
     if proj.weight.grad is None or float(proj.weight.grad.abs().sum()) == 0.0:
-        raise Incorrect("your output depends on t, but not through the embedding (time_proj gets no gradient), "
-                        "e.g. raw t added to the features. Raw t runs up to 999 and would swamp them; use "
-                        "emb = self.time_proj(self.time_embed(t)) and add emb[:, :, None, None].")
+        raise Incorrect(tr("your output depends on t, but not through the embedding (time_proj gets no gradient), "
+                           "e.g. raw t added to the features. Raw t runs up to 999 and would swamp them; use emb = "
+                           "self.time_proj(self.time_embed(t)) and add emb[:, :, None, None]."))
     x2 = x + 0.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         if torch.allclose(model(x, t), model(x2, t)):
-            raise Incorrect("the output no longer depends on the image x: keep the convolutions on x and ADD "
-                            "the embedding to their features.")
+            raise Incorrect(tr("the output no longer depends on the image x: keep the convolutions on x and ADD the "
+                               "embedding to their features."))
     if not isinstance(model, SketchDenoiser):
-        raise Incorrect("subclass SketchDenoiser (class FixedSketch(SketchDenoiser): ...) and only write forward.")
+        raise Incorrect(tr("subclass SketchDenoiser (class FixedSketch(SketchDenoiser): ...) and only write forward."))
 
 
 q3 = Exercise(
@@ -441,30 +445,33 @@ def _loss_candidates(x0, x_t, t, out, schedule):
 def _check_t(t, B: int, T: int) -> None:
     """The recorded code steps: one integer per example, uniform over all of 0..T−1."""
     if not isinstance(t, torch.Tensor) or t.dim() == 0:
-        raise Incorrect("you gave the whole batch one step t. Draw one per example, torch.randint(0, T, (B,), "
-                        "generator=generator): then every batch trains many steps at once, and one random t per "
-                        "example is an unbiased estimate of the sum over all t.")
+        raise Incorrect(tr("you gave the whole batch one step t. Draw one per example, torch.randint(0, T, (B,), "
+                           "generator=generator): then every batch trains many steps at once, and one random t per "
+                           "example is an unbiased estimate of the sum over all t."))
     if t.is_floating_point() or t.dtype == torch.bool:
-        raise Incorrect(f"t must be integer code steps (a LongTensor, as torch.randint gives), got {t.dtype}.")
+        raise Incorrect(tr("t must be integer code steps (a LongTensor, as torch.randint gives), got {dtype}.",
+                           dtype=t.dtype))
     if tuple(t.shape) != (B,):
-        raise Incorrect(f"t should have one step per example, shape ({B},), got {tuple(t.shape)}.")
+        raise Incorrect(tr("t should have one step per example, shape ({B},), got {shape}.",
+                           B=B, shape=tuple(t.shape)))
     lo, hi = int(t.min()), int(t.max())
     if hi > T - 1 or lo < 0:
-        raise Incorrect(f"you drew t = {hi if hi > T - 1 else lo}, outside the code steps 0..T−1 = 0..{T - 1} "
-                        "(the papers' 1..T shifted by one). torch.randint's upper bound is exclusive: "
-                        "torch.randint(0, T, ...).")
+        raise Incorrect(tr("you drew t = {t}, outside the code steps 0..T−1 = 0..{last} (the papers' 1..T "
+                           "shifted by one). torch.randint's upper bound is exclusive: torch.randint(0, T, ...).",
+                           t=hi if hi > T - 1 else lo, last=T - 1))
     if lo >= 1:
-        raise Incorrect(f"no example in {B} was drawn at code step t = 0: torch.randint(1, T, ...) (the papers' "
-                        "t ≥ 1 carried into code) draws 1..T−1 only, so step 0 — the step the sampler's last move "
-                        "uses — is never trained. Draw torch.randint(0, T, ...).")
+        raise Incorrect(tr("no example in {B} was drawn at code step t = 0: torch.randint(1, T, ...) (the papers' t "
+                           "≥ 1 carried into code) draws 1..T−1 only, so step 0 — the step the sampler's last move "
+                           "uses — is never trained. Draw torch.randint(0, T, ...).", B=B))
     if hi < T - 1:
-        raise Incorrect(f"no example in {B} was drawn at the last code step t = {T - 1}: the noisiest step, "
-                        "where sampling starts, is never trained. torch.randint's upper bound is exclusive: "
-                        "torch.randint(0, T, ...).")
+        raise Incorrect(tr("no example in {B} was drawn at the last code step t = {last}: the noisiest step, where "
+                           "sampling starts, is never trained. torch.randint's upper bound is exclusive: "
+                           "torch.randint(0, T, ...).", B=B, last=T - 1))
     mean, se = float(t.double().mean()), math.sqrt((T ** 2 - 1) / 12 / B)
     if abs(mean - (T - 1) / 2) > LOSS_Z * se:
-        raise Incorrect(f"your t are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give "
-                        f"{(T - 1) / 2} ± {se:.1f}. Draw them with torch.randint(0, T, (B,), generator=generator).")
+        raise Incorrect(tr("your t are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give {middle} "
+                           "± {se:.1f}. Draw them with torch.randint(0, T, (B,), generator=generator).",
+                           mean=mean, middle=(T - 1) / 2, se=se))
 
 
 def _check_loss(fn) -> None:
@@ -477,33 +484,33 @@ def _check_loss(fn) -> None:
             out = call_student(fn, model, sch, x0.clone(), gen)
     except Incorrect as err:
         if "out of bounds" in str(err):
-            raise Incorrect(f"{err}. Code steps run 0..T−1 (the papers' 1..T shifted by one): draw them with "
-                            "torch.randint(0, T, ...), whose upper bound is exclusive.") from None
+            raise Incorrect(tr("{err}. Code steps run 0..T−1 (the papers' 1..T shifted by one): draw them with "
+                               "torch.randint(0, T, ...), whose upper bound is exclusive.", err=err)) from None
         raise
     if isinstance(out, torch.Tensor) and out.numel() != 1:
-        raise Incorrect(f"the loss must be ONE number (a 0-dim tensor), got shape {tuple(out.shape)}: average "
-                        "over the batch and the coordinates with .mean().")
+        raise Incorrect(tr("the loss must be ONE number (a 0-dim tensor), got shape {shape}: average over the batch "
+                           "and the coordinates with .mean().", shape=tuple(out.shape)))
     value = as_float64(out, "the loss")
     if not model.calls:
-        raise Incorrect("your loss never called model(x_t, t): the network's ε̂ = model(x_t, t) is what it trains.")
+        raise Incorrect(tr("your loss never called model(x_t, t): the network's ε̂ = model(x_t, t) is what it trains."))
     x_t, t, eps_hat = model.calls[-1]
     x_t = as_float64(x_t, "the x_t you gave the model", x0.shape)
     if close(x_t, x0):
-        raise Incorrect("you fed the clean x0 to the network. It must see the noisy x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε "
-                        "(with the same t): that is the input it will get during sampling.")
+        raise Incorrect(tr("you fed the clean x0 to the network. It must see the noisy x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε "
+                           "(with the same t): that is the input it will get during sampling."))
     _check_t(t, LOSS_BATCH, sch.T)
     eps, mistakes = _loss_candidates(x0, x_t, t.long(), eps_hat.double(), sch)
     if close(value, ((eps - eps_hat) ** 2).mean()):
         n = eps.numel()
         mean, var = float(eps.mean()), float(eps.var())
         if abs(mean) > LOSS_Z / math.sqrt(n) or abs(var - 1) > LOSS_Z * math.sqrt(2 / n):
-            raise Incorrect(f"your ε is not standard normal noise (mean {mean:.3f}, variance {var:.3f}; N(0, 1) "
-                            f"gives 0 and 1): use torch.randn(x0.shape, generator=generator).")
+            raise Incorrect(tr("your ε is not standard normal noise (mean {mean:.3f}, variance {var:.3f}; N(0, 1) "
+                               "gives 0 and 1): use torch.randn(x0.shape, generator=generator).", mean=mean, var=var))
         return
     diagnose(value, mistakes)
-    raise Incorrect(f"your loss is {float(value):.5g}, but (ε − model(x_t, t))² averaged over this batch gives "
-                    f"{float(((eps - eps_hat) ** 2).mean()):.5g}. Build x_t in closed form, call model(x_t, t), "
-                    "and average (ε − ε̂)².")
+    raise Incorrect(tr("your loss is {got:.5g}, but (ε − model(x_t, t))² averaged over this batch gives "
+                       "{want:.5g}. Build x_t in closed form, call model(x_t, t), and average (ε − ε̂)².",
+                       got=float(value), want=float(((eps - eps_hat) ** 2).mean())))
 
 
 q4 = Exercise(
@@ -624,56 +631,61 @@ def _check_train_loop(fn) -> None:
     if isinstance(losses, torch.Tensor):
         losses = losses.detach().reshape(-1).tolist()
     if not isinstance(losses, (list, tuple)) or len(losses) != LOOP_STEPS:
-        raise Incorrect(f"return the loss of every step: a list of {LOOP_STEPS} numbers (losses.append(loss.item())).")
+        raise Incorrect(tr("return the loss of every step: a list of {loop_steps} numbers "
+                           "(losses.append(loss.item())).", loop_steps=LOOP_STEPS))
     values = as_float64(torch.as_tensor([float(v) for v in losses]), "the losses", finite=False)
     if model.calls == 0:
-        raise Incorrect("your loop never called model(x_t, t) with gradients on: the loss must come from the model.")
+        raise Incorrect(tr("your loop never called model(x_t, t) with gradients on: the loss must come from the "
+                           "model."))
     if all(torch.equal(a, b) for a, b in zip(before, model.parameters())):
-        raise Incorrect("the weights never changed: make an optimiser over model.parameters() (torch.optim.Adam) "
-                        "and call optimizer.step() after loss.backward() in every step.")
+        raise Incorrect(tr("the weights never changed: make an optimiser over model.parameters() (torch.optim.Adam) "
+                           "and call optimizer.step() after loss.backward() in every step."))
     if model.t_min >= 1:
-        raise Incorrect("no batch was ever drawn at code index 0 (the papers' t = 1): torch.randint(1, T, ...) "
-                        "carries the papers' t ≥ 1 into code and never trains the step the sampler's last move "
-                        "uses. Draw torch.randint(0, T, ...).")
+        raise Incorrect(tr("no batch was ever drawn at code index 0 (the papers' t = 1): torch.randint(1, T, ...) "
+                           "carries the papers' t ≥ 1 into code and never trains the step the sampler's last move "
+                           "uses. Draw torch.randint(0, T, ...)."))
     if model.t_max < sch.T - 1:
-        raise Incorrect(f"no batch was ever drawn at the last code index {sch.T - 1} (the papers' t = T, where "
-                        "sampling starts). torch.randint's upper bound is exclusive: torch.randint(0, T, ...).")
+        raise Incorrect(tr("no batch was ever drawn at the last code index {last} (the papers' t = T, where "
+                           "sampling starts). torch.randint's upper bound is exclusive: torch.randint(0, T, ...).",
+                           last=sch.T - 1))
     if model.window_n:
         m2 = float(ring.sample(20_000, generator=torch.Generator().manual_seed(9)).pow(2).mean())   # E x0²
         mean_abar = model.window_abar / model.window_n
         got = model.window_sq / model.window_n
         right, template = mean_abar * m2 + 1 - mean_abar, mean_abar ** 2 * m2 + 1 - mean_abar
         if abs(got - template) < abs(got - right):
-            raise Incorrect(f"your x_t are too close to the middle (mean x_t² {got:.3f} where √ᾱ_t x0 + √(1−ᾱ_t) ε "
-                            f"gives {right:.3f}): that is the template's ᾱ_t x0. The signal's coefficient is "
-                            "√ᾱ_t (exercise 4.1).")
+            raise Incorrect(tr("your x_t are too close to the middle (mean x_t² {got:.3f} where √ᾱ_t x0 + √(1−ᾱ_t) ε "
+                               "gives {right:.3f}): that is the template's ᾱ_t x0. The signal's coefficient is √ᾱ_t "
+                               "(exercise 4.1).", got=got, right=right))
     final = float(values[-50:].mean())
     if not math.isfinite(final) or final > 10:
-        raise Incorrect(f"your loss grew to {final:.3g}: the gradients pile up from step to step. Call "
-                        "optimizer.zero_grad() before loss.backward() in every step.")
+        raise Incorrect(tr("your loss grew to {final:.3g}: the gradients pile up from step to step. Call "
+                           "optimizer.zero_grad() before loss.backward() in every step.", final=final))
     model.eval()
     x0_fresh = sample_data(4096)
     held_out, x0_error = _held_out_errors(model, sch, x0_fresh)
     if held_out > 0.9:
         if x0_error < 0.8 * float(x0_fresh.pow(2).mean()):     # it learned something of x0 (answering 0 scores E x0²)
-            raise Incorrect(f"the trained network's L_simple on fresh data is {held_out:.2f}, no better than "
-                            f"answering 0 (which scores 1), while it predicts x0 with error {x0_error:.2f}: your "
-                            "loss compares the output with x0. In ε-prediction the target is the noise ε that made "
-                            "x_t: ((eps - model(x_t, t)) ** 2).mean().")
-        raise Incorrect(f"the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 "
-                        "(which scores 1). If the target is ε, the gradients probably pile up: call "
-                        "optimizer.zero_grad() before loss.backward() in every step.")
+            raise Incorrect(tr("the trained network's L_simple on fresh data is {held_out:.2f}, no better than "
+                               "answering 0 (which scores 1), while it predicts x0 with error {x0_error:.2f}: your "
+                               "loss compares the output with x0. In ε-prediction the target is the noise ε that "
+                               "made x_t: ((eps - model(x_t, t)) ** 2).mean().", held_out=held_out, x0_error=x0_error))
+        raise Incorrect(tr("the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering "
+                           "0 (which scores 1). If the target is ε, the gradients probably pile up: call "
+                           "optimizer.zero_grad() before loss.backward() in every step.", held_out=held_out))
     if final > LOOP_LOSS_MAX:
-        raise Incorrect(f"the mean of your last 50 losses is {final:.3f}; after {LOOP_STEPS} steps it should be "
-                        f"below {LOOP_LOSS_MAX} (the exact ε* scores about 0.25). Use batches of 256 and Adam with "
-                        "a learning rate around 3e-3.")
+        raise Incorrect(tr("the mean of your last 50 losses is {final:.3f}; after {loop_steps} steps it should be "
+                           "below {loop_loss_max} (the exact ε* scores about 0.25). Use batches of 256 and Adam with "
+                           "a learning rate around 3e-3.",
+                           final=final, loop_steps=LOOP_STEPS, loop_loss_max=LOOP_LOSS_MAX))
     with torch.no_grad():
         x_T = torch.randn(500, 2, generator=torch.Generator().manual_seed(6))
         samples = ddim_sample(model, sch, x_T, num_steps=50)
     quality = sample_quality(samples, ring, ring.sample(500, generator=torch.Generator().manual_seed(7)))
     if quality.mmd2 > LOOP_MMD_MAX:
-        raise Incorrect(f"the loss is fine but the samples are not: MMD² {quality.mmd2:.3g} to fresh data (should be "
-                        f"below {LOOP_MMD_MAX}). Check that the model gets the same t the noise level was made with.")
+        raise Incorrect(tr("the loss is fine but the samples are not: MMD² {mmd2:.3g} to fresh data (should be below "
+                           "{loop_mmd_max}). Check that the model gets the same t the noise level was made with.",
+                           mmd2=quality.mmd2, loop_mmd_max=LOOP_MMD_MAX))
 
 
 q5 = Exercise(

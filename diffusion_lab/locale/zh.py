@@ -375,4 +375,290 @@ MESSAGES: dict[str, str] = {
     "signal\nscale_left = float(short.sqrt_alphas_cumprod[-1])   # ≈ 0.364: x_T still has 36 % of x0's scale\n```":
         "```python\nshort = dl.make_schedule('linear', T=200)      # ScheduleWarning：x_T 中仍留有信号\nscale_left "
         "= float(short.sqrt_alphas_cumprod[-1])   # ≈ 0.364：x_T 仍保留 x0 尺度的 36 %\n```",
+
+    # ---- exercises, chapter 4 (diffusion_lab/exercises/ch4.py) ----
+    "the template's bug is still there: the signal is scaled by ᾱ_t, but it must be √ᾱ_t. With ᾱ_t the variance of "
+    "x_t is ᾱ_t²·Var(x0) + (1 − ᾱ_t), not 1 for unit-variance data, and x_t has the wrong distribution at every t, "
+    "so the network trains on inputs that sampling never produces.":
+        "模板里的错误还在：信号被乘上了 ᾱ_t，但应当是 √ᾱ_t。用 ᾱ_t 时 x_t 的方差是 ᾱ_t²·Var(x0) + (1 − ᾱ_t)，"
+        "对单位方差的数据来说不等于 1，x_t 在每个 t 上的分布都是错的，"
+        "网络训练时看到的输入是采样过程中永远不会出现的。",
+    "the noise is scaled by (1 − ᾱ_t); it must be √(1 − ᾱ_t). The closed form gives x_t VARIANCE ᾱ_t·Var(x0) + (1 − "
+    "ᾱ_t): the square roots are the standard deviations.":
+        "噪声被乘上了 (1 − ᾱ_t)；应当是 √(1 − ᾱ_t)。闭式解给出的 x_t 方差是 ᾱ_t·Var(x0) + (1 − ᾱ_t)："
+        "平方根才是标准差。",
+    "both ᾱ_t and 1 − ᾱ_t appear without square roots: they are variances, the multipliers are their square roots "
+    "√ᾱ_t and √(1 − ᾱ_t).":
+        "ᾱ_t 和 1 − ᾱ_t 都没有开平方：它们是方差，乘在前面的系数是它们的平方根 √ᾱ_t 和 √(1 − ᾱ_t)。",
+    "the signal and noise coefficients are swapped: x0 gets √ᾱ_t (≈ 1 at small t), ε gets √(1 − ᾱ_t).":
+        "信号和噪声的系数对调了：x0 乘 √ᾱ_t（t 小时 ≈ 1），ε 乘 √(1 − ᾱ_t)。",
+    "that is ONE noising step q(x_t | x_{t−1}) with α_t and β_t. To jump from x0 straight to x_t use the cumulative "
+    "product ᾱ_t = α_0·α_1⋯α_t (schedule.alphas_cumprod).":
+        "那是用 α_t 和 β_t 做的一步加噪 q(x_t | x_{t−1})。要从 x0 直接跳到 x_t，请用累积乘积 ᾱ_t = "
+        "α_0·α_1⋯α_t（schedule.alphas_cumprod）。",
+    "off by one step: you used ᾱ_{t−1} (alphas_cumprod_prev). In code, alphas_cumprod[t] is the ᾱ after step t, the "
+    "one x_t needs.":
+        "差了一步：你用的是 ᾱ_{t−1}（alphas_cumprod_prev）。代码中 alphas_cumprod[t] 是第 t 步之后的 ᾱ，正是 x_t "
+        "需要的那个。",
+    "off by one step: you used ᾱ_{t+1}. In code, alphas_cumprod[t] is the ᾱ after step t, the one x_t needs.":
+        "差了一步：你用的是 ᾱ_{t+1}。代码中 alphas_cumprod[t] 是第 t 步之后的 ᾱ，正是 x_t 需要的那个。",
+    "you only scaled x0: the noise term √(1 − ᾱ_t)·ε is missing.":
+        "你只缩放了 x0：缺少噪声项 √(1 − ᾱ_t)·ε。",
+    "the x0 term is not scaled: it must shrink as √ᾱ_t (x0 + noise only grows the variance).":
+        "x0 项没有缩放：它应当按 √ᾱ_t 收缩（x0 加噪声只会让方差变大）。",
+    "you answered True for every model, also for the sketch, whose output is identical for every t (the embedding "
+    "is never added to anything). Compare model(x_t, t) for the SAME x_t and different t — are they exactly equal?":
+        "你对每个模型都回答 True，连那个草图也不例外，而它的输出对每个 t 都完全相同（嵌入向量从来没有加到任何地方）"
+        "。对同一个 x_t、不同的 t 比较 model(x_t, t)——它们是否完全相等？",
+    "you answered False for every model, also for ones that do use t. Compare model(x_t, t) for different t on the "
+    "same x_t.":
+        "你对每个模型都回答 False，包括确实用到了 t 的模型。对同一个 x_t、不同的 t 比较 model(x_t, t)。",
+    "you compared neighbouring steps (t = 0 and t = 1) and missed a model that changes its output only for t ≥ 50 "
+    "(of T = 100). Compare model(x_t, t) with model(x_t, 0) for EVERY t in 0..T−1.":
+        "你比较的是相邻的两步（t = 0 和 t = 1），漏掉了一个只在 t ≥ 50（T = 100）时才改变输出的模型。对 0..T−1 "
+        "中的每一个 t，都把 model(x_t, t) 与 model(x_t, 0) 比较。",
+    "two probes cannot decide it: you missed a model that reacts to t only for 40 ≤ t < 45 (of T = 100; its output "
+    "at t = 0 and t = T−1 is the same). Compare model(x_t, t) with model(x_t, 0) for EVERY t in 0..T−1.":
+        "只探测两次无法判定：你漏掉了一个只在 40 ≤ t < 45（T = 100）时对 t 有反应的模型（它在 t = 0 和 t = T−1 "
+        "的输出相同）。对 0..T−1 中的每一个 t，都把 model(x_t, t) 与 model(x_t, 0) 比较。",
+    "you missed a model whose output changes only slightly (1e-4) with t: a tolerance such as torch.allclose(..., "
+    "atol=1e-3) hides it. The question is whether the outputs are exactly equal: torch.equal(a, b).":
+        "你漏掉了一个输出随 t 只有微小变化（1e-4）的模型：像 torch.allclose(..., atol=1e-3) 这样的容差会把它掩盖掉。"
+        "问题是输出是否完全相等：torch.equal(a, b)。",
+    "the loss":
+        "损失值",
+    "the x_t you gave the model":
+        "你传给模型的 x_t",
+    "the losses":
+        "各步的损失值",
+    "for {label} x_t":
+        "{label} 时的 x_t",
+    "you answered False for {label}. Compare model(x_t, t) with model(x_t, 0) for every t in 0..T−1, with exact "
+    "equality (torch.equal).":
+        "你对{label}回答了 False。对 0..T−1 中的每一个 t，都把 model(x_t, t) 与 model(x_t, 0) 比较，"
+        "并且要求完全相等（torch.equal）。",
+    "your loss is {got:.5g}, but (ε − model(x_t, t))² averaged over this batch gives {want:.5g}. Build x_t in "
+    "closed form, call model(x_t, t), and average (ε − ε̂)².":
+        "你的损失值是 {got:.5g}，但在这一批数据上对 (ε − model(x_t, t))² 求平均得到的是 {want:.5g}。用闭式解构造 "
+        "x_t，调用 model(x_t, t)，再对 (ε − ε̂)² 求平均。",
+    "a LongTensor t of shape (5,) and images (5, 1, 4, 4)":
+        "形状为 (5,) 的 LongTensor t 和形状为 (5, 1, 4, 4) 的图像",
+    "for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε by up to {max_abs_diff:.3g}.":
+        "{label} 时，你的 x_t 与 √ᾱ_t·x0 + √(1 − ᾱ_t)·ε 最多相差 {max_abs_diff:.3g}。",
+    "the sketch (it ignores t)":
+        "那个草图（它忽略 t）",
+    "the fixed sketch (it uses t)":
+        "修好的草图（它用到 t）",
+    "a model that reacts to t only for t ≥ 50":
+        "只在 t ≥ 50 时对 t 有反应的模型",
+    "a model whose output moves only 1e-4 with t":
+        "输出随 t 只变化 1e-4 的模型",
+    "a model that reacts to t only for 40 ≤ t < 45":
+        "只在 40 ≤ t < 45 时对 t 有反应的模型",
+    "you said the sketch uses t, but its output is identical for every t (the embedding is never added to "
+    "anything). Did you compare the same t twice, or different x_t?":
+        "你说草图用到了 t，但它的输出对每个 t 都完全相同（嵌入向量从来没有加到任何地方）。你是不是把同一个 t "
+        "比较了两次，或者用了不同的 x_t？",
+    "pass your class itself (a subclass of SketchDenoiser): q3.check(FixedSketch).":
+        "请传入类本身（SketchDenoiser 的子类）：q3.check(FixedSketch)。",
+    "forward must return ε̂ with x's shape {want}, got {got}.":
+        "forward 应当返回与 x 形状相同的 ε̂，即 {want}，你的结果是 {got}。",
+    "the output still does not change with t: add the embedding to the features, h = h + emb[:, :, None, None], "
+    "between two layers (before the last convolution).":
+        "输出仍然不随 t 变化：把嵌入向量加到特征上，h = h + emb[:, :, None, None]，放在两层之间（最后一个卷积之前）"
+        "。",
+    "keep the sketch's layers: subclass SketchDenoiser so self.time_proj exists.":
+        "保留草图原有的层：继承 SketchDenoiser，这样 self.time_proj 才存在。",
+    "your output depends on t, but not through the embedding (time_proj gets no gradient), e.g. raw t added to the "
+    "features. Raw t runs up to 999 and would swamp them; use emb = self.time_proj(self.time_embed(t)) and add "
+    "emb[:, :, None, None].":
+        "你的输出依赖于 t，但不是通过嵌入向量（time_proj 没有得到梯度），例如把原始的 t 直接加到了特征上。原始的 t "
+        "最大到 999，会把特征淹没；请用 emb = self.time_proj(self.time_embed(t))，再加上 emb[:, :, None, None]。",
+    "subclass SketchDenoiser (class FixedSketch(SketchDenoiser): ...) and only write forward.":
+        "继承 SketchDenoiser（class FixedSketch(SketchDenoiser): ...），只重写 forward。",
+    "x_t is built with the template's bug (ᾱ_t x0 instead of √ᾱ_t x0): fix it as in exercise 4.1.":
+        "x_t 是用模板里有错的公式构造的（ᾱ_t x0 而不是 √ᾱ_t x0）：按练习 4.1 改正它。",
+    "you summed the squared errors; L_simple is their MEAN (over the batch and the coordinates), so its size does "
+    "not depend on the batch size: use .mean().":
+        "你把平方误差求了和；L_simple 是它们的平均值（对批次和坐标求平均），这样它的大小才不依赖于批大小：请用 "
+        ".mean()。",
+    "your loss compares the network's output with x0. In ε-prediction the target is the noise ε that made x_t: ((ε "
+    "− model(x_t, t))²).mean().":
+        "你的损失函数把网络的输出与 x0 比较。在噪声预测中，目标是生成 x_t 时所加的噪声 ε：((ε − model(x_t, "
+        "t))²).mean()。",
+    "you compared the output with x_t; the target is the noise ε.":
+        "你把输出与 x_t 比较了；目标应是噪声 ε。",
+    "the mean of the errors is not squared per element: use ((ε − ε̂)**2).mean(), not (ε − ε̂).mean()**2.":
+        "误差没有逐元素平方：请用 ((ε − ε̂)**2).mean()，而不是 (ε − ε̂).mean()**2。",
+    "you averaged the errors without squaring them.":
+        "你对误差求了平均，却没有先平方。",
+    "you gave the whole batch one step t. Draw one per example, torch.randint(0, T, (B,), generator=generator): "
+    "then every batch trains many steps at once, and one random t per example is an unbiased estimate of the sum "
+    "over all t.":
+        "你给整批数据只用了一个步数 t。应当每个样本各抽一个：torch.randint(0, T, (B,), generator=generator)。"
+        "这样每一批都能同时训练许多步，而每个样本随机取一个 t，是对所有 t 求和的无偏估计。",
+    "t must be integer code steps (a LongTensor, as torch.randint gives), got {dtype}.":
+        "t 必须是整数的代码步数（LongTensor，torch.randint 给出的就是），你的结果是 {dtype}。",
+    "t should have one step per example, shape ({B},), got {shape}.":
+        "t 应当每个样本一个步数，形状为 ({B},)，你的结果是 {shape}。",
+    "you drew t = {t}, outside the code steps 0..T−1 = 0..{last} (the papers' 1..T shifted by one). torch.randint's "
+    "upper bound is exclusive: torch.randint(0, T, ...).":
+        "你抽到了 t = {t}，超出了代码步数 0..T−1 = 0..{last} 的范围（论文的 1..T 平移了一位）。torch.randint "
+        "的上界是不包含在内的：torch.randint(0, T, ...)。",
+    "no example in {B} was drawn at code step t = 0: torch.randint(1, T, ...) (the papers' t ≥ 1 carried into code) "
+    "draws 1..T−1 only, so step 0 — the step the sampler's last move uses — is never trained. Draw torch.randint(0, "
+    "T, ...).":
+        "{B} 个样本中没有一个抽到代码步 t = 0：torch.randint(1, T, ...)（把论文中的 t ≥ 1 照搬进了代码）只会抽到 "
+        "1..T−1，于是第 0 步——采样器最后一步要用到的那一步——从未被训练。请用 torch.randint(0, T, ...)。",
+    "no example in {B} was drawn at the last code step t = {last}: the noisiest step, where sampling starts, is "
+    "never trained. torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
+        "{B} 个样本中没有一个抽到最后一个代码步 t = {last}：噪声最大、采样起步的那一步从未被训练。torch.randint "
+        "的上界是不包含在内的：torch.randint(0, T, ...)。",
+    "your t are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give {middle} ± {se:.1f}. Draw "
+    "them with torch.randint(0, T, (B,), generator=generator).":
+        "你的 t 在 0..T−1 上并不均匀：它们的均值是 {mean:.1f}，而均匀抽取的步数应为 {middle} ± {se:.1f}。请用 "
+        "torch.randint(0, T, (B,), generator=generator) 抽取。",
+    "the loss must be ONE number (a 0-dim tensor), got shape {shape}: average over the batch and the coordinates "
+    "with .mean().":
+        "损失必须是一个数（0 维张量），你的结果形状是 {shape}：用 .mean() 对批次和坐标求平均。",
+    "your loss never called model(x_t, t): the network's ε̂ = model(x_t, t) is what it trains.":
+        "你的损失函数从未调用 model(x_t, t)：训练的对象正是网络的 ε̂ = model(x_t, t)。",
+    "you fed the clean x0 to the network. It must see the noisy x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (with the same t): that "
+    "is the input it will get during sampling.":
+        "你把干净的 x0 喂给了网络。它应当看到带噪的 x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε（用同一个 t）："
+        "这才是采样时它会得到的输入。",
+    "return the loss of every step: a list of {loop_steps} numbers (losses.append(loss.item())).":
+        "返回每一步的损失值：一个含 {loop_steps} 个数的列表（losses.append(loss.item())）。",
+    "your loop never called model(x_t, t) with gradients on: the loss must come from the model.":
+        "你的训练循环从未在开启梯度时调用 model(x_t, t)：损失必须来自模型。",
+    "the weights never changed: make an optimiser over model.parameters() (torch.optim.Adam) and call "
+    "optimizer.step() after loss.backward() in every step.":
+        "权重从未改变：为 model.parameters() 创建一个优化器（torch.optim.Adam），并在每一步的 loss.backward() "
+        "之后调用 optimizer.step()。",
+    "no batch was ever drawn at code index 0 (the papers' t = 1): torch.randint(1, T, ...) carries the papers' t ≥ "
+    "1 into code and never trains the step the sampler's last move uses. Draw torch.randint(0, T, ...).":
+        "没有任何一批抽到代码下标 0（论文的 t = 1）：torch.randint(1, T, ...) 把论文中的 t ≥ 1 照搬进了代码，"
+        "采样器最后一步用到的那一步永远得不到训练。请用 torch.randint(0, T, ...)。",
+    "no batch was ever drawn at the last code index {last} (the papers' t = T, where sampling starts). "
+    "torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
+        "没有任何一批抽到最后一个代码下标 {last}（论文的 t = T，采样从这里开始）。torch.randint "
+        "的上界是不包含在内的：torch.randint(0, T, ...)。",
+    "your loss grew to {final:.3g}: the gradients pile up from step to step. Call optimizer.zero_grad() before "
+    "loss.backward() in every step.":
+        "你的损失增长到了 {final:.3g}：梯度在一步步地累积。每一步都要在 loss.backward() 之前调用 "
+        "optimizer.zero_grad()。",
+    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1). "
+    "If the target is ε, the gradients probably pile up: call optimizer.zero_grad() before loss.backward() in every "
+    "step.":
+        "训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一律输出 0（得分为 1）好。如果目标确实是 ε，"
+        "那多半是梯度在累积：每一步都要在 loss.backward() 之前调用 optimizer.zero_grad()。",
+    "the mean of your last 50 losses is {final:.3f}; after {loop_steps} steps it should be below {loop_loss_max} "
+    "(the exact ε* scores about 0.25). Use batches of 256 and Adam with a learning rate around 3e-3.":
+        "你最后 50 个损失值的平均是 {final:.3f}；训练 {loop_steps} 步之后应低于 {loop_loss_max}（精确的 ε* 约为 "
+        "0.25）。请用大小为 256 的批次和学习率约 3e-3 的 Adam。",
+    "the loss is fine but the samples are not: MMD² {mmd2:.3g} to fresh data (should be below {loop_mmd_max}). "
+    "Check that the model gets the same t the noise level was made with.":
+        "损失没问题，但样本不对：与新数据之间的 MMD² 为 {mmd2:.3g}（应低于 {loop_mmd_max}）。检查模型拿到的 t "
+        "是否与生成该噪声水平时用的 t 相同。",
+    "FixedSketch() raised {type_name}: {err}. Keep the sketch's __init__ (subclass SketchDenoiser and only write "
+    "forward).":
+        "FixedSketch() 抛出了 {type_name}：{err}。保留草图的 __init__（继承 SketchDenoiser，只重写 forward）。",
+    "the output no longer depends on the image x: keep the convolutions on x and ADD the embedding to their "
+    "features.":
+        "输出不再依赖于图像 x：保留作用在 x 上的卷积，把嵌入向量加到它们的特征上。",
+    "your ε is not standard normal noise (mean {mean:.3f}, variance {var:.3f}; N(0, 1) gives 0 and 1): use "
+    "torch.randn(x0.shape, generator=generator).":
+        "你的 ε 不是标准正态噪声（均值 {mean:.3f}，方差 {var:.3f}；N(0, 1) 应为 0 和 1）：请用 "
+        "torch.randn(x0.shape, generator=generator)。",
+    "your x_t are too close to the middle (mean x_t² {got:.3f} where √ᾱ_t x0 + √(1−ᾱ_t) ε gives {right:.3f}): that "
+    "is the template's ᾱ_t x0. The signal's coefficient is √ᾱ_t (exercise 4.1).":
+        "你的 x_t 太靠近中间了（x_t² 的均值为 {got:.3f}，而 √ᾱ_t x0 + √(1−ᾱ_t) ε 给出的是 {right:.3f}）："
+        "这是模板里的 ᾱ_t x0。信号的系数是 √ᾱ_t（练习 4.1）。",
+    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1), "
+    "while it predicts x0 with error {x0_error:.2f}: your loss compares the output with x0. In ε-prediction the "
+    "target is the noise ε that made x_t: ((eps - model(x_t, t)) ** 2).mean().":
+        "训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一律输出 0（得分为 1）好，而它预测 x0 的误差是 "
+        "{x0_error:.2f}：你的损失函数把输出与 x0 比较了。在噪声预测中，目标是生成 x_t 时所加的噪声 ε：((eps - "
+        "model(x_t, t)) ** 2).mean()。",
+    "{err} It works for one int t, but for a batch of t (shape (B,)) schedule.alphas_cumprod[t] has shape (B,), "
+    "which does not broadcast against x0 of shape (B, 1, H, W): reshape it to (B, 1, 1, 1), e.g. .reshape(-1, *[1] "
+    "* (x0.dim() - 1)).":
+        "{err} 它对单个整数 t 没问题，但对一批 t（形状 (B,)），schedule.alphas_cumprod[t] 的形状是 (B,)，"
+        "无法与形状为 (B, 1, H, W) 的 x0 广播：把它变形为 (B, 1, 1, 1)，例如 .reshape(-1, *[1] * (x0.dim() - 1))。",
+    "uses_time on {label}":
+        "在{label}上运行 uses_time",
+    "{err}. Code steps run 0..T−1 (the papers' 1..T shifted by one): draw them with torch.randint(0, T, ...), whose "
+    "upper bound is exclusive.":
+        "{err}。代码步数是 0..T−1（论文的 1..T 平移了一位）：用 torch.randint(0, T, ...) 抽取，"
+        "它的上界是不包含在内的。",
+    "Exercise 4.1 — spot the bug: noising in one step":
+        "练习 4.1 —— 找错误：一步加噪",
+    "The template multiplies x0 by ᾱ_t. Is ᾱ_t the standard deviation of the signal part of x_t, or its variance?":
+        "模板把 x0 乘上了 ᾱ_t。ᾱ_t 是 x_t 中信号部分的标准差，还是方差？",
+    "x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε with ᾱ_t = schedule.alphas_cumprod[t]. For a LongTensor t of shape (B,) that is B "
+    "values: reshape them to (B, 1, ...) so they broadcast over x0's other dimensions.":
+        "x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε，其中 ᾱ_t = schedule.alphas_cumprod[t]。若 t 是形状为 (B,) 的 LongTensor，"
+        "这就是 B 个值：把它们变形为 (B, 1, ...)，才能在 x0 的其余维度上广播。",
+    "abar = schedule.alphas_cumprod[t].to(x0.dtype); for a 1-D tensor t, abar = abar.reshape(-1, *[1] * (x0.dim() - "
+    "1)); return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.":
+        "abar = schedule.alphas_cumprod[t].to(x0.dtype)；t 是一维张量时，abar = abar.reshape(-1, *[1] * (x0.dim() - "
+        "1))；return abar.sqrt() * x0 + (1 - abar).sqrt() * eps。",
+    "Exercise 4.2 — spot the bug: does the network look at t?":
+        "练习 4.2 —— 找错误：网络有没有看 t？",
+    "Hold x_t fixed and vary only t. The model ignores t exactly when its output is the same for every code step t "
+    "= 0..T−1.":
+        "固定 x_t，只改变 t。当且仅当模型对每个代码步 t = 0..T−1 的输出都相同时，它才是忽略了 t。",
+    "A model may react to t only in part of the range, or only slightly. Compare model(x_t, t) with model(x_t, 0) "
+    "for every t in 1..T−1, with exact equality (torch.equal), inside torch.no_grad(); t is a LongTensor of shape "
+    "(B,), e.g. torch.full((B,), t).":
+        "模型可能只在一部分范围内对 t 有反应，或者反应很小。在 torch.no_grad() 中，对 1..T−1 中的每一个 t，把 "
+        "model(x_t, t) 与 model(x_t, 0) 比较，要求完全相等（torch.equal）；t 是形状为 (B,) 的 LongTensor，例如 "
+        "torch.full((B,), t)。",
+    "at_zero = model(x_t, torch.zeros(B, dtype=torch.long)); return any(not torch.equal(model(x_t, torch.full((B,), "
+    "t)), at_zero) for t in range(1, T)), all under torch.no_grad().":
+        "at_zero = model(x_t, torch.zeros(B, dtype=torch.long)); return any(not torch.equal(model(x_t, "
+        "torch.full((B,), t)), at_zero) for t in range(1, T))，全部放在 torch.no_grad() 中。",
+    "Exercise 4.3 — fix the sketch so it uses t":
+        "练习 4.3 —— 修好草图，让它用上 t",
+    "The sketch computes emb = self.time_proj(self.time_embed(t)) and then never uses it. Where could it enter the "
+    "image features h?":
+        "草图算出了 emb = self.time_proj(self.time_embed(t))，之后却再也没用它。它可以从哪里进入图像特征 h？",
+    "emb has shape (B, width) and h = F.silu(self.conv_in(x)) has shape (B, width, H, W): add the embedding to h "
+    "between two layers, broadcast over the pixels with emb[:, :, None, None].":
+        "emb 的形状是 (B, width)，h = F.silu(self.conv_in(x)) 的形状是 (B, width, H, W)：在两层之间把嵌入向量加到 h "
+        "上，用 emb[:, :, None, None] 在各像素上广播。",
+    "In forward: emb = self.time_proj(self.time_embed(t)); h = F.silu(self.conv_in(x)); h = h + emb[:, :, None, "
+    "None]; h = F.silu(self.conv_mid(h)); return self.conv_out(h).":
+        "在 forward 中：emb = self.time_proj(self.time_embed(t)); h = F.silu(self.conv_in(x)); h = h + emb[:, :, "
+        "None, None]; h = F.silu(self.conv_mid(h)); return self.conv_out(h)。",
+    "Exercise 4.4 — L_simple for one batch":
+        "练习 4.4 —— 一批数据的 L_simple",
+    "One training step on a batch: draw a code step t and noise ε for every example, make x_t in closed form, and "
+    "compare the network's ε̂ = model(x_t, t) with ε.":
+        "在一批数据上训练一步：为每个样本抽一个代码步 t 和噪声 ε，用闭式解构造 x_t，再把网络的 ε̂ = model(x_t, t) "
+        "与 ε 比较。",
+    "t = torch.randint(0, schedule.T, (B,), generator=generator) covers every code step 0..T−1 (the upper bound is "
+    "exclusive; the papers' 1..T is code 0..T−1). eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype). "
+    "Reshape ᾱ_t = schedule.alphas_cumprod[t] to (B, 1) to broadcast over x0.":
+        "t = torch.randint(0, schedule.T, (B,), generator=generator) 覆盖所有代码步 0..T−1（上界不包含在内；论文的 "
+        "1..T 就是代码的 0..T−1）。eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)。把 ᾱ_t = "
+        "schedule.alphas_cumprod[t] 变形为 (B, 1)，以便在 x0 上广播。",
+    "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; return ((eps - model(x_t, t)) ** 2).mean().":
+        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; return ((eps - model(x_t, t)) ** 2).mean()。",
+    "Exercise 4.5 — the whole training loop":
+        "练习 4.5 —— 完整的训练循环",
+    "Each step: a batch of clean points, one random step and fresh noise per point, x_t in closed form, the loss of "
+    "exercise 4.4, then the usual three optimiser lines. Return the list of losses.":
+        "每一步：取一批干净的点，为每个点抽一个随机步数和新的噪声，用闭式解构造 x_t，计算练习 4.4 的损失，"
+        "然后是常见的三行优化器代码。最后返回损失值列表。",
+    "optimizer = torch.optim.Adam(model.parameters(), lr=3e-3) once, before the loop. In the loop: x0 = "
+    "sample_data(256); t = torch.randint(0, schedule.T, (256,), generator=generator); eps = torch.randn(x0.shape, "
+    "generator=generator); ᾱ_t = schedule.alphas_cumprod[t] as float, shape (256, 1).":
+        "在循环之前创建一次 optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)。循环中：x0 = "
+        "sample_data(256); t = torch.randint(0, schedule.T, (256,), generator=generator); eps = "
+        "torch.randn(x0.shape, generator=generator)；ᾱ_t = schedule.alphas_cumprod[t] 转为 float，形状 (256, 1)。",
+    "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; loss = ((eps - model(x_t, t)) ** 2).mean(); "
+    "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item()).":
+        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; loss = ((eps - model(x_t, t)) ** 2).mean(); "
+        "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item())。",
 }
