@@ -1,5 +1,5 @@
 # diffusion_lab — set up, open and test the course.   (GNU make)
-#   make course   create .venv if needed, then open the notebooks in JupyterLab
+#   make course   create .venv if needed, then open the notebooks in JupyterLab (LANG=zh: 中文版)
 #   make test     the linter (ruff), unit tests + every notebook under nbval
 #   make strip    strip outputs/execution counts/widget state from all notebooks
 #   make hooks    install the nbstripout git filter for this clone
@@ -32,6 +32,12 @@ BROWSER_FLAG :=
 else
 BROWSER_FLAG := --no-browser
 endif
+# The edition `make course`, `make present` and `make dashboard` open: `make course LANG=zh` (or a
+# zh_* locale such as zh_CN.UTF-8) opens the Chinese edition, notebooks/zh/ (中文版); otherwise English.
+# LANG is also the locale variable: when it is the bare "zh", Jupyter is given a real locale instead.
+EDITION     := $(if $(filter zh%,$(LANG)),zh,en)
+EDITION_DIR := $(if $(filter zh,$(EDITION)),zh/,)
+LOCALE_ENV  := $(if $(filter zh,$(LANG)),LANG=C.UTF-8,)
 # Jupyter refuses to start as root (containers, CI) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -60,13 +66,15 @@ PRESENTING ?= 1
 present slides: $(STAMP)
 	@echo "Presenting: in the notebook toolbar click the deck icon (or Command Palette > Start Deck)."
 	@echo "Figures are projector-sized (DIFFUSION_LAB_PRESENTING=$(PRESENTING)). See docs/presenting.md."
-	DIFFUSION_LAB_PRESENTING=$(PRESENTING) $(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
-	  --ServerApp.port=$(PORT) --LabApp.default_url=/lab/tree/$(or $(CHAPTER),00_welcome).ipynb \
+	$(LOCALE_ENV) DIFFUSION_LAB_PRESENTING=$(PRESENTING) $(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks \
+	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  --LabApp.default_url=/lab/tree/$(EDITION_DIR)$(or $(CHAPTER),00_welcome).ipynb \
 	  $(BROWSER_FLAG) $(ROOT_FLAG)
 
 dashboard: $(STAMP)
 	@echo "Voila: code hidden, widgets live. Stop with Ctrl-C. See docs/presenting.md."
-	DIFFUSION_LAB_PRESENTING=$(PRESENTING) $(JUPYTER_ENV) $(VENV)/bin/voila $(if $(CHAPTER),notebooks/$(CHAPTER).ipynb,notebooks) \
+	$(LOCALE_ENV) DIFFUSION_LAB_PRESENTING=$(PRESENTING) $(JUPYTER_ENV) $(VENV)/bin/voila \
+	  $(if $(CHAPTER),notebooks/$(EDITION_DIR)$(CHAPTER).ipynb,notebooks/$(EDITION_DIR)) \
 	  --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) $(BROWSER_FLAG)
 
 e2e: $(STAMP)
@@ -94,6 +102,7 @@ hub: $(HUB_STAMP)
 
 help:
 	@echo "make course   set up .venv (first time: a few minutes) and open the course in JupyterLab"
+	@echo "              make course LANG=zh  opens the Chinese edition (中文版, notebooks/zh/)"
 	@echo "make test     run the unit tests and every notebook (nbval)"
 	@echo "make strip    strip outputs from all notebooks (nbstripout)"
 	@echo "make hooks    install the nbstripout git filter for this clone"
@@ -117,10 +126,10 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 course: $(STAMP)
-	@echo "Opening the course: notebooks/00_welcome.ipynb is the first chapter."
+	@echo "Opening the course: notebooks/$(EDITION_DIR)00_welcome.ipynb is the first chapter (make course LANG=zh: 中文版)."
 	@echo "If no browser opens, copy the http://127.0.0.1:$(PORT)/lab/...?token=... URL printed below. Stop with Ctrl-C."
-	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
-	  --ServerApp.port=$(PORT) --LabApp.default_url=/lab/tree/00_welcome.ipynb \
+	$(LOCALE_ENV) $(JUPYTER_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(PORT) --LabApp.default_url=/lab/tree/$(EDITION_DIR)00_welcome.ipynb \
 	  $(BROWSER_FLAG) $(ROOT_FLAG)
 
 # The linter (ruff, configured in pyproject.toml) checks the whole tree, notebooks included, first.
@@ -133,7 +142,7 @@ test: $(STAMP)
 	exit $$rc
 
 strip: $(STAMP)
-	$(VENV)/bin/nbstripout notebooks/*.ipynb
+	$(VENV)/bin/nbstripout notebooks/*.ipynb notebooks/zh/*.ipynb
 
 hooks: $(STAMP)
 	$(VENV)/bin/nbstripout --install --attributes .gitattributes

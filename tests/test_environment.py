@@ -28,6 +28,10 @@ PIP_NAME = {conda: pip for pip, conda in CONDA_NAME.items()}
 # In the pyproject `test` extra but deliberately not pinned in requirements.txt/environment.yml:
 # only the browser (e2e) tests need it, together with a Chromium build.
 BROWSER_ONLY = {"playwright"}
+# conda-forge packages with no PyPI counterpart: system files the course needs, pinned here and
+# installed from Debian by .ci/run (the Chinese edition's figure font: apt fonts-noto-cjk).
+SYSTEM_ONLY = {"font-ttf-noto-cjk": "2.004"}
+APT_FOR_SYSTEM_ONLY = {"font-ttf-noto-cjk": "fonts-noto-cjk"}
 # conda-forge packages that must be the CPU build (no CUDA download on Binder/JupyterHub).
 CPU_BUILD = {"pytorch", "torchvision"}
 PYTHON = "3.11"
@@ -189,6 +193,10 @@ def compare_requirements_with_conda(req: dict[str, str], env: dict) -> list[str]
     if python != PYTHON:
         problems.append(f"environment.yml has python={python}, expected python={PYTHON}")
     pins.pop("pip", None)  # pip itself, needed by postBuild
+    for name, version in SYSTEM_ONLY.items():
+        got = pins.pop(name, (None, None))[0]
+        if got != version:
+            problems.append(f"environment.yml: {name}={version} missing (has {got}): the Chinese edition's font")
     both = set(pins) & set(pip_pins)
     for name in sorted(both):
         problems.append(f"{name}: listed both as a conda package and under pip:")
@@ -338,6 +346,7 @@ dependencies:
   - pip
   - pytorch=2.14.1=cpu_*   # CPU build
   - matplotlib-base=3.11.2
+  - font-ttf-noto-cjk=2.004
   - pip:
       - nbval==0.11.0
 """
@@ -374,6 +383,7 @@ def test_matching_example_passes():
         (("  - nodefaults\n", ""), "lack nodefaults"),
         (("python=3.11", "python=3.12"), "python=3.12, expected python=3.11"),
         (("nbval==0.11.0", "nbval>=0.11"), "not an exact pin"),
+        (("  - font-ttf-noto-cjk=2.004\n", ""), "font-ttf-noto-cjk=2.004 missing"),
     ],
 )
 def test_mismatched_environment_is_reported(edit, expected):
@@ -410,3 +420,12 @@ def test_bad_postbuild_is_reported():
     assert check_postbuild("#!/bin/bash\nset -e\npip install --no-deps -e .\n") == []
     problems = check_postbuild("#!/bin/sh\npip install -e .\n")
     assert len(problems) == 3, problems
+
+
+def test_ci_installs_the_system_packages_conda_users_get():
+    """What environment.yml gives conda users without a PyPI wheel (a CJK font), .ci/run installs by apt."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    start = ci.index("APT_PACKAGES=(")
+    apt_block = ci[start:re.compile(r"^\)", re.M).search(ci, start).start()]
+    for conda, apt in APT_FOR_SYSTEM_ONLY.items():
+        assert re.search(rf"^\s*{re.escape(apt)}\b", apt_block, re.M), f".ci/run must apt-install {apt} ({conda})"

@@ -218,3 +218,15 @@ def test_with_a_chinese_font_figures_draw_chinese_without_missing_glyphs(caplog)
 def test_tool_status_runs():
     shutil.which("python")  # the CLI is the module's main; status must not raise on the real tree
     assert tool.main(["status"]) == 0
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
+@pytest.mark.parametrize("lang, url", [("zh", "/lab/tree/zh/00_welcome.ipynb"),
+                                       ("zh_CN.UTF-8", "/lab/tree/zh/00_welcome.ipynb"),
+                                       ("en_US.UTF-8", "/lab/tree/00_welcome.ipynb")])
+def test_make_course_opens_the_edition_of_LANG(lang, url):
+    import subprocess
+    out = subprocess.run(["make", "-n", "course", f"LANG={lang}"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert url in out
+    assert ("LANG=C.UTF-8" in out) == (lang == "zh")        # a bare "zh" is no locale: Jupyter gets a real one
