@@ -15,6 +15,7 @@ import math
 import torch
 
 from ..schedules import make_schedule
+from ..i18n import tr
 from .base import (ATOL, RTOL, Exercise, Incorrect, Mistake, as_float64, call_student, check_close, close,
                    diagnose, max_abs_diff, require_callable, source_of)
 
@@ -80,13 +81,14 @@ def _check_posterior_variance(fn) -> None:
         out = as_float64(call_student(fn, betas.clone()), "β̃", (sched.T,), finite=False,
                          shape_fix="Return one β̃ per step.")
         if not bool(torch.isfinite(out).all()):
-            raise Incorrect("your β̃ contains NaN or inf: the ratio is probably upside down and divides by "
-                            "1 − ᾱ_{−1} = 0. It is (1 − ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.")
+            raise Incorrect(tr("your β̃ contains NaN or inf: the ratio is probably upside down and divides by 1 − "
+                               "ᾱ_{−1} = 0. It is (1 − ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top."))
         ref = reference_posterior_variance(betas)
         bad = int(torch.argmax((out - ref).abs()))
         check_close(out, ref, POSTERIOR_VARIANCE_MISTAKES, betas,
-                    otherwise=f"for {sched.name} (T = {sched.T}) your β̃ is farthest off at t = {bad}: expected "
-                              f"{float(ref[bad]):.6g}, got {float(out[bad]):.6g}.")
+                    otherwise=tr("for {name} (T = {T}) your β̃ is farthest off at t = {bad}: expected {want:.6g}, "
+                                 "got {got:.6g}.",
+                                 name=sched.name, T=sched.T, bad=bad, want=float(ref[bad]), got=float(out[bad])))
 
 
 q1 = Exercise(
@@ -211,8 +213,8 @@ def _check_ddpm_step(fn) -> None:
                          shape_fix="One step keeps x_t's shape.")
         ref = reference_ddpm_step(sch, x_t, t, eps_hat, z)
         check_close(out, ref, DDPM_STEP_MISTAKES, sch, x_t, t, eps_hat, z,
-                    otherwise=f"at t = {t} your x_(t−1) differs from the reference by up to "
-                              f"{max_abs_diff(out, ref):.3g}.")
+                    otherwise=tr("at t = {t} your x_(t−1) differs from the reference by up to {max_abs_diff:.3g}.",
+                                 t=t, max_abs_diff=max_abs_diff(out, ref)))
 
 
 q2 = Exercise(
@@ -276,8 +278,8 @@ def _check_ddim(fn) -> None:
                          shape_fix="One step keeps x_t's shape.")
         ref = reference_ddim_update(x_t, a_t, a_s, eps_hat)
         check_close(out, ref, DDIM_MISTAKES, x_t, a_t, a_s, eps_hat,
-                    otherwise=f"from t = {t} to s = {s} your x_s differs from √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂ by up to "
-                              f"{max_abs_diff(out, ref):.3g}.")
+                    otherwise=tr("from t = {t} to s = {s} your x_s differs from √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂ by up to "
+                                 "{max_abs_diff:.3g}.", t=t, s=s, max_abs_diff=max_abs_diff(out, ref)))
 
 
 q3 = Exercise(
@@ -379,9 +381,9 @@ def _loop_model():
     def eps_model(x_t, t):
         t_max, t_min = int(torch.as_tensor(t).max()), int(torch.as_tensor(t).min())
         if t_max > T - 1 or t_min < 0:
-            raise ValueError(f"the network was called with step {t_max if t_max > T - 1 else t_min}, but code "
-                             f"indices run 0 … T − 1 = {T - 1}: the papers' t = 1 … T is index k = t − 1. Loop "
-                             f"`for k in range(schedule.T - 1, -1, -1)` and pass k.")
+            raise ValueError(tr("the network was called with step {step}, but code indices run 0 … T − 1 = {last}: "
+                                "the papers' t = 1 … T is index k = t − 1. Loop `for k in range(schedule.T - 1, -1, "
+                                "-1)` and pass k.", step=t_max if t_max > T - 1 else t_min, last=T - 1))
         return exact(x_t, t)
     return eps_model
 
@@ -390,11 +392,13 @@ def _stack_states(states, T: int, what: str) -> torch.Tensor:
     if isinstance(states, torch.Tensor) and states.ndim >= 2:
         states = list(states)
     if not isinstance(states, (list, tuple)):
-        raise Incorrect(f"return a list of the states [x_T, x_(T−1), …, x_0], got {type(states).__name__}.")
+        raise Incorrect(tr("return a list of the states [x_T, x_(T−1), …, x_0], got {type_name}.",
+                           type_name=type(states).__name__))
     if len(states) != T + 1:
-        raise Incorrect(f"your list has {len(states)} states; x_T plus one state after each of the T = {T} steps "
-                        f"makes {T + 1}. The loop runs over the code indices k = T − 1, …, 0: "
-                        f"`for k in range(schedule.T - 1, -1, -1)` (range(T − 1, 0, −1) skips the last step).")
+        raise Incorrect(tr("your list has {n} states; x_T plus one state after each of the T = {T} steps makes "
+                           "{n_want}. The loop runs over the code indices k = T − 1, …, 0: `for k in range(schedule.T "
+                           "- 1, -1, -1)` (range(T − 1, 0, −1) skips the last step).",
+                           n=len(states), T=T, n_want=T + 1))
     return torch.stack([as_float64(s, what) for s in states])
 
 
@@ -409,17 +413,19 @@ def _check_sampling_loop(fn) -> None:
     got = run(lambda *a: call_student(fn, *a))
     want = run(reference_sampling_loop)
     if got.shape != want.shape:
-        raise Incorrect(f"each state must keep x_T's shape {tuple(x_T.shape)}; yours have {tuple(got.shape[1:])}.")
+        raise Incorrect(tr("each state must keep x_T's shape {shape}; yours have {got}.",
+                           shape=tuple(x_T.shape), got=tuple(got.shape[1:])))
     if close(got, want):
         return
     diagnose(got, SAMPLING_LOOP_MISTAKES, run=run)
     differs = ((got - want).abs().flatten(1).amax(1) > ATOL + RTOL * want.abs().flatten(1).amax(1)).nonzero()
     j = int(differs[0])
     k = sch.T - j
-    raise Incorrect(f"your loop first differs from the package's DDPM after step k = {k} (the papers' t = {k + 1}; "
-                    f"state {j} of your list), by up to {max_abs_diff(got[j], want[j]):.3g}. Same x_T and the same "
-                    f"generator give the same noise only if z is drawn once per step, with torch.randn(x.shape, "
-                    f"generator=generator, dtype=x.dtype), for k > 0 only.")
+    raise Incorrect(tr("your loop first differs from the package's DDPM after step k = {k} (the papers' t = {t}; "
+                       "state {j} of your list), by up to {max_abs_diff:.3g}. Same x_T and the same generator give "
+                       "the same noise only if z is drawn once per step, with torch.randn(x.shape, "
+                       "generator=generator, dtype=x.dtype), for k > 0 only.",
+                       k=k, t=k + 1, j=j, max_abs_diff=max_abs_diff(got[j], want[j])))
 
 
 q4 = Exercise(
@@ -470,13 +476,14 @@ def _check_ddim_variance(fn) -> None:
         out = as_float64(call_student(fn, abar[t], abar[s], eta), "σ²", ())
         ref = reference_ddim_variance(abar[t], abar[s], eta)
         check_close(out, torch.tensor(ref, dtype=torch.float64), DDIM_VARIANCE_MISTAKES, abar[t], abar[s], eta,
-                    otherwise=f"from t = {t} to s = {s} with η = {eta}: expected σ² = {ref:.6g}, got {float(out):.6g}.")
+                    otherwise=tr("from t = {t} to s = {s} with η = {eta}: expected σ² = {ref:.6g}, got {out:.6g}.",
+                                 t=t, s=s, eta=eta, ref=ref, out=float(out)))
     # the derivation, checked at every step: η = 1 and s = t − 1 give β̃_t
     prev = _SCHEDULE.alphas_cumprod_prev.tolist()
     got = torch.tensor([float(call_student(fn, abar[k], prev[k], 1.0)) if k > 0 else 0.0
                         for k in range(_SCHEDULE.T)], dtype=torch.float64)
     if not close(got, _SCHEDULE.posterior_variance):
-        raise Incorrect("with η = 1 and s = t − 1 your σ² should equal β̃_t at every step, and does not.")
+        raise Incorrect(tr("with η = 1 and s = t − 1 your σ² should equal β̃_t at every step, and does not."))
 
 
 q5 = Exercise(

@@ -661,4 +661,209 @@ MESSAGES: dict[str, str] = {
     "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item()).":
         "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; loss = ((eps - model(x_t, t)) ** 2).mean(); "
         "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item())。",
+
+    # ---- exercises, chapter 5 (diffusion_lab/exercises/ch5.py) ----
+    "you got β_t back: the ratio uses ᾱ_{t−1} on top and ᾱ_t below, (1 − ᾱ_{t−1})/(1 − ᾱ_t) < 1, so β̃_t is a bit "
+    "smaller than β_t.":
+        "你得到的是 β_t 本身：比值中 ᾱ_{t−1} 在分子、ᾱ_t 在分母，(1 − ᾱ_{t−1})/(1 − ᾱ_t) < 1，所以 β̃_t 比 β_t "
+        "略小。",
+    "all right except t = 0: your β̃_0 is not 0. Before the first step nothing is noised (ᾱ_{−1} = 1), so 1 − "
+    "ᾱ_{−1} = 0 and β̃_0 = 0: the last step of sampling adds no noise. Pad ᾱ_prev with a 1 at the front.":
+        "除 t = 0 外都对：你的 β̃_0 不是 0。第一步之前什么都没有加噪（ᾱ_{−1} = 1），所以 1 − ᾱ_{−1} = 0、β̃_0 = 0："
+        "采样的最后一步不加噪声。在 ᾱ_prev 的最前面补一个 1。",
+    "the factor β_t is missing: β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) · β_t.":
+        "缺少因子 β_t：β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) · β_t。",
+    "the ratio is upside down (or divides by 1 − ᾱ_{−1} = 0): it is (1 − ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.":
+        "比值颠倒了（或者除以了 1 − ᾱ_{−1} = 0）：应为 (1 − ᾱ_{t−1}) / (1 − ᾱ_t)，前一步在分子上。",
+    "off by one step: in code ᾱ_{t−1} is alphas_cumprod[t−1] for t ≥ 1 and 1 for t = 0; your values are shifted by "
+    "one index.":
+        "差了一步：代码中 t ≥ 1 时 ᾱ_{t−1} 是 alphas_cumprod[t−1]，t = 0 时是 1；你的值错开了一个下标。",
+    "at t = 0 (the last step) add no noise: the result is the sample itself, σ_0 = 0 (β̃_0 = 0 anyway).":
+        "在 t = 0（最后一步）不要加噪声：结果就是样本本身，σ_0 = 0（反正 β̃_0 = 0）。",
+    "that is the template's update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z: the predicted x̂0 put back at noise level t − 1 "
+    "with all-fresh noise. It is a valid sampler — the end of the DDIM family with σ_t² = 1 − ᾱ_{t−1}, which keeps "
+    "nothing of x_t's noise — but not the DDPM step this exercise asks for. DDPM keeps part of x_t through the "
+    "posterior mean (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t and adds only σ_t·z with σ_t² = β̃_t.":
+        "这是模板里的更新 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z：把预测的 x̂0 放回噪声水平 t − 1，噪声全部换成新的。"
+        "它是一个合法的采样器——DDIM 家族中 σ_t² = 1 − ᾱ_{t−1} 的那一端，完全不保留 x_t 中的噪声——但不是本练习要的 "
+        "DDPM 步。DDPM 通过后验均值 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t 保留 x_t 的一部分，只加入 σ_t·z，其中 σ_t² = β̃_t。",
+    "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t "
+    "(schedule.posterior_variance[t]). Both are valid choices, but they differ — mostly at small t.":
+        "你的噪声用了 σ_t² = β_t；本练习要求 σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − "
+        "ᾱ_t)·β_t（schedule.posterior_variance[t]）。两种选择都合理，但它们不同——主要在 t 较小时。",
+    "you used the variance as the noise scale: multiply z by σ_t = √β̃_t, not by β̃_t.":
+        "你把方差当成了噪声的尺度：z 应乘以 σ_t = √β̃_t，而不是 β̃_t。",
+    "the ε̂ coefficient must be β_t/√(1 − ᾱ_t), not β_t: the network predicts the TOTAL noise in x_t, of which only "
+    "a part was added in the last step.":
+        "ε̂ 的系数应为 β_t/√(1 − ᾱ_t)，而不是 β_t：网络预测的是 x_t 中的全部噪声，最后一步只加入了其中一部分。",
+    "the division by √α_t is missing: μ = (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t.":
+        "缺少除以 √α_t：μ = (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t。",
+    "you returned the predicted x̂0 = (x_t − √(1−ᾱ_t)ε̂)/√ᾱ_t — a jump straight to the end, which is only E[x0 | "
+    "x_t], a blurry average. One step goes from t to t − 1 only.":
+        "你返回的是预测的 x̂0 = (x_t − √(1−ᾱ_t)ε̂)/√ᾱ_t——一下子跳到终点，而它只是 E[x0 | x_t]，一个模糊的平均。"
+        "一步只从 t 走到 t − 1。",
+    "you forgot to add the noise σ_t·z (for t > 0). Without it every step lands on the average of x_{t−1}: the "
+    "samples shrink together.":
+        "你忘了加噪声 σ_t·z（t > 0 时）。没有它，每一步都落在 x_{t−1} 的平均值上：样本会聚拢到一起。",
+    "you dropped the direction term √(1 − ᾱ_s)·ε̂: x_s is not clean yet, it must keep the noise level of step s, "
+    "and with η = 0 that noise is the predicted ε̂ itself (not fresh noise).":
+        "你丢掉了方向项 √(1 − ᾱ_s)·ε̂：x_s 还不是干净的，它必须保持第 s 步的噪声水平；η = 0 时这份噪声就是预测的 ε̂ "
+        "本身（而不是新的噪声）。",
+    "you returned x̂0 (a jump to the end). DDIM goes to the next visited step s: √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂.":
+        "你返回的是 x̂0（直接跳到终点）。DDIM 走到下一个要访问的步 s：√ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂。",
+    "the square roots are missing: the coefficients are √ᾱ_s and √(1 − ᾱ_s) (standard deviations), and x̂0 uses "
+    "√ᾱ_t and √(1 − ᾱ_t).":
+        "缺少平方根：系数是 √ᾱ_s 和 √(1 − ᾱ_s)（标准差），x̂0 中用的是 √ᾱ_t 和 √(1 − ᾱ_t)。",
+    "x̂0 is wrong: x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t, with ᾱ_t of the CURRENT step.":
+        "x̂0 算错了：x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t，其中 ᾱ_t 是当前这一步的。",
+    "ᾱ_t and ᾱ_s are swapped.":
+        "ᾱ_t 和 ᾱ_s 对调了。",
+    "every step lands on the mean: no fresh noise σ_t·z is added, so the samples lose their spread (chapter 5, "
+    "section 2). Add √β̃_t·z with z = torch.randn(x.shape, generator=generator, dtype=x.dtype) at every step but "
+    "the last.":
+        "每一步都落在均值上：没有加入新的噪声 σ_t·z，样本就失去了离散程度（第 5 章第 2 节）。除最后一步外，"
+        "每一步都加上 √β̃_t·z，其中 z = torch.randn(x.shape, generator=generator, dtype=x.dtype)。",
+    "the last step (code index 0, the papers' t = 1) must add no noise: its result is the sample x_0. Draw z only "
+    "for k > 0, so your random numbers also stay in step with the reference's.":
+        "最后一步（代码下标 0，论文的 t = 1）不能加噪声：它的结果就是样本 x_0。只在 k > 0 时抽取 z，"
+        "这样你的随机数也能与参考实现一步步对齐。",
+    "that is the update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z at every step: a valid sampler (the end of the DDIM family "
+    "with all-fresh noise), but not DDPM. DDPM's step is the posterior mean (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t plus "
+    "√β̃_t·z.":
+        "这是每一步都用 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z 更新：它是一个合法的采样器（DDIM "
+        "家族中噪声全部换新的那一端），但不是 DDPM。DDPM 的一步是后验均值 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t 加上 "
+        "√β̃_t·z。",
+    "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t (schedule.posterior_variance[k]). Both are valid "
+    "DDPM samplers, but only β̃_t reproduces the reference step by step.":
+        "你的噪声用了 σ_t² = β_t；本练习要求 σ_t² = β̃_t（schedule.posterior_variance[k]）。两者都是合法的 DDPM "
+        "采样器，但只有 β̃_t 能一步步复现参考结果。",
+    "that is σ, the standard deviation; the exercise asks for σ² (the formula in section 4 gives σ).":
+        "那是标准差 σ；本练习要的是 σ²（第 4 节的公式给出的是 σ）。",
+    "η enters squared: σ = η·√(…)·√(…), so σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s).":
+        "η 要平方：σ = η·√(…)·√(…)，所以 σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s)。",
+    "the last factor is 1 − ᾱ_t/ᾱ_s (= β_t when s = t − 1): the current step's ᾱ on top.":
+        "最后一个因子是 1 − ᾱ_t/ᾱ_s（s = t − 1 时等于 β_t）：当前步的 ᾱ 在分子上。",
+    "the ratio is upside down: (1 − ᾱ_s)/(1 − ᾱ_t), the earlier (less noisy) step s on top, which is < 1.":
+        "比值颠倒了：应为 (1 − ᾱ_s)/(1 − ᾱ_t)，较早（噪声较小）的步 s 在分子上，它小于 1。",
+    "the factor (1 − ᾱ_s)/(1 − ᾱ_t) is missing: without it, η = 1 and s = t − 1 give β_t, not β̃_t.":
+        "缺少因子 (1 − ᾱ_s)/(1 − ᾱ_t)：没有它，η = 1、s = t − 1 时得到的是 β_t，而不是 β̃_t。",
+    "β̃":
+        "β̃",
+    "Return one β̃ per step.":
+        "每一步返回一个 β̃。",
+    "x_(t−1)":
+        "x_(t−1)",
+    "One step keeps x_t's shape.":
+        "一步之后仍保持 x_t 的形状。",
+    "your loop first differs from the package's DDPM after step k = {k} (the papers' t = {t}; state {j} of your "
+    "list), by up to {max_abs_diff:.3g}. Same x_T and the same generator give the same noise only if z is drawn "
+    "once per step, with torch.randn(x.shape, generator=generator, dtype=x.dtype), for k > 0 only.":
+        "你的循环在第 k = {k} 步之后（论文的 t = {t}；你列表中的第 {j} 个状态）开始与程序包的 DDPM 不一致，最多相差 "
+        "{max_abs_diff:.3g}。同样的 x_T 和同样的 generator 只有在每一步只抽一次 z、用 torch.randn(x.shape, "
+        "generator=generator, dtype=x.dtype)、且只在 k > 0 时抽取，才会给出同样的噪声。",
+    "σ²":
+        "σ²",
+    "return a list of the states [x_T, x_(T−1), …, x_0], got {type_name}.":
+        "请返回状态列表 [x_T, x_(T−1), …, x_0]，你返回的是 {type_name}。",
+    "your list has {n} states; x_T plus one state after each of the T = {T} steps makes {n_want}. The loop runs "
+    "over the code indices k = T − 1, …, 0: `for k in range(schedule.T - 1, -1, -1)` (range(T − 1, 0, −1) skips the "
+    "last step).":
+        "你的列表有 {n} 个状态；x_T 加上 T = {T} 步中每一步之后的一个状态，共 {n_want} 个。循环遍历代码下标 k = T − "
+        "1, …, 0：`for k in range(schedule.T - 1, -1, -1)`（range(T − 1, 0, −1) 会漏掉最后一步）。",
+    "each state must keep x_T's shape {shape}; yours have {got}.":
+        "每个状态都必须保持 x_T 的形状 {shape}；你的是 {got}。",
+    "with η = 1 and s = t − 1 your σ² should equal β̃_t at every step, and does not.":
+        "η = 1、s = t − 1 时，你的 σ² 在每一步都应等于 β̃_t，但并不相等。",
+    "your β̃ contains NaN or inf: the ratio is probably upside down and divides by 1 − ᾱ_{−1} = 0. It is (1 − "
+    "ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.":
+        "你的 β̃ 中含有 NaN 或 inf：比值多半颠倒了，除以了 1 − ᾱ_{−1} = 0。应为 (1 − ᾱ_{t−1}) / (1 − ᾱ_t)，"
+        "前一步在分子上。",
+    "for {name} (T = {T}) your β̃ is farthest off at t = {bad}: expected {want:.6g}, got {got:.6g}.":
+        "对于 {name}（T = {T}），你的 β̃ 在 t = {bad} 处偏差最大：应为 {want:.6g}，你的结果是 {got:.6g}。",
+    "at t = {t} your x_(t−1) differs from the reference by up to {max_abs_diff:.3g}.":
+        "在 t = {t} 处，你的 x_(t−1) 与参考结果最多相差 {max_abs_diff:.3g}。",
+    "from t = {t} to s = {s} your x_s differs from √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂ by up to {max_abs_diff:.3g}.":
+        "从 t = {t} 到 s = {s}，你的 x_s 与 √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂ 最多相差 {max_abs_diff:.3g}。",
+    "the network was called with step {step}, but code indices run 0 … T − 1 = {last}: the papers' t = 1 … T is "
+    "index k = t − 1. Loop `for k in range(schedule.T - 1, -1, -1)` and pass k.":
+        "网络被调用时用的步数是 {step}，但代码下标的范围是 0 … T − 1 = {last}：论文的 t = 1 … T 对应下标 k = t − 1。"
+        "循环写成 `for k in range(schedule.T - 1, -1, -1)`，并传入 k。",
+    "from t = {t} to s = {s} with η = {eta}: expected σ² = {ref:.6g}, got {out:.6g}.":
+        "从 t = {t} 到 s = {s}、η = {eta} 时：σ² 应为 {ref:.6g}，你的结果是 {out:.6g}。",
+    "Exercise 5.1 — the posterior variance β̃_t":
+        "练习 5.1 —— 后验方差 β̃_t",
+    "β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t: you need ᾱ_t and ᾱ_{t−1} for every t, both made from betas.":
+        "β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t：对每个 t 都需要 ᾱ_t 和 ᾱ_{t−1}，两者都由 betas 得到。",
+    "ᾱ = torch.cumprod(1 − betas, 0). ᾱ_{t−1} is the same tensor shifted right by one, with ᾱ_{−1} = 1 in front "
+    "(before the first step nothing is noised), so β̃_0 = 0.":
+        "ᾱ = torch.cumprod(1 − betas, 0)。ᾱ_{t−1} 是同一个张量右移一位，最前面补上 ᾱ_{−1} = "
+        "1（第一步之前什么都没加噪），于是 β̃_0 = 0。",
+    "abar_prev = torch.cat([torch.ones(1, dtype=betas.dtype), abar[:-1]]); return (1 - abar_prev) / (1 - abar) * "
+    "betas.":
+        "abar_prev = torch.cat([torch.ones(1, dtype=betas.dtype), abar[:-1]]); return (1 - abar_prev) / (1 - abar) "
+        "* betas。",
+    "Exercise 5.2 — one DDPM step":
+        "练习 5.2 —— 一步 DDPM",
+    "One DDPM step is the mean of x_{t−1} given x_t and the predicted noise ε̂, plus fresh noise σ_t·z — except at "
+    "t = 0, the last step, which adds none.":
+        "一步 DDPM 是：已知 x_t 和预测噪声 ε̂ 时 x_{t−1} 的均值，再加上新的噪声 σ_t·z——只有 t = 0 这最后一步不加。",
+    "The mean is (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t: ε̂ estimates the TOTAL noise in x_t, so its coefficient is "
+    "β_t/√(1−ᾱ_t), not √β_t. σ_t² = β̃_t = schedule.posterior_variance[t].":
+        "均值是 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t：ε̂ 估计的是 x_t 中的全部噪声，所以它的系数是 β_t/√(1−ᾱ_t)，而不是 "
+        "√β_t。σ_t² = β̃_t = schedule.posterior_variance[t]。",
+    "With beta, alpha, abar = float(schedule.betas[t]), float(schedule.alphas[t]), "
+    "float(schedule.alphas_cumprod[t]): mean = (x_t - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha); "
+    "return mean at t = 0, else mean + math.sqrt(float(schedule.posterior_variance[t])) * z.":
+        "令 beta, alpha, abar = float(schedule.betas[t]), float(schedule.alphas[t]), "
+        "float(schedule.alphas_cumprod[t])：mean = (x_t - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha)；"
+        "t = 0 时返回 mean，否则返回 mean + math.sqrt(float(schedule.posterior_variance[t])) * z。",
+    "you wrote x_{t−1} = (x_t − √β_t·ε̂)/√(1 − β_t): that undoes ONE forward step x_t = √(1 − β_t)·x_{t−1} + √β_t·ε "
+    "as if ε̂ were the noise added in that step alone. But ε̂ estimates the TOTAL noise in x_t (x_t = √ᾱ_t x0 + √(1 "
+    "− ᾱ_t) ε), of which the last step added only a part, so its coefficient is β_t/√(1 − ᾱ_t) (≈ 0.0105 at t = "
+    "500, against √β_t ≈ 0.1): the mean is (x_t − β_t/√(1 − ᾱ_t)·ε̂)/√α_t, and then σ_t·z is added.":
+        "你写的是 x_{t−1} = (x_t − √β_t·ε̂)/√(1 − β_t)：这是在撤销一步前向过程 x_t = √(1 − β_t)·x_{t−1} + √β_t·ε，"
+        "仿佛 ε̂ 只是这一步加入的噪声。但 ε̂ 估计的是 x_t 中的全部噪声（x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε），"
+        "最后一步只加入了其中一部分，所以它的系数是 β_t/√(1 − ᾱ_t)（t = 500 时约为 0.0105，而 √β_t ≈ 0.1）：均值是 "
+        "(x_t − β_t/√(1 − ᾱ_t)·ε̂)/√α_t，然后再加上 σ_t·z。",
+    "Exercise 5.3 — one DDIM step (η = 0)":
+        "练习 5.3 —— 一步 DDIM（η = 0）",
+    "DDIM with η = 0: predict the clean x̂0 from x_t and ε̂, then put it back at the noise level of step s, reusing "
+    "ε̂ as the noise (no fresh noise).":
+        "η = 0 的 DDIM：由 x_t 和 ε̂ 预测干净的 x̂0，再把它放回第 s 步的噪声水平，噪声沿用 ε̂（不加新的噪声）。",
+    "x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t inverts x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε; then x_s = √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂. ᾱ_t "
+    "and ᾱ_s are python floats: use math.sqrt.":
+        "x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t 是 x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε 的反解；然后 x_s = √ᾱ_s·x̂0 + √(1 − "
+        "ᾱ_s)·ε̂。ᾱ_t 和 ᾱ_s 是 Python 浮点数：用 math.sqrt。",
+    "x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t); return math.sqrt(abar_s) * x0_hat + "
+    "math.sqrt(1 - abar_s) * eps_hat.":
+        "x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t); return math.sqrt(abar_s) * x0_hat + "
+        "math.sqrt(1 - abar_s) * eps_hat。",
+    "Exercise 5.4 — the whole sampling loop":
+        "练习 5.4 —— 完整的采样循环",
+    "Start from x = x_T and keep a list of states. For each step from the noisiest to the last: ask the network for "
+    "ε̂, take one DDPM step (exercise 5.2), append the result.":
+        "从 x = x_T 出发，维护一个状态列表。从噪声最大的一步到最后一步，每一步：向网络要 ε̂，走一步 DDPM（练习 5.2）"
+        "，把结果追加到列表中。",
+    "Loop `for k in range(schedule.T - 1, -1, -1)` (code index k is the papers' t = k + 1); call eps_model(x, "
+    "torch.full((x.shape[0],), k)); draw z = torch.randn(x.shape, generator=generator, dtype=x.dtype) only when k > "
+    "0.":
+        "循环写成 `for k in range(schedule.T - 1, -1, -1)`（代码下标 k 就是论文的 t = k + 1）；调用 eps_model(x, "
+        "torch.full((x.shape[0],), k))；只在 k > 0 时抽取 z = torch.randn(x.shape, generator=generator, "
+        "dtype=x.dtype)。",
+    "mean = (x - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha) with beta, alpha, abar at index k; x = "
+    "mean + math.sqrt(float(schedule.posterior_variance[k])) * z if k > 0 else mean; xs.append(x); return xs (T + 1 "
+    "states).":
+        "mean = (x - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha)，其中 beta、alpha、abar 取下标 k "
+        "处的值；x = mean + math.sqrt(float(schedule.posterior_variance[k])) * z if k > 0 else mean; xs.append(x); "
+        "return xs（共 T + 1 个状态）。",
+    "Exercise 5.5 — DDIM with η = 1 is DDPM's β̃_t":
+        "练习 5.5 —— η = 1 的 DDIM 就是 DDPM 的 β̃_t",
+    "Square the σ of section 4. Then, on paper, put s = t − 1 and use ᾱ_t/ᾱ_{t−1} = α_t = 1 − β_t.":
+        "把第 4 节的 σ 平方。然后在纸上令 s = t − 1，并利用 ᾱ_t/ᾱ_{t−1} = α_t = 1 − β_t。",
+    "σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s). With s = t − 1 the last factor is 1 − α_t = β_t, and with η = 1 "
+    "what is left is (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t.":
+        "σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s)。s = t − 1 时最后一个因子是 1 − α_t = β_t；η = 1 时剩下的就是 (1 "
+        "− ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t。",
+    "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)":
+        "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)",
 }
