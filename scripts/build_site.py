@@ -345,28 +345,70 @@ def _git_commit() -> str:
         return ""
 
 
-def render_index(chapters: list[Chapter], title: str) -> str:
+def render_index(chapters: list[Chapter], title: str, ui: dict | None = None, switch_href: str | None = None,
+                 source_dir: str = "notebooks") -> str:
     import jinja2
 
+    ui = ui or UI["en"]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
     return env.get_template("index.html.j2").render(
-        title=title, chapters=chapters, commit=_git_commit(),
+        title=title, chapters=chapters, commit=_git_commit(), ui=ui, switch_href=switch_href,
+        source_dir=source_dir,
         built=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
+
+
+#: The site's own words in each edition; the chapters' text comes from the chapters themselves.
+UI = {
+    "en": {"html_lang": "en", "title": "diffusion_lab — diffusion models from first principles",
+           "lead": "Read the course without running anything: every chapter below was executed when this site "
+                   "was built, so its figures are here. The sliders only move in a live notebook — run "
+                   "<code>make course</code> (JupyterLab) or <code>make dashboard</code> (Voilà) for those.",
+           "all_chapters": "All chapters", "figures": "figures", "figure": "figure", "executed_in": "executed in",
+           "source": "source", "failed": "failed to execute", "built": "Built", "from_commit": "from commit",
+           "by": "by",
+           "static_note": "Static copy of <code>{source}</code>, executed when the site was built: figures show "
+                          "the lesson, sliders do not move here. To play with the explorers run "
+                          "<code>make course</code> (JupyterLab) or <code>make dashboard</code> (Voilà).",
+           "error": "This chapter failed to execute when the site was built:",
+           "switch_label": "中文版", "switch_title": "阅读中文版"},
+    "zh": {"html_lang": "zh-CN", "title": "diffusion_lab — 从第一性原理学扩散模型",
+           "lead": "无需运行任何代码即可阅读本课程：下列各章都在生成本网站时执行过，图都在页面里。滑块只有在"
+                   "交互式笔记本中才能拖动——请运行 <code>make course LANG=zh</code>（JupyterLab）或 "
+                   "<code>make dashboard LANG=zh</code>（Voilà）。",
+           "all_chapters": "全部章节", "figures": "幅图", "figure": "幅图", "executed_in": "执行用时",
+           "source": "源文件", "failed": "执行失败", "built": "生成于", "from_commit": "提交",
+           "by": "生成工具",
+           "static_note": "这是 <code>{source}</code> 的静态副本，在生成网站时执行：图展示了本课内容，但滑块在此"
+                          "不能拖动。想动手操作交互图，请运行 <code>make course LANG=zh</code>（JupyterLab）或 "
+                          "<code>make dashboard LANG=zh</code>（Voilà）。",
+           "error": "生成网站时本章执行失败：",
+           "switch_label": "English", "switch_title": "Read the English edition"},
+}
+#: Where each edition's chapters live, and where its pages go under the site's root.
+EDITIONS = {"en": ("notebooks", ""), "zh": ("notebooks/zh", "zh/")}
 
 
 def build_site(notebooks_dir: Path = ROOT / "notebooks", out_dir: Path = ROOT / "build" / "site",
                only: list[str] | None = None, run: bool = True, timeout: int = 180,
-               title: str = "diffusion_lab — diffusion models from first principles",
-               log=print) -> list[Chapter]:
-    """Execute and export every chapter; write the index, assets and report.json. Returns chapters."""
+               title: str | None = None, log=print, lang: str = "en") -> list[Chapter]:
+    """Execute and export every chapter of one edition; write its index, assets and report.json.
+
+    ``lang="zh"`` builds the Chinese edition: ``out_dir`` is then the site's ``zh/`` folder, sharing the
+    root's assets (``../assets``); every page links to the same page of the other edition.
+    """
     import nbformat
 
+    ui = UI[lang]
+    title = title or ui["title"]
     notebooks_dir, out_dir = Path(notebooks_dir).resolve(), Path(out_dir).resolve()
     paths = find_chapters(notebooks_dir, only)
     if not paths:
         raise SystemExit(f"no chapters matching {CHAPTER_GLOB!r} in {notebooks_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    copy_assets(out_dir)
+    up = "../" if lang != "en" else ""
+    switch_prefix = "../" if lang != "en" else "zh/"      # en → zh/NAME.html, zh → ../NAME.html
+    other_dir = notebooks_dir.parent if lang != "en" else notebooks_dir / "zh"
+    copy_assets(out_dir.parent if lang != "en" else out_dir)
     exp = exporter()
     chapters: list[Chapter] = []
     notebooks = []
@@ -385,7 +427,10 @@ def build_site(notebooks_dir: Path = ROOT / "notebooks", out_dir: Path = ROOT / 
                 ch.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
             ch.seconds = time.perf_counter() - start
         ch.widgets_flattened = flatten_widgets(nb)
-        site = {"source": f"notebooks/{path.name}", "error": ch.error,
+        site = {"source": f"{EDITIONS[lang][0]}/{path.name}", "error": ch.error, "ui": ui, "lang": lang,
+                "css_href": f"{up}assets/site.css", "mathjax_src": f"{up}assets/mathjax/MathJax.js",
+                "switch": {"href": f"{switch_prefix}{ch.href}", "label": ui["switch_label"],
+                           "title": ui["switch_title"]} if (other_dir / path.name).exists() else None,
                 "prev": {"href": chapters[i - 1].href, "label": chapters[i - 1].title} if i > 0 else None,
                 "next": {"href": chapters[i + 1].href, "label": chapters[i + 1].title}
                 if i + 1 < len(chapters) else None}
@@ -398,7 +443,10 @@ def build_site(notebooks_dir: Path = ROOT / "notebooks", out_dir: Path = ROOT / 
         status = "FAILED: " + ch.error if ch.error else "ok"
         log(f"  {path.name:32s} {ch.seconds:6.1f} s  {ch.figures:3d} figures  "
             f"{ch.widgets_flattened:2d} widgets  {status}")
-    (out_dir / "index.html").write_text(render_index(chapters, title), encoding="utf-8")
+    has_other = any((other_dir / p.name).exists() for p in paths)
+    index = render_index(chapters, title, ui, f"{switch_prefix}index.html" if has_other else None,
+                         source_dir=EDITIONS[lang][0])
+    (out_dir / "index.html").write_text(index, encoding="utf-8")
     (out_dir / "report.json").write_text(json.dumps([asdict(c) for c in chapters], indent=1), encoding="utf-8")
     return chapters
 
@@ -410,10 +458,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="chapter numbers or names to build, e.g. 01 03_noise_schedules")
     ap.add_argument("--no-execute", dest="run", action="store_false", help="export as stored, without running")
     ap.add_argument("--timeout", type=int, default=180, help="seconds allowed per cell (default 180)")
+    ap.add_argument("--lang", choices=["both", "en"], default="both",
+                    help="both: the English site and the Chinese edition (notebooks/zh) under zh/ (default)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     print(f"build_site: {args.notebooks} -> {args.out}")
     chapters = build_site(args.notebooks, args.out, only=args.only, run=args.run, timeout=args.timeout)
+    zh_dir = args.notebooks / "zh"
+    if args.lang == "both" and zh_dir.is_dir() and find_chapters(zh_dir, args.only):
+        print(f"build_site: {zh_dir} -> {args.out / 'zh'} (中文版)")
+        chapters += build_site(zh_dir, args.out / "zh", only=args.only, run=args.run, timeout=args.timeout,
+                               lang="zh")
     failed = [c.source for c in chapters if c.error]
     total = time.perf_counter() - start
     print(f"build_site: {len(chapters)} chapters, {sum(c.figures for c in chapters)} figures in {total:.1f} s; "

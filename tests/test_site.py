@@ -250,15 +250,20 @@ REAL = sorted((ROOT / "notebooks").glob("0[1-9]_*.ipynb"))
 
 @pytest.mark.slow
 @pytest.mark.skipif(not REAL, reason="no real chapter (notebooks/01_*.ipynb ...) written yet")
-def test_every_real_chapter_builds_and_its_page_holds_its_figures(tmp_path):
-    """The whole course, as `make site` builds it (every chapter executed: about 3 minutes)."""
-    built = {c.stem: c for c in bs.build_site(ROOT / "notebooks", tmp_path, log=lambda *a: None)}
-    expected = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_real_chapter_builds_and_its_page_holds_its_figures(tmp_path, lang):
+    """The whole course in each edition, as `make site` builds it (every chapter executed: minutes)."""
+    folder = ROOT / "notebooks" / ("zh" if lang == "zh" else "")
+    expected = sorted(p.stem for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not expected:
+        pytest.skip(f"no chapter in {folder} yet")
+    out = tmp_path / "zh" if lang == "zh" else tmp_path
+    built = {c.stem: c for c in bs.build_site(folder, out, log=lambda *a: None, lang=lang)}
     assert sorted(built) == expected
-    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
     for stem, chapter in built.items():
         assert chapter.error is None, f"{stem}: {chapter.error}"
-        page = (tmp_path / f"{stem}.html").read_text(encoding="utf-8")
+        page = (out / f"{stem}.html").read_text(encoding="utf-8")
         assert bs.cdn_references(page) == [], stem
         assert chapter.title and f'href="{stem}.html"' in index, stem
         assert bs.count_figures(page) == chapter.figures, stem
@@ -270,3 +275,37 @@ def test_every_real_chapter_builds_and_its_page_holds_its_figures(tmp_path):
             assert chapter.figures >= 3, f"{stem} shows only {chapter.figures} figures"
             for start in notes:
                 assert "<img" in page[start:start + 4000], f"{stem}: an explorer snapshot without its figure"
+
+
+# ---- two editions: English at the root, 中文 under zh/, each page linking to the other -------------
+
+ZH_MATH_NB = [
+    new_markdown_cell("# 01 · 带公式的测试章节\n\n本页用来检查网站生成，含两幅图。"),
+    MATH_NB[1],
+    MATH_NB[2],
+]
+
+
+def test_the_chinese_edition_is_built_under_zh_with_a_language_switch(tmp_path):
+    src = tmp_path / "notebooks"
+    (src / "zh").mkdir(parents=True)
+    _write(src, "01_fake_math.ipynb", MATH_NB)
+    _write(src / "zh", "01_fake_math.ipynb", ZH_MATH_NB)
+    out = tmp_path / "site"
+    assert bs.main(["--notebooks", str(src), "--out", str(out)]) == 0
+    en_page = (out / "01_fake_math.html").read_text(encoding="utf-8")
+    zh_page = (out / "zh" / "01_fake_math.html").read_text(encoding="utf-8")
+    zh_index = (out / "zh" / "index.html").read_text(encoding="utf-8")
+    assert 'href="zh/01_fake_math.html"' in en_page and "中文版" in en_page
+    assert 'href="../01_fake_math.html"' in zh_page and ">English<" in zh_page
+    assert "带公式的测试章节" in zh_index and '<html lang="zh-CN">' in zh_index and "全部章节" not in zh_index
+    assert "全部章节" in zh_page and "静态副本" in zh_page
+    # the Chinese pages use the root's assets: nothing is copied twice, nothing comes from a CDN
+    assert 'href="../assets/site.css"' in zh_page and "../assets/mathjax/MathJax.js" in zh_page
+    assert not (out / "zh" / "assets").exists() and bs.cdn_references(zh_page) == []
+    assert 'href="zh/index.html"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_without_a_chinese_edition_there_is_no_switch(fake_site):
+    assert "中文版" not in _page(fake_site, "01_fake_math")
+    assert "zh/index.html" not in (fake_site["out"] / "index.html").read_text(encoding="utf-8")
