@@ -14,6 +14,7 @@ from functools import lru_cache
 import torch
 
 from ..claims import Z_SAMPLING
+from ..i18n import tr
 from .base import (Exercise, Incorrect, Mistake, NotAttempted, as_float64, call_student, check_close, require_callable,
                    source_of)
 
@@ -55,8 +56,8 @@ def _check_guided_eps(fn) -> None:
         got = as_float64(call_student(fn, u.clone(), c.clone(), w), "ε̃", (6, 2),
                          shape_fix="Return one ε̃ per sample, the shape of eps_cond.")
         check_close(got, reference_guided_eps(u, c, w), GUIDED_EPS_MISTAKES, u, c, w,
-                    otherwise=f"at w = {w:g} your ε̃ differs from ε_∅ + w (ε_y − ε_∅). Check w = 0 (should give "
-                              f"eps_uncond) and w = 1 (should give eps_cond) first.")
+                    otherwise=tr("at w = {w:g} your ε̃ differs from ε_∅ + w (ε_y − ε_∅). Check w = 0 (should give "
+                                 "eps_uncond) and w = 1 (should give eps_cond) first.", w=w))
 
 
 q1 = Exercise(
@@ -116,16 +117,19 @@ def _direction(a: float, b: float, same_within: float, words) -> str:
 
 def _check_prediction(answer) -> None:
     if not isinstance(answer, dict):
-        raise Incorrect(f"answer with a dict of your three predictions, e.g. {{'radius': 'same', 'spread': "
-                        f"'smaller', 'follows_conditional': True}}; got {type(answer).__name__}.")
+        raise Incorrect(tr("answer with a dict of your three predictions, e.g. {{'radius': 'same', 'spread': "
+                           "'smaller', 'follows_conditional': True}}; got {type_name}.",
+                           type_name=type(answer).__name__))
     if any(v is None or v is Ellipsis for v in answer.values()):
         raise NotAttempted()
     missing = [k for k in PREDICTION_CHOICES if k not in answer]
     if missing:
-        raise Incorrect(f"predict all three: {missing} missing (keys {list(PREDICTION_CHOICES)}).")
+        raise Incorrect(tr("predict all three: {missing} missing (keys {keys}).",
+                           missing=missing, keys=list(PREDICTION_CHOICES)))
     for key, options in PREDICTION_CHOICES.items():
         if answer[key] not in options:
-            raise Incorrect(f"{key} must be one of {options}, got {answer[key]!r}.")
+            raise Incorrect(tr("{key} must be one of {options}, got {value!r}.",
+                               key=key, options=options, value=answer[key]))
     m = measured_prediction()
     w1, w4, n = m["w1"], m["w4"], m["n"]
     truth = {
@@ -134,22 +138,24 @@ def _check_prediction(answer) -> None:
         "spread": _direction(w1["spread"], w4["spread"], SPREAD_SAME, PREDICTION_CHOICES["spread"]),
         "follows_conditional": False,
     }
-    measured = (f"Measured on {n} samples from the same noise, w = 1 → w = 4: mean distance from the centre "
-                f"{w1['mean_radius']:.2f} → {w4['mean_radius']:.2f} (class 0's data: {m['data_radius']:.2f}); "
-                f"spread around class 0's centres {w1['spread']:.2f} → {w4['spread']:.2f} × the data's; in class 0 "
-                f"{100 * w1['precision']:.1f} % → {100 * w4['precision']:.1f} %.")
+    measured = tr("Measured on {n} samples from the same noise, w = 1 → w = 4: mean distance from the centre "
+                  "{radius_1:.2f} → {radius_4:.2f} (class 0's data: {data_radius:.2f}); spread around class 0's "
+                  "centres {spread_1:.2f} → {spread_4:.2f} × the data's; in class 0 {precision_1:.1f} % → "
+                  "{precision_4:.1f} %.", n=n, radius_1=w1["mean_radius"], radius_4=w4["mean_radius"],
+                  data_radius=m["data_radius"], spread_1=w1["spread"], spread_4=w4["spread"],
+                  precision_1=100 * w1["precision"], precision_4=100 * w4["precision"])
     wrong = [k for k in PREDICTION_CHOICES if answer[k] != truth[k]]
     why = {
-        "radius": "the other classes sit around the ring and across its centre, so pushing away from them (the "
-                  "w·∇ log p(y | x_t) term) pushes samples outwards, beyond the data.",
-        "spread": "guidance does not shrink each Gaussian of class 0: it pushes the samples away from the other "
-                  "classes, off the data, so their distance to class 0's centres grows.",
-        "follows_conditional": "at w = 4 the samples are not p(x0 | y): they sit further out than the class's own "
-                               "data. Guidance climbs the sharpened p(x)·p(y | x)^w, not p(x | y).",
+        "radius": tr("the other classes sit around the ring and across its centre, so pushing away from them (the "
+                     "w·∇ log p(y | x_t) term) pushes samples outwards, beyond the data."),
+        "spread": tr("guidance does not shrink each Gaussian of class 0: it pushes the samples away from the other "
+                     "classes, off the data, so their distance to class 0's centres grows."),
+        "follows_conditional": tr("at w = 4 the samples are not p(x0 | y): they sit further out than the class's "
+                                  "own data. Guidance climbs the sharpened p(x)·p(y | x)^w, not p(x | y)."),
     }
     if wrong:
-        raise Incorrect("not what the measurement shows for " + ", ".join(wrong) + ": " +
-                        " ".join(why[k] for k in wrong) + " " + measured)
+        raise Incorrect(tr("not what the measurement shows for {keys}: {why} {measured}", keys=", ".join(wrong),
+                           why=" ".join(why[k] for k in wrong), measured=measured))
     print(measured)
 
 
@@ -194,15 +200,16 @@ def _check_drop_labels(fn) -> None:
         y_in = y.clone()
         out = call_student(fn, y_in, p, null, torch.Generator().manual_seed(seed))
         if not isinstance(out, torch.Tensor):
-            raise Incorrect(f"return a tensor of labels (like y), got {type(out).__name__}.")
+            raise Incorrect(tr("return a tensor of labels (like y), got {type_name}.", type_name=type(out).__name__))
         if out.shape != y.shape:
-            raise Incorrect(f"return one label per sample: shape {tuple(y.shape)}, got {tuple(out.shape)}.")
+            raise Incorrect(tr("return one label per sample: shape {want}, got {got}.",
+                               want=tuple(y.shape), got=tuple(out.shape)))
         if out.is_floating_point():
-            raise Incorrect("the labels must stay integers (an embedding looks them up): keep y's dtype, e.g. with "
-                            "torch.where(drop, torch.full_like(y, null_label), y).")
+            raise Incorrect(tr("the labels must stay integers (an embedding looks them up): keep y's dtype, e.g. "
+                               "with torch.where(drop, torch.full_like(y, null_label), y)."))
         if not torch.equal(y_in, y):
-            raise Incorrect("your function changed y in place; the data set's labels must stay as they are. "
-                            "Build a new tensor (torch.where(...)) instead of assigning into y.")
+            raise Incorrect(tr("your function changed y in place; the data set's labels must stay as they are. Build "
+                               "a new tensor (torch.where(...)) instead of assigning into y."))
         return out.long()
 
     y = _labels(n)
@@ -211,37 +218,38 @@ def _check_drop_labels(fn) -> None:
     changed = out != y
     if bool(changed.any()) and not bool((out[changed] == null).all()):
         bad = sorted(set(out[changed].tolist()) - {null})[:4]
-        raise Incorrect(f"a dropped label must become null_label = {null} (the reserved 'no label' index K, one past "
-                        f"the last class), not {bad}: label 0 is the digit 0, a real class.")
+        raise Incorrect(tr("a dropped label must become null_label = {null} (the reserved 'no label' index K, one "
+                           "past the last class), not {bad}: label 0 is the digit 0, a real class.",
+                           null=null, bad=bad))
     frac = float((out == null).double().mean())
     se = math.sqrt(p * (1 - p) / n)
     if abs(frac - (1 - p)) <= Z_SAMPLING * se:
-        raise Incorrect(f"you dropped {100 * frac:.1f} % of the labels: the comparison is the wrong way round. "
-                        f"rand < p_uncond is true with probability p_uncond = {p}.")
+        raise Incorrect(tr("you dropped {dropped:.1f} % of the labels: the comparison is the wrong way round. rand < "
+                           "p_uncond is true with probability p_uncond = {p}.", dropped=100 * frac, p=p))
     if frac in (0.0, 1.0):
-        raise Incorrect("all or nothing: you made one decision for the whole batch. Draw one random number per "
-                        "label (torch.rand(y.shape, generator=generator)).")
+        raise Incorrect(tr("all or nothing: you made one decision for the whole batch. Draw one random number per "
+                           "label (torch.rand(y.shape, generator=generator))."))
     if abs(frac - p) > Z_SAMPLING * se:
-        raise Incorrect(f"{100 * frac:.1f} % of the labels became ∅; with p_uncond = {p} expect {100 * p:.0f} % "
-                        f"(± {100 * Z_SAMPLING * se:.1f} %).")
+        raise Incorrect(tr("{dropped:.1f} % of the labels became ∅; with p_uncond = {p} expect {expected:.0f} % (± "
+                           "{margin:.1f} %).", dropped=100 * frac, p=p, expected=100 * p, margin=100 * Z_SAMPLING * se))
     # independence: drops in the first and second half of the batch are not the same pattern
     halves = changed[: n // 2] == changed[n // 2:]
     if bool(halves.all()):
-        raise Incorrect("the same labels are dropped in both halves of the batch: draw fresh random numbers for "
-                        "every label.")
+        raise Incorrect(tr("the same labels are dropped in both halves of the batch: draw fresh random numbers for "
+                           "every label."))
     # a different generator state gives different drops (the randomness comes from `generator`)
     again = run(y, p, 3)
     other = run(y, p, 4)
     if not torch.equal(again, out):
-        raise Incorrect("the same generator seed gave different drops: draw the random numbers with "
-                        "generator=generator, so a training run can be repeated exactly.")
+        raise Incorrect(tr("the same generator seed gave different drops: draw the random numbers with "
+                           "generator=generator, so a training run can be repeated exactly."))
     if torch.equal(other, out):
-        raise Incorrect("a different generator gave the same drops: use generator=generator in torch.rand.")
+        raise Incorrect(tr("a different generator gave the same drops: use generator=generator in torch.rand."))
     # the two ends
     if not torch.equal(run(y, 0.0, 1), y):
-        raise Incorrect("with p_uncond = 0 every label must stay as it is.")
+        raise Incorrect(tr("with p_uncond = 0 every label must stay as it is."))
     if not bool((run(y, 1.0, 2) == null).all()):
-        raise Incorrect(f"with p_uncond = 1 every label must become null_label = {null}.")
+        raise Incorrect(tr("with p_uncond = 1 every label must become null_label = {null}.", null=null))
 
 
 q3 = Exercise(

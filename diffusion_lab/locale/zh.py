@@ -866,4 +866,132 @@ MESSAGES: dict[str, str] = {
         "− ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t。",
     "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)":
         "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)",
+
+    # ---- exercises, chapter 6 (diffusion_lab/exercises/ch6.py) ----
+    "that is the other convention, ε̃ = ε_y + w (ε_y − ε_∅) = (1 + w) ε_y − w ε_∅ (the guidance paper's w, where w "
+    "= 0 means 'no guidance'). The apps' CFG scale, used here, starts from the unconditional prediction: ε̃ = ε_∅ + "
+    "w (ε_y − ε_∅), so that w = 1 is exactly the conditional model. Their w_app = 1 + w_paper.":
+        "这是另一种约定：ε̃ = ε_y + w (ε_y − ε_∅) = (1 + w) ε_y − w ε_∅（引导论文中的 w，w = 0 表示“不引导”）。"
+        "这里用的是各类应用中的 CFG 强度，它从无条件预测出发：ε̃ = ε_∅ + w (ε_y − ε_∅)，于是 w = 1 "
+        "恰好就是条件模型。两者的关系是 w_app = 1 + w_paper。",
+    "the roles of the two predictions are swapped (your result is (1 − w) ε_y + w ε_∅): start from ε_∅ (eps_uncond) "
+    "and move w times along ε_y − ε_∅, towards the conditional prediction, so that ε̃ = (1 − w) ε_∅ + w ε_y.":
+        "两个预测的角色对调了（你的结果是 (1 − w) ε_y + w ε_∅）：应从 ε_∅（eps_uncond）出发，沿 ε_y − ε_∅ "
+        "朝条件预测的方向走 w 倍，得到 ε̃ = (1 − w) ε_∅ + w ε_y。",
+    "you have the guidance direction w (ε_y − ε_∅) but not the starting point: add ε_∅ (eps_uncond).":
+        "你有了引导方向 w (ε_y − ε_∅)，却没有起点：加上 ε_∅（eps_uncond）。",
+    "you added w·ε_y to ε_∅; the guidance term is the *difference* w (ε_y − ε_∅), so that w = 1 gives exactly ε_y.":
+        "你把 w·ε_y 加到了 ε_∅ 上；引导项是*差* w (ε_y − ε_∅)，这样 w = 1 时恰好得到 ε_y。",
+    "Measured on {n} samples from the same noise, w = 1 → w = 4: mean distance from the centre {radius_1:.2f} → "
+    "{radius_4:.2f} (class 0's data: {data_radius:.2f}); spread around class 0's centres {spread_1:.2f} → "
+    "{spread_4:.2f} × the data's; in class 0 {precision_1:.1f} % → {precision_4:.1f} %.":
+        "在同一份噪声生成的 {n} 个样本上测得，w = 1 → w = 4：到中心的平均距离 {radius_1:.2f} → {radius_4:.2f}（类别 "
+        "0 的数据：{data_radius:.2f}）；相对类别 0 各中心的离散程度 {spread_1:.2f} → {spread_4:.2f} 倍于数据；"
+        "落在类别 0 中的比例 {precision_1:.1f} % → {precision_4:.1f} %。",
+    "ε̃":
+        "ε̃",
+    "Return one ε̃ per sample, the shape of eps_cond.":
+        "每个样本返回一个 ε̃，形状与 eps_cond 相同。",
+    "the other classes sit around the ring and across its centre, so pushing away from them (the w·∇ log p(y | x_t) "
+    "term) pushes samples outwards, beyond the data.":
+        "其他类别分布在圆环上以及圆心的另一侧，所以远离它们的推力（w·∇ log p(y | x_t) 这一项）会把样本向外推，"
+        "超出数据所在的位置。",
+    "guidance does not shrink each Gaussian of class 0: it pushes the samples away from the other classes, off the "
+    "data, so their distance to class 0's centres grows.":
+        "引导并不会让类别 0 的每个高斯分量收缩：它把样本推离其他类别、推离数据，于是样本到类别 0 各中心的距离变大。",
+    "at w = 4 the samples are not p(x0 | y): they sit further out than the class's own data. Guidance climbs the "
+    "sharpened p(x)·p(y | x)^w, not p(x | y).":
+        "w = 4 时样本并不服从 p(x0 | y)：它们比该类别自己的数据更靠外。引导爬升的是锐化后的 p(x)·p(y | x)^w，而不是 "
+        "p(x | y)。",
+    "answer with a dict of your three predictions, e.g. {{'radius': 'same', 'spread': 'smaller', "
+    "'follows_conditional': True}}; got {type_name}.":
+        "请用一个字典回答三个预测，例如 {{'radius': 'same', 'spread': 'smaller', 'follows_conditional': True}}；"
+        "你给的是 {type_name}。",
+    "predict all three: {missing} missing (keys {keys}).":
+        "三项都要预测：缺少 {missing}（键为 {keys}）。",
+    "not what the measurement shows for {keys}: {why} {measured}":
+        "测量结果与你对 {keys} 的预测不符：{why} {measured}",
+    "a dropped label must become null_label = {null} (the reserved 'no label' index K, one past the last class), "
+    "not {bad}: label 0 is the digit 0, a real class.":
+        "被丢弃的标签必须变成 null_label = {null}（保留的“无标签”下标 K，即最后一个类别之后的那个），而不是 {bad}："
+        "标签 0 是数字 0，是一个真实的类别。",
+    "you dropped {dropped:.1f} % of the labels: the comparison is the wrong way round. rand < p_uncond is true with "
+    "probability p_uncond = {p}.":
+        "你丢弃了 {dropped:.1f} % 的标签：比较的方向反了。rand < p_uncond 为真的概率是 p_uncond = {p}。",
+    "all or nothing: you made one decision for the whole batch. Draw one random number per label "
+    "(torch.rand(y.shape, generator=generator)).":
+        "要么全丢、要么全留：你对整批数据只做了一次决定。应为每个标签各抽一个随机数（torch.rand(y.shape, "
+        "generator=generator)）。",
+    "{dropped:.1f} % of the labels became ∅; with p_uncond = {p} expect {expected:.0f} % (± {margin:.1f} %).":
+        "{dropped:.1f} % 的标签变成了 ∅；p_uncond = {p} 时应约为 {expected:.0f} %（± {margin:.1f} %）。",
+    "the same labels are dropped in both halves of the batch: draw fresh random numbers for every label.":
+        "批次的前后两半丢弃了相同的标签：每个标签都要抽新的随机数。",
+    "the same generator seed gave different drops: draw the random numbers with generator=generator, so a training "
+    "run can be repeated exactly.":
+        "同一个 generator 种子给出了不同的丢弃结果：抽随机数时要用 generator=generator，这样一次训练才能被精确复现。",
+    "a different generator gave the same drops: use generator=generator in torch.rand.":
+        "不同的 generator 给出了相同的丢弃结果：在 torch.rand 中使用 generator=generator。",
+    "with p_uncond = 0 every label must stay as it is.":
+        "p_uncond = 0 时每个标签都必须保持不变。",
+    "with p_uncond = 1 every label must become null_label = {null}.":
+        "p_uncond = 1 时每个标签都必须变成 null_label = {null}。",
+    "at w = {w:g} your ε̃ differs from ε_∅ + w (ε_y − ε_∅). Check w = 0 (should give eps_uncond) and w = 1 (should "
+    "give eps_cond) first.":
+        "在 w = {w:g} 时，你的 ε̃ 与 ε_∅ + w (ε_y − ε_∅) 不符。先检查 w = 0（应得到 eps_uncond）和 w = 1（应得到 "
+        "eps_cond）。",
+    "{key} must be one of {options}, got {value!r}.":
+        "{key} 必须是 {options} 之一，你给的是 {value!r}。",
+    "return a tensor of labels (like y), got {type_name}.":
+        "请返回一个标签张量（和 y 一样），你返回的是 {type_name}。",
+    "return one label per sample: shape {want}, got {got}.":
+        "每个样本返回一个标签：形状应为 {want}，你的结果是 {got}。",
+    "the labels must stay integers (an embedding looks them up): keep y's dtype, e.g. with torch.where(drop, "
+    "torch.full_like(y, null_label), y).":
+        "标签必须保持为整数（嵌入层要用它们查表）：保留 y 的 dtype，例如用 torch.where(drop, torch.full_like(y, "
+        "null_label), y)。",
+    "your function changed y in place; the data set's labels must stay as they are. Build a new tensor "
+    "(torch.where(...)) instead of assigning into y.":
+        "你的函数原地修改了 y；数据集的标签必须保持原样。请构造一个新张量（torch.where(...)），不要给 y 赋值。",
+    "Exercise 6.1 — the guidance combination":
+        "练习 6.1 —— 引导的组合公式",
+    "Two settings pin it down: at w = 0 the result is the unconditional prediction, at w = 1 the conditional one; "
+    "in between and beyond, it moves along a straight line.":
+        "两个取值就能确定它：w = 0 时结果是无条件预测，w = 1 时是条件预测；在两者之间及之外，它沿一条直线移动。",
+    "Start from eps_uncond and add w times the step from eps_uncond to eps_cond.":
+        "从 eps_uncond 出发，加上 w 倍的、从 eps_uncond 指向 eps_cond 的那一步。",
+    "return eps_uncond + w * (eps_cond - eps_uncond)":
+        "return eps_uncond + w * (eps_cond - eps_uncond)",
+    "Exercise 6.2 — predict the effect of w on the exact 2D example":
+        "练习 6.2 —— 预测 w 在精确二维例子上的效果",
+    "The guided field is the score of p(x_t)·p(y | x_t)^w. Where is p(y = 0 | x) close to 1, and where is it small?":
+        "引导后的向量场是 p(x_t)·p(y | x_t)^w 的得分函数。p(y = 0 | x) 在哪里接近 1，又在哪里很小？",
+    "Raising p(y | x) to the power 4 barely changes points deep inside class 0 and strongly down-weights points "
+    "near the other classes. Where are the other classes — around the ring, across its centre, or both? Which way "
+    "does a push away from them go?":
+        "把 p(y | x) 取 4 次方，几乎不改变深处类别 0 内部的点，却会大大压低靠近其他类别的点的权重。"
+        "其他类别在哪里——在圆环上、在圆心另一侧，还是两处都有？远离它们的推力朝哪个方向？",
+    "The samples move outwards, away from the other classes, so they sit further from the centre and further from "
+    "class 0's own centres: {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}.":
+        "样本向外移动、远离其他类别，所以它们离中心更远，也离类别 0 自己的各中心更远：{'radius': 'larger', "
+        "'spread': 'larger', 'follows_conditional': False}。",
+    "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```\nGuidance "
+    "climbs p(x)·p(y | x)^w: the push away from the other classes carries samples beyond the ring (larger radius), "
+    "away from class 0's own centres (larger spread), so they do not follow p(x0 | y) — even though nearly all of "
+    "them are clearly class 0.":
+        "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': "
+        "False}\n```\n引导爬升的是 p(x)·p(y | x)^w：远离其他类别的推力把样本带到圆环之外（半径变大），也远离类别 0 "
+        "自己的各中心（离散程度变大），所以它们并不服从 p(x0 | y)——尽管几乎所有样本都明显属于类别 0。",
+    "Exercise 6.3 — label dropout in a training step":
+        "练习 6.3 —— 训练步中的标签丢弃",
+    "Each label, independently, is replaced by null_label with probability p_uncond; the rest stay. One random "
+    "number per label decides.":
+        "每个标签独立地以概率 p_uncond 被替换为 null_label，其余保持不变。每个标签由一个随机数决定。",
+    "drop = torch.rand(y.shape, generator=generator) < p_uncond is True with probability p_uncond. Then pick "
+    "null_label where drop is True and y elsewhere — without changing y itself.":
+        "drop = torch.rand(y.shape, generator=generator) < p_uncond 为 True 的概率是 p_uncond。然后在 drop 为 True "
+        "处取 null_label，其他地方取 y——不要改动 y 本身。",
+    "drop = torch.rand(y.shape, generator=generator) < p_uncond; return torch.where(drop, torch.full_like(y, "
+    "null_label), y)":
+        "drop = torch.rand(y.shape, generator=generator) < p_uncond; return torch.where(drop, torch.full_like(y, "
+        "null_label), y)",
 }
