@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="report, write nothing")
     ap.add_argument("--check", action="store_true", help="exit 1 if any notebook lacks the metadata")
     args = ap.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or sorted([*(ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"),
+                                      *(ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb")])
     result = process(paths, args.skip_setup, args.force, write=not (args.dry_run or args.check))
     if args.check and any(result.values()):
         print("add_slide_metadata: slide metadata missing or stale; run scripts/add_slide_metadata.py",

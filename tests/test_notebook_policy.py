@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted([*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "notebooks" / "zh").glob("*.ipynb")])
 MAX_CELL_LINES = 60
 MAX_BYTES = 1_000_000
 
@@ -87,13 +87,13 @@ def test_there_are_notebooks():
     assert (ROOT / "notebooks" / "00_welcome.ipynb") in NOTEBOOKS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS])
 def test_notebook_follows_policy(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     assert notebook_problems(nb, path.stat().st_size) == []
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS])
 def test_revised_chapter_has_no_bare_assert(path):
     if path.name[:2] not in CLAIMS_ONLY_CHAPTERS:
         pytest.skip(f"{path.name} has not joined CLAIMS_ONLY_CHAPTERS yet")
@@ -106,7 +106,7 @@ def test_claims_only_chapters_exist():
     assert CLAIMS_ONLY_CHAPTERS <= prefixes, CLAIMS_ONLY_CHAPTERS - prefixes
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS])
 def test_notebook_is_valid_nbformat(path):
     nbformat = pytest.importorskip("nbformat")
     nb = nbformat.read(path, as_version=4)

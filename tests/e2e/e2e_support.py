@@ -57,7 +57,7 @@ def server_env(tmp: Path) -> dict:
 
 
 def copy_course(tmp: Path) -> Path:
-    """tmp/course/notebooks/*.ipynb copied; every other repo entry symlinked (data, checkpoints...)."""
+    """tmp/course/notebooks/*.ipynb and zh/*.ipynb copied; every other repo entry symlinked (data, checkpoints...)."""
     course = tmp / "course"
     (course / "notebooks").mkdir(parents=True)
     for entry in ROOT.iterdir():
@@ -69,6 +69,10 @@ def copy_course(tmp: Path) -> Path:
             continue
         if entry.suffix == ".ipynb":
             shutil.copy2(entry, course / "notebooks" / entry.name)
+        elif entry.name == "zh" and entry.is_dir():        # the Chinese edition: copies too, never the originals
+            (course / "notebooks" / "zh").mkdir()
+            for chapter in entry.glob("*.ipynb"):
+                shutil.copy2(chapter, course / "notebooks" / "zh" / chapter.name)
         else:
             (course / "notebooks" / entry.name).symlink_to(entry)
     return course / "notebooks"

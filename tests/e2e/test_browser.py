@@ -29,6 +29,8 @@ from e2e_support import ROOT, VENV_BIN, copy_course, free_port, server_env, stop
 pytestmark = pytest.mark.e2e
 
 CHAPTERS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+#: The Chinese edition (notebooks/zh/): each chapter runs in the browser like its English original.
+CHAPTERS_ZH = sorted(f"zh/{p.name}" for p in (ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))
 PRESSES = 5                 # ArrowRight presses per chapter (median latency over these)
 RUN_ALL_TIMEOUT_S = 150     # a chapter must run in <= 30 s on CI; this only catches hangs
 CHANGE_TIMEOUT_S = 8        # a key press must change the figure within this
@@ -284,9 +286,9 @@ def lab_page(playwright_browser, lab_server):
     context.close()
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", CHAPTERS + CHAPTERS_ZH)
 def test_chapter_runs_and_its_slider_moves_the_figure(chapter, lab_page, lab_server, screenshots_dir, e2e_report):
-    page, name = lab_page, chapter.removesuffix(".ipynb")
+    page, name = lab_page, chapter.removesuffix(".ipynb").replace("/", "_")
     start = time.perf_counter()
     open_chapter(page, lab_server, chapter)
     run_all_from_menu(page)
@@ -377,9 +379,15 @@ VOILA_READY_S = 90
 
 
 @pytest.mark.skipif(importlib.util.find_spec("voila") is None, reason="voila is not installed")
-def test_voila_dashboard_serves_a_chapter_with_live_widgets(playwright_browser, tmp_path, screenshots_dir, e2e_report):
+@pytest.mark.parametrize("edition", ["en", "zh"])
+def test_voila_dashboard_serves_a_chapter_with_live_widgets(edition, playwright_browser, tmp_path, screenshots_dir,
+                                                            e2e_report):
     chapter = _explorer_chapter()
-    name = chapter.removesuffix(".ipynb") + "_voila"
+    if edition == "zh":
+        if f"zh/{chapter}" not in CHAPTERS_ZH:
+            pytest.skip(f"no Chinese edition of {chapter} yet")
+        chapter = f"zh/{chapter}"
+    name = chapter.removesuffix(".ipynb").replace("/", "_") + "_voila"
     root = copy_course(tmp_path)
     stalls = []
     for attempt in range(1, VOILA_ATTEMPTS + 1):
