@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import importlib.util
 import io
 import json
 import re
@@ -30,8 +31,18 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from diffusion_lab.i18n import code_skeleton, code_strings, has_chinese  # noqa: E402
+
+
+def _load_i18n():
+    """diffusion_lab/i18n.py on its own (stdlib only at import): importing the package would load torch."""
+    spec = importlib.util.spec_from_file_location("diffusion_lab_i18n", ROOT / "diffusion_lab" / "i18n.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_i18n = _load_i18n()
+code_skeleton, code_strings, has_chinese = _i18n.code_skeleton, _i18n.code_strings, _i18n.has_chinese
 
 EN_DIR = ROOT / "notebooks"
 EDITIONS = {"zh": EN_DIR / "zh"}
