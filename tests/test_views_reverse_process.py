@@ -22,16 +22,20 @@ def test_sampling_view_2d_shows_the_recorded_step():
     eps = RING.eps_model(SHORT)
     tr = dl.record(dl.ddpm_steps(eps, SHORT, (150, 2), generator=dl.make_generator(12)), label="test")
     view = reverse_view.SamplingView(tr, data=RING.sample(100, generator=dl.make_generator(13)))
-    for t in (199, 120, 50, 3, 0):
+    assert view.state == {"t": 200}                                  # it opens at x_T, T = 200
+    for t in (200, 121, 51, 4, 1):                                    # the maths' t; the trace's code index t − 1
         view.update(t=t)
         view.fig.canvas.draw()
-        np.testing.assert_array_equal(view.sc_xt.get_offsets(), tr.x_t[tr.index(t)])
-        np.testing.assert_array_equal(view.sc_x0.get_offsets(), tr.x0_pred[tr.index(t)])
-        assert f"t = {t}" in view.title_xt.get_text() and f"x_{t}" in view.title_x0.get_text()
+        np.testing.assert_array_equal(view.sc_xt.get_offsets(), tr.x_t[tr.index(t - 1)])
+        np.testing.assert_array_equal(view.sc_x0.get_offsets(), tr.x0_pred[tr.index(t - 1)])
+        assert view.title_xt.get_text() == f"x_t at t = {t}" and view.title_x0.get_text().endswith(f"x_{t}")
+    for bad in (0, 201):
+        with pytest.raises(ValueError, match="1..200"):
+            view.update(t=bad)
     # moving the slider changes what is drawn
-    view.update(t=199)
+    view.update(t=200)
     a = np.array(view.sc_x0.get_offsets())
-    view.update(t=0)
+    view.update(t=1)
     assert np.abs(np.array(view.sc_x0.get_offsets()) - a).max() > 0.5
 
 
@@ -42,10 +46,10 @@ def test_sampling_view_images_tile_the_recorded_images():
         steps.append(SamplerStep(t=t, t_prev=t - 1, x_t=x * 5, x_prev=x, x0_pred=x, eps=x, sigma=0.0))
     tr = dl.record(iter(steps))
     view = reverse_view.SamplingView(tr, n_images=4)
-    view.update(t=1)
+    view.update(t=2)                                                  # code index 1
     np.testing.assert_allclose(view.im_xt.get_array(), tile_images(np.clip(tr.x_t[1], -1, 1)))
     np.testing.assert_allclose(view.im_x0.get_array(), tile_images(tr.x0_pred[1]))
-    view.update(t=2)
+    view.update(t=3)
     assert float(np.max(view.im_xt.get_array())) == pytest.approx(1.0)      # x_t is clipped to [−1, 1] for display
 
 
@@ -82,8 +86,12 @@ def test_static_figures():
 
     eps = RING.eps_model(SHORT)
     tr = dl.record(dl.ddpm_steps(eps, SHORT, (100, 2), generator=dl.make_generator(16)), label="x")
-    fig = reverse_view.plot_reverse_snapshots(tr, [199, 100, 0], data=RING.sample(50))
+    fig = reverse_view.plot_reverse_snapshots(tr, [200, 100, 1], data=RING.sample(50))   # the maths' t
     assert len(fig.axes) == 6 and fig.axes[3].get_title().startswith("x̂0")
+    assert [fig.axes[j].get_title() for j in range(3)] == ["x_t, t = 200", "x_t, t = 100", "x_t, t = 1"]
+    np.testing.assert_array_equal(fig.axes[1].collections[-1].get_offsets(), tr.x_t[tr.index(100 - 1)])
+    with pytest.raises(ValueError, match="1..200"):
+        reverse_view.plot_reverse_snapshots(tr, [0])
     fig = reverse_view.plot_sample_panels({"a": tr.x_final, "b": torch.zeros(4, 1, 8, 8)})
     assert [a.get_title() for a in fig.axes] == ["a", "b"]
     q = dl.metrics.Quality(nll=1.7, mmd2=1e-3, n=100)
@@ -95,9 +103,9 @@ def test_static_figures():
 
 
 def test_demo_hooks():
-    assert all(0 <= p["t"] <= 999 for p in reverse_view.DEMO_SWEEP + reverse_view.ANIMATION_SWEEP)
+    assert all(1 <= p["t"] <= 1000 for p in reverse_view.DEMO_SWEEP + reverse_view.ANIMATION_SWEEP)   # the maths' t
     assert len(reverse_view.ANIMATION_SWEEP) <= 30
-    assert reverse_view.ANIMATION_SWEEP[0]["t"] == 999 and reverse_view.ANIMATION_SWEEP[-1]["t"] == 0
+    assert reverse_view.ANIMATION_SWEEP[0]["t"] == 1000 and reverse_view.ANIMATION_SWEEP[-1]["t"] == 1
     view = reverse_view.demo_view(n=60)
     for p in reverse_view.DEMO_SWEEP[:3]:
         view.update(**p)

@@ -10,9 +10,10 @@ and η, with quality against network calls; results are cached per setting, so r
 is instant and a new one costs one DDIM run). Static figures: :func:`plot_reverse_snapshots`,
 :func:`plot_sample_panels`, :func:`plot_quality_vs_calls`.
 
-Time convention: code steps t = T−1..0 (the papers' T..1). A trace's entry k holds x_t at code step
-``ts[k]`` (before that step is undone) and the x̂0 the model predicts from it; ``x_final`` is the
-sample after the last step (t = 0).
+Time convention: the views' ``t`` parameter (their slider), the ``ts`` of :func:`plot_reverse_snapshots`
+and every title are the maths' t = T..1 (x_T the start, x_0 the finished sample). A trace holds code
+indices: its entry i was recorded at code index ``ts[i]`` = t − 1 and holds x_t (before that step is
+undone) and the x̂0 the model predicts from it; ``x_final`` is x_0, the sample after the last step.
 """
 from __future__ import annotations
 
@@ -64,9 +65,10 @@ def images_per_row(n: int) -> int:
 class SamplingView(View):
     """x_t (left) and the model's x̂0 (right) along the reverse steps of one recorded run.
 
-    ``update(t=...)`` shows the recorded step nearest to code step t (T−1 = pure noise, 0 = the last
-    step). Works for 2D points (scatters, with the data as a grey ghost) and for images (one tiled
-    ``imshow`` per panel, values shown in [−1, 1]).
+    ``update(t=...)`` shows the recorded step nearest to the maths' step t (T = pure noise x_T, 1 = the
+    last step, whose x̂0 is the finished sample's guess); the trace is read at code index t − 1. Works for
+    2D points (scatters, with the data as a grey ghost) and for images (one tiled ``imshow`` per panel,
+    values shown in [−1, 1]).
     """
 
     DYNAMIC_PARAMS = ("t",)
@@ -95,17 +97,18 @@ class SamplingView(View):
         if trace.label:
             self.fig.suptitle(trace.label, fontsize=11)
         self.fig.tight_layout()
-        self.update(t=int(trace.ts[0]))
+        self.update(t=int(trace.ts[0]) + 1)
 
     def allowed(self, name: str, state: dict):
-        return range(int(np.max(self.trace.ts)) + 1)
+        return range(1, int(np.max(self.trace.ts)) + 2)          # the maths' t = code index + 1
 
     def update(self, t: int | None = None) -> None:
-        """Show the recorded step nearest to code step t."""
+        """Show the recorded step nearest to the maths' step t (1..T)."""
         return View.update(self, t=t)
 
     def show(self, changed: set[str]) -> None:
-        t_shown, x_t, x0 = self.trace.at(self.state["t"])
+        k_shown, x_t, x0 = self.trace.at(self.state["t"] - 1)      # code index t − 1
+        t_shown = k_shown + 1
         if self.images:
             self.im_xt.set_data(tile_images(np.clip(x_t[: self.n_images], -1, 1)))
             self.im_x0.set_data(tile_images(np.clip(x0[: self.n_images], -1, 1)))
@@ -216,7 +219,8 @@ class DDIMView(View):
 # ---------------------------------------------------------------------------------------------
 def plot_reverse_snapshots(trace: SamplingTrace, ts: Sequence[int], data=None, lim: float = 3.5,
                            n_images: int = 8, figsize=None):
-    """Small multiples along the reverse process: x_t (top row) and x̂0 (bottom row) at each t in ``ts``.
+    """Small multiples along the reverse process: x_t (top row) and x̂0 (bottom row) at each maths' step t in
+    ``ts`` (T..1; the trace is read at code index t − 1, the nearest recorded step).
 
     Returns the matplotlib figure (pyplot, so ``plt.show()`` draws it in the cell output).
     """
@@ -227,7 +231,11 @@ def plot_reverse_snapshots(trace: SamplingTrace, ts: Sequence[int], data=None, l
     fig, axes = plt.subplots(2, len(ts), figsize=figsize or (2.1 * len(ts), 4.4), squeeze=False)
     d = to_numpy(data) if data is not None else None
     for j, t in enumerate(ts):
-        t_shown, x_t, x0 = trace.at(t)
+        t_max = int(np.max(trace.ts)) + 1
+        if not 1 <= int(t) <= t_max:
+            raise ValueError(f"plot_reverse_snapshots: t = {t} is out of range; it runs 1..{t_max}.")
+        k_shown, x_t, x0 = trace.at(int(t) - 1)                    # code index t − 1
+        t_shown = k_shown + 1
         for i, (arr, name) in enumerate(((x_t, f"x_t, t = {t_shown}"), (x0, f"x̂0 from x_{t_shown}"))):
             ax = axes[i, j]
             if images:
@@ -316,7 +324,9 @@ def demo_view(n: int = 500, seed: int = 0) -> SamplingView:
     return SamplingView(trace, data=ring.sample(n, generator=make_generator(seed + 1)))
 
 
-#: Slider moves over the reverse process (t from noise down to data), for benchmarks/bench_views.py.
-DEMO_SWEEP: list[dict] = [{"t": t} for t in (999, 900, 800, 700, 600, 500, 400, 300, 200, 150, 100, 60, 30, 10, 0)]
-#: A smooth 30-frame pass for scripts/make_animations.py (more frames where things happen: small t).
-ANIMATION_SWEEP: list[dict] = [{"t": int(round(999 * (1 - k / 29) ** 2))} for k in range(30)]
+#: Slider moves over the reverse process (the maths' t from noise x_T down to the last step t = 1), for
+#: benchmarks/bench_views.py.
+DEMO_SWEEP: list[dict] = [{"t": t} for t in (1000, 900, 800, 700, 600, 500, 400, 300, 200, 150, 100, 60, 30, 10, 1)]
+#: A smooth 30-frame pass for scripts/make_animations.py from t = 1000 to t = 1 (more frames where things
+#: happen: small t).
+ANIMATION_SWEEP: list[dict] = [{"t": 1 + int(round(999 * (1 - i / 29) ** 2))} for i in range(30)]
