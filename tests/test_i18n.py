@@ -230,3 +230,12 @@ def test_make_course_opens_the_edition_of_LANG(lang, url):
                          check=True).stdout
     assert url in out
     assert ("LANG=C.UTF-8" in out) == (lang == "zh")        # a bare "zh" is no locale: Jupyter gets a real one
+
+
+def test_the_chinese_readme_has_the_same_set_up():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    zh = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "README.zh-CN.md" in readme and "README.md" in zh
+    for command in ("make course", "make test", "make course LANG=zh"):
+        assert command in zh, f"README.zh-CN.md lacks `{command}`"
+    assert i18n.has_chinese(zh) and "fonts-noto-cjk" in zh and "font-ttf-noto-cjk" in zh
