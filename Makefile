@@ -14,8 +14,10 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 
-# Reproducible test runs: fixed hash seed, headless matplotlib.
-TEST_ENV := PYTHONHASHSEED=0 MPLBACKEND=Agg
+# Reproducible test runs: fixed hash seed, headless matplotlib. A character missing from the figure font
+# (matplotlib's "Glyph … missing" warning: boxes in place of text, e.g. Chinese without a CJK font) is
+# an error in every test and in every notebook's kernel (they inherit PYTHONWARNINGS).
+TEST_ENV := PYTHONHASHSEED=0 MPLBACKEND=Agg PYTHONWARNINGS=error:Glyph
 # Project-local Jupyter config (highest-priority config path; nothing in ~ is touched):
 # jupyter-config/labconfig/page_config.json turns off the JupyterLab news pop-up;
 # jupyter-config/jupyter_config.py (voila.py for Voila) runs kernels over IPC sockets in Jupyter's
