@@ -141,6 +141,31 @@ def tr_fig(message: str, **fields) -> str:
     return _translate(message, _state["figures"], fields)
 
 
+class Message(str):
+    """English text filled in now that is translated by its template when shown.
+
+    ``Message("{k} is one step early", k=259)`` is the str ``"259 is one step early"`` (tests and English
+    output see plain text); :func:`localized` gives it in the chosen language, looking the template up
+    in the catalog. For texts fixed when a module is imported that quote a computed number or colour
+    (an exercise's mistake hint, a view's HTML key).
+    """
+
+    template: str
+    fields: dict
+
+    def __new__(cls, template: str, **fields):
+        self = super().__new__(cls, template.format(**fields) if fields else template)
+        self.template, self.fields = template, fields
+        return self
+
+
+def localized(text: str) -> str:
+    """``text`` (English: a :class:`Message`, or a static text looked up as it is) in the chosen language."""
+    if isinstance(text, Message):
+        return tr(text.template, **text.fields)
+    return tr(text)
+
+
 # ---- Chinese strings of a chapter's code, mapped back to English for a font-less machine -----
 
 CODE_STRINGS_FILE = _LOCALE_DIR / "zh_code_strings.json"

@@ -17,6 +17,7 @@ from typing import Callable
 
 import torch
 
+from .i18n import tr
 from .validation import check_betas, check_num_steps, check_timestep, unknown_name
 
 #: ᾱ_{T−1} above this means x_T still carries visible signal: sampling from N(0, I) then
@@ -201,10 +202,10 @@ def make_schedule(name: str = "linear", T: int = 1000, *, warn: bool = True, **k
         raise TypeError(f"schedule {name!r} does not take {sorted(kwargs)}: {err}") from None
     schedule = NoiseSchedule(betas, name=canonical, config={"name": canonical, "T": T, "kwargs": dict(kwargs)})
     if warn and schedule.signal_left() > SIGNAL_LEFT_WARNING:
-        warnings.warn(
-            f"{canonical} schedule with T = {T} leaves ᾱ_T = {schedule.signal_left():.3g}: x_T still "
-            f"holds {math.sqrt(schedule.signal_left()):.0%} of x0's scale, so it is not close to N(0, I). "
-            f"Use more steps (T = 1000) or larger β_end.", ScheduleWarning, stacklevel=2)
+        warnings.warn(tr(
+            "{name} schedule with T = {T} leaves ᾱ_T = {abar:.3g}: x_T still holds {scale:.0%} of x0's scale, "
+            "so it is not close to N(0, I). Use more steps (T = 1000) or larger β_end.", name=canonical, T=T,
+            abar=schedule.signal_left(), scale=math.sqrt(schedule.signal_left())), ScheduleWarning, stacklevel=2)
     return schedule
 
 

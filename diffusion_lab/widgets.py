@@ -22,11 +22,15 @@ import time
 
 import ipywidgets as W
 
+from .i18n import localized
 from .plotting import figure_png, live_backend
 
 
 class Explorer(W.VBox):
     """A box of controls over a view. ``explorer.update()`` re-renders with the current values.
+
+    ``title`` (a view's HTML key) is shown in the language chosen with ``dl.set_language``; the
+    controls' descriptions are translated too (their English text looked up in the catalog).
 
     ``figure_area`` is the widget that shows the figure: the ipympl canvas under
     ``%matplotlib widget``, else an ``ipywidgets.Image`` holding the figure as PNG.
@@ -42,7 +46,10 @@ class Explorer(W.VBox):
         else:
             self.figure_area = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
             self.figure_area.add_class("dl-explorer-figure")
-        header = [W.HTML(f"<b>{title}</b>")] if title else []
+        header = [W.HTML(f"<b>{localized(title)}</b>")] if title else []    # a view's key, in the chosen language
+        for control in self.controls.values():
+            if getattr(control, "description", ""):
+                control.description = localized(control.description)
         controls_row = W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap"))
         super().__init__(header + [controls_row, self.figure_area])
         self.add_class("dl-explorer")

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from ..i18n import tr
+from ..i18n import Message, localized, tr  # noqa: F401 (Message: for the chapter modules)
 
 NOT_ATTEMPTED = "not_attempted"
 CORRECT = "correct"
@@ -68,30 +68,6 @@ ATOL = 1e-6
 #: in the tail (cos near π/2 in float32), which the schedule exercise names as a mistake of its own,
 #: since the course computes schedules in float64.
 SCHEDULE_RTOL = 1e-6
-
-
-class Message(str):
-    """English text filled in now that is translated by its template when shown.
-
-    ``Message("{k} is one step early", k=259)`` is the str ``"259 is one step early"`` (so tests and
-    English output see plain text); :func:`localized` gives it in the chosen language, looking up the
-    template in the catalog. For texts a chapter module fixes at import that quote a computed number.
-    """
-
-    template: str
-    fields: dict
-
-    def __new__(cls, template: str, **fields):
-        self = super().__new__(cls, template.format(**fields) if fields else template)
-        self.template, self.fields = template, fields
-        return self
-
-
-def localized(text: str) -> str:
-    """``text`` (English: a :class:`Message` or a static text) in the chosen language."""
-    if isinstance(text, Message):
-        return tr(text.template, **text.fields)
-    return tr(text)
 
 
 class Incorrect(Exception):

@@ -994,4 +994,99 @@ MESSAGES: dict[str, str] = {
     "null_label), y)":
         "drop = torch.rand(y.shape, generator=generator) < p_uncond; return torch.where(drop, torch.full_like(y, "
         "null_label), y)",
+
+    # ---- views: forward_1d, schedule_comparison, guidance_explorer (figure text, HTML keys) ----
+    "<span style='color:{c0}'>━ runs</span> &nbsp; <span style='color:{c1}'>▒ closed form: mean ± 2 std (╌ mean); "
+    "one band per bump of a mixture</span> &nbsp; <span style='color:{c3}'>│● x_t at the slider's t</span> &nbsp; "
+    "right: <span style='color:{c0}'>▆ histogram of all runs at t</span> vs <span style='color:{c3}'>━ exact "
+    "density q(x_t)</span> &nbsp;·&nbsp; horizontal: step t from x0 (at 0) to x_T (at T) &nbsp;·&nbsp; vertical: "
+    "the value x_t &nbsp;·&nbsp; title: mean and std of x_t over all runs / exact":
+        "<span style='color:{c0}'>━ 各次运行</span> &nbsp; <span style='color:{c1}'>▒ 闭式解：均值 ± 2 倍标准差（╌ "
+        "均值）；混合分布的每个峰各一条带</span> &nbsp; <span style='color:{c3}'>│● 滑块所在 t 处的 x_t</span> "
+        "&nbsp; 右图：<span style='color:{c0}'>▆ 所有运行在 t 处的直方图</span> 对比 <span style='color:{c3}'>━ "
+        "精确密度 q(x_t)</span> &nbsp;·&nbsp; 横轴：步数 t，从 x0（0 处）到 x_T（T 处） &nbsp;·&nbsp; 纵轴：x_t "
+        "的值 &nbsp;·&nbsp; 标题：所有运行中 x_t 的均值和标准差 / 精确值",
+    "t = {t}  ᾱ = {abar:.3f}  mean {emp_mean:.2f}/{mean:.2f}  std {emp_std:.2f}/{std:.2f}":
+        "t = {t}  ᾱ = {abar:.3f}  均值 {emp_mean:.2f}/{mean:.2f}  标准差 {emp_std:.2f}/{std:.2f}",
+    "step t  (x0 at t = 0)":
+        "步数 t（x0 在 t = 0）",
+    "value x_t":
+        "x_t 的值",
+    "step t  (x0 at t = 0, x_T at t = T)":
+        "步数 t（x0 在 t = 0，x_T 在 t = T）",
+    "histogram of all x_t at the marker":
+        "标记处所有 x_t 的直方图",
+    "exact density q(x_t)":
+        "精确密度 q(x_t)",
+    "closed form: each bump's mean ± {k:g} std":
+        "闭式解：每个峰的均值 ± {k:g} 倍标准差",
+    "closed form: mean ± {k:g} std":
+        "闭式解：均值 ± {k:g} 倍标准差",
+    "| schedule | diffusers name | β_1 | β_T | first t with ᾱ_t < 0.5 | (fraction of T) | ᾱ_T | √ᾱ_T |":
+        "| 调度 | diffusers 中的名称 | β_1 | β_T | 第一个满足 ᾱ_t < 0.5 的 t | （占 T 的比例） | ᾱ_T | √ᾱ_T |",
+    "step t (1 … T)":
+        "步数 t（1 … T）",
+    "t = {t}: ᾱ_t = {abar:.3f} ({schedule})":
+        "t = {t}：ᾱ_t = {abar:.3f}（{schedule}）",
+    "guidance scale w":
+        "引导强度 w",
+    "fraction / ratio":
+        "比例 / 倍数",
+    "digit Fréchet distance (lower is better)":
+        "数字图像的 Fréchet 距离（越低越好）",
+    "w = {w:g}: {precision:.0f} % in class {y}, spread {spread:.2f} of the data's":
+        "w = {w:g}：{precision:.0f} % 属于类别 {y}，离散程度为数据的 {spread:.2f} 倍",
+    "intended class y":
+        "目标类别 y",
+    "seed (same noise for every w)":
+        "随机种子（各个 w 用同一份噪声）",
+    "precision: fraction in class y":
+        "精确率：落在类别 y 中的比例",
+    "spread around the class's modes (× data's)":
+        "围绕该类各峰的离散程度（× 数据的）",
+    "w = 1: the conditional model":
+        "w = 1：条件模型",
+    "accuracy on the intended class":
+        "目标类别的准确率",
+    "classifier confidence p(y | x)":
+        "分类器置信度 p(y | x)",
+    "within-class diversity (× real)":
+        "类内多样性（× 真实数据）",
+    "digit Fréchet distance to real digits":
+        "生成数字到真实数字的 Fréchet 距离",
+    "sample (t = {t})":
+        "样本（t = {t}）",
+    "attention weight on the label token":
+        "对标签 token 的注意力权重",
+    "guided field at t = {t}":
+        "t = {t} 时引导后的向量场",
+    "real vs other real digits":
+        "真实数字与另一组真实数字之间",
+    "image {b}":
+        "图像 {b}",
+    "left: <span style='color:#999'>● data, coloured by class</span> &nbsp; <b>●</b> guided samples aimed at class "
+    "y, coloured by the class the exact Bayes classifier gives them &nbsp;·&nbsp; right: arrows −ε̃, the direction "
+    "the guided score pushes x_t (lengths ∝ √|ε̃|) &nbsp; <span style='color:#0072B2'>━</span> p_t(x_t | y): 1σ, 2σ "
+    "levels":
+        "左图：<span style='color:#999'>● 数据，按类别着色</span> &nbsp; <b>●</b> 以类别 y 为目标的引导样本，"
+        "按精确贝叶斯分类器给出的类别着色 &nbsp;·&nbsp; 右图：箭头 −ε̃，即引导后的得分函数推动 x_t 的方向（长度 ∝ "
+        "√|ε̃|） &nbsp; <span style='color:#0072B2'>━</span> p_t(x_t | y)：1σ、2σ 等高线",
+    "$\\beta_t$ (log scale)":
+        "$\\beta_t$（对数坐标）",
+    "$\\bar\\alpha_t$":
+        "$\\bar\\alpha_t$",
+    "log-SNR $= \\log\\,\\bar\\alpha_t/(1-\\bar\\alpha_t)$":
+        "对数信噪比 $= \\log\\,\\bar\\alpha_t/(1-\\bar\\alpha_t)$",
+    "value":
+        "数值",
+    "sample":
+        "样本",
+    "exact guidance on the labelled ring":
+        "带标签圆环上的精确引导",
+
+    # ---- warnings (diffusion_lab/schedules.py: ScheduleWarning) ----
+    "{name} schedule with T = {T} leaves ᾱ_T = {abar:.3g}: x_T still holds {scale:.0%} of x0's scale, so it is not "
+    "close to N(0, I). Use more steps (T = 1000) or larger β_end.":
+        "T = {T} 的 {name} 调度最后留下 ᾱ_T = {abar:.3g}：x_T 仍保留着 x0 尺度的 {scale:.0%}，离 N(0, I) 还差得远。"
+        "请用更多的步数（T = 1000）或更大的 β_end。",
 }

@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ..forward import q_trajectory
+from ..i18n import Message, tr_fig
 from ..metrics import as_mixture_1d, histogram_window, marginal_density_1d, marginal_moments_1d, marginal_params_1d
 from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
@@ -150,8 +151,8 @@ def draw_trajectories(ax, trajs, n_show: int | None = None, stride: int = 1, col
     """Draw trajectories as one Line2D (x0 at 0, x_t at t = 1..T); returns the line."""
     x, y = trajectory_polyline(trajs, n_show, stride)
     (line,) = ax.plot(x, y, color=color, lw=lw, alpha=alpha, label=label)
-    ax.set_xlabel("step t  (x0 at t = 0)")
-    ax.set_ylabel("value x_t")
+    ax.set_xlabel(tr_fig("step t  (x0 at t = 0)"))
+    ax.set_ylabel(tr_fig("value x_t"))
     return line
 
 
@@ -164,12 +165,12 @@ def draw_band(ax, schedule: NoiseSchedule, data=5.0, k: float = 2.0, color=PALET
     for j in range(b["comp_mean"].shape[1]):
         first = j == 0
         ax.fill_between(b["steps"], b["comp_lo"][:, j], b["comp_hi"][:, j], color=color, alpha=0.15, lw=0,
-                        label=(f"closed form: each bump's mean ± {k:g} std" if several else
-                               f"closed form: mean ± {k:g} std") if first else None)
+                        label=(tr_fig("closed form: each bump's mean ± {k:g} std", k=k) if several else
+                               tr_fig("closed form: mean ± {k:g} std", k=k)) if first else None)
         ax.plot(b["steps"], b["comp_lo"][:, j], color=color, lw=1.2, zorder=3)
         ax.plot(b["steps"], b["comp_hi"][:, j], color=color, lw=1.2, zorder=3)
         ax.plot(b["steps"], b["comp_mean"][:, j], color=color, lw=1.8, ls="--", zorder=3,
-                label=("closed-form mean √ᾱ_t·μ_k" if several else "closed-form mean √ᾱ_t·x0") if first else None)
+                label=tr_fig("closed-form mean √ᾱ_t·μ_k" if several else "closed-form mean √ᾱ_t·x0") if first else None)
     return b
 
 
@@ -178,22 +179,23 @@ def draw_band(ax, schedule: NoiseSchedule, data=5.0, k: float = 2.0, color=PALET
 # ---------------------------------------------------------------------------------------------
 #: The live view's key, as HTML for ``widgets.explorer(view, title=LEGEND_HTML, ...)``: the figure
 #: itself carries no legend and no axis labels, which would cost more to redraw than the rest of it.
-LEGEND_HTML = (
-    f"<span style='color:{PALETTE[0]}'>━ runs</span> &nbsp; "
-    f"<span style='color:{PALETTE[1]}'>▒ closed form: mean ± 2 std (╌ mean); one band per bump of a "
-    f"mixture</span> &nbsp; <span style='color:{PALETTE[3]}'>│● x_t at the slider's t</span> &nbsp; "
-    f"right: <span style='color:{PALETTE[0]}'>▆ histogram of all runs at t</span> vs "
-    f"<span style='color:{PALETTE[3]}'>━ exact density q(x_t)</span> &nbsp;·&nbsp; "
+#: A :class:`~diffusion_lab.i18n.Message`: the explorer shows it in the chosen language.
+LEGEND_HTML = Message(
+    "<span style='color:{c0}'>━ runs</span> &nbsp; "
+    "<span style='color:{c1}'>▒ closed form: mean ± 2 std (╌ mean); one band per bump of a "
+    "mixture</span> &nbsp; <span style='color:{c3}'>│● x_t at the slider's t</span> &nbsp; "
+    "right: <span style='color:{c0}'>▆ histogram of all runs at t</span> vs "
+    "<span style='color:{c3}'>━ exact density q(x_t)</span> &nbsp;·&nbsp; "
     "horizontal: step t from x0 (at 0) to x_T (at T) &nbsp;·&nbsp; vertical: the value x_t &nbsp;·&nbsp; "
-    "title: mean and std of x_t over all runs / exact"
-)
+    "title: mean and std of x_t over all runs / exact", c0=PALETTE[0], c1=PALETTE[1], c3=PALETTE[3])
 
 
 def title_text(d: dict) -> str:
     """The view's one short line of numbers (each glyph costs time on every redraw): t, ᾱ_t, and the
     mean and std of x_t over all runs / exact."""
-    return (f"t = {d['t']}  ᾱ = {d['abar']:.3f}  mean {d['emp_mean']:.2f}/{d['mean']:.2f}  "
-            f"std {d['emp_std']:.2f}/{d['std']:.2f}")
+    return tr_fig("t = {t}  ᾱ = {abar:.3f}  mean {emp_mean:.2f}/{mean:.2f}  std {emp_std:.2f}/{std:.2f}",
+                  t=d["t"], abar=d["abar"], emp_mean=d["emp_mean"], mean=d["mean"], emp_std=d["emp_std"],
+                  std=d["std"])
 
 
 class Forward1DView(View):
@@ -229,7 +231,8 @@ class Forward1DView(View):
         lo = min(float(band["comp_lo"].min()), float(self.trajs.min()))
         hi = max(float(band["comp_hi"].max()), float(self.trajs.max()))
         draw_band(self.ax, self.schedule, self.data)
-        self.line = draw_trajectories(self.ax, self.trajs, n_show, self.stride, alpha=0.5, label="trajectories")
+        self.line = draw_trajectories(self.ax, self.trajs, n_show, self.stride, alpha=0.5,
+                                      label=tr_fig("trajectories"))
         self.marker = self.ax.axvline(t, color=PALETTE[3], lw=1.5)
         self.dots = self.ax.scatter(np.full(n_show, t), self.trajs[t, :n_show], s=9, color=PALETTE[3], zorder=3)
         self.ax.set_xlim(-0.01 * T, T + 0.01 * T)
@@ -237,8 +240,8 @@ class Forward1DView(View):
         self.ax.set_ylim(lo - pad, hi + pad)
         self.ax.set_xticks([0, T // 2, T])              # x0 at 0, the middle, x_T
         self.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        self.ax.set_xlabel("step t  (x0 at t = 0, x_T at t = T)")
-        self.ax.set_ylabel("value x_t")
+        self.ax.set_xlabel(tr_fig("step t  (x0 at t = 0, x_T at t = T)"))
+        self.ax.set_ylabel(tr_fig("value x_t"))
         self.title = self.ax.set_title("", loc="left", fontsize=10, y=1.0)
 
     def _build_histogram(self, t: int) -> None:
@@ -246,9 +249,10 @@ class Forward1DView(View):
         axis rescales with t)."""
         d = forward_1d_panel_data(self.trajs, self.schedule, t, self.data, bins=self.bins)
         self.stairs = self.ax_hist.stairs(d["hist"], d["edges"], orientation="horizontal", fill=True,
-                                          color=PALETTE[0], alpha=0.45, label="histogram of all x_t at the marker")
+                                          color=PALETTE[0], alpha=0.45,
+                                          label=tr_fig("histogram of all x_t at the marker"))
         (self.density_line,) = self.ax_hist.plot(d["density"], d["grid"], color=PALETTE[3], lw=2,
-                                                 label="exact density q(x_t)")
+                                                 label=tr_fig("exact density q(x_t)"))
         self.ax_hist.set_xticks([])
         self.ax_hist.tick_params(left=False, labelleft=False)
 

@@ -26,6 +26,7 @@ import torch
 
 from ..distributions import LabelledMixture, labelled_ring
 from ..guidance import class_precision_spread, guided_eps_model
+from ..i18n import tr_fig
 from ..plotting import PALETTE, new_figure, to_numpy
 from ..sampling import ddim_sample
 from ..schedules import NoiseSchedule, make_schedule
@@ -44,7 +45,7 @@ W_CHOICES: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 FIELD_T_CHOICES: tuple[int, ...] = (50, 200, 400, 700)
 #: The key of :class:`GuidedField2DView`, as HTML for the explorer's title (a legend inside a live figure costs
 #: a redraw; see benchmarks/README.md).
-LEGEND_HTML = (
+LEGEND_HTML = (                     # shown by the explorer in the chosen language (looked up as it is)
     "left: <span style='color:#999'>● data, coloured by class</span> &nbsp; <b>●</b> guided samples aimed at "
     "class y, coloured by the class the exact Bayes classifier gives them &nbsp;·&nbsp; right: arrows −ε̃, the "
     "direction the guided score pushes x_t (lengths ∝ √|ε̃|) &nbsp; <span style='color:#0072B2'>━</span> p_t(x_t | y): "
@@ -171,8 +172,8 @@ class GuidedField2DView(View):
         self.scatter.set_offsets(x)
         self.scatter.set_color(np.array(CLASS_COLOURS)[self.classes[w] % len(CLASS_COLOURS)])
         r = self.numbers[w]
-        self.title_s.set_text(f"w = {w:g}: {100 * r['precision']:.0f} % in class {self.y}, "
-                              f"spread {r['spread']:.2f} of the data's")
+        self.title_s.set_text(tr_fig("w = {w:g}: {precision:.0f} % in class {y}, spread {spread:.2f} of the data's",
+                                     w=w, precision=100 * r["precision"], y=self.y, spread=r["spread"]))
         pts, eps_neg, eps_pos, lines = self._field(t)
         arrows = -(eps_neg + w * (eps_pos - eps_neg))
         # lengths compressed (square root of |−ε̃| over its 90th percentile, at most one grid cell), so the weak
@@ -184,7 +185,7 @@ class GuidedField2DView(View):
         self.quiver.set_UVC(unit[:, 0] * length, unit[:, 1] * length)
         if "t" in changed:
             self.level_line.set_data(lines[:, 0], lines[:, 1])
-            self.title_f.set_text(f"guided field at t = {t}")
+            self.title_f.set_text(tr_fig("guided field at t = {t}", t=t))
         return r
 
     def dynamic_artists(self):
@@ -210,10 +211,10 @@ class GuidanceGridView(View):
         self.image = ax.imshow(self.grids[self.ws[0]], cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
         ax.set_yticks([r * (H + 1) + H / 2 for r in range(R)], [str(c) for c in classes])
         ax.set_xticks([c * (W + 1) + W / 2 for c in range(C)], [str(c + 1) for c in range(C)])
-        ax.set_ylabel("intended class y")
-        ax.set_xlabel("seed (same noise for every w)")
+        ax.set_ylabel(tr_fig("intended class y"))
+        ax.set_xlabel(tr_fig("seed (same noise for every w)"))
         ax.tick_params(length=0)
-        self.prefix = title
+        self.prefix = tr_fig(title) if title else ""
         self.title = ax.set_title("", y=1.0)
         self.update(w=w if w is not None else self.ws[0])
 
@@ -240,14 +241,15 @@ def plot_precision_spread(numbers: dict, title: str = "exact guidance on the lab
     {w: class_precision_spread(...)}; returns the figure."""
     ws = sorted(numbers)
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    ax.plot(ws, [numbers[w]["precision"] for w in ws], "o-", color=PALETTE[0], label="precision: fraction in class y")
+    ax.plot(ws, [numbers[w]["precision"] for w in ws], "o-", color=PALETTE[0],
+            label=tr_fig("precision: fraction in class y"))
     ax.plot(ws, [numbers[w]["spread"] for w in ws], "s-", color=PALETTE[1],
-            label="spread around the class's modes (× data's)")
+            label=tr_fig("spread around the class's modes (× data's)"))
     ax.axhline(1.0, color="0.6", lw=0.8, ls=":")
-    ax.axvline(1.0, color="0.6", lw=0.8, ls="--", label="w = 1: the conditional model")
-    ax.set_xlabel("guidance scale w")
-    ax.set_ylabel("value")
-    ax.set_title(title)
+    ax.axvline(1.0, color="0.6", lw=0.8, ls="--", label=tr_fig("w = 1: the conditional model"))
+    ax.set_xlabel(tr_fig("guidance scale w"))
+    ax.set_ylabel(tr_fig("value"))
+    ax.set_title(tr_fig(title))
     ax.legend(fontsize=8)
     return fig
 
@@ -257,21 +259,21 @@ def plot_guidance_curves(curves: dict, title: str = ""):
     ``confidence``, ``diversity``, ``fid``, as written by benchmarks/guidance_curves.py): two panels."""
     w = np.asarray(curves["w"], dtype=float)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 3.6))
-    a1.plot(w, curves["accuracy"], "o-", color=PALETTE[0], label="accuracy on the intended class")
-    a1.plot(w, curves["confidence"], "s-", color=PALETTE[2], label="classifier confidence p(y | x)")
-    a1.plot(w, curves["diversity"], "^-", color=PALETTE[1], label="within-class diversity (× real)")
-    a1.set_xlabel("guidance scale w")
-    a1.set_ylabel("fraction / ratio")
+    a1.plot(w, curves["accuracy"], "o-", color=PALETTE[0], label=tr_fig("accuracy on the intended class"))
+    a1.plot(w, curves["confidence"], "s-", color=PALETTE[2], label=tr_fig("classifier confidence p(y | x)"))
+    a1.plot(w, curves["diversity"], "^-", color=PALETTE[1], label=tr_fig("within-class diversity (× real)"))
+    a1.set_xlabel(tr_fig("guidance scale w"))
+    a1.set_ylabel(tr_fig("fraction / ratio"))
     a1.set_ylim(0, max(1.1, 1.05 * max(max(curves["diversity"]), 1.0)))
     a1.legend(fontsize=8)
-    a2.plot(w, curves["fid"], "o-", color=PALETTE[3], label="digit Fréchet distance to real digits")
+    a2.plot(w, curves["fid"], "o-", color=PALETTE[3], label=tr_fig("digit Fréchet distance to real digits"))
     if "fid_real" in curves:
-        a2.axhline(curves["fid_real"], color="0.5", ls=":", label="real vs other real digits")
-    a2.set_xlabel("guidance scale w")
-    a2.set_ylabel("digit Fréchet distance (lower is better)")
+        a2.axhline(curves["fid_real"], color="0.5", ls=":", label=tr_fig("real vs other real digits"))
+    a2.set_xlabel(tr_fig("guidance scale w"))
+    a2.set_ylabel(tr_fig("digit Fréchet distance (lower is better)"))
     a2.legend(fontsize=8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(tr_fig(title))
     return fig
 
 
@@ -285,7 +287,7 @@ def plot_attention_maps(images, maps: dict, token: int = -1, labels=None, t: int
     fig, axes = plt.subplots(B, len(names) + 1, figsize=(1.7 * (len(names) + 1) + 1.0, 1.7 * B + 0.6), squeeze=False)
     for b in range(B):
         axes[b, 0].imshow(imgs[b, 0], cmap="gray", vmin=-1, vmax=1)
-        axes[b, 0].set_ylabel(f"y = {labels[b]}" if labels is not None else f"image {b}")
+        axes[b, 0].set_ylabel(f"y = {labels[b]}" if labels is not None else tr_fig("image {b}", b=b))
         for j, name in enumerate(names):
             a = to_numpy(maps[name][b].mean(0)[..., token])               # heads averaged, (h, w)
             a_img = np.kron(a, np.ones((int(np.ceil(H / a.shape[0])), int(np.ceil(W / a.shape[1])))))[:H, :W]
@@ -297,8 +299,8 @@ def plot_attention_maps(images, maps: dict, token: int = -1, labels=None, t: int
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0, 0].set_title("sample" + (f" (t = {t})" if t is not None else ""), fontsize=9)
-    fig.colorbar(im, ax=axes[:, 1:].ravel().tolist(), shrink=0.8, label="attention weight on the label token")
+    axes[0, 0].set_title(tr_fig("sample (t = {t})", t=t) if t is not None else tr_fig("sample"), fontsize=9)
+    fig.colorbar(im, ax=axes[:, 1:].ravel().tolist(), shrink=0.8, label=tr_fig("attention weight on the label token"))
     return fig
 
 

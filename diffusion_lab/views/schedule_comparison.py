@@ -27,6 +27,7 @@ from ..distributions import make_distribution
 from ..forward import q_sample_grid
 from ..plotting import new_figure, schedule_colour, show_images, tile_images, to_numpy
 from ..schedules import RECIPE_NAMES, NoiseSchedule, make_schedules
+from ..i18n import tr, tr_fig
 from ..seeding import make_generator
 from ..validation import unknown_name
 from . import View
@@ -34,7 +35,7 @@ from . import View
 #: The five schedules compared in chapter 3, in the order every figure uses (their colours follow it).
 SCHEDULES: tuple[str, ...] = RECIPE_NAMES
 
-#: Quantities plot_overlay can draw, with their axis labels.
+#: Quantities plot_overlay can draw, with their axis labels (English; drawn through ``tr_fig``).
 QUANTITIES = {
     "betas": r"$\beta_t$ (log scale)",
     "alphas_cumprod": r"$\bar\alpha_t$",
@@ -48,8 +49,7 @@ QUANTITIES = {
 def table_markdown(rows: list[dict]) -> str:
     """The rows of ``schedules.schedule_table`` as a markdown table (for ``display(Markdown(...))``), in the
     maths' convention: the crossing column is t = code index ``t_half`` + 1, ᾱ_T is the last value."""
-    lines = ["| schedule | diffusers name | β_1 | β_T | first t with ᾱ_t < 0.5 | (fraction of T) "
-             "| ᾱ_T | √ᾱ_T |",
+    lines = [tr("| schedule | diffusers name | β_1 | β_T | first t with ᾱ_t < 0.5 | (fraction of T) | ᾱ_T | √ᾱ_T |"),
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         diff = f"`{r['diffusers']}`" if r["diffusers"] else "—"
@@ -118,8 +118,8 @@ def plot_overlay(schedules: dict[str, NoiseSchedule], quantity: str, ax, mark_ha
         ax.set_yscale("log")
     if mark_half:
         ax.axhline(0.5, color="0.4", lw=1, ls="--")
-    ax.set_xlabel("step t (1 … T)")
-    ax.set_ylabel(QUANTITIES[quantity])
+    ax.set_xlabel(tr_fig("step t (1 … T)"))
+    ax.set_ylabel(tr_fig(QUANTITIES[quantity]))
     ax.legend()
     return lines
 
@@ -272,7 +272,8 @@ class SchedulesView(View):
         frame = self._frame(schedule, self.state["t"])
         self.im.set_data(frame.tile)
         self.box.set_x(frame.chosen * self._tile_step - 0.5)
-        self.curve_title.set_text(f"t = {frame.t + 1}: ᾱ_t = {frame.abar[schedule]:.3f} ({schedule})")
+        self.curve_title.set_text(tr_fig("t = {t}: ᾱ_t = {abar:.3f} ({schedule})", t=frame.t + 1,
+                                         abar=frame.abar[schedule], schedule=schedule))
         self.markers.set_offsets(np.column_stack([np.full(len(self.names), frame.t),
                                                   [frame.abar[n] for n in self.names]]))
         self.vline.set_xdata([frame.t, frame.t])
