@@ -99,11 +99,13 @@ class EpsFieldView(View):
         return View.update(self, t=t)
 
     def _build_field(self, n_points: int) -> None:
-        """Square axes with labelled ticks, the x_t points, the two quivers on the grid of eps_field, and
+        """Square axes over [−lim, lim]² (ticks at −lim, 0, lim, named in the axis labels: tick numbers
+        would double a full redraw's text), the x_t points, the two quivers on the grid of eps_field, and
         the key below the axes (static)."""
         ax, lim, grid_n = self.ax, self.lim, self.grid_n
-        square_axes(ax, lim)
-        ax.set_xlabel("x_t, coordinate 1"); ax.set_ylabel("x_t, coordinate 2")
+        square_axes(ax, lim, labels=False)
+        ax.set_xlabel(f"x_t, coordinate 1 (ticks −{lim:g}, 0, {lim:g})")
+        ax.set_ylabel("x_t, coordinate 2")
         self.points = ax.scatter(np.zeros(n_points), np.zeros(n_points), s=3, color="0.6", lw=0, zorder=1)
         pts, _, _ = eps_field(self.model, self.schedule, self.dist, 0, lim, grid_n)
         zeros = np.zeros(len(pts))
