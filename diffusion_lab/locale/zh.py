@@ -1018,6 +1018,8 @@ MESSAGES: dict[str, str] = {
         "标记处所有 x_t 的直方图",
     "exact density q(x_t)":
         "精确密度 q(x_t)",
+    "trajectories":
+        "轨迹",
     "closed form: each bump's mean ± {k:g} std":
         "闭式解：每个峰的均值 ± {k:g} 倍标准差",
     "closed form: mean ± {k:g} std":
