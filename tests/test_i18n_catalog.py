@@ -57,7 +57,9 @@ def source_texts() -> list[tuple[str, int, str]]:
             name = getattr(node.func, "id", getattr(node.func, "attr", None))
             candidates = []
             if name in TEXT_ARGUMENT and len(node.args) > TEXT_ARGUMENT[name]:
-                candidates.append((name, node.args[TEXT_ARGUMENT[name]]))
+                arg = node.args[TEXT_ARGUMENT[name]]
+                branches = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]   # tr("a" if c else "b")
+                candidates += [(name, branch) for branch in branches]
             if name in TEXT_ARGUMENT or name in ("check_close", "diagnose"):
                 candidates += [(kw.arg, kw.value) for kw in node.keywords if kw.arg in TEXT_KEYWORDS]
             for role, arg in candidates:
@@ -210,6 +212,34 @@ def test_views_draw_chinese_without_missing_glyphs():
             warnings.simplefilter("error")                # "Glyph … missing from font" would fail here
             figure_png(view.fig)
         plt.close(view.fig)
+
+
+@pytest.mark.skipif(i18n.find_cjk_font() is None, reason="no Chinese font installed (fonts-noto-cjk)")
+def test_static_figures_draw_chinese_without_missing_glyphs():
+    """The chapters' static figure helpers (mathtext labels included) in Chinese, no glyph missing."""
+    import matplotlib.pyplot as plt
+
+    from diffusion_lab.plotting import figure_png
+    from diffusion_lab.views import forward_1d, guidance_explorer, schedule_comparison
+
+    dl.set_language("zh")
+    schedules = schedule_comparison.make_schedules(T=100)
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3))
+    for ax, quantity in zip(axes, schedule_comparison.QUANTITIES):
+        schedule_comparison.plot_overlay(schedules, quantity, ax, mark_half=True)
+    forward_1d.draw_band(axes[3], schedules["linear"], data=5.0)
+    axes[3].legend()
+    numbers = {w: {"precision": 0.9, "spread": 1.0 + w / 10} for w in (1.0, 2.0)}
+    curves = {"w": [1, 2], "accuracy": [0.5, 0.6], "confidence": [0.5, 0.7], "diversity": [1.0, 0.9],
+              "fid": [3.0, 2.0], "fid_real": 1.0}
+    figures = [fig, guidance_explorer.plot_precision_spread(numbers), guidance_explorer.plot_guidance_curves(curves)]
+    for figure in figures:
+        texts = _figure_texts(figure)
+        assert any(i18n.has_chinese(t) for t in texts), texts
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            figure_png(figure)
+        plt.close(figure)
 
 
 def test_views_draw_english_when_no_chinese_font(capsys):

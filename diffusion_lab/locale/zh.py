@@ -1020,6 +1020,10 @@ MESSAGES: dict[str, str] = {
         "精确密度 q(x_t)",
     "trajectories":
         "轨迹",
+    "closed-form mean √ᾱ_t·μ_k":
+        "闭式解的均值 √ᾱ_t·μ_k",
+    "closed-form mean √ᾱ_t·x0":
+        "闭式解的均值 √ᾱ_t·x0",
     "closed form: each bump's mean ± {k:g} std":
         "闭式解：每个峰的均值 ± {k:g} 倍标准差",
     "closed form: mean ± {k:g} std":

@@ -170,7 +170,8 @@ def draw_band(ax, schedule: NoiseSchedule, data=5.0, k: float = 2.0, color=PALET
         ax.plot(b["steps"], b["comp_lo"][:, j], color=color, lw=1.2, zorder=3)
         ax.plot(b["steps"], b["comp_hi"][:, j], color=color, lw=1.2, zorder=3)
         ax.plot(b["steps"], b["comp_mean"][:, j], color=color, lw=1.8, ls="--", zorder=3,
-                label=tr_fig("closed-form mean √ᾱ_t·μ_k" if several else "closed-form mean √ᾱ_t·x0") if first else None)
+                label=(tr_fig("closed-form mean √ᾱ_t·μ_k") if several else tr_fig("closed-form mean √ᾱ_t·x0"))
+                if first else None)
     return b
 
 
