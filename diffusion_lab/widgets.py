@@ -71,8 +71,10 @@ class Explorer(W.VBox):
         if not self.live:
             png = self._render()
             self.figure_area.value = png
-            width = f"{png_size(png)[0]}px"
-            if self.figure_area.layout.width != width:        # natural size: one CSS pixel per PNG pixel
+            # natural size: one CSS pixel per PNG pixel, or per ratio² pixels for a high-DPI picture
+            ratio = getattr(self.view.fig, "dl_pixel_ratio", 1.0)
+            width = f"{round(png_size(png)[0] / ratio)}px"
+            if self.figure_area.layout.width != width:
                 self.figure_area.layout.width = width
         self.last_update_ms = (time.perf_counter() - start) * 1e3
 

@@ -182,3 +182,28 @@ def test_explorer_falls_back_to_a_png_without_a_widget_front_end():
     bundle = box._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"]) == box.figure_area.value
+
+
+def test_a_high_dpi_pixel_ratio_draws_more_pixels_shown_at_the_same_size(monkeypatch):
+    """set_pixel_ratio(2): the picture has twice the pixels each way and is shown at the width of ratio 1,
+    so it is sharp on a high-DPI screen and not larger (the browser layout test checks the shown size)."""
+    monkeypatch.setitem(plotting._state, "pixel_ratio", None)
+    monkeypatch.delenv(plotting.PIXEL_RATIO_ENV, raising=False)
+    assert plotting.pixel_ratio() == 1.0
+    shown = {}
+    for ratio in (1, 2):
+        plotting.set_pixel_ratio(ratio)
+        box = widgets.explorer(RecordingView(), t=W.IntSlider(value=0, min=0, max=10))
+        shown[ratio] = (widgets.png_size(box.figure_area.value)[0], box.figure_area.layout.width)
+    assert shown[2][0] == 2 * shown[1][0]
+    assert shown[2][1] == shown[1][1] == f"{shown[1][0]}px"
+    for bad in (0.5, 4, "2", True):
+        with pytest.raises(ValueError, match="from 1 to 3"):
+            plotting.set_pixel_ratio(bad)
+    monkeypatch.setitem(plotting._state, "pixel_ratio", None)
+    monkeypatch.setenv(plotting.PIXEL_RATIO_ENV, "2")
+    assert plotting.pixel_ratio() == 2.0
+    monkeypatch.setitem(plotting._state, "pixel_ratio", None)
+    monkeypatch.setenv(plotting.PIXEL_RATIO_ENV, "retina")
+    with pytest.raises(ValueError, match="DIFFUSION_LAB_PIXEL_RATIO"):
+        plotting.pixel_ratio()
