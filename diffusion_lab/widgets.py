@@ -104,7 +104,9 @@ def explorer(view, title: str | None = None, **controls) -> Explorer:
     return Explorer(view, controls, title=title)
 
 
-def time_slider(T: int, value: int = 0, description: str = "t", step: int = 1, continuous: bool = True) -> W.IntSlider:
-    """An IntSlider over code time steps 0..T−1 (arrow keys move it one step)."""
-    return W.IntSlider(value=value, min=0, max=T - 1, step=step, description=description,
+def time_slider(T: int, value: int = 1, description: str = "t", step: int = 1, continuous: bool = True) -> W.IntSlider:
+    """An IntSlider over the noising steps t = 1 … T, the maths' t (arrow keys move it one step)."""
+    if not 1 <= value <= T:
+        raise ValueError(f"time_slider: value is a step t in 1..{T}, got {value}")
+    return W.IntSlider(value=value, min=1, max=T, step=step, description=description,
                        continuous_update=continuous, layout=W.Layout(width="420px"))

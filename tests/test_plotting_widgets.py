@@ -151,11 +151,13 @@ def test_explorer_needs_a_control_and_time_slider():
     with pytest.raises(ValueError, match="at least one control"):
         widgets.explorer(RecordingView())
     s = widgets.time_slider(1000, value=3, continuous=False)
-    assert (s.min, s.max, s.value, s.continuous_update, s.description) == (0, 999, 3, False, "t")
+    assert (s.min, s.max, s.value, s.continuous_update, s.description) == (1, 1000, 3, False, "t")   # maths' t
     view = RecordingView()
     widgets.explorer(view, t=s)
-    s.value = 999
-    assert view.calls[-1]["t"] == 999
+    s.value = 1000
+    assert view.calls[-1]["t"] == 1000
+    with pytest.raises(ValueError, match="1..1000"):
+        widgets.time_slider(1000, value=0)
 
 
 def test_figure_png_is_the_figure_at_its_own_dpi():

@@ -103,23 +103,23 @@ def test_view_update_changes_every_artist(view):
     before_tile = view.im.get_array().copy()
     before_pts = view.scatters["linear"].get_xydata().copy()
     for name in schedule_view.SCHEDULES:
-        for t in (0, 120, 259, 600, 999):
+        for t in (1, 121, 260, 601, 1000):                  # the maths' t; code index t − 1
             frame = view.update(schedule=name, t=t)
             k = schedule_view.SCHEDULES.index(name)
             np.testing.assert_allclose(view.im.get_array(), frame.tile)
             assert view.box.get_x() == pytest.approx(k * (8 + view.pad) - 0.5)
             offsets = view.markers.get_offsets()
-            np.testing.assert_allclose(offsets[:, 0], t)
-            abar = [float(view.schedules[n].alphas_cumprod[t]) for n in schedule_view.SCHEDULES]
+            np.testing.assert_allclose(offsets[:, 0], t - 1)
+            abar = [float(view.schedules[n].alphas_cumprod[t - 1]) for n in schedule_view.SCHEDULES]
             np.testing.assert_allclose(offsets[:, 1], abar)
-            assert list(view.vline.get_xdata()) == [t, t]
+            assert list(view.vline.get_xdata()) == [t - 1, t - 1]
             for n, s in view.schedules.items():
                 np.testing.assert_allclose(view.scatters[n].get_xydata(),
-                                           closed_form(s, view.cloud, t, view.eps_cloud), atol=1e-5)
+                                           closed_form(s, view.cloud, t - 1, view.eps_cloud), atol=1e-5)
                 assert view.curves[n].get_linewidth() == (3.0 if n == name else 1.2)
                 assert view.frames[n].get_visible() == (n == name)
-            assert view.curve_title.get_text() == f"t = {t + 1}: ᾱ_t = {frame.abar[name]:.3f} ({name})"   # maths' t
-    view.update(schedule="linear", t=999)
+            assert view.curve_title.get_text() == f"t = {t}: ᾱ_t = {frame.abar[name]:.3f} ({name})"
+    view.update(schedule="linear", t=1000)
     # at the last step the digit is gone: the tile is (almost exactly) the noise under every schedule
     assert not np.allclose(view.im.get_array(), before_tile)
     assert not np.allclose(view.scatters["linear"].get_xydata(), before_pts)
@@ -127,10 +127,12 @@ def test_view_update_changes_every_artist(view):
     assert float(np.abs(view.im.get_array() - eps_tile).max()) < 0.05
 
 
-def test_view_at_t0_shows_the_clean_digit(view):
-    view.update(schedule="cosine", t=0)
+def test_view_at_t1_shows_the_clean_digit(view):
+    view.update(schedule="cosine", t=1)
     clean = tile_images(view.image.expand(5, -1, -1, -1), nrow=5, pad=view.pad)
-    assert float(np.abs(view.im.get_array() - clean).max()) < 0.05   # √(1−ᾱ_0) ≤ 0.013 under every schedule
+    assert float(np.abs(view.im.get_array() - clean).max()) < 0.05   # √(1−ᾱ_1) ≤ 0.013 under every schedule
+    with pytest.raises(ValueError, match="1"):
+        view.update(t=0)                                           # t = 0 is the data, not a noising step
     assert view.box.get_x() == pytest.approx(8 + view.pad - 0.5)
 
 
@@ -150,12 +152,12 @@ def test_update_keeps_what_it_is_not_given(view):
     view.update(schedule="cosine", t=300)
     frame = view.update(t=500)
     assert view.state == {"schedule": "cosine", "t": 500} and frame.chosen == 1
-    assert view.update(schedule="sigmoid").t == 500
+    assert view.update(schedule="sigmoid").t == 500 - 1          # the frame records the code index
 
 
 def test_view_rejects_unknown_schedule(view):
     with pytest.raises(ValueError, match="unknown schedule"):
-        view.update(schedule="scaled_linear", t=0)
+        view.update(schedule="scaled_linear", t=1)
 
 
 def test_view_draws_headless(view):
@@ -167,7 +169,7 @@ def test_view_draws_headless(view):
 
 def test_demo_sweep_is_valid():
     assert {p["schedule"] for p in schedule_view.DEMO_SWEEP} == set(schedule_view.SCHEDULES)
-    assert all(0 <= p["t"] < 1000 for p in schedule_view.DEMO_SWEEP)
+    assert all(1 <= p["t"] <= 1000 for p in schedule_view.DEMO_SWEEP)
     assert isinstance(schedule_view.demo_view(), schedule_view.SchedulesView)
 
 

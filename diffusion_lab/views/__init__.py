@@ -173,14 +173,3 @@ class View:
             if artist.get_visible():
                 self.fig.draw_artist(artist)
         return canvas_png(canvas)
-
-
-class StepView(View):
-    """A view with one parameter, the code step t of its ``self.schedule`` (0..T−1)."""
-
-    def allowed(self, name: str, state: dict):
-        return range(self.schedule.T)
-
-    def update(self, t: int | None = None):
-        """Show code step t (0..T−1)."""
-        return View.update(self, t=t)

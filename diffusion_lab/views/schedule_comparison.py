@@ -164,7 +164,8 @@ class SchedulesView(View):
     right the ᾱ_t curves, the chosen one bold, a dot per schedule at the current t, and the chosen ᾱ_t
     in the title.
 
-    ``update(schedule=name, t=int)``. The digit, the cloud and both ε are drawn once (seeded), so moving
+    ``update(schedule=name, t=int)`` with the maths' t = 1 … T (the code index k = t − 1 is used inside).
+    The digit, the cloud and both ε are drawn once (seeded), so moving
     t or switching schedule changes only ᾱ_t. Text is kept short and the axes carry no tick machinery:
     glyphs and ticks are most of a redraw.
     """
@@ -192,7 +193,7 @@ class SchedulesView(View):
         self._build_curves()
         self._build_cloud_row(first, lim)
         self.fig.subplots_adjust(left=0.02, right=0.97, top=0.93, bottom=0.1)
-        self.update(schedule=self.names[0], t=0)
+        self.update(schedule=self.names[0], t=1)
 
     # -- building the figure ------------------------------------------------------------------
     def _layout(self) -> None:
@@ -260,16 +261,16 @@ class SchedulesView(View):
 
     # -- the contract ---------------------------------------------------------------------------
     def allowed(self, name: str, state: dict):
-        return {"schedule": self.names, "t": range(self.T)}[name]
+        return {"schedule": self.names, "t": range(1, self.T + 1)}[name]
 
     def update(self, schedule: str | None = None, t: int | None = None) -> ScheduleFrame:
-        """Show step t under every schedule, ``schedule`` highlighted (both optional); returns the
-        :class:`ScheduleFrame` drawn."""
+        """Show noising step t (1 … T) under every schedule, ``schedule`` highlighted (both optional);
+        returns the :class:`ScheduleFrame` drawn (its ``t`` is the code index t − 1)."""
         return View.update(self, schedule=schedule, t=t)
 
     def show(self, changed: set[str]) -> ScheduleFrame:
         schedule = self.state["schedule"]
-        frame = self._frame(schedule, self.state["t"])
+        frame = self._frame(schedule, self.state["t"] - 1)      # code index k = t − 1
         self.im.set_data(frame.tile)
         self.box.set_x(frame.chosen * self._tile_step - 0.5)
         self.curve_title.set_text(tr_fig("t = {t}: ᾱ_t = {abar:.3f} ({schedule})", t=frame.t + 1,
@@ -297,4 +298,4 @@ def demo_view() -> SchedulesView:
 
 
 #: Parameter sweep for benchmarks/bench_views.py: every schedule at several t.
-DEMO_SWEEP: list[dict] = [{"schedule": name, "t": t} for name in SCHEDULES for t in (0, 100, 259, 500, 750, 999)]
+DEMO_SWEEP: list[dict] = [{"schedule": name, "t": t} for name in SCHEDULES for t in (1, 100, 260, 500, 750, 1000)]
