@@ -20,6 +20,7 @@ import torch
 
 from ..forward import q_posterior, q_sample
 from ..schedules import NoiseSchedule, make_schedule
+from ..i18n import tr
 from .base import (Exercise, Mistake, as_float64, as_number, call_student, check_close, max_abs_diff,
                    require_callable, source_of)
 
@@ -82,9 +83,10 @@ def _check_noisy(fn) -> None:
             got = as_float64(call_student(fn, abar_all.clone(), x0.clone(), k, eps.clone()), "your x_t", x0.shape,
                              shape_fix="Index the schedule at the single index k, so the result has x0's shape.")
             check_close(got, expected, NOISY_MISTAKES, abar_all, x0, k, eps,
-                        otherwise=f"for step t = {k + 1} (T = {T}; code index k = {k}) your x_t differs from "
-                                  f"√ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to {max_abs_diff(got, expected):.3g}. Check each "
-                                  f"factor, and that you read ᾱ_t as alphas_cumprod[k].")
+                        otherwise=tr("for step t = {t} (T = {T}; code index k = {k}) your x_t differs from "
+                                     "√ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to {max_abs_diff:.3g}. Check each factor, and that "
+                                     "you read ᾱ_t as alphas_cumprod[k].",
+                                     t=k + 1, T=T, k=k, max_abs_diff=max_abs_diff(got, expected)))
 
 
 q1 = Exercise(
@@ -147,8 +149,9 @@ def _check_alphas_cumprod(fn) -> None:
         expected = torch.cumprod(1 - betas, 0)
         got = as_float64(call_student(fn, betas.clone()), "your ᾱ", betas.shape)
         check_close(got, expected, ALPHAS_CUMPROD_MISTAKES, betas,
-                    otherwise=f"for T = {betas.shape[0]} your ᾱ differs from the running product of (1 − β) by up "
-                              f"to {max_abs_diff(got, expected):.3g}.")
+                    otherwise=tr("for T = {T} your ᾱ differs from the running product of (1 − β) by up to "
+                                 "{max_abs_diff:.3g}.",
+                                 T=betas.shape[0], max_abs_diff=max_abs_diff(got, expected)))
 
 
 q2 = Exercise(
@@ -206,8 +209,9 @@ ABAR_100_MISTAKES = (
 def _check_abar_100(value) -> None:
     value = as_number(value, "ᾱ_100")
     check_close(value, ABAR_100, ABAR_100_MISTAKES, rtol=0, atol=ABAR_100_ACCURACY,
-                otherwise=f"{value:.4f} is not ᾱ_100 (need it within {ABAR_100_ACCURACY}). Build "
-                          f"β_s = 0.02·s/1000 for s = 1..100 and multiply the factors (1 − β_s).")
+                otherwise=tr("{got:.4f} is not ᾱ_100 (need it within {accuracy}). Build β_s = 0.02·s/1000 "
+                             "for s = 1..100 and multiply the factors (1 − β_s).",
+                             got=value, accuracy=ABAR_100_ACCURACY))
 
 
 q3 = Exercise(
@@ -302,10 +306,10 @@ def _check_posterior_mean(fn) -> None:
             expected, _, _ = q_posterior(schedule, x0, x_t, k)
             got = as_float64(call_student(fn, betas.clone(), x0.clone(), x_t.clone(), k), "your μ̃", x0.shape)
             check_close(got, expected, POSTERIOR_MEAN_MISTAKES, betas, x0, x_t, k,
-                        otherwise=f"for step t = {k + 1} (T = {T}; code index k = {k}) your μ̃ differs from the "
-                                  f"posterior mean by up to "
-                                  f"{max_abs_diff(got, expected):.3g}. Check the two coefficients and remember "
-                                  f"ᾱ_0 = 1 at k = 0 (step t = 1).")
+                        otherwise=tr("for step t = {t} (T = {T}; code index k = {k}) your μ̃ differs from the "
+                                     "posterior mean by up to {max_abs_diff:.3g}. Check the two coefficients and "
+                                     "remember ᾱ_0 = 1 at k = 0 (step t = 1).",
+                                     t=k + 1, T=T, k=k, max_abs_diff=max_abs_diff(got, expected)))
 
 
 q4 = Exercise(

@@ -19,6 +19,7 @@ import torch
 
 from ..sampling import ddim_steps
 from ..schedules import make_schedule
+from ..i18n import tr
 from .base import (Exercise, Incorrect, Mistake, as_float64, as_number, call_student, check_close, max_abs_diff,
                    require_callable, source_of)
 
@@ -74,9 +75,10 @@ def _check_euler(fn) -> None:
         ddim = _ddim_one_step(x_t, t, s, eps_hat)
         # compared in x̃: the DDIM step, divided by √ᾱ_s, is the scaled sample at σ_s
         check_close(out, ddim / scale_s, EULER_MISTAKES, *args,
-                    otherwise=f"from σ_t = {sigma[t]:.4g} (t = {t}) to σ_s = {sigma_s:.4g} (s = {s}): √ᾱ_s times your "
-                              f"x̃_s differs from the package's DDIM step by up to "
-                              f"{max_abs_diff(out * scale_s, ddim):.3g}.")
+                    otherwise=tr("from σ_t = {sigma_t:.4g} (t = {t}) to σ_s = {sigma_s:.4g} (s = {s}): √ᾱ_s times your "
+                                 "x̃_s differs from the package's DDIM step by up to {max_abs_diff:.3g}.",
+                                 sigma_t=sigma[t], t=t, sigma_s=sigma_s, s=s,
+                                 max_abs_diff=max_abs_diff(out * scale_s, ddim)))
 
 
 q1 = Exercise(
@@ -133,8 +135,8 @@ class _CountingEps:
         sigma = float(sigma)
         self.sigmas.append(sigma)
         if sigma <= 0:
-            raise Incorrect("your heun_step called eps_fn at σ = 0. There is no network at σ = 0 (x̃ is then x0 "
-                            "itself): when sigma_s == 0, return the Euler step without a second call.")
+            raise Incorrect(tr("your heun_step called eps_fn at σ = 0. There is no network at σ = 0 (x̃ is then x0 "
+                               "itself): when sigma_s == 0, return the Euler step without a second call."))
         return mixture_eps(torch.as_tensor(x_tilde, dtype=torch.float64), sigma)
 
 
@@ -176,15 +178,18 @@ def _check_heun(fn) -> None:
         got = call_student(fn, counting, x_tilde.clone(), sigma_t, sigma_s)
         expected_calls = 1 if sigma_s == 0 else 2
         if len(counting.sigmas) != expected_calls:
-            raise Incorrect(f"from σ_t = {sigma_t} to σ_s = {sigma_s} your heun_step called eps_fn "
-                            f"{len(counting.sigmas)} time(s) at σ = {counting.sigmas}; Heun needs "
-                            f"{expected_calls}: " + ("at σ_t and at the end of the trial step (σ_s)."
-                                                     if expected_calls == 2 else "only at σ_t (no network at σ = 0)."))
+            where = (tr("at σ_t and at the end of the trial step (σ_s).") if expected_calls == 2
+                     else tr("only at σ_t (no network at σ = 0)."))
+            raise Incorrect(tr("from σ_t = {sigma_t} to σ_s = {sigma_s} your heun_step called eps_fn {calls} time(s) "
+                               "at σ = {sigmas}; Heun needs {expected}: {where}", sigma_t=sigma_t, sigma_s=sigma_s,
+                               calls=len(counting.sigmas), sigmas=counting.sigmas, expected=expected_calls,
+                               where=where))
         out = as_float64(got, "x̃_s", x_tilde.shape, shape_fix="One step keeps x̃'s shape.")
         ref = reference_heun_step(mixture_eps, x_tilde, sigma_t, sigma_s)
         check_close(out, ref, HEUN_MISTAKES, mixture_eps, x_tilde, sigma_t, sigma_s,
-                    otherwise=f"from σ_t = {sigma_t} to σ_s = {sigma_s} your x̃_s differs from Heun's by up to "
-                              f"{max_abs_diff(out, ref):.3g}.")
+                    otherwise=tr("from σ_t = {sigma_t} to σ_s = {sigma_s} your x̃_s differs from Heun's by up to "
+                                 "{max_abs_diff:.3g}.",
+                                 sigma_t=sigma_t, sigma_s=sigma_s, max_abs_diff=max_abs_diff(out, ref)))
 
 
 q2 = Exercise(
@@ -244,8 +249,8 @@ def _order_cases():
     n1 = [10, 20, 40, 80]
     n2 = np.array([8, 16, 32, 64, 128])
     scatter = np.exp(np.array([0.35, -0.05, 0.1, -0.1, -0.3]))
-    return [(n1, [3.0 * k ** -2.0 for k in n1], "an exact power law 3·N^(−2)"),
-            (n2, 0.4 * n2 ** -1.0 * scatter, "measured errors that scatter around 0.4·N^(−1)")]
+    return [(n1, [3.0 * k ** -2.0 for k in n1], tr("an exact power law 3·N^(−2)")),
+            (n2, 0.4 * n2 ** -1.0 * scatter, tr("measured errors that scatter around 0.4·N^(−1)"))]
 
 
 def _check_order(fn) -> None:
@@ -254,8 +259,8 @@ def _check_order(fn) -> None:
         got = as_number(call_student(fn, n, e), "the order p")
         want = reference_estimate_order(n, e)
         check_close(got, want, ORDER_MISTAKES, n, e, rtol=0.0, atol=ORDER_ATOL,
-                    otherwise=f"for {what} (N = {list(np.asarray(n).tolist())}) the least-squares order is {want:.3f}, "
-                              f"you got {got:.3f}.")
+                    otherwise=tr("for {what} (N = {n}) the least-squares order is {want:.3f}, you got {got:.3f}.",
+                                 what=what, n=list(np.asarray(n).tolist()), want=want, got=got))
 
 
 q3 = Exercise(

@@ -1095,4 +1095,279 @@ MESSAGES: dict[str, str] = {
     "close to N(0, I). Use more steps (T = 1000) or larger β_end.":
         "T = {T} 的 {name} 调度最后留下 ᾱ_T = {abar:.3g}：x_T 仍保留着 x0 尺度的 {scale:.0%}，离 N(0, I) 还差得远。"
         "请用更多的步数（T = 1000）或更大的 β_end。",
+
+    # ---- exercises, chapter 1 (diffusion_lab/exercises/ch1.py) ----
+    "the signal is multiplied by ᾱ_t, but it must be √ᾱ_t (a widely copied template makes exactly this mistake). "
+    "Variances add: Var(√ᾱ_t x0) + Var(√(1−ᾱ_t) ε) = ᾱ_t + (1 − ᾱ_t) = 1 for unit-variance data; with ᾱ_t in front "
+    "the signal shrinks far too fast.":
+        "信号被乘上了 ᾱ_t，但应当是 √ᾱ_t（一份流传很广的模板恰好犯了这个错误）。方差相加：Var(√ᾱ_t x0) + "
+        "Var(√(1−ᾱ_t) ε) = ᾱ_t + (1 − ᾱ_t) = 1（对单位方差的数据）；前面乘 ᾱ_t 的话，信号会衰减得太快。",
+    "the noise is multiplied by (1 − ᾱ_t), but 1 − ᾱ_t is its VARIANCE: the factor in front of ε is the standard "
+    "deviation √(1 − ᾱ_t).":
+        "噪声被乘上了 (1 − ᾱ_t)，但 1 − ᾱ_t 是它的方差：ε 前面的系数是标准差 √(1 − ᾱ_t)。",
+    "you used ᾱ_t and 1 − ᾱ_t directly, but those are variances. The factors in front of x0 and ε are their square "
+    "roots: √ᾱ_t and √(1 − ᾱ_t).":
+        "你直接用了 ᾱ_t 和 1 − ᾱ_t，但它们是方差。x0 和 ε 前面的系数是它们的平方根：√ᾱ_t 和 √(1 − ᾱ_t)。",
+    "off by one: you used alphas_cumprod[k + 1], which holds ᾱ_{t+1}. The index k you are given is already t − 1, "
+    "so alphas_cumprod[k] (that is alphas_cumprod[t - 1]) holds ᾱ_t: use it as it is.":
+        "差了一步：你用的是 alphas_cumprod[k + 1]，它存的是 ᾱ_{t+1}。传给你的下标 k 已经是 t − 1，所以 "
+        "alphas_cumprod[k]（即 alphas_cumprod[t - 1]）存的就是 ᾱ_t：直接用它。",
+    "off by one: you used alphas_cumprod[k - 1], which holds ᾱ_{t−1}, one step short. x_t has had the steps 1..t "
+    "applied, and their product ᾱ_t sits at alphas_cumprod[t - 1], which is alphas_cumprod[k] for the index k = t − "
+    "1 you are given: use k as it is.":
+        "差了一步：你用的是 alphas_cumprod[k - 1]，它存的是 ᾱ_{t−1}，少了一步。x_t 已经经历了第 1..t 步，它们的乘积 "
+        "ᾱ_t 位于 alphas_cumprod[t - 1]，对于传给你的下标 k = t − 1，就是 alphas_cumprod[k]：直接用 k。",
+    "the two factors are swapped: √ᾱ_t belongs to x0 (the signal fades as ᾱ_t falls) and √(1 − ᾱ_t) to ε (the noise "
+    "grows).":
+        "两个系数对调了：√ᾱ_t 属于 x0（信号随 ᾱ_t 下降而减弱），√(1 − ᾱ_t) 属于 ε（噪声逐渐增大）。",
+    "you returned only the scaled signal √ᾱ_t x0; add the noise term √(1 − ᾱ_t) ε.":
+        "你只返回了缩放后的信号 √ᾱ_t x0；还要加上噪声项 √(1 − ᾱ_t) ε。",
+    "you raised each α_t = 1 − β_t to a power, (1 − β_t)^t, as if β were the same at every step. That is the "
+    "0.998¹⁰⁰ ≈ 0.819 mistake: β changes with t, so ᾱ_t is the product of DIFFERENT factors (1 − β_1)(1 − β_2)⋯(1 − "
+    "β_t): use torch.cumprod.":
+        "你把每个 α_t = 1 − β_t 取了幂，(1 − β_t)^t，仿佛每一步的 β 都相同。这就是 0.998¹⁰⁰ ≈ 0.819 那个错误：β 随 "
+        "t 变化，所以 ᾱ_t 是一串不同因子的乘积 (1 − β_1)(1 − β_2)⋯(1 − β_t)：请用 torch.cumprod。",
+    "off by one: your ᾱ_t leaves out step t's own factor (you returned ᾱ_{t−1}, starting at ᾱ_0 = 1). x_t has had "
+    "the steps 1..t applied, so the first entry (index 0), ᾱ_1, is already 1 − β_1.":
+        "差了一步：你的 ᾱ_t 漏掉了第 t 步自己的因子（你返回的是 ᾱ_{t−1}，从 ᾱ_0 = 1 开始）。x_t 已经经历了第 1..t "
+        "步，所以第一个元素（下标 0）ᾱ_1 就已经是 1 − β_1。",
+    "off by one: your ᾱ_t includes the factor of step t + 1 as well.":
+        "差了一步：你的 ᾱ_t 把第 t + 1 步的因子也乘进去了。",
+    "you multiplied the β_t. ᾱ_t is the running product of α_t = 1 − β_t, the share of the signal's variance each "
+    "step keeps.":
+        "你把 β_t 连乘了。ᾱ_t 是 α_t = 1 − β_t 的累积乘积，α_t 是每一步保留下来的信号方差份额。",
+    "1 − Σβ_s is only the first-order approximation of the product (good while Σβ is tiny, wrong later, and it even "
+    "goes negative). Multiply the factors: cumprod.":
+        "1 − Σβ_s 只是该乘积的一阶近似（Σβ 很小时还行，之后就错了，甚至会变成负数）。请把各因子相乘：cumprod。",
+    "exp(−Σβ_s) is an approximation (log(1 − β) ≈ −β for small β); multiply the exact factors 1 − β_s instead.":
+        "exp(−Σβ_s) 是一个近似（β 很小时 log(1 − β) ≈ −β）；请改为把精确的因子 1 − β_s 相乘。",
+    "you returned √ᾱ_t (the product of √α_s). The exercise asks for ᾱ_t itself.":
+        "你返回的是 √ᾱ_t（√α_s 的乘积）。题目要的是 ᾱ_t 本身。",
+    "you returned α_t = 1 − β_t; ᾱ_t is their running product up to and including t.":
+        "你返回的是 α_t = 1 − β_t；ᾱ_t 是它们直到 t（含 t）的累积乘积。",
+    "0.998¹⁰⁰ ≈ 0.819 treats β as if it were β_100 = 0.002 at EVERY step (the widely quoted answer). But β_s = "
+    "0.02·s/1000 grows from 0.00002: the earlier factors are much closer to 1. Multiply the 100 different factors "
+    "(1 − β_1)(1 − β_2)⋯(1 − β_100).":
+        "0.998¹⁰⁰ ≈ 0.819 相当于把每一步的 β 都当成 β_100 = 0.002（这是流传很广的答案）。但 β_s = 0.02·s/1000 是从 "
+        "0.00002 开始增长的：前面的因子都更接近 1。请把 100 个不同的因子 (1 − β_1)(1 − β_2)⋯(1 − β_100) 相乘。",
+    "off by one: you multiplied 99 factors (s = 1..99, or s = 0..99 with β_0 = 0). ᾱ_100 has 100 factors, s = "
+    "1..100.":
+        "差了一步：你乘了 99 个因子（s = 1..99，或 s = 0..99 且 β_0 = 0）。ᾱ_100 有 100 个因子，s = 1..100。",
+    "off by one: you multiplied 101 factors; ᾱ_100 has s = 1..100.":
+        "差了一步：你乘了 101 个因子；ᾱ_100 对应 s = 1..100。",
+    "that is α_100 = 1 − β_100 alone, one factor; ᾱ_100 is the product of all 100.":
+        "那只是 α_100 = 1 − β_100 这一个因子；ᾱ_100 是全部 100 个因子的乘积。",
+    "1 − Σβ_s is the first-order approximation; multiply the factors instead (the difference is small here but not "
+    "within 5e-4).":
+        "1 − Σβ_s 是一阶近似；请改为把各因子相乘（这里差别不大，但超出了 5e-4）。",
+    "ᾱ_100":
+        "ᾱ_100",
+    "the two coefficients are swapped. β_t √ᾱ_{t−1}/(1−ᾱ_t) multiplies x0 and (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) multiplies "
+    "x_t. Check at the last reverse step (t = 1, code index k = 0): there 1 − ᾱ_0 = 0, so the mean must be exactly "
+    "x0.":
+        "两个系数对调了。β_t √ᾱ_{t−1}/(1−ᾱ_t) 乘的是 x0，(1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) 乘的是 x_t。"
+        "用反向过程的最后一步（t = 1，代码下标 k = 0）检验：此时 1 − ᾱ_0 = 0，所以均值必须恰好是 x0。",
+    "at k = 0 (step t = 1) you used alphas_cumprod[k - 1] = alphas_cumprod[-1], which Python reads as the LAST "
+    "entry. Before the first step nothing has been multiplied: ᾱ_0 = 1.":
+        "在 k = 0（第 t = 1 步）时你用了 alphas_cumprod[k - 1] = alphas_cumprod[-1]，Python 会把它读成最后一个元素。"
+        "第一步之前还什么都没乘：ᾱ_0 = 1。",
+    "you used ᾱ_t where ᾱ_{t−1} belongs (in √ᾱ_{t−1} and 1 − ᾱ_{t−1}). The posterior looks one step back, so it "
+    "needs the product up to the PREVIOUS step.":
+        "你在该用 ᾱ_{t−1} 的地方（√ᾱ_{t−1} 和 1 − ᾱ_{t−1} 中）用了 ᾱ_t。后验分布是往回看一步，"
+        "所以它需要的是到前一步为止的乘积。",
+    "the x_t coefficient needs √α_t, not α_t.":
+        "x_t 的系数中应为 √α_t，而不是 α_t。",
+    "the x0 coefficient needs √ᾱ_{t−1}, not ᾱ_{t−1}.":
+        "x0 的系数中应为 √ᾱ_{t−1}，而不是 ᾱ_{t−1}。",
+    "the x_t coefficient has √α_t (one step: α_t = 1 − β_t), not √ᾱ_t.":
+        "x_t 的系数中是 √α_t（只有一步：α_t = 1 − β_t），而不是 √ᾱ_t。",
+    "both coefficients are divided by 1 − ᾱ_t; you left that out.":
+        "两个系数都要除以 1 − ᾱ_t；你漏掉了这一步。",
+    "your ᾱ":
+        "你的 ᾱ",
+    "your x_t":
+        "你的 x_t",
+    "Index the schedule at the single index k, so the result has x0's shape.":
+        "用单个下标 k 去索引调度，这样结果才与 x0 形状相同。",
+    "{got:.4f} is not ᾱ_100 (need it within {accuracy}). Build β_s = 0.02·s/1000 for s = 1..100 and multiply the "
+    "factors (1 − β_s).":
+        "{got:.4f} 不是 ᾱ_100（误差需在 {accuracy} 以内）。对 s = 1..100 构造 β_s = 0.02·s/1000，再把各因子 (1 − "
+        "β_s) 相乘。",
+    "your μ̃":
+        "你的 μ̃",
+    "for T = {T} your ᾱ differs from the running product of (1 − β) by up to {max_abs_diff:.3g}.":
+        "当 T = {T} 时，你的 ᾱ 与 (1 − β) 的累积乘积最多相差 {max_abs_diff:.3g}。",
+    "for step t = {t} (T = {T}; code index k = {k}) your x_t differs from √ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to "
+    "{max_abs_diff:.3g}. Check each factor, and that you read ᾱ_t as alphas_cumprod[k].":
+        "在第 t = {t} 步（T = {T}；代码下标 k = {k}），你的 x_t 与 √ᾱ_t·x0 + √(1−ᾱ_t)·ε 最多相差 "
+        "{max_abs_diff:.3g}。逐个检查系数，并确认 ᾱ_t 读的是 alphas_cumprod[k]。",
+    "for step t = {t} (T = {T}; code index k = {k}) your μ̃ differs from the posterior mean by up to "
+    "{max_abs_diff:.3g}. Check the two coefficients and remember ᾱ_0 = 1 at k = 0 (step t = 1).":
+        "在第 t = {t} 步（T = {T}；代码下标 k = {k}），你的 μ̃ 与后验均值最多相差 {max_abs_diff:.3g}。检查两个系数，"
+        "并记住 k = 0（第 t = 1 步）时 ᾱ_0 = 1。",
+    "Exercise 1.1 — closed-form noising":
+        "练习 1.1 —— 闭式加噪",
+    "x_t mixes the clean x0 and the noise ε with two factors that depend only on ᾱ_t = alphas_cumprod[k]. Which "
+    "pair of factors keeps the total variance at 1 for unit-variance data?":
+        "x_t 用两个只依赖 ᾱ_t = alphas_cumprod[k] 的系数把干净的 x0 和噪声 ε 混合起来。"
+        "哪一对系数能让单位方差数据的总方差保持为 1？",
+    "ᾱ_t and 1 − ᾱ_t are the VARIANCES of the two parts; the factors in front of x0 and ε are their standard "
+    "deviations, √ᾱ_t and √(1 − ᾱ_t). The index k you are given is already t − 1: no +1 or −1.":
+        "ᾱ_t 和 1 − ᾱ_t 是两部分的方差；x0 和 ε 前面的系数是它们的标准差 √ᾱ_t 和 √(1 − ᾱ_t)。传给你的下标 k 已经是 "
+        "t − 1：不要再 +1 或 −1。",
+    "abar = alphas_cumprod[k], then return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.":
+        "abar = alphas_cumprod[k]，然后 return abar.sqrt() * x0 + (1 - abar).sqrt() * eps。",
+    "Exercise 1.2 — ᾱ_t from β_t":
+        "练习 1.2 —— 由 β_t 求 ᾱ_t",
+    "α_t = 1 − β_t is the share of the variance that step t keeps. ᾱ_t collects the shares of all the steps 1..t: "
+    "how do shares of shares combine?":
+        "α_t = 1 − β_t 是第 t 步保留下来的方差份额。ᾱ_t 汇总了第 1..t 步的所有份额：份额的份额该如何组合？",
+    "β changes from step to step, so ᾱ_t is a product of DIFFERENT factors (1 − β_1)(1 − β_2)⋯(1 − β_t), not a "
+    "power of one number, and the factor of step t itself is included.":
+        "β 每一步都在变，所以 ᾱ_t 是一串不同因子的乘积 (1 − β_1)(1 − β_2)⋯(1 − β_t)，而不是某一个数的幂，并且包含第 "
+        "t 步自己的因子。",
+    "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]: return torch.cumprod(1 - betas, "
+    "dim=0).":
+        "torch.cumprod(x, dim=0) 返回累积乘积 [x_0, x_0·x_1, ...]：return torch.cumprod(1 - betas, dim=0)。",
+    "Exercise 1.3 — the number ᾱ_100":
+        "练习 1.3 —— ᾱ_100 这个数",
+    "β_s = 0.02·s/T grows with s, so the 100 factors (1 − β_s) are all different: ᾱ_100 is not a power of one "
+    "number.":
+        "β_s = 0.02·s/T 随 s 增大，所以 100 个因子 (1 − β_s) 各不相同：ᾱ_100 不是某一个数的幂。",
+    "The steps s = 1..100 are torch.arange(1, 101, dtype=torch.float64) (code indices 0..99). Make the 100 β's from "
+    "them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).":
+        "第 s = 1..100 步就是 torch.arange(1, 101, dtype=torch.float64)（代码下标 0..99）。由它们构造 100 个 β，"
+        "再把因子 1 − β_s 相乘（用 torch.prod，或你在 q2 写的函数）。",
+    "s = torch.arange(1, 101, dtype=torch.float64); abar_100 = float(torch.prod(1 - 0.02 * s / 1000)).":
+        "s = torch.arange(1, 101, dtype=torch.float64); abar_100 = float(torch.prod(1 - 0.02 * s / 1000))。",
+    "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # steps 1..100 = code indices 0..99\nabar_100 = "
+    "float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```":
+        "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # 第 1..100 步 = 代码下标 0..99\nabar_100 = "
+        "float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039，而不是 0.998**100 ≈ 0.819\n```",
+    "Exercise 1.4 — the posterior mean μ̃_t(x0, x_t)":
+        "练习 1.4 —— 后验均值 μ̃_t(x0, x_t)",
+    "μ̃_t is a weighted sum a·x0 + b·x_t; section 4(a) gives the two weights. Start from α = 1 − betas and ᾱ = "
+    "torch.cumprod(α, 0).":
+        "μ̃_t 是加权和 a·x0 + b·x_t；第 4(a) 节给出了这两个权重。先求 α = 1 − betas 和 ᾱ = torch.cumprod(α, 0)。",
+    "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). With k = t − 1 the "
+    "code index: β_t is betas[k], ᾱ_t is abar[k], and ᾱ_{t−1} is abar[k − 1] for k > 0 and ᾱ_0 = 1 at k = 0 "
+    "(careful: abar[−1] is the LAST entry in Python).":
+        "x0 的权重是 β_t·√ᾱ_{t−1}/(1−ᾱ_t)，x_t 的权重是 (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t)。以 k = t − 1 为代码下标：β_t 是 "
+        "betas[k]，ᾱ_t 是 abar[k]；k > 0 时 ᾱ_{t−1} 是 abar[k − 1]，k = 0 时 ᾱ_0 = 1（注意：在 Python 中 abar[−1] "
+        "是最后一个元素）。",
+    "abar_prev = abar[k - 1] if k > 0 else torch.ones((), dtype=abar.dtype); return betas[k] * abar_prev.sqrt() / "
+    "(1 - abar[k]) * x0 + (1 - abar_prev) * alphas[k].sqrt() / (1 - abar[k]) * x_t.":
+        "abar_prev = abar[k - 1] if k > 0 else torch.ones((), dtype=abar.dtype); return betas[k] * abar_prev.sqrt() "
+        "/ (1 - abar[k]) * x0 + (1 - abar_prev) * alphas[k].sqrt() / (1 - abar[k]) * x_t。",
+
+    # ---- exercises, chapter 7 (diffusion_lab/exercises/ch7.py) ----
+    "the step goes the wrong way: σ falls from σ_t to σ_s, so the step is (σ_s − σ_t)·ε̂, a negative multiple of ε̂ "
+    "— sampling removes noise.":
+        "步长方向反了：σ 从 σ_t 降到 σ_s，所以这一步是 (σ_s − σ_t)·ε̂，是 ε̂ 的负数倍——采样是在去除噪声。",
+    "you returned x̂0 = x̃_t − σ_t·ε̂, a jump all the way to σ = 0. Go only down to σ_s: add σ_s·ε̂ back.":
+        "你返回的是 x̂0 = x̃_t − σ_t·ε̂，一下子跳到了 σ = 0。只需降到 σ_s：再把 σ_s·ε̂ 加回去。",
+    "the step uses variances σ² instead of the noise levels σ: dx̃/dσ = ε̂, so the step is (σ_s − σ_t)·ε̂.":
+        "这一步用了方差 σ² 而不是噪声水平 σ：dx̃/dσ = ε̂，所以这一步是 (σ_s − σ_t)·ε̂。",
+    "you subtracted σ_s·ε̂: x̂0 is x̃_t − σ_t·ε̂ (the current level), and the step adds σ_s·ε̂ back.":
+        "你减去了 σ_s·ε̂：x̂0 是 x̃_t − σ_t·ε̂（当前的噪声水平），这一步要把 σ_s·ε̂ 加回去。",
+    "you returned the Euler trial step: Heun evaluates the slope again at the trial point and redoes the step from "
+    "x̃_t with the average ½(ε̂_start + ε̂_end).":
+        "你返回的是 Euler 试探步：Heun 方法会在试探点再求一次斜率，然后用平均斜率 ½(ε̂_start + ε̂_end) 从 x̃_t "
+        "重新走这一步。",
+    "you used the slope at the end alone: Heun averages both, ½(ε̂(x̃_t, σ_t) + ε̂(x̃', σ_s)).":
+        "你只用了终点处的斜率：Heun 方法取两者的平均，½(ε̂(x̃_t, σ_t) + ε̂(x̃', σ_s))。",
+    "the two slopes are added, not averaged: the step is (σ_s − σ_t)·½(ε̂_start + ε̂_end).":
+        "两个斜率被加起来了，而不是取平均：这一步是 (σ_s − σ_t)·½(ε̂_start + ε̂_end)。",
+    "the corrected step starts from the trial point x̃'; it must start again from x̃_t: x̃_s = x̃_t + (σ_s − "
+    "σ_t)·½(ε̂_start + ε̂_end).":
+        "修正步是从试探点 x̃' 出发的；它必须重新从 x̃_t 出发：x̃_s = x̃_t + (σ_s − σ_t)·½(ε̂_start + ε̂_end)。",
+    "the second slope is taken at x̃_t; Heun takes it at the END of the trial step, ε̂(x̃', σ_s) with x̃' = x̃_t + "
+    "(σ_s − σ_t)·ε̂(x̃_t, σ_t).":
+        "第二个斜率是在 x̃_t 处取的；Heun 方法在试探步的终点取它，即 ε̂(x̃', σ_s)，其中 x̃' = x̃_t + (σ_s − "
+        "σ_t)·ε̂(x̃_t, σ_t)。",
+    "the sign: the error FALLS as N grows, so the slope of log error against log N is negative; the order p is "
+    "minus that slope (a positive number: 1 for Euler, 2 for Heun).":
+        "符号错了：误差随 N 增大而下降，所以 log 误差对 log N 的斜率是负的；收敛阶 p 是这个斜率的相反数（一个正数："
+        "Euler 为 1，Heun 为 2）。",
+    "two different logarithms: log10 on one axis and the natural log on the other scale the slope by ln 10 ≈ 2.3. "
+    "Use the same logarithm for both.":
+        "用了两种不同的对数：一个轴用 log10、另一个轴用自然对数，会让斜率差一个因子 ln 10 ≈ 2.3。"
+        "两个轴请用同一种对数。",
+    "the axes are swapped: fit log error (y) against log N (x), so that the slope is −p (you got about 1/p).":
+        "坐标轴对调了：应以 log 误差（y）对 log N（x）拟合，这样斜率才是 −p（你得到的大约是 1/p）。",
+    "you used only the first and last points. Single runs scatter; a least-squares line through ALL points "
+    "(np.polyfit(np.log(N), np.log(errors), 1)) averages that out.":
+        "你只用了第一个和最后一个点。单次运行的结果有波动；用穿过所有点的最小二乘直线（np.polyfit(np.log(N), "
+        "np.log(errors), 1)）可以把波动平均掉。",
+    "you fitted a straight line to the raw numbers. A power law error ≈ C·N^(−p) is a straight line only on log-log "
+    "axes: take the logarithm of both N and the error first.":
+        "你对原始数值拟合了直线。幂律 误差 ≈ C·N^(−p) 只有在双对数坐标下才是直线：先对 N 和误差都取对数。",
+    "x̃_s":
+        "x̃_s",
+    "One step keeps x̃'s shape.":
+        "一步之后仍保持 x̃ 的形状。",
+    "the order p":
+        "收敛阶 p",
+    "an exact power law 3·N^(−2)":
+        "精确的幂律 3·N^(−2)",
+    "measured errors that scatter around 0.4·N^(−1)":
+        "在 0.4·N^(−1) 附近波动的实测误差",
+    "from σ_t = {sigma_t:.4g} (t = {t}) to σ_s = {sigma_s:.4g} (s = {s}): √ᾱ_s times your x̃_s differs from the "
+    "package's DDIM step by up to {max_abs_diff:.3g}.":
+        "从 σ_t = {sigma_t:.4g}（t = {t}）到 σ_s = {sigma_s:.4g}（s = {s}）：√ᾱ_s 乘以你的 x̃_s，与程序包的 DDIM "
+        "一步最多相差 {max_abs_diff:.3g}。",
+    "your heun_step called eps_fn at σ = 0. There is no network at σ = 0 (x̃ is then x0 itself): when sigma_s == 0, "
+    "return the Euler step without a second call.":
+        "你的 heun_step 在 σ = 0 处调用了 eps_fn。σ = 0 处没有网络（此时 x̃ 就是 x0 本身）：sigma_s == 0 时，"
+        "直接返回 Euler 步，不要第二次调用。",
+    "at σ_t and at the end of the trial step (σ_s).":
+        "在 σ_t 处和试探步的终点（σ_s）处。",
+    "only at σ_t (no network at σ = 0).":
+        "只在 σ_t 处（σ = 0 处没有网络）。",
+    "from σ_t = {sigma_t} to σ_s = {sigma_s} your heun_step called eps_fn {calls} time(s) at σ = {sigmas}; Heun "
+    "needs {expected}: {where}":
+        "从 σ_t = {sigma_t} 到 σ_s = {sigma_s}，你的 heun_step 在 σ = {sigmas} 处调用了 eps_fn {calls} 次；Heun "
+        "方法需要 {expected} 次：{where}",
+    "from σ_t = {sigma_t} to σ_s = {sigma_s} your x̃_s differs from Heun's by up to {max_abs_diff:.3g}.":
+        "从 σ_t = {sigma_t} 到 σ_s = {sigma_s}，你的 x̃_s 与 Heun 方法的结果最多相差 {max_abs_diff:.3g}。",
+    "for {what} (N = {n}) the least-squares order is {want:.3f}, you got {got:.3f}.":
+        "对于{what}（N = {n}），最小二乘给出的收敛阶是 {want:.3f}，你的结果是 {got:.3f}。",
+    "Exercise 7.1 — an Euler step in σ (= DDIM)":
+        "练习 7.1 —— 在 σ 上走一步 Euler（= DDIM）",
+    "Euler's method: new value = old value + step × slope at the start. Here the slope is dx̃/dσ = ε̂ and the step "
+    "in σ goes from σ_t down to σ_s.":
+        "Euler 方法：新值 = 旧值 + 步长 × 起点处的斜率。这里斜率是 dx̃/dσ = ε̂，σ 上的步长是从 σ_t 降到 σ_s。",
+    "The step is σ_s − σ_t (negative: σ falls), the slope ε̂. Note that x̃_t − σ_t·ε̂ is x̂0, so the answer is also "
+    "x̂0 + σ_s·ε̂: DDIM.":
+        "步长是 σ_s − σ_t（为负：σ 在下降），斜率是 ε̂。注意 x̃_t − σ_t·ε̂ 就是 x̂0，所以答案也可以写成 x̂0 + "
+        "σ_s·ε̂：这正是 DDIM。",
+    "return x_tilde + (sigma_s - sigma_t) * eps_hat":
+        "return x_tilde + (sigma_s - sigma_t) * eps_hat",
+    "Exercise 7.2 — Heun's correction":
+        "练习 7.2 —— Heun 修正",
+    "First an Euler step to σ_s as a trial. Then ask eps_fn for the slope at that trial point, and redo the step "
+    "from the start with the average of the two slopes. At σ_s = 0 stop after the trial.":
+        "先走一步 Euler 到 σ_s 作为试探。再向 eps_fn 要试探点处的斜率，用两个斜率的平均值从起点重新走这一步。σ_s = "
+        "0 时在试探步之后就停下。",
+    "h = sigma_s − sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h·d1. If sigma_s == 0 return the "
+    "trial; else d2 = eps_fn(trial, sigma_s) and the answer is x_tilde + h·(d1 + d2)/2.":
+        "h = sigma_s − sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h·d1。若 sigma_s == 0，返回 trial；"
+        "否则 d2 = eps_fn(trial, sigma_s)，答案是 x_tilde + h·(d1 + d2)/2。",
+    "h = sigma_s - sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h * d1; if sigma_s == 0: return trial; "
+    "d2 = eps_fn(trial, sigma_s); return x_tilde + h * 0.5 * (d1 + d2)":
+        "h = sigma_s - sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h * d1; if sigma_s == 0: return "
+        "trial; d2 = eps_fn(trial, sigma_s); return x_tilde + h * 0.5 * (d1 + d2)",
+    "Exercise 7.3 — a convergence order from measured errors":
+        "练习 7.3 —— 由实测误差求收敛阶",
+    "error ≈ C·N^(−p) becomes a straight line after taking logarithms: log error = log C − p·log N. Fit that line "
+    "through all your points.":
+        "误差 ≈ C·N^(−p) 取对数后变成一条直线：log 误差 = log C − p·log N。用你的所有点拟合这条直线。",
+    "np.polyfit(x, y, 1) returns [slope, intercept] of the least-squares line; use x = log N, y = log error (the "
+    "same logarithm for both), and return −slope.":
+        "np.polyfit(x, y, 1) 返回最小二乘直线的 [斜率, 截距]；取 x = log N、y = log 误差（两者用同一种对数），返回 "
+        "−斜率。",
+    "slope = np.polyfit(np.log(np.asarray(step_counts, float)), np.log(np.asarray(errors, float)), 1)[0]; return "
+    "-slope":
+        "slope = np.polyfit(np.log(np.asarray(step_counts, float)), np.log(np.asarray(errors, float)), 1)[0]; "
+        "return -slope",
 }
