@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import re
 import warnings
 from pathlib import Path
@@ -183,13 +184,13 @@ def test_view_keys_and_control_labels_are_shown_in_chinese():
 
 # ---- figures ------------------------------------------------------------------------------------------
 def _small_views():
-    from diffusion_lab.views import forward_1d, guidance_explorer, schedule_comparison
-
-    short = dl.make_schedule("linear", 100, beta_start=1e-3, beta_end=0.02, warn=False)
-    yield forward_1d.Forward1DView(short, n_traj=40, n_show=5, t=30)
-    yield schedule_comparison.SchedulesView(n_points=30)
-    yield guidance_explorer.GuidedField2DView(guidance_explorer.labelled_ring(), short, n=30, ws=(0.0, 1.0, 3.0),
-                                              t_choices=(5, 20), grid_n=5, num_steps=3)
+    """A small instance of every view class, built by the factories of tests/test_views_contract.py."""
+    spec = importlib.util.spec_from_file_location("views_contract", Path(__file__).with_name("test_views_contract.py"))
+    contract = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(contract)
+    classes = contract._view_classes()
+    for name, factory in contract.FACTORIES.items():
+        yield factory(classes[name][0])
 
 
 def _figure_texts(fig) -> list[str]:
@@ -207,7 +208,7 @@ def test_views_draw_chinese_without_missing_glyphs():
     dl.set_language("zh")
     for view in _small_views():
         texts = _figure_texts(view.fig)
-        assert any(i18n.has_chinese(t) for t in texts), (type(view).__name__, texts)
+        assert any(i18n.has_chinese(t) for t in texts), (type(view).__name__, texts)          # its words in Chinese
         with warnings.catch_warnings():
             warnings.simplefilter("error")                # "Glyph … missing from font" would fail here
             figure_png(view.fig)

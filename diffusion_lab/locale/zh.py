@@ -1370,4 +1370,178 @@ MESSAGES: dict[str, str] = {
     "-slope":
         "slope = np.polyfit(np.log(np.asarray(step_counts, float)), np.log(np.asarray(errors, float)), 1)[0]; "
         "return -slope",
+
+    # ---- views: scatter_2d, eps_prediction, reverse_process, fast_samplers (figure text, HTML keys) ----
+    "<span style='color:#999'>● x0 (data)</span> &nbsp; <span style='color:{c0}'>● x_t</span> &nbsp; <span "
+    "style='color:{c3}'>━ exact q(x_t): 1σ, 2σ levels</span> &nbsp; <span>╌ N(0, I): 1σ, 2σ circles</span> &nbsp; "
+    "<span style='color:{c2}'>○ √ᾱ_t E[x0] (closed-form mean) on its path</span> &nbsp; <b>×</b> mean of the points "
+    "&nbsp;·&nbsp; axes [−4, 4]², grid lines every 2 units, slider t = 1..T":
+        "<span style='color:#999'>● x0（数据）</span> &nbsp; <span style='color:{c0}'>● x_t</span> &nbsp; <span "
+        "style='color:{c3}'>━ 精确的 q(x_t)：1σ、2σ 等高线</span> &nbsp; <span>╌ N(0, I)：1σ、2σ 圆</span> &nbsp; "
+        "<span style='color:{c2}'>○ √ᾱ_t E[x0]（闭式解的均值）及其轨迹</span> &nbsp; <b>×</b> 各点的均值 "
+        "&nbsp;·&nbsp; 坐标范围 [−4, 4]²，网格线间隔 2，滑块 t = 1..T",
+    "  (samples only)":
+        "  （仅有样本）",
+    "x0 (data)":
+        "x0（数据）",
+    "linear schedule, {schedule} (steps t = 1..{T})":
+        "线性调度，{schedule}（步数 t = 1..{T}）",
+    "mean of the cloud {title}":
+        "点云的均值 {title}",
+    "covariance of the cloud {title}":
+        "点云的协方差 {title}",
+    "first coordinate of x":
+        "x 的第一个坐标",
+    "second coordinate of x":
+        "x 的第二个坐标",
+    "step t":
+        "步数 t",
+    "exact q(x_t): 1σ, 2σ":
+        "精确的 q(x_t)：1σ、2σ",
+    "√ᾱ_t E[x0] and its path":
+        "√ᾱ_t E[x0] 及其轨迹",
+    "mean of the points":
+        "各点的均值",
+    "training step":
+        "训练步数",
+    "L_simple (per coordinate)":
+        "L_simple（每个坐标）",
+    "noising step t (1 … T)":
+        "加噪步数 t（1 … T）",
+    "squared error per coordinate":
+        "每个坐标的平方误差",
+    "noising step t (centre of each bucket)":
+        "加噪步数 t（各区间的中心）",
+    "x_t, coordinate 1 (ticks −{lim:g}, 0, {lim:g})":
+        "x_t 的坐标 1（刻度 −{lim:g}、0、{lim:g}）",
+    "x_t, coordinate 2":
+        "x_t 的坐标 2",
+    "network's distance to ε* by t":
+        "网络到 ε* 的距离随 t 的变化",
+    "noising step t":
+        "加噪步数 t",
+    "mean (ε̂ − ε*)² per coordinate":
+        "每个坐标的 (ε̂ − ε*)² 均值",
+    "t = {t}: mean (ε̂ − ε*)² = {err:.4f}":
+        "t = {t}：(ε̂ − ε*)² 的均值 = {err:.4f}",
+    "t = {t}, ᾱ_t = {abar:.3f}: mean (x̂0 − x0)² = {mse:.3f}":
+        "t = {t}，ᾱ_t = {abar:.3f}：(x̂0 − x0)² 的均值 = {mse:.3f}",
+    "loss of each training step":
+        "每个训练步的损失",
+    "L_simple of the {label}":
+        "{label}的 L_simple",
+    "L_simple of the exact ε* (floor)":
+        "精确 ε* 的 L_simple（下限）",
+    "mean (ε̂ − ε*)² of the {label}":
+        "{label}的 (ε̂ − ε*)² 均值",
+    "x̂0 from it":
+        "由它得到的 x̂0",
+    "exact ε*(x_t, t)":
+        "精确的 ε*(x_t, t)",
+    "network ε̂(x_t, t)":
+        "网络的 ε̂(x_t, t)",
+    "mean (ε̂ − ε*)²":
+        "(ε̂ − ε*)² 的均值",
+    "current t":
+        "当前的 t",
+    "running mean over {window} steps":
+        "{window} 步的滑动平均",
+    "loss of the exact ε* ({floor:.3f})":
+        "精确 ε* 的损失（{floor:.3f}）",
+    "samples x_t":
+        "样本 x_t",
+    "x_t at t = {t}":
+        "t = {t} 时的 x_t",
+    "x̂0 predicted from x_{t}":
+        "由 x_{t} 预测的 x̂0",
+    "DDIM, 250 network calls, η = 0.75\nNLL 0.00 (DDPM-1000: 0.00)":
+        "DDIM，250 次网络调用，η = 0.75\nNLL 0.00（DDPM-1000：0.00）",
+    "NLL vs network calls: DDIM η = 0 (blue),\nDDPM-1000 (dashed), current setting (square)":
+        "NLL 与网络调用次数：DDIM η = 0（蓝色），\nDDPM-1000（虚线），当前设置（方块）",
+    "DDIM, {k} network calls, η = {eta:g}\nNLL {nll:.2f}{ref}":
+        "DDIM，{k} 次网络调用，η = {eta:g}\nNLL {nll:.2f}{ref}",
+    "NLL (nats)":
+        "NLL（nat）",
+    "MMD² (V-statistic)":
+        "MMD²（V 统计量）",
+    "network calls":
+        "网络调用次数",
+    "fresh data":
+        "新数据",
+    "fresh data (floor)":
+        "新数据（下限）",
+    "x̂0 from x_{t}":
+        "由 x_{t} 得到的 x̂0",
+    "<span style='color:{c3}'>→ −ε* = √(1−ᾱ_t)·∇log q_t</span> (the score scaled by the noise level; length ∝ "
+    "√|ε*|) &nbsp;·&nbsp; shading: log q_t over 6 nats, dark = dense &nbsp;·&nbsp; axes [−3.5, 3.5]²":
+        "<span style='color:{c3}'>→ −ε* = √(1−ᾱ_t)·∇log q_t</span>（按噪声水平缩放的得分函数；长度 ∝ √|ε*|） "
+        "&nbsp;·&nbsp; 阴影：log q_t，跨度 6 nat，越深越密 &nbsp;·&nbsp; 坐标范围 [−3.5, 3.5]²",
+    "<span style='color:#999'>● data</span> &nbsp; <span style='color:{c0}'>● samples</span> &nbsp; ○ x_T of the "
+    "paths &nbsp; <span style='color:{c1}'>━ paths x_T → x0, one segment per step</span> &nbsp;·&nbsp; title: "
+    "steps, network calls made, NLL (DDPM-1000's in brackets)":
+        "<span style='color:#999'>● 数据</span> &nbsp; <span style='color:{c0}'>● 样本</span> &nbsp; ○ 各条路径的 "
+        "x_T &nbsp; <span style='color:{c1}'>━ 路径 x_T → x0，每步一段</span> &nbsp;·&nbsp; 标题：步数、"
+        "实际的网络调用次数、NLL（括号内为 DDPM-1000 的值）",
+    "noise level σ_t (log scale)":
+        "噪声水平 σ_t（对数坐标）",
+    "Where the samplers evaluate ε̂: {name} schedule, T = {T}":
+        "各采样器在哪里计算 ε̂：{name} 调度，T = {T}",
+    "steps N (log scale)":
+        "步数 N（对数坐标）",
+    "RMS error at σ_1 (log scale)":
+        "σ_1 处的均方根误差（对数坐标）",
+    "Gaussian data, exact ODE solution known: error ≈ C·N^(−order)":
+        "高斯数据，常微分方程的精确解已知：误差 ≈ C·N^(−阶)",
+    "network calls (log scale)":
+        "网络调用次数（对数坐标）",
+    "arrows: −ε* = √(1−ᾱ_t)·∇log q_t, length ∝ √|ε*|;  shading: log q_t (dark = dense)":
+        "箭头：−ε* = √(1−ᾱ_t)·∇log q_t，长度 ∝ √|ε*|；  阴影：log q_t（越深越密）",
+    "t = {t}   σ_t = {sigma:.3g}   largest |ε*| = {longest:.2f}":
+        "t = {t}   σ_t = {sigma:.3g}   最大的 |ε*| = {longest:.2f}",
+    "{sampler}, {spacing}: {steps} steps, {calls} calls{quality}{ref}":
+        "{sampler}，{spacing}：{steps} 步，{calls} 次调用{quality}{ref}",
+    ": measured order {order:.2f}":
+        "：实测收敛阶 {order:.2f}",
+    "ring, exact ε* (n = {n}, {seeds} runs)":
+        "圆环，精确 ε*（n = {n}，{seeds} 次运行）",
+    "NLL (nats, lower = denser)":
+        "NLL（nat，越低越密）",
+    "digit Fréchet distance (lower = better)":
+        "数字图像的 Fréchet 距离（越低越好）",
+    "8×8 digits, U-Net (n = {n})":
+        "8×8 数字，U-Net（n = {n}）",
+    "x_T of the paths":
+        "各条路径的 x_T",
+    "paths of {n} samples to x0":
+        "{n} 个样本到 x0 的路径",
+    "{spacing} grid, {n} steps (then σ_0 = 0)":
+        "{spacing} 网格，{n} 步（之后 σ_0 = 0）",
+    "ring, shipped MLP (n = {n}, {seeds} runs)":
+        "圆环，随课程提供的 MLP（n = {n}，{seeds} 次运行）",
+    "fresh data (entropy)":
+        "新数据（熵）",
+    "real vs real digits":
+        "真实数字与真实数字之间",
+    "slope −{p} (guide)":
+        "斜率 −{p}（参考线）",
+    "data":
+        "数据",
+    "samples":
+        "样本",
+    "sampler":
+        "采样器",
+    "network":
+        "网络",
+    "Gaussian N((2,2), 0.5²I)":
+        "高斯分布 N((2,2), 0.5²I)",
+    "two moons":
+        "双月形",
+    "swiss roll":
+        "瑞士卷",
+    "ring of 8 Gaussians":
+        "8 个高斯分布组成的圆环",
+    "3×3 grid of Gaussians":
+        "3×3 网格状的高斯分布",
+    "checkerboard":
+        "棋盘格",
 }

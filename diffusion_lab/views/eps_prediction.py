@@ -29,6 +29,7 @@ from matplotlib.ticker import MaxNLocator
 from ..distributions import GaussianMixture, make_distribution
 from ..forward import q_sample
 from ..metrics import ErrorByT, denoise, eps_field
+from ..i18n import tr_fig
 from ..plotting import PALETTE, new_figure, new_figure_with_side_panel, square_axes, tile_images, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
@@ -104,8 +105,8 @@ class EpsFieldView(View):
         the key below the axes (static)."""
         ax, lim, grid_n = self.ax, self.lim, self.grid_n
         square_axes(ax, lim, labels=False)
-        ax.set_xlabel(f"x_t, coordinate 1 (ticks −{lim:g}, 0, {lim:g})")
-        ax.set_ylabel("x_t, coordinate 2")
+        ax.set_xlabel(tr_fig("x_t, coordinate 1 (ticks −{lim:g}, 0, {lim:g})", lim=lim))
+        ax.set_ylabel(tr_fig("x_t, coordinate 2"))
         self.points = ax.scatter(np.zeros(n_points), np.zeros(n_points), s=3, color="0.6", lw=0, zorder=1)
         pts, _, _ = eps_field(self.model, self.schedule, self.dist, 0, lim, grid_n)
         zeros = np.zeros(len(pts))
@@ -114,8 +115,9 @@ class EpsFieldView(View):
         self.q_exact = ax.quiver(pts[:, 0], pts[:, 1], zeros, zeros, color=PALETTE[1], **kw)
         self.q_model = ax.quiver(pts[:, 0], pts[:, 1], zeros, zeros, color=PALETTE[0], **kw)
         self.title = ax.set_title("", fontsize=10, y=1.0)          # fixed position: the title is blitted
-        handles = [_arrow_handle(PALETTE[1], "exact ε*(x_t, t)"), _arrow_handle(PALETTE[0], "network ε̂(x_t, t)"),
-                   Line2D([], [], ls="", marker="o", ms=4, color="0.6", label="samples x_t")]
+        handles = [_arrow_handle(PALETTE[1], tr_fig("exact ε*(x_t, t)")),
+                   _arrow_handle(PALETTE[0], tr_fig("network ε̂(x_t, t)")),
+                   Line2D([], [], ls="", marker="o", ms=4, color="0.6", label=tr_fig("samples x_t"))]
         # below the axes, so no arrow is ever drawn over it (blitting draws the arrows last)
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=9,
                   frameon=False, handlelength=1.2, columnspacing=0.9)
@@ -124,13 +126,13 @@ class EpsFieldView(View):
         """mean (ε̂ − ε*)² against the maths' t, with a vertical line at the current t (returned)."""
         axe, error = self.axe, self.error
         axe.plot(np.asarray(error.ts) + 1, error.mse_to_exact, "o-", color=PALETTE[0], ms=3,
-                 label="mean (ε̂ − ε*)²")
-        axe.set_title("network's distance to ε* by t", fontsize=10)
-        axe.set_xlabel("noising step t"); axe.set_ylabel("mean (ε̂ − ε*)² per coordinate")
+                 label=tr_fig("mean (ε̂ − ε*)²"))
+        axe.set_title(tr_fig("network's distance to ε* by t"), fontsize=10)
+        axe.set_xlabel(tr_fig("noising step t")); axe.set_ylabel(tr_fig("mean (ε̂ − ε*)² per coordinate"))
         axe.set_xlim(0, self.schedule.T + 1)
         axe.set_ylim(0, max(1e-3, 1.1 * float(np.max(error.mse_to_exact))))
         axe.yaxis.set_major_locator(MaxNLocator(3)); axe.xaxis.set_major_locator(MaxNLocator(4, integer=True))
-        vline = axe.axvline(1, color="black", lw=1, label="current t")
+        vline = axe.axvline(1, color="black", lw=1, label=tr_fig("current t"))
         axe.legend(loc="best", fontsize=9)
         return vline
 
@@ -143,7 +145,7 @@ class EpsFieldView(View):
         x_t = q_sample(self.schedule, self.x0, k, noise=self.noise)
         self.points.set_offsets(to_numpy(x_t))
         err = float(np.mean((e_model - e_exact) ** 2))
-        self.title.set_text(f"t = {t}: mean (ε̂ − ε*)² = {err:.4f}")
+        self.title.set_text(tr_fig("t = {t}: mean (ε̂ − ε*)² = {err:.4f}", t=t, err=err))
         if self.vline is not None:
             self.vline.set_xdata([t, t])
 
@@ -196,8 +198,8 @@ class DenoiseView(View):
         x_t, x0_hat = denoise(self.model, self.schedule, self.x0, k, noise=self.noise)
         self.im.set_data(self._tiles(x_t, x0_hat))
         mse = float((x0_hat.clamp(-1, 1) - self.x0).pow(2).mean())
-        self.title.set_text(f"t = {t}, ᾱ_t = {float(self.schedule.alphas_cumprod[k]):.3f}: "
-                            f"mean (x̂0 − x0)² = {mse:.3f}")
+        self.title.set_text(tr_fig("t = {t}, ᾱ_t = {abar:.3f}: mean (x̂0 − x0)² = {mse:.3f}",
+                                   t=t, abar=float(self.schedule.alphas_cumprod[k]), mse=mse))
 
     def dynamic_artists(self) -> list:
         """What a t move changes: the tiled image and the title."""
@@ -212,11 +214,12 @@ def plot_loss_curve(history, window: int = 50, ax=None, label: str | None = None
     if ax is None:
         _, ax = plt.subplots(figsize=(6.0, 3.2))
     h = np.asarray(history, dtype=np.float64)
-    ax.plot(h, color=PALETTE[0], alpha=0.2, lw=0.8, label="loss of each training step")
-    ax.plot(smooth(h, window), color=PALETTE[0], label=label or f"running mean over {window} steps")
+    ax.plot(h, color=PALETTE[0], alpha=0.2, lw=0.8, label=tr_fig("loss of each training step"))
+    ax.plot(smooth(h, window), color=PALETTE[0],
+            label=label or tr_fig("running mean over {window} steps", window=window))
     if floor is not None:
-        ax.axhline(floor, color=PALETTE[1], ls="--", label=f"loss of the exact ε* ({floor:.3f})")
-    ax.set_xlabel("training step"); ax.set_ylabel("L_simple (per coordinate)")
+        ax.axhline(floor, color=PALETTE[1], ls="--", label=tr_fig("loss of the exact ε* ({floor:.3f})", floor=floor))
+    ax.set_xlabel(tr_fig("training step")); ax.set_ylabel(tr_fig("L_simple (per coordinate)"))
     ax.set_ylim(0, max(1.2, float(np.percentile(h, 99)) if h.size else 1.2))
     ax.legend(fontsize=9)
     return ax
@@ -228,10 +231,13 @@ def plot_eps_error_by_t(error: ErrorByT, ax=None, label: str = "network"):
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.4))
     t = np.asarray(error.ts) + 1
-    ax.plot(t, error.loss_model, "o-", ms=3, color=PALETTE[0], label=f"L_simple of the {label}")
-    ax.plot(t, error.loss_exact, "s--", ms=3, color=PALETTE[1], label="L_simple of the exact ε* (floor)")
-    ax.plot(t, error.mse_to_exact, "^-", ms=3, color=PALETTE[3], label=f"mean (ε̂ − ε*)² of the {label}")
-    ax.set_yscale("log"); ax.set_xlabel("noising step t (1 … T)"); ax.set_ylabel("squared error per coordinate")
+    label = tr_fig(label)                      # the default "network" in the chosen language
+    ax.plot(t, error.loss_model, "o-", ms=3, color=PALETTE[0], label=tr_fig("L_simple of the {label}", label=label))
+    ax.plot(t, error.loss_exact, "s--", ms=3, color=PALETTE[1], label=tr_fig("L_simple of the exact ε* (floor)"))
+    ax.plot(t, error.mse_to_exact, "^-", ms=3, color=PALETTE[3], label=tr_fig("mean (ε̂ − ε*)² of the {label}",
+                                                                              label=label))
+    ax.set_yscale("log"); ax.set_xlabel(tr_fig("noising step t (1 … T)"))
+    ax.set_ylabel(tr_fig("squared error per coordinate"))
     ax.legend(fontsize=9)
     return ax
 
@@ -245,8 +251,8 @@ def plot_loss_by_t(results: dict, ax=None):
         mid, loss, sem = to_numpy(lb.t_mid) + 1, to_numpy(lb.loss), to_numpy(lb.sem)
         ax.plot(mid, loss, "o-", ms=3, color=PALETTE[i % len(PALETTE)], label=label)
         ax.fill_between(mid, loss - 2 * sem, loss + 2 * sem, color=PALETTE[i % len(PALETTE)], alpha=0.2)
-    ax.set_yscale("log"); ax.set_xlabel("noising step t (centre of each bucket)")
-    ax.set_ylabel("L_simple (per coordinate)")
+    ax.set_yscale("log"); ax.set_xlabel(tr_fig("noising step t (centre of each bucket)"))
+    ax.set_ylabel(tr_fig("L_simple (per coordinate)"))
     ax.legend(fontsize=9)
     return ax
 
@@ -267,7 +273,7 @@ def plot_denoise_grid(model, schedule: NoiseSchedule, x0: torch.Tensor, ts: Sequ
         axes[0, j].imshow(to_numpy(x_t[0, 0]).clip(-1, 1), cmap="gray", vmin=-1, vmax=1)
         axes[0, j].set_title(f"x_t, t = {t}", fontsize=10)
         axes[1, j].imshow(to_numpy(x0_hat[0, 0]).clip(-1, 1), cmap="gray", vmin=-1, vmax=1)
-        axes[1, j].set_title("x̂0 from it", fontsize=10)
+        axes[1, j].set_title(tr_fig("x̂0 from it"), fontsize=10)
     fig.tight_layout()
     return fig
 

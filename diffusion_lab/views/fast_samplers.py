@@ -27,6 +27,7 @@ from matplotlib.ticker import NullLocator
 
 from ..distributions import GaussianMixture, make_distribution
 from ..metrics import Quality, sample_quality
+from ..i18n import Message, tr_fig
 from ..plotting import PALETTE, new_figure, square_axes, tile_images, to_numpy
 from ..sampling import (SAMPLER_LABELS, SIGMA_SAMPLERS, SIGMA_SPACINGS, sigma_sampler_steps, sigma_timesteps,
                         sigmas_of, steps_for_calls)
@@ -102,17 +103,16 @@ def sampler_paths(name: str, eps_model, schedule: NoiseSchedule, x_T: torch.Tens
 # ---------------------------------------------------------------------------------------------
 #: The score view's key, for ``widgets.explorer(view, title=SCORE_LEGEND_HTML, ...)`` (the figure carries
 #: the same key as a static line under the axes, for pictures shown without the explorer).
-SCORE_LEGEND_HTML = (
-    f"<span style='color:{PALETTE[3]}'>→ −ε* = √(1−ᾱ_t)·∇log q_t</span> (the score scaled by the noise level; "
-    "length ∝ √|ε*|) &nbsp;·&nbsp; shading: log q_t over 6 nats, dark = dense &nbsp;·&nbsp; axes [−3.5, 3.5]²"
-)
+SCORE_LEGEND_HTML = Message(           # shown by the explorer in the chosen language
+    "<span style='color:{c3}'>→ −ε* = √(1−ᾱ_t)·∇log q_t</span> (the score scaled by the noise level; "
+    "length ∝ √|ε*|) &nbsp;·&nbsp; shading: log q_t over 6 nats, dark = dense &nbsp;·&nbsp; axes [−3.5, 3.5]²",
+    c3=PALETTE[3])
 #: The sampler view's key, for ``widgets.explorer(view, title=PATHS_LEGEND_HTML, ...)``.
-PATHS_LEGEND_HTML = (
+PATHS_LEGEND_HTML = Message(
     "<span style='color:#999'>● data</span> &nbsp; "
-    f"<span style='color:{PALETTE[0]}'>● samples</span> &nbsp; ○ x_T of the paths &nbsp; "
-    f"<span style='color:{PALETTE[1]}'>━ paths x_T → x0, one segment per step</span> &nbsp;·&nbsp; "
-    "title: steps, network calls made, NLL (DDPM-1000's in brackets)"
-)
+    "<span style='color:{c0}'>● samples</span> &nbsp; ○ x_T of the paths &nbsp; "
+    "<span style='color:{c1}'>━ paths x_T → x0, one segment per step</span> &nbsp;·&nbsp; "
+    "title: steps, network calls made, NLL (DDPM-1000's in brackets)", c0=PALETTE[0], c1=PALETTE[1])
 
 
 class ScoreFieldView(View):
@@ -153,7 +153,8 @@ class ScoreFieldView(View):
         ax.grid(False)
         ax.set_xlabel("x₁"); ax.set_ylabel("x₂")
         self.title = ax.set_title("t", fontsize=10, y=1.0)
-        self.fig.text(0.5, 0.012, "arrows: −ε* = √(1−ᾱ_t)·∇log q_t, length ∝ √|ε*|;  shading: log q_t (dark = dense)",
+        self.fig.text(0.5, 0.012,
+                      tr_fig("arrows: −ε* = √(1−ᾱ_t)·∇log q_t, length ∝ √|ε*|;  shading: log q_t (dark = dense)"),
                       ha="center", va="bottom", fontsize=8, color="0.25")
 
     def _build_field(self) -> None:
@@ -178,7 +179,8 @@ class ScoreFieldView(View):
         # log q_t over the 6 nats below its largest value on the plane: 1 (black) down to 0 (white)
         self.image.set_data(np.clip(log_q - log_q.max(), -6.0, 0.0) / 6.0 + 1.0)
         sigma = float(sigmas_of(self.schedule)[k])
-        self.title.set_text(f"t = {t}   σ_t = {sigma:.3g}   largest |ε*| = {longest:.2f}")
+        self.title.set_text(tr_fig("t = {t}   σ_t = {sigma:.3g}   largest |ε*| = {longest:.2f}",
+                                   t=t, sigma=sigma, longest=longest))
 
     def dynamic_artists(self) -> list:
         """The shading, the arrows and the title: all a move of t changes."""
@@ -214,7 +216,7 @@ class SamplerPathsView(View):
         """Square axes with labels, the one-line title at a fixed position."""
         square_axes(self.ax, lim)
         self.ax.set_xlabel("x₁"); self.ax.set_ylabel("x₂")
-        self.title = self.ax.set_title("sampler", fontsize=10, y=1.0)
+        self.title = self.ax.set_title(tr_fig("sampler"), fontsize=10, y=1.0)
 
     def _build_points(self) -> None:
         """The data (grey, static), the start points of the paths (static), the samples and the paths
@@ -229,7 +231,8 @@ class SamplerPathsView(View):
         self.paths = LineCollection([], colors=PALETTE[1], linewidths=1.0, alpha=0.85, zorder=3)
         ax.add_collection(self.paths)
         handles = [ghost, self.scatter, starts, Line2D([], [], color=PALETTE[1], lw=1.5)]
-        self.fig.legend(handles, ["data", "samples", "x_T of the paths", f"paths of {self.n_paths} samples to x0"],
+        self.fig.legend(handles, [tr_fig("data"), tr_fig("samples"), tr_fig("x_T of the paths"),
+                                  tr_fig("paths of {n} samples to x0", n=self.n_paths)],
                         loc="lower center", ncol=2, fontsize=8, markerscale=2, frameon=False)
 
     def run(self, sampler: str, nfe: int, spacing: str) -> SamplerRun:
@@ -256,7 +259,9 @@ class SamplerPathsView(View):
         steps = run.paths.shape[1] - 1
         quality = f"   NLL {run.quality.nll:.2f}" if run.quality is not None else ""
         ref = f" ({self.ddpm_nll:.2f})" if self.ddpm_nll is not None and quality else ""
-        self.title.set_text(f"{SAMPLER_LABELS[name]}, {spacing}: {steps} steps, {run.calls} calls{quality}{ref}")
+        self.title.set_text(tr_fig("{sampler}, {spacing}: {steps} steps, {calls} calls{quality}{ref}",
+                                   sampler=SAMPLER_LABELS[name], spacing=spacing, steps=steps, calls=run.calls,
+                                   quality=quality, ref=ref))
 
     def dynamic_artists(self) -> list:
         """The samples, their paths and the title: all a change of sampler, calls or spacing touches."""
@@ -275,8 +280,8 @@ def plot_point_panels(panels: dict, data=None, lim: float = 3.5, figsize=None):
     for i, (ax, (title, x)) in enumerate(zip(axes[0], panels.items())):
         x = to_numpy(x)
         if d is not None:
-            ax.scatter(d[:, 0], d[:, 1], s=2, color="0.75", lw=0, label="data")
-        ax.scatter(x[:, 0], x[:, 1], s=2, color=PALETTE[0], alpha=0.5, lw=0, label="samples")
+            ax.scatter(d[:, 0], d[:, 1], s=2, color="0.75", lw=0, label=tr_fig("data"))
+        ax.scatter(x[:, 0], x[:, 1], s=2, color=PALETTE[0], alpha=0.5, lw=0, label=tr_fig("samples"))
         square_axes(ax, lim)
         ax.set_xlabel("x₁")
         if i == 0:
@@ -298,10 +303,11 @@ def plot_sigma_grids(schedule: NoiseSchedule, num_steps: int = 10, figsize=(8.0,
     for spacing, colour, marker in (("uniform", PALETTE[0], "o"), ("karras", PALETTE[3], "s")):
         ks = np.asarray(sigma_timesteps(schedule, num_steps, spacing))      # code indices k = t − 1
         ax.plot(ks + 1, sigma[ks], marker, color=colour, ms=7, mfc="none", mew=1.8,
-                label=f"{spacing} grid, {len(ks)} steps (then σ_0 = 0)")
-    ax.set_xlabel("step t (1 … T)")
-    ax.set_ylabel("noise level σ_t (log scale)")
-    ax.set_title(f"Where the samplers evaluate ε̂: {schedule.name} schedule, T = {schedule.T}", fontsize=10)
+                label=tr_fig("{spacing} grid, {n} steps (then σ_0 = 0)", spacing=spacing, n=len(ks)))
+    ax.set_xlabel(tr_fig("step t (1 … T)"))
+    ax.set_ylabel(tr_fig("noise level σ_t (log scale)"))
+    ax.set_title(tr_fig("Where the samplers evaluate ε̂: {name} schedule, T = {T}", name=schedule.name, T=schedule.T),
+                 fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
@@ -317,7 +323,7 @@ def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, floa
         ns = sorted(curve)
         label = SAMPLER_LABELS.get(name, name)
         if orders and name in orders:
-            label += f": measured order {orders[name]:.2f}"
+            label += tr_fig(": measured order {order:.2f}", order=orders[name])
         ax.loglog(ns, [curve[n] for n in ns], "o-", color=SAMPLER_COLOURS.get(name, "black"), label=label)
     all_n = sorted({n for curve in errors.values() for n in curve})
     n = np.asarray(all_n, dtype=float)
@@ -325,12 +331,12 @@ def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, floa
         if anchor in errors:
             first = min(errors[anchor])
             e0 = errors[anchor][first] * 1.6
-            ax.loglog(n, e0 * (n / first) ** (-p), ":", color="0.35", lw=1.2, label=f"slope −{p} (guide)")
+            ax.loglog(n, e0 * (n / first) ** (-p), ":", color="0.35", lw=1.2, label=tr_fig("slope −{p} (guide)", p=p))
     ax.set_xticks(all_n, [str(k) for k in all_n])
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("steps N (log scale)")
-    ax.set_ylabel("RMS error at σ_1 (log scale)")
-    ax.set_title("Gaussian data, exact ODE solution known: error ≈ C·N^(−order)", fontsize=10)
+    ax.set_xlabel(tr_fig("steps N (log scale)"))
+    ax.set_ylabel(tr_fig("RMS error at σ_1 (log scale)"))
+    ax.set_title(tr_fig("Gaussian data, exact ODE solution known: error ≈ C·N^(−order)"), fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
@@ -371,7 +377,7 @@ def _plot_curves(ax, curves: dict[str, tuple[list[int], np.ndarray]], reference:
             ax.plot(np.asarray(calls)[off], np.full(int(off.sum()), top), "^", color=colour, mfc="white", ms=7)
     ax.set_xscale("log")
     ax.set_ylim(bottom, top * 1.03)
-    ax.set_xlabel("network calls (log scale)")
+    ax.set_xlabel(tr_fig("network calls (log scale)"))
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
 
@@ -383,9 +389,9 @@ def plot_quality_vs_nfe(results: dict, figsize=None):
     import matplotlib.pyplot as plt
 
     ring = results["ring"]
-    panels = [(f"ring, exact ε* (n = {ring['n']}, {ring['seeds']} runs)", "exact")]
+    panels = [(tr_fig("ring, exact ε* (n = {n}, {seeds} runs)", n=ring["n"], seeds=ring["seeds"]), "exact")]
     if "mlp" in ring["models"]:
-        panels.append((f"ring, shipped MLP (n = {ring['n']}, {ring['seeds']} runs)", "mlp"))
+        panels.append((tr_fig("ring, shipped MLP (n = {n}, {seeds} runs)", n=ring["n"], seeds=ring["seeds"]), "mlp"))
     digits = results.get("digits")
     fig, axes = plt.subplots(1, len(panels) + (digits is not None), figsize=figsize or (4.6 * (len(panels) + 1), 4.3),
                              squeeze=False)
@@ -393,13 +399,15 @@ def plot_quality_vs_nfe(results: dict, figsize=None):
     for ax, (title, key) in zip(axes, panels):
         model = ring["models"][key]
         curves = {name: (row["calls"], _mean_over_seeds(row["nll"])) for name, row in model["samplers"].items()}
-        _plot_curves(ax, curves, float(np.mean(model["ddpm1000"]["nll"])), "NLL (nats, lower = denser)", title,
-                     floor=float(np.mean(model["data"]["nll"])), floor_label="fresh data (entropy)")
+        _plot_curves(ax, curves, float(np.mean(model["ddpm1000"]["nll"])), tr_fig("NLL (nats, lower = denser)"), title,
+                     floor=float(np.mean(model["data"]["nll"])), floor_label=tr_fig("fresh data (entropy)"))
     if digits is not None:
         curves = {name: (row["calls"], np.asarray(row["fid"])) for name, row in digits["samplers"].items()}
-        _plot_curves(axes[-1], curves, float(digits["ddpm1000"]["fid"]), "digit Fréchet distance (lower = better)",
-                     f"8×8 digits, U-Net (n = {digits['n']})", floor=float(digits["real"]),
-                     floor_label="real vs real digits")
+        _plot_curves(axes[-1], curves, float(digits["ddpm1000"]["fid"]),
+                     tr_fig("digit Fréchet distance (lower = better)"),
+                     tr_fig("8×8 digits, U-Net (n = {n})", n=digits["n"]),
+                     floor=float(digits["real"]),
+                     floor_label=tr_fig("real vs real digits"))
     axes[0].legend(fontsize=7, loc="upper right")
     if digits is not None:                        # its own reference lines (the samplers' colours are in panel 1)
         handles, labels = axes[-1].get_legend_handles_labels()

@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..distributions import GaussianMixture, make_distribution
 from ..metrics import Quality, sample_quality
+from ..i18n import tr_fig
 from ..plotting import PALETTE, new_figure, new_figure_with_side_panel, show_images, square_axes, tile_images, to_numpy
 from ..sampling import SamplingTrace, ddim_sample, ddpm_steps, record
 from ..schedules import NoiseSchedule, make_schedule
@@ -115,8 +116,8 @@ class SamplingView(View):
         else:
             self.sc_xt.set_offsets(x_t)
             self.sc_x0.set_offsets(x0)
-        self.title_xt.set_text(f"x_t at t = {t_shown}")
-        self.title_x0.set_text(f"x̂0 predicted from x_{t_shown}")
+        self.title_xt.set_text(tr_fig("x_t at t = {t}", t=t_shown))
+        self.title_x0.set_text(tr_fig("x̂0 predicted from x_{t}", t=t_shown))
 
     def dynamic_artists(self) -> list:
         """x_t and x̂0 (scatters or images) and their titles: all a t-slider move changes."""
@@ -161,7 +162,7 @@ class DDIMView(View):
         n = self.x_T.shape[0]
         self.scatter = ax.scatter(np.zeros(n), np.zeros(n), s=4, color=PALETTE[0], alpha=0.55, lw=0, zorder=2)
         # a two-line placeholder as long as the real titles, so tight_layout leaves room for them
-        self.title = ax.set_title("DDIM, 250 network calls, η = 0.75\nNLL 0.00 (DDPM-1000: 0.00)", fontsize=10)
+        self.title = ax.set_title(tr_fig("DDIM, 250 network calls, η = 0.75\nNLL 0.00 (DDPM-1000: 0.00)"), fontsize=10)
 
     def _build_curve(self):
         """NLL against the step choices for η = 0 (one evenly spaced position per choice: a log axis
@@ -174,7 +175,7 @@ class DDIMView(View):
             axq.axhline(self.ddpm_quality.nll, color=PALETTE[3], ls="--")
         axq.set_xticks(pos, [str(k) for k in self.step_choices])
         axq.yaxis.set_major_locator(MaxNLocator(3))
-        axq.set_title("NLL vs network calls: DDIM η = 0 (blue),\nDDPM-1000 (dashed), current setting (square)",
+        axq.set_title(tr_fig("NLL vs network calls: DDIM η = 0 (blue),\nDDPM-1000 (dashed), current setting (square)"),
                       fontsize=9)
         (marker,) = axq.plot([], [], "s", ms=11, mfc="none", mec="black", mew=2)
         return marker
@@ -211,7 +212,8 @@ class DDIMView(View):
                 k, self.step_choices, np.arange(len(self.step_choices)))
             self.marker.set_data([pos], [q.nll])
         ref = f" (DDPM-1000: {self.ddpm_quality.nll:.2f})" if self.ddpm_quality is not None else ""
-        self.title.set_text(f"DDIM, {k} network calls, η = {eta:g}\nNLL {q.nll:.2f}{ref}")
+        self.title.set_text(tr_fig("DDIM, {k} network calls, η = {eta:g}\nNLL {nll:.2f}{ref}",
+                                   k=k, eta=eta, nll=q.nll, ref=ref))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ def plot_reverse_snapshots(trace: SamplingTrace, ts: Sequence[int], data=None, l
             raise ValueError(f"plot_reverse_snapshots: t = {t} is out of range; it runs 1..{t_max}.")
         k_shown, x_t, x0 = trace.at(int(t) - 1)                    # code index t − 1
         t_shown = k_shown + 1
-        for i, (arr, name) in enumerate(((x_t, f"x_t, t = {t_shown}"), (x0, f"x̂0 from x_{t_shown}"))):
+        for i, (arr, name) in enumerate(((x_t, f"x_t, t = {t_shown}"), (x0, tr_fig("x̂0 from x_{t}", t=t_shown)))):
             ax = axes[i, j]
             if images:
                 show_images(ax, np.clip(arr[:n_images], -1, 1), nrow=images_per_row(min(n_images, len(arr))))
@@ -301,11 +303,11 @@ def plot_quality_vs_calls(curves: dict[str, dict[int, Quality]], references: dic
         if shown(label):
             a2.axhline(q.mmd2, ls="--", color=colour, label=label)
     if entropy is not None:
-        a1.axhline(entropy, ls=":", color="black", label="fresh data")
+        a1.axhline(entropy, ls=":", color="black", label=tr_fig("fresh data"))
     if mmd_floor is not None:
-        a2.axhline(mmd_floor, ls=":", color="black", label="fresh data (floor)")
-    for ax, name in ((a1, "NLL (nats)"), (a2, "MMD² (V-statistic)")):
-        ax.set_xscale("log"); ax.set_xlabel("network calls"); ax.set_ylabel(name)
+        a2.axhline(mmd_floor, ls=":", color="black", label=tr_fig("fresh data (floor)"))
+    for ax, name in ((a1, tr_fig("NLL (nats)")), (a2, tr_fig("MMD² (V-statistic)"))):
+        ax.set_xscale("log"); ax.set_xlabel(tr_fig("network calls")); ax.set_ylabel(name)
     a1.legend(fontsize=7)
     a2.legend(fontsize=7)
     fig.tight_layout()

@@ -35,6 +35,7 @@ import torch
 from ..distributions import Distribution, GaussianMixture, make_distribution
 from ..forward import marginal_moments, q_sample_steps
 from ..metrics import MomentCheck, data_moments
+from ..i18n import Message, tr_fig
 from ..plotting import PALETTE, new_figure, to_numpy
 from ..schedules import NoiseSchedule, make_schedule
 from ..seeding import make_generator
@@ -51,14 +52,14 @@ SHAPE_LABELS = {"gaussian_2d": "Gaussian N((2,2), 0.5²I)", "moons": "two moons"
 RELATIVE_LEVELS = (float(np.exp(-0.5)), float(np.exp(-2.0)))
 #: A key in words, as HTML (optional: the live view also carries its legend inside the figure, a static
 #: artist that costs nothing per move when the view blits).
-LEGEND_HTML = (
+LEGEND_HTML = Message(                 # shown by the explorer in the chosen language
     "<span style='color:#999'>● x0 (data)</span> &nbsp; "
-    f"<span style='color:{PALETTE[0]}'>● x_t</span> &nbsp; "
-    f"<span style='color:{PALETTE[3]}'>━ exact q(x_t): 1σ, 2σ levels</span> &nbsp; "
+    "<span style='color:{c0}'>● x_t</span> &nbsp; "
+    "<span style='color:{c3}'>━ exact q(x_t): 1σ, 2σ levels</span> &nbsp; "
     "<span>╌ N(0, I): 1σ, 2σ circles</span> &nbsp; "
-    f"<span style='color:{PALETTE[2]}'>○ √ᾱ_t E[x0] (closed-form mean) on its path</span> &nbsp; "
-    "<b>×</b> mean of the points &nbsp;·&nbsp; axes [−4, 4]², grid lines every 2 units, slider t = 1..T"
-)
+    "<span style='color:{c2}'>○ √ᾱ_t E[x0] (closed-form mean) on its path</span> &nbsp; "
+    "<b>×</b> mean of the points &nbsp;·&nbsp; axes [−4, 4]², grid lines every 2 units, slider t = 1..T",
+    c0=PALETTE[0], c2=PALETTE[2], c3=PALETTE[3])
 
 
 def chapter_schedules() -> dict[str, NoiseSchedule]:
@@ -154,7 +155,7 @@ def title_text(f: Frame) -> str:
 
     The markers need no words here: ○ is the closed-form mean √ᾱ_t E[x0] (on its green path), × the
     mean of the points (the chapter explains both)."""
-    exact = "" if f.density is not None else "  (samples only)"
+    exact = "" if f.density is not None else tr_fig("  (samples only)")
     return f"t = {f.t}   ᾱ_t = {f.abar:.3f}{exact}"
 
 
@@ -197,7 +198,7 @@ class Scatter2DView(View):
         ax.set_xlim(-L, L); ax.set_ylim(-L, L); ax.set_aspect("equal")
         ticks = np.arange(-L, L + 1e-9, 2.0)
         ax.set_xticks(ticks); ax.set_yticks(ticks); ax.grid(False)
-        ax.set_xlabel("first coordinate of x"); ax.set_ylabel("second coordinate of x")
+        ax.set_xlabel(tr_fig("first coordinate of x")); ax.set_ylabel(tr_fig("second coordinate of x"))
         g = np.arange(-L, L + 1e-9, 2.0)
         seg = [[(v, -L), (v, L), (np.nan, np.nan), (-L, v), (L, v), (np.nan, np.nan)] for v in g]
         grid_xy = np.array([pt for block in seg for pt in block])
@@ -217,12 +218,12 @@ class Scatter2DView(View):
         (self.mean_emp,) = ax.plot([], [], "x", ms=8, color="black", mew=2, zorder=5)
         self.title = ax.set_title("", fontsize=11, y=1.0)          # fixed position: the title is blitted
         handles = [
-            Line2D([], [], ls="", marker="o", ms=5, color="0.6", label="x0 (data)"),
+            Line2D([], [], ls="", marker="o", ms=5, color="0.6", label=tr_fig("x0 (data)")),
             Line2D([], [], ls="", marker="o", ms=5, color=PALETTE[0], label="x_t"),
-            Line2D([], [], color=PALETTE[3], lw=1.5, label="exact q(x_t): 1σ, 2σ"),
+            Line2D([], [], color=PALETTE[3], lw=1.5, label=tr_fig("exact q(x_t): 1σ, 2σ")),
             Line2D([], [], color="black", ls="--", lw=1.0, label="N(0, I): 1σ, 2σ"),
-            Line2D([], [], color=PALETTE[2], marker="o", mfc="none", mew=2, label="√ᾱ_t E[x0] and its path"),
-            Line2D([], [], ls="", marker="x", mew=2, color="black", label="mean of the points"),
+            Line2D([], [], color=PALETTE[2], marker="o", mfc="none", mew=2, label=tr_fig("√ᾱ_t E[x0] and its path")),
+            Line2D([], [], ls="", marker="x", mew=2, color="black", label=tr_fig("mean of the points")),
         ]
         # below the axes, so no point is ever drawn over it (blitting draws the points last)
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, fontsize=9,
@@ -365,7 +366,7 @@ def plot_snapshots(dist: Distribution, schedule: NoiseSchedule, x0, clouds, step
     if exact:
         dens0 = np.exp(dist.log_prob(grid_points(lim)[1]).numpy()).reshape(101, 101)
         lines0 = level_lines(dens0, lim)
-    draw_cloud(axes[0], x0, "x0 (data)", lim, lines=lines0, color=PALETTE[1])
+    draw_cloud(axes[0], x0, tr_fig("x0 (data)"), lim, lines=lines0, color=PALETTE[1])
     for ax, t in zip(axes[1:], steps):
         lines = level_lines(density_grid(dist, schedule, t, lim), lim) if exact else None
         draw_cloud(ax, clouds[t], f"t = {t + 1}  (ᾱ_t = {float(schedule.alphas_cumprod[t]):.3f})", lim, lines=lines)
@@ -381,14 +382,15 @@ def plot_shape_grid(view: Scatter2DView, schedule: str, steps, shapes=None):
     sched = view.schedule(schedule)
     for row, shape in zip(axes, shapes):
         clouds = view.clouds(shape, schedule)
-        draw_cloud(row[0], view.x0(shape), "x0 (data)", view.lim, color=PALETTE[1], s=3)
+        draw_cloud(row[0], view.x0(shape), tr_fig("x0 (data)"), view.lim, color=PALETTE[1], s=3)
         for ax, t in zip(row[1:], steps):
             _, lines = view.density(shape, schedule, t)
             draw_cloud(ax, clouds[t], f"t = {t + 1}", view.lim, lines=lines, s=3)
-        row[0].set_ylabel(SHAPE_LABELS[shape], fontsize=9)
+        row[0].set_ylabel(tr_fig(SHAPE_LABELS[shape]), fontsize=9)
         for ax in row:
             ax.set_xticks([]); ax.set_yticks([])
-    fig.suptitle(f"linear schedule, {schedule} (steps t = 1..{sched.T})", fontsize=11)
+    fig.suptitle(tr_fig("linear schedule, {schedule} (steps t = 1..{T})", schedule=schedule, T=sched.T),
+                 fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -412,9 +414,10 @@ def plot_moments(check: MomentCheck, axes=None, title: str = "", k: float = 2.0)
         axes[1].fill_between(t, cf - k * se, cf + k * se, color=c, alpha=0.2, lw=0)
         axes[1].plot(t, cf, color=c, label=f"{name}: ᾱ_t Σ + (1−ᾱ_t) I")
         axes[1].plot(t[::every], check.cov_emp[::every, i, j], ".", color=c, ms=4)
-    axes[0].set_title(f"mean of the cloud {title}"); axes[1].set_title(f"covariance of the cloud {title}")
+    axes[0].set_title(tr_fig("mean of the cloud {title}", title=title))
+    axes[1].set_title(tr_fig("covariance of the cloud {title}", title=title))
     for ax in axes:
-        ax.set_xlabel("step t"); ax.legend(fontsize=10)
+        ax.set_xlabel(tr_fig("step t")); ax.legend(fontsize=10)
     axes[1].axhline(1.0, color="black", ls=":", lw=1); axes[1].axhline(0.0, color="black", ls=":", lw=1)
     return axes
 
