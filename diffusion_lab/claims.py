@@ -153,18 +153,18 @@ def claim_distribution(what: str, samples, cdf, *, quiet: bool = False) -> Claim
 def claim_below(what: str, value, bound, *, why: str = "", quiet: bool = False) -> Claim:
     """``value`` < ``bound``."""
     v, b = _scalar(value, what), _scalar(bound, what)
-    reason = f"; {why}" if why else ""
-    return _conclude(v < b, f"{what}: {fmt(v)} < {fmt(b)}{reason}", quiet)
+    reason = tr("; {why}", why=why) if why else ""
+    return _conclude(v < b, tr("{what}: {value} < {bound}", what=what, value=fmt(v), bound=fmt(b)) + reason, quiet)
 
 
 def claim_above(what: str, value, bound, *, why: str = "", quiet: bool = False) -> Claim:
     """``value`` > ``bound``."""
     v, b = _scalar(value, what), _scalar(bound, what)
-    reason = f"; {why}" if why else ""
-    return _conclude(v > b, f"{what}: {fmt(v)} > {fmt(b)}{reason}", quiet)
+    reason = tr("; {why}", why=why) if why else ""
+    return _conclude(v > b, tr("{what}: {value} > {bound}", what=what, value=fmt(v), bound=fmt(b)) + reason, quiet)
 
 
 def claim_true(what: str, holds: bool, *, detail: str = "", quiet: bool = False) -> Claim:
     """A yes/no claim (e.g. "the model's output changes with t"); ``detail`` says what was measured."""
-    extra = f" ({detail})" if detail else ""
-    return _conclude(bool(holds), f"{what}{extra}", quiet)
+    sentence = tr("{what} ({detail})", what=what, detail=detail) if detail else what
+    return _conclude(bool(holds), sentence, quiet)

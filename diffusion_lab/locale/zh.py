@@ -13,6 +13,10 @@ MESSAGES: dict[str, str] = {
         "{what}：{value} 对 {expected}，在抽样误差之内（n = {n}）",
     "{what} (Kolmogorov–Smirnov distance {distance}, n = {n}, p = {p})":
         "{what}（Kolmogorov–Smirnov 距离 {distance}，n = {n}，p = {p}）",
+    "{what}: {value} < {bound}": "{what}：{value} < {bound}",
+    "{what}: {value} > {bound}": "{what}：{value} > {bound}",
+    "; {why}": "；{why}",
+    "{what} ({detail})": "{what}（{detail}）",
 
     # ---- exercises: the shared machinery (diffusion_lab/exercises/base.py) ----
     "your function raised {error_type}: {error}":
