@@ -24,21 +24,21 @@ MESSAGES: dict[str, str] = {
     "pass your function itself, without calling it: {example} (no brackets), not a {type_name}.":
         "请传入函数本身，不要调用它：{example}（不带括号），而不是一个 {type_name}。",
     "{what} should be a tensor (or numpy array) of numbers, got {type_name}.":
-        "{what}应当是由数值构成的张量（或 numpy 数组），得到的却是 {type_name}。",
+        "{what} 应当是由数值构成的张量（或 numpy 数组），得到的却是 {type_name}。",
     "{what} should have shape {shape}, got {got}. {shape_fix}":
-        "{what}的形状应为 {shape}，实际是 {got}。{shape_fix}",
+        "{what} 的形状应为 {shape}，实际是 {got}。{shape_fix}",
     "{what} contains NaN or inf: look for a division by zero or the square root of a negative number.":
-        "{what}中含有 NaN 或 inf：检查是否除以了零，或对负数开了平方根。",
+        "{what} 中含有 NaN 或 inf：检查是否除以了零，或对负数开了平方根。",
     "{what} should be a number, got a bool ({value}).":
-        "{what}应当是一个数，得到的却是布尔值（{value}）。",
+        "{what} 应当是一个数，得到的却是布尔值（{value}）。",
     "{what} should be a single number, got the text {text}: remove the quotes.":
-        "{what}应当是单个数，得到的却是文本 {text}：请去掉引号。",
+        "{what} 应当是单个数，得到的却是文本 {text}：请去掉引号。",
     "{what} should be a number, got a bool tensor.":
-        "{what}应当是一个数，得到的却是布尔张量。",
+        "{what} 应当是一个数，得到的却是布尔张量。",
     "{what} should be a single number (a float), got {type_name} of shape {shape}.":
-        "{what}应当是单个数（float），得到的却是形状为 {shape} 的 {type_name}。",
+        "{what} 应当是单个数（float），得到的却是形状为 {shape} 的 {type_name}。",
     "{what} should be a single number (a float), got {type_name}.":
-        "{what}应当是单个数（float），得到的却是 {type_name}。",
+        "{what} 应当是单个数（float），得到的却是 {type_name}。",
     "{what}: return the step t as an int, not a bool.":
         "{what}：请把步数 t 作为 int 返回，而不是布尔值。",
     "{what}: return the step as an int, got {value} (a {type_name}); wrap it in int(...).":
@@ -46,7 +46,7 @@ MESSAGES: dict[str, str] = {
     "{what}: return an int, got {type_name}.":
         "{what}：请返回 int，得到的却是 {type_name}。",
     "{what} should return True or False, got {type_name} {value}.":
-        "{what}应当返回 True 或 False，得到的却是 {type_name} {value}。",
+        "{what} 应当返回 True 或 False，得到的却是 {type_name} {value}。",
     "{prefix}: {hint}":
         "{prefix}：{hint}",
     "{name}: not attempted yet — write your answer in the cell above, run it, then run this check again. "
