@@ -170,16 +170,24 @@ def test_the_schedule_warning_speaks_the_chosen_language():
         dl.make_schedule("linear", 200)
 
 
-def test_view_keys_and_control_labels_are_shown_in_chinese():
-    """A view's HTML key (its LEGEND_HTML, shown by the explorer) has a Chinese entry."""
-    from diffusion_lab.views import forward_1d, guidance_explorer
+def test_view_keys_are_shown_in_chinese():
+    """Every view's HTML key (a ``*LEGEND_HTML`` of a views module, shown by the explorer) has Chinese."""
+    import pkgutil
 
+    import diffusion_lab.views as views
+
+    keys = {}
+    for info in pkgutil.iter_modules(views.__path__):
+        module = importlib.import_module(f"diffusion_lab.views.{info.name}")
+        keys.update({f"{info.name}.{name}": value for name, value in vars(module).items()
+                     if name.endswith("LEGEND_HTML") and isinstance(value, str)})
+    assert len(keys) >= 5, keys
     dl.set_language("zh")
-    for key in (forward_1d.LEGEND_HTML, guidance_explorer.LEGEND_HTML):
+    for name, key in keys.items():
         shown = i18n.localized(key)
-        assert i18n.has_chinese(shown), key
+        assert i18n.has_chinese(shown), name
         for colour in re.findall(r"#[0-9A-Fa-f]{3,6}", key):
-            assert colour in shown                                   # same colours as the English key
+            assert colour in shown, name                             # the same colours as the English key
 
 
 # ---- figures ------------------------------------------------------------------------------------------
