@@ -41,7 +41,7 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source H
 #: What a student without a Chinese font reads once (in both languages, as figures stay English).
 NO_FONT_NOTICE = ("没有找到中文字体，图中文字暂用英文 (no Chinese font found: figure labels stay in English). "
                   "安装方法 / to install one: Debian/Ubuntu `sudo apt install fonts-noto-cjk`, "
-                  "conda `conda install -c conda-forge font-ttf-noto-cjk`, then restart the kernel.")
+                  "conda `conda install -c conda-forge font-ttf-noto-cjk`, then run the chapter again.")
 
 _LOCALE_DIR = Path(__file__).parent / "locale"
 _CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -100,12 +100,33 @@ def set_language(lang: str, *, font: str | None | bool = True) -> None:
         _english_figure_text(False)
 
 
+#: File names of Chinese fonts, for a font installed after matplotlib cached its list of fonts.
+_CJK_FILE = re.compile(r"(NotoSans(Mono)?CJK|NotoSansSC|SourceHanSans|wqy|msyh|simhei|PingFang|STHeiti"
+                       r"|Hiragino Sans GB)", re.I)
+
+
 def find_cjk_font() -> str | None:
-    """The first of ``CJK_FONTS`` that matplotlib knows, or None."""
+    """The first of ``CJK_FONTS`` that matplotlib knows, or None.
+
+    matplotlib caches its font list the first time it runs, so a font installed afterwards (as the notice
+    suggests) is unknown to it; the system's font folders are then searched once for a Chinese font file,
+    which is added."""
     from matplotlib import font_manager
 
-    known = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in known), None)
+    def first_known():
+        known = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in known), None)
+
+    found = first_known()
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if _CJK_FILE.search(Path(path).name):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        found = first_known()
+    return found
 
 
 # ---- the message catalog ---------------------------------------------------------------------

@@ -239,3 +239,11 @@ def test_the_chinese_readme_has_the_same_set_up():
     for command in ("make course", "make test", "make course LANG=zh"):
         assert command in zh, f"README.zh-CN.md lacks `{command}`"
     assert i18n.has_chinese(zh) and "fonts-noto-cjk" in zh and "font-ttf-noto-cjk" in zh
+
+
+@pytest.mark.skipif(i18n.find_cjk_font() is None, reason="no Chinese font installed (fonts-noto-cjk)")
+def test_a_font_installed_after_matplotlib_cached_its_list_is_found(monkeypatch):
+    from matplotlib import font_manager
+    monkeypatch.setattr(font_manager.fontManager, "ttflist",
+                        [f for f in font_manager.fontManager.ttflist if f.name not in i18n.CJK_FONTS])
+    assert i18n.find_cjk_font() in i18n.CJK_FONTS          # found in the system's font folders and added
