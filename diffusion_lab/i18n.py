@@ -267,27 +267,15 @@ def code_strings(source: str) -> list:
     """The string literals of a code cell in order: plain strings as str, f-strings as a list of parts
     (str, or [expression text] for a field). Used to pair a Chinese chapter's strings with English."""
     tree = ast.parse(_without_magics(source))
+    in_fstrings = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)
+                   for v in ast.walk(n) if v is not n and isinstance(v, ast.Constant)}
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             out.append([v.value if isinstance(v, ast.Constant) else [ast.unparse(v.value)] for v in node.values])
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and not _inside_fstring(node, tree):
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in in_fstrings:
             out.append(node.value)
     return out
-
-
-def _inside_fstring(node, tree) -> bool:
-    return id(node) in _fstring_constants(tree)
-
-
-def _fstring_constants(tree) -> set[int]:
-    ids = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.JoinedStr):
-            for v in ast.walk(n):
-                if v is not n and isinstance(v, ast.Constant):
-                    ids.add(id(v))
-    return ids
 
 
 def _without_magics(source: str) -> str:

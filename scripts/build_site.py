@@ -384,8 +384,8 @@ UI = {
            "error": "生成网站时本章执行失败：",
            "switch_label": "English", "switch_title": "Read the English edition"},
 }
-#: Where each edition's chapters live, and where its pages go under the site's root.
-EDITIONS = {"en": ("notebooks", ""), "zh": ("notebooks/zh", "zh/")}
+#: Where each edition's chapters live (as the pages name their source).
+EDITIONS = {"en": "notebooks", "zh": "notebooks/zh"}
 
 
 def build_site(notebooks_dir: Path = ROOT / "notebooks", out_dir: Path = ROOT / "build" / "site",
@@ -427,7 +427,7 @@ def build_site(notebooks_dir: Path = ROOT / "notebooks", out_dir: Path = ROOT / 
                 ch.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
             ch.seconds = time.perf_counter() - start
         ch.widgets_flattened = flatten_widgets(nb)
-        site = {"source": f"{EDITIONS[lang][0]}/{path.name}", "error": ch.error, "ui": ui, "lang": lang,
+        site = {"source": f"{EDITIONS[lang]}/{path.name}", "error": ch.error, "ui": ui, "lang": lang,
                 "css_href": f"{up}assets/site.css", "mathjax_src": f"{up}assets/mathjax/MathJax.js",
                 "switch": {"href": f"{switch_prefix}{ch.href}", "label": ui["switch_label"],
                            "title": ui["switch_title"]} if (other_dir / path.name).exists() else None,
@@ -445,7 +445,7 @@ def build_site(notebooks_dir: Path = ROOT / "notebooks", out_dir: Path = ROOT / 
             f"{ch.widgets_flattened:2d} widgets  {status}")
     has_other = any((other_dir / p.name).exists() for p in paths)
     index = render_index(chapters, title, ui, f"{switch_prefix}index.html" if has_other else None,
-                         source_dir=EDITIONS[lang][0])
+                         source_dir=EDITIONS[lang])
     (out_dir / "index.html").write_text(index, encoding="utf-8")
     (out_dir / "report.json").write_text(json.dumps([asdict(c) for c in chapters], indent=1), encoding="utf-8")
     return chapters
