@@ -5,7 +5,7 @@
         --out data/guidance_curves_mnist.json
 
 For each guidance scale w, samples n images (n/10 per intended class 0..9, the same starting noise for
-every w) with guided DDIM (η = 0, x̂0 clamped to [−1, 1]) and measures with the shipped classifier
+every w) with guided DDIM (η = 0 unless ``--eta``, x̂0 clamped to [−1, 1]) and measures with the shipped classifier
 (``guidance.intended_class_metrics``): accuracy on the intended class, the classifier's confidence
 p(y | x) in it, within-class diversity (feature variance among the images the classifier puts in one
 class, × real digits of that class) and
@@ -40,7 +40,7 @@ def real_images(meta, mnist_root=None):
 
 
 def measure(model, schedule, classifier, real_x, real_y, ws, n: int, steps: int, seed: int, batch: int = 500,
-            log=print) -> dict:
+            eta: float = 0.0, log=print) -> dict:
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(real_x.shape[0], generator=g)
     n = min(n, real_x.shape[0] // 2)
@@ -56,8 +56,9 @@ def measure(model, schedule, classifier, real_x, real_y, ws, n: int, steps: int,
     log(f"{'real':>5} {real_m['accuracy']:9.3f} {real_m['confidence']:11.3f} {1.0:10.3f} {curves['fid_real']:10.2f}")
     for w in ws:
         t0 = time.perf_counter()
+        noise = torch.Generator().manual_seed(seed + 1)                    # fresh noise of η > 0, same for every w
         parts = [sample_guided(model, schedule, intended[i:i + batch], float(w), x_T[i:i + batch], num_steps=steps,
-                               clip_x0=1.0) for i in range(0, n, batch)]
+                               eta=eta, clip_x0=1.0, generator=noise) for i in range(0, n, batch)]
         images = torch.cat(parts).clamp(-1, 1)
         dt = time.perf_counter() - t0
         m = intended_class_metrics(images, intended, classifier, reference=ref)
@@ -103,6 +104,8 @@ def main(argv=None):
     p.add_argument("--ws", default=",".join(f"{w:g}" for w in DEFAULT_WS), help="comma-separated guidance scales")
     p.add_argument("--n", type=int, default=1000, help="images per w (n/10 per class), and real images compared")
     p.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    p.add_argument("--eta", type=float, default=0.0, help="DDIM η: 0 deterministic (default), 1 fresh noise at "
+                   "every step like DDPM's ancestral sampler")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--mnist-root", help="folder with the MNIST IDX files (default: data.load_mnist's search order)")
@@ -119,9 +122,9 @@ def main(argv=None):
     real_x, real_y = real_images(meta, args.mnist_root)
     ws = [float(w) for w in args.ws.split(",")]
     print(f"{args.model}: {meta['steps']} training steps on {meta['dataset']}; classifier {args.classifier} "
-          f"(held-out accuracy {cmeta.get('test_accuracy')}); DDIM {args.steps} steps; n = {args.n} per w")
+          f"(held-out accuracy {cmeta.get('test_accuracy')}); DDIM η = {args.eta:g}, {args.steps} steps; n = {args.n} per w")
     t0 = time.perf_counter()
-    curves = measure(model, schedule, clf, real_x, real_y, ws, args.n, args.steps, args.seed)
+    curves = measure(model, schedule, clf, real_x, real_y, ws, args.n, args.steps, args.seed, eta=args.eta)
     wall = time.perf_counter() - t0
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"total {wall:.0f} s (load average {load:.1f})")
@@ -130,7 +133,7 @@ def main(argv=None):
                   args.steps, args.grid)
     if args.out:
         record = {"model": args.model, "model_steps": meta["steps"], "model_sha256": meta["weights_sha256"],
-                  "classifier": args.classifier, "sampler": f"DDIM eta=0, {args.steps} steps, clip_x0=1",
+                  "classifier": args.classifier, "sampler": f"DDIM eta={args.eta:g}, {args.steps} steps, clip_x0=1",
                   "command": "python benchmarks/guidance_curves.py " + shlex.join(argv),
                   "wall_time_s": round(wall, 1), "load_average": round(load, 1), **curves}
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
