@@ -122,7 +122,8 @@ def main(argv=None):
     real_x, real_y = real_images(meta, args.mnist_root)
     ws = [float(w) for w in args.ws.split(",")]
     print(f"{args.model}: {meta['steps']} training steps on {meta['dataset']}; classifier {args.classifier} "
-          f"(held-out accuracy {cmeta.get('test_accuracy')}); DDIM η = {args.eta:g}, {args.steps} steps; n = {args.n} per w")
+          f"(held-out accuracy {cmeta.get('test_accuracy')}); DDIM η = {args.eta:g}, {args.steps} steps; "
+          f"n = {args.n} per w")
     t0 = time.perf_counter()
     curves = measure(model, schedule, clf, real_x, real_y, ws, args.n, args.steps, args.seed, eta=args.eta)
     wall = time.perf_counter() - t0

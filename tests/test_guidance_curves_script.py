@@ -1,4 +1,4 @@
-"""benchmarks/guidance_curves.py, run small on the shipped 8×8 digit models (what writes the curves chapter 06 plots)."""
+"""benchmarks/guidance_curves.py (it writes the curves chapter 06 plots), run small on the shipped 8×8 digit models."""
 import importlib.util
 import json
 from pathlib import Path
@@ -18,7 +18,8 @@ def _script():
 def _run(tmp_path, *extra):
     tmp_path.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "curves.json"
-    _script().main(["--model", str(ROOT / "data/unet_digits_cond"), "--classifier", str(ROOT / "data/classifier_digits"),
+    _script().main(["--model", str(ROOT / "data/unet_digits_cond"),
+                    "--classifier", str(ROOT / "data/classifier_digits"),
                     "--ws", "0,2", "--n", "40", "--steps", "4", "--out", str(out), *extra])
     return json.loads(out.read_text(encoding="utf-8"))
 
