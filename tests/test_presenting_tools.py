@@ -102,6 +102,8 @@ def test_readme_pictures_exist_and_the_overview_script_draws_the_real_process():
     assert "docs/images/overview.png" in pictures and len(pictures) >= 2
     for rel in pictures:
         assert (ROOT / rel).is_file() and (ROOT / rel).stat().st_size < 400_000, rel
+    zh_pictures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", (ROOT / "README.zh-CN.md").read_text(encoding="utf-8"))
+    assert zh_pictures and all((ROOT / rel).is_file() for rel in zh_pictures), zh_pictures
     fig_mod = _load("make_readme_figure")
     fig, states = fig_mod.overview_figure(n=600)
     x0, x_T, samples = states["forward"][-1], states["forward"][999], states["reverse"][-1]
