@@ -96,6 +96,20 @@ def save_grid(model, schedule, image_shape, ws, seeds: int, steps: int, path: st
     print(f"saved {path}")
 
 
+def _without_data_path(argv: list[str]) -> list[str]:
+    """The command line to record, less ``--mnist-root``: where one machine keeps MNIST is not a setting of the
+    measurement (load_mnist's search order finds the files elsewhere)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--mnist-root":
+            skip = True
+        elif not arg.startswith("--mnist-root="):
+            kept.append(arg)
+    return kept
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -135,7 +149,7 @@ def main(argv=None):
     if args.out:
         record = {"model": args.model, "model_steps": meta["steps"], "model_sha256": meta["weights_sha256"],
                   "classifier": args.classifier, "sampler": f"DDIM eta={args.eta:g}, {args.steps} steps, clip_x0=1",
-                  "command": "python benchmarks/guidance_curves.py " + shlex.join(argv),
+                  "command": "python benchmarks/guidance_curves.py " + shlex.join(_without_data_path(argv)),
                   "wall_time_s": round(wall, 1), "load_average": round(load, 1), **curves}
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")

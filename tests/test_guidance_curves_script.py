@@ -26,12 +26,13 @@ def _run(tmp_path, *extra):
 
 @pytest.fixture(scope="module")
 def deterministic(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("eta0"))
+    return _run(tmp_path_factory.mktemp("eta0"), "--mnist-root", "/where/one/machine/keeps/mnist")
 
 
 def test_record_names_its_sampler_and_holds_one_value_per_w(deterministic):
     assert deterministic["sampler"] == "DDIM eta=0, 4 steps, clip_x0=1"
     assert deterministic["w"] == [0.0, 2.0] and deterministic["n"] == 40
+    assert "--mnist-root" not in deterministic["command"] and "--steps 4" in deterministic["command"]
     for key in ("accuracy", "confidence", "diversity", "fid", "sample_s"):
         assert len(deterministic[key]) == 2, key
     assert all(0.0 <= a <= 1.0 for a in deterministic["accuracy"])
