@@ -309,22 +309,29 @@ def record(steps: Iterable[SamplerStep], label: str = "", every: int = 1) -> Sam
 # Divide x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε by √ᾱ_t and the forward process becomes "data plus noise of
 # level σ" (Karras et al., 2022):
 #
-#     x̃ = x_t/√ᾱ_t = x0 + σ_t ε,      σ_t = √((1−ᾱ_t)/ᾱ_t)   (σ_0 ≈ 0.01, σ_999 ≈ 157 for linear, T = 1000).
+#     x̃ = x_t/√ᾱ_t = x0 + σ_t ε,      σ_t = √((1−ᾱ_t)/ᾱ_t).
+#
+# One meaning of σ_t everywhere, the maths' t = 0..T: σ_0 = 0 is the data itself (ᾱ_0 = 1), σ_1 ≈ 0.01
+# is the lowest level a network knows and σ_T = σ_1000 ≈ 157 the highest (linear schedule, T = 1000).
+# In code, σ_t sits at index t − 1 (``sigmas_of(schedule)[t - 1]``), like ᾱ_t.
 #
 # The probability-flow ODE, the deterministic process with the same marginals as the forward one,
 # is in this variable simply
 #
 #     dx̃/dσ = ε̂(x̃, σ),   ε̂ = eps_model(x_t = x̃/√(1+σ²) = √ᾱ_t x̃, t),
 #
-# and x̂0 = x̃ − σ ε̂. An ODE solver walks σ down a grid σ_{t_0} > σ_{t_1} > … > σ_{t_{N−1}} > 0.
+# and x̂0 = x̃ − σ ε̂. Why: q_σ = p0 ∗ N(0, σ²I) solves ∂q/∂σ = σ Δq = −∇·(q v) with v = −σ ∇log q_σ,
+# and ε* = −σ ∇log q_σ (Tweedie in x̃), so moving every point with velocity ε* carries q_σ to q_σ'.
+# An ODE solver walks σ down a grid σ_{t_0} > σ_{t_1} > … > σ_{t_{N−1}} > 0.
 # Euler's method on it is DDIM with η = 0, step for step: x̃_s = x̃_t + (σ_s − σ_t) ε̂ = x̂0 + σ_s ε̂.
 #
-# Which t the network sees. A network knows only the T levels σ_0 < … < σ_{T−1} (one per code step),
-# so every sampler here evaluates ε̂ only at those levels: its grid is a list of code steps, and the
+# Which t the network sees. A network knows only the T levels σ_1 < … < σ_T (code indices 0..T−1),
+# so every sampler here evaluates ε̂ only at those levels: its grid is a list of code indices, and the
 # solver steps exactly from σ_t to σ_s. A spacing defined in σ (Karras' ρ = 7 grid) is mapped onto
-# code steps by one rule, :func:`sigma_to_t`: t is interpolated linearly against log σ between the
-# schedule's levels, then rounded to the nearest code step (repeats removed). The last step of every
-# sampler goes from σ_{t_{N−1}} (t = 0 for the built-in grids) to σ = 0, i.e. to x0.
+# code indices by one rule, :func:`sigma_to_t`: the index is interpolated linearly against log σ between
+# the schedule's levels, then rounded to the nearest index (repeats removed, so a fine grid can lose
+# steps). The last step of every sampler goes from the last index of its grid (0, i.e. σ_1, for the
+# built-in grids) to σ_0 = 0, i.e. to x0.
 #
 # Cost: one network call (NFE) per evaluation, counted as it happens (``SigmaStep.nfe``): N steps
 # cost N calls for Euler, Euler ancestral and DPM-Solver++(2M), and 2N − 1 for Heun (its second
@@ -351,8 +358,9 @@ class SigmaStep(SamplerStep):
 
 
 def sigmas_of(schedule: NoiseSchedule) -> torch.Tensor:
-    """σ_t = √((1−ᾱ_t)/ᾱ_t) for code steps t = 0..T−1 (float64, strictly increasing): the noise level
-    of x̃ = x_t/√ᾱ_t = x0 + σ_t ε."""
+    """σ_t = √((1−ᾱ_t)/ᾱ_t) for the maths' steps t = 1..T at code indices 0..T−1 (float64, strictly
+    increasing from σ_1 to σ_T): the noise level of x̃ = x_t/√ᾱ_t = x0 + σ_t ε. σ_0 = 0 (the data) is not
+    listed: no network is evaluated there."""
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule (make one with make_schedule('linear', T)), "
                         f"got {type(schedule).__name__}.")
@@ -360,16 +368,18 @@ def sigmas_of(schedule: NoiseSchedule) -> torch.Tensor:
 
 
 def sigma_to_t(schedule: NoiseSchedule, sigma) -> np.ndarray:
-    """Continuous code time of noise level(s) ``sigma``: t interpolated linearly against log σ between
-    the schedule's levels (σ_t ↦ t exactly). Round it to get the code step a network can take.
+    """Continuous code index of noise level(s) ``sigma``: interpolated linearly against log σ between the
+    schedule's levels (σ_t ↦ t − 1 exactly, the code index of step t). Round it to get a code index a
+    network can take.
 
-    Raises ValueError for σ outside [σ_0, σ_{T−1}] (the network was never trained there).
+    Raises ValueError for σ outside [σ_1, σ_T], the lowest and highest levels the network was trained on
+    (σ_0 = 0, the data, is reached by a sampler's last step, never by the network).
     """
     levels = sigmas_of(schedule).numpy()
     s = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
     lo, hi = levels[0] * (1 - 1e-12), levels[-1] * (1 + 1e-12)
     if not np.all(np.isfinite(s)) or s.min() < lo or s.max() > hi:
-        raise ValueError(f"σ must lie in [σ_0, σ_{{T−1}}] = [{levels[0]:.4g}, {levels[-1]:.4g}] for this schedule, "
+        raise ValueError(f"σ must lie in [σ_1, σ_T] = [{levels[0]:.4g}, {levels[-1]:.4g}] for this schedule, "
                          f"got values in [{s.min():.4g}, {s.max():.4g}]: a network knows only the levels it was "
                          f"trained on. Clip σ into that range.")
     return np.interp(np.log(s), np.log(levels), np.arange(len(levels), dtype=np.float64))
@@ -395,9 +405,10 @@ def sigma_timesteps(schedule: NoiseSchedule, num_steps: int, spacing: str = "kar
     """The descending code steps a σ-space sampler evaluates ε̂ at, from T−1 down to 0.
 
     ``uniform``: evenly spaced code steps, exactly :func:`ddim_timesteps` (so Euler and DDIM share a grid).
-    ``karras``: :func:`karras_sigmas` from σ_{T−1} to σ_0, mapped to code steps by :func:`sigma_to_t` and
-    rounded; steps that round onto the same code step are merged, so a fine Karras grid can have fewer
-    than ``num_steps`` entries (the samplers count the calls they really make).
+    ``karras``: :func:`karras_sigmas` from σ_T to σ_1 (code indices T−1 and 0), mapped to code indices by
+    :func:`sigma_to_t` and rounded; steps that round onto the same index are merged, so a fine Karras grid
+    can have fewer than ``num_steps`` entries (80 → 79, 160 → 156 and 100 → 99 for the linear schedule,
+    T = 1000; the samplers count the calls they really make).
     """
     if spacing not in SIGMA_SPACINGS:
         raise unknown_name("spacing", spacing, SIGMA_SPACINGS)
@@ -530,15 +541,23 @@ def _heun_loop(den, taus, x) -> Iterator[SigmaStep]:
 def dpmpp_2m_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num_steps: int = 20, spacing: str = "karras",
                    timesteps: Sequence[int] | None = None, clip_x0: float | None = None,
                    generator: torch.Generator | None = None) -> Iterator[SigmaStep]:
-    r"""DPM-Solver++(2M) (Lu et al., 2022): the ODE written for x̂0, solved exactly for a x̂0 that changes
-    linearly in λ = −log σ, with that line taken through the last two x̂0 (a multistep method).
+    r"""DPM-Solver++(2M) (Lu et al., 2022), one network call per step, second order.
 
-    With h = log(σ_t/σ_s) and r = h_prev/h (the previous step's h):
+    Written with x̂0, the ODE is dx̃/dσ = (x̃ − x̂0)/σ, i.e. d(x̃/σ)/dσ = −x̂0/σ². Its linear part is
+    integrated exactly: with λ = −log σ and h = λ_s − λ_t = log(σ_t/σ_s),
 
-        D = (1 + 1/(2r)) x̂0_t − 1/(2r) x̂0_prev,     x̃_s = (σ_s/σ_t) x̃_t + (1 − σ_s/σ_t) D.
+        x̃_s = (σ_s/σ_t) x̃_t + ∫_{λ_t}^{λ_s} e^{λ−λ_s} x̂0(λ) dλ = (σ_s/σ_t) x̃_t + (1 − σ_s/σ_t)·⟨x̂0⟩,
 
-    The first step (no x̂0_prev yet) uses D = x̂0_t, which is exactly an Euler/DDIM step; the last step to
-    σ = 0 lands on x̂0_t. Second order with one network call per step.
+    ⟨x̂0⟩ an average of x̂0 over the step (weights e^{λ−λ_s}). This is exact when x̂0 is constant (then it
+    is the Euler/DDIM step). The x̂0 integral is only approximated: ⟨x̂0⟩ ≈ D, the straight line (in λ)
+    through the last two x̂0 read at the middle of the step, λ_t + h/2. With r = h_prev/h:
+
+        D = (1 + 1/(2r)) x̂0_t − 1/(2r) x̂0_prev.
+
+    Even for an x̂0 that really is linear in λ the step is not exact (the exact weighted average sits past
+    the middle); the two differ by O(h³) per step (see :func:`exact_flow_step`). The first step (no x̂0_prev
+    yet) uses D = x̂0_t, an Euler/DDIM step; the last step to σ = 0 lands on x̂0_t. One step is
+    :func:`dpmpp_2m_update`.
     """
     den, taus, x = _sigma_call(eps_model, schedule, x_T, num_steps, spacing, timesteps, clip_x0, generator)
     return _dpmpp_2m_loop(den, taus, x)
@@ -546,25 +565,84 @@ def dpmpp_2m_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num_steps:
 
 def _dpmpp_2m_loop(den, taus, x) -> Iterator[SigmaStep]:
     xt = x / den.scale[taus[0]]
-    x0_prev, h_prev = None, None
+    x0_prev, sigma_prev = None, None
     for i, t in enumerate(taus):
         s = taus[i + 1] if i + 1 < len(taus) else -1
         eps, x0 = den(xt, t)
         sigma_t, sigma_s = den.sigma[t], den.level(s)[0]
-        if s < 0:
-            x_next = x0
-        else:
-            h = math.log(sigma_t / sigma_s)
-            d = x0
-            if x0_prev is not None:
-                r = h_prev / h
-                d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
-            ratio = sigma_s / sigma_t
-            x_next = ratio * xt + (1 - ratio) * d
-            x0_prev, h_prev = x0, h
+        x_next = _dpmpp_2m(xt, sigma_t, sigma_s, x0, sigma_prev, x0_prev)
+        sigma_prev, x0_prev = sigma_t, x0
         step = _sigma_step(den, t, s, x, x_next, x0, eps)
         yield step
         x, xt = step.x_prev, x_next
+
+
+def _dpmpp_2m(x_tilde, sigma_t, sigma_s, x0_t, sigma_prev, x0_prev):
+    """One DPM-Solver++(2M) step, unchecked (the loop's inner call; see :func:`dpmpp_2m_update`)."""
+    if sigma_s == 0:
+        return x0_t
+    d = x0_t
+    if x0_prev is not None:
+        r = math.log(sigma_prev / sigma_t) / math.log(sigma_t / sigma_s)        # h_prev / h
+        d = (1 + 1 / (2 * r)) * x0_t - (1 / (2 * r)) * x0_prev
+    ratio = sigma_s / sigma_t
+    return ratio * x_tilde + (1 - ratio) * d
+
+
+def dpmpp_2m_update(x_tilde, sigma_t: float, sigma_s: float, x0_t, sigma_prev: float | None = None, x0_prev=None):
+    r"""One DPM-Solver++(2M) step of the scaled sample x̃ from σ_t down to σ_s (σ_s = 0: returns x̂0_t).
+
+    x̂0_t is the network's x̂0 at (x̃_t, σ_t); ``sigma_prev``/``x0_prev`` the level and x̂0 of the previous
+    step (None on the first step, which is then the Euler/DDIM step). See :func:`dpmpp_2m_steps` for
+    the derivation: x̃_s = (σ_s/σ_t) x̃_t + (1 − σ_s/σ_t)·D, D the line through the last two x̂0 (in
+    λ = −log σ) read at the middle of the step. Works on floats, numpy arrays and tensors.
+    """
+    sigma_t, sigma_s = float(sigma_t), float(sigma_s)
+    if not sigma_t > sigma_s >= 0:
+        raise ValueError(f"need σ_t > σ_s ≥ 0 (sampling lowers the noise level), got σ_t = {sigma_t}, "
+                         f"σ_s = {sigma_s}.")
+    if (sigma_prev is None) != (x0_prev is None):
+        raise ValueError("give both sigma_prev and x0_prev (the previous step's level and x̂0), or neither "
+                         "(the first step).")
+    if sigma_prev is not None and not float(sigma_prev) > sigma_t:
+        raise ValueError(f"the previous level must be above σ_t: got sigma_prev = {sigma_prev}, σ_t = {sigma_t}.")
+    return _dpmpp_2m(x_tilde, sigma_t, sigma_s, x0_t, None if sigma_prev is None else float(sigma_prev), x0_prev)
+
+
+def exact_flow_step(x_tilde, sigma_t: float, sigma_s: float, x0_of_lambda: Callable, points: int = 2001):
+    r"""The exact step of dx̃/dσ = (x̃ − x̂0)/σ from σ_t down to σ_s > 0 when x̂0 is a known function of
+    λ = −log σ: x̃_s = (σ_s/σ_t) x̃_t + ∫_{λ_t}^{λ_s} e^{λ−λ_s} x̂0(λ) dλ, the integral by Simpson's rule on
+    ``points`` (odd) nodes (error ∝ h⁵/points⁴: ~1e-14 for the chapter's h = 1).
+
+    ``x0_of_lambda`` maps a float λ to x̂0 (a float or an array). It measures what DPM-Solver++(2M)
+    leaves out: for x̂0(λ) = λ, h = h_prev = 1 and x̃_t = 1 the exact step gives 2/e ≈ 0.736, DPM++(2M)
+    e^{−1} + (1 − e^{−1})/2 ≈ 0.684.
+    """
+    sigma_t, sigma_s = float(sigma_t), float(sigma_s)
+    if not sigma_t > sigma_s > 0:
+        raise ValueError(f"need σ_t > σ_s > 0 (λ = −log σ must be finite), got σ_t = {sigma_t}, σ_s = {sigma_s}.")
+    if points < 3 or points % 2 == 0:
+        raise ValueError(f"points must be odd and at least 3 (Simpson's rule), got {points}.")
+    lam_t, lam_s = -math.log(sigma_t), -math.log(sigma_s)
+    lams = np.linspace(lam_t, lam_s, points)
+    weights = np.ones(points)
+    weights[1:-1:2], weights[2:-1:2] = 4.0, 2.0
+    weights *= (lam_s - lam_t) / (3 * (points - 1)) * np.exp(lams - lam_s)
+    integral = sum(w * np.asarray(x0_of_lambda(float(lam)), dtype=np.float64) for w, lam in zip(weights, lams))
+    return sigma_s / sigma_t * np.asarray(x_tilde, dtype=np.float64) + integral
+
+
+def ancestral_sigmas(sigma_t: float, sigma_s: float, eta: float = 1.0) -> tuple[float, float]:
+    r"""(σ_up, σ_down) of one Euler-ancestral step from σ_t down to σ_s:
+
+        σ_up = min(σ_s, η σ_s √(σ_t² − σ_s²)/σ_t),   σ_down = √(σ_s² − σ_up²).
+
+    σ_up² with η = 1 is the variance of x̃_s given x̃_t and x0 (x̃_s = x0 + σ_s ε, x̃_t = x̃_s + independent
+    noise of variance σ_t² − σ_s²): DDPM's step in σ. σ_down² + σ_up² = σ_s²: the deterministic part lands
+    at level σ_down and the fresh noise tops it up to σ_s. σ_s = 0 gives (0, 0).
+    """
+    sigma_up = min(sigma_s, eta * sigma_s * math.sqrt(max(sigma_t**2 - sigma_s**2, 0.0)) / sigma_t)
+    return sigma_up, math.sqrt(max(sigma_s**2 - sigma_up**2, 0.0))
 
 
 def euler_ancestral_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num_steps: int = 20,
@@ -572,7 +650,7 @@ def euler_ancestral_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, num
                           clip_x0: float | None = None, generator: torch.Generator | None = None
                           ) -> Iterator[SigmaStep]:
     r"""Euler ancestral ("Euler a"): a deterministic Euler step down to σ_down < σ_s, then fresh noise
-    back up to σ_s,
+    back up to σ_s (:func:`ancestral_sigmas`),
 
         σ_up = min(σ_s, η σ_s √(σ_t² − σ_s²)/σ_t),   σ_down = √(σ_s² − σ_up²),
         x̃_s = x̃_t + (σ_down − σ_t) ε̂ + σ_up z.
@@ -593,8 +671,7 @@ def _euler_ancestral_loop(den, taus, x, eta, generator) -> Iterator[SigmaStep]:
         s = taus[i + 1] if i + 1 < len(taus) else -1
         eps, x0 = den(xt, t)
         sigma_t, sigma_s = den.sigma[t], den.level(s)[0]
-        sigma_up = min(sigma_s, eta * sigma_s * math.sqrt(max(sigma_t**2 - sigma_s**2, 0.0)) / sigma_t)
-        sigma_down = math.sqrt(max(sigma_s**2 - sigma_up**2, 0.0))
+        sigma_up, sigma_down = ancestral_sigmas(sigma_t, sigma_s, eta)
         x_next = xt + (sigma_down - sigma_t) * eps
         if s >= 0:   # drawn even when σ_up = 0 (η = 0), so the generator's stream does not depend on η
             x_next = x_next + sigma_up * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
@@ -708,11 +785,11 @@ def convergence_errors(name: str, dist: GaussianMixture, schedule: NoiseSchedule
                        ) -> dict[int, float]:
     """{steps: error} of a σ-space ODE sampler on Gaussian data, run in float64 from x_T.
 
-    The error is the root-mean-square distance, at the last noise level σ_0 (code step 0, where every
-    grid ends before the final jump to σ = 0), between the sampler's x_0 and the exact ODE solution
-    (:func:`gaussian_flow_solution`). Measured there because the final jump from σ_0 to 0 has the same
-    size for every N: its error does not shrink with more steps and would hide the order. Keys are the
-    numbers of steps actually taken (a fine Karras grid can merge steps).
+    The error is the root-mean-square distance, at the lowest level the network knows, σ_1 (code index 0,
+    where every grid ends before the final jump to σ_0 = 0), between the sampler's x_1 and the exact ODE
+    solution (:func:`gaussian_flow_solution`). Measured there because the final jump from σ_1 to σ_0 = 0
+    has the same size for every N: its error does not shrink with more steps and would hide the order.
+    Keys are the numbers of steps actually taken (a fine Karras grid can merge steps).
     """
     exact = gaussian_flow_solution(dist, schedule, x_T, t_end=0)
     eps_model = dist.eps_model(schedule)

@@ -131,6 +131,8 @@ def test_grids_start_at_T_minus_1_end_at_0_and_uniform_is_ddims(sched):
     # a fine Karras grid merges steps that round onto the same code step (and says so by its length)
     fine = S.sigma_timesteps(sched, 1000, "karras")
     assert len(fine) < 1000 and len(set(fine)) == len(fine)
+    # the counts sigma_timesteps' docstring and chapter 07 quote (linear schedule, T = 1000)
+    assert {n: len(S.sigma_timesteps(sched, n, "karras")) for n in (80, 100, 160)} == {80: 79, 100: 99, 160: 156}
     with pytest.raises(ValueError, match="Known spacings: 'uniform', 'karras'"):
         S.sigma_timesteps(sched, 10, "log")
 
@@ -223,6 +225,68 @@ def test_dpmpp_2m_first_step_is_an_euler_step_and_later_steps_follow_the_formula
     expected = scale[50] * (sig[50] / sig[200] * x_tilde + (1 - sig[50] / sig[200]) * d)
     assert torch.allclose(cur.x_prev, expected, atol=1e-12)
     assert torch.allclose(steps[-1].x_prev, steps[-1].x0_pred, atol=1e-12)     # last step lands on x̂0
+
+
+def test_dpmpp_2m_update_is_the_samplers_step_and_the_line_read_at_the_middle(sched):
+    """dpmpp_2m_update reproduces the sampler's steps; D is the line through the last two x̂0 (in λ = −log σ)
+    read at λ_t + h/2; the first step is DDIM's, the last lands on x̂0."""
+    x_T = noise(16, 9)
+    taus = [999, 600, 200, 50, 0]
+    sig, scale = S.sigmas_of(sched).tolist(), sched.sqrt_alphas_cumprod.tolist()
+    steps = list(S.dpmpp_2m_steps(cheap_eps, sched, x_T.clone(), timesteps=taus))
+    prev = None
+    for step in steps:
+        sigma_s, scale_s = (sig[step.t_prev], scale[step.t_prev]) if step.t_prev >= 0 else (0.0, 1.0)
+        x_tilde = step.x_t / scale[step.t]
+        ours = S.dpmpp_2m_update(x_tilde, sig[step.t], sigma_s, step.x0_pred,
+                                 None if prev is None else sig[prev.t], None if prev is None else prev.x0_pred)
+        assert torch.allclose(scale_s * ours, step.x_prev, atol=1e-12)
+        prev = step
+    # the line read at the middle of the step, for numbers: λ_prev = −1, λ_t = 0, λ_s = 0.5 (h = 0.5, h_prev = 1)
+    x0_prev, x0_t = 3.0, 1.0
+    slope = (x0_t - x0_prev) / 1.0
+    d = x0_t + slope * 0.25
+    ratio = math.exp(-0.5)
+    assert S.dpmpp_2m_update(2.0, 1.0, ratio, x0_t, math.e, x0_prev) == pytest.approx(ratio * 2 + (1 - ratio) * d,
+                                                                                     rel=1e-14)
+    with pytest.raises(ValueError, match="both sigma_prev and x0_prev"):
+        S.dpmpp_2m_update(1.0, 1.0, 0.5, 0.0, sigma_prev=2.0)
+    with pytest.raises(ValueError, match="σ_t > σ_s"):
+        S.dpmpp_2m_update(1.0, 0.5, 1.0, 0.0)
+
+
+def test_dpmpp_2m_is_exact_for_constant_x0_but_not_for_a_line_in_lambda():
+    """The issue's example: x̂0(λ) = λ, h = h_prev = 1, x̃_t = 1: exact 2/e ≈ 0.736, DPM++(2M) e⁻¹ + (1 − e⁻¹)/2
+    ≈ 0.684; the gap shrinks like h³ (local error of a second-order method); a constant x̂0 is exact."""
+    exact = S.exact_flow_step(1.0, 1.0, math.exp(-1), lambda lam: lam)
+    assert exact == pytest.approx(2 / math.e, abs=1e-12)
+    assert S.dpmpp_2m_update(1.0, 1.0, math.exp(-1), 0.0, math.e, -1.0) == pytest.approx(
+        math.exp(-1) + (1 - math.exp(-1)) / 2, abs=1e-15)
+    gaps = [float(S.exact_flow_step(1.0, 1.0, math.exp(-h), lambda lam: lam)
+                  - S.dpmpp_2m_update(1.0, 1.0, math.exp(-h), 0.0, math.exp(h), -h)) for h in (0.1, 0.05)]
+    assert math.log2(gaps[0] / gaps[1]) == pytest.approx(3.0, abs=0.1)
+    assert S.exact_flow_step(1.5, 2.0, 0.3, lambda lam: 0.7) == pytest.approx(
+        S.dpmpp_2m_update(1.5, 2.0, 0.3, 0.7), abs=1e-12)
+    with pytest.raises(ValueError, match="odd"):
+        S.exact_flow_step(1.0, 1.0, 0.5, lambda lam: lam, points=10)
+
+
+def test_ancestral_sigmas_add_up_and_eta_1_is_the_posterior_variance():
+    """σ_down² + σ_up² = σ_s²; with η = 1, σ_up² = Var(x̃_s | x̃_t, x0) = σ_s²(σ_t² − σ_s²)/σ_t² (Monte Carlo
+    regression of x̃_s on x̃_t at fixed x0 = 0, 4 standard errors); η = 0 is Euler; σ_s = 0 gives zeros."""
+    for sigma_t, sigma_s, eta in ((10.0, 3.0, 1.0), (1.0, 0.4, 0.5), (2.0, 1.9, 1.0)):
+        up, down = S.ancestral_sigmas(sigma_t, sigma_s, eta)
+        assert up ** 2 + down ** 2 == pytest.approx(sigma_s ** 2, rel=1e-12)
+    assert S.ancestral_sigmas(5.0, 2.0, 0.0) == (0.0, 2.0)
+    assert S.ancestral_sigmas(5.0, 0.0, 1.0) == (0.0, 0.0)
+    gen = dl.make_generator(4)
+    sigma_t, sigma_s, n = 2.0, 1.2, 200_000
+    x_s = sigma_s * torch.randn(n, generator=gen, dtype=torch.float64)                   # x0 = 0
+    x_t = x_s + math.sqrt(sigma_t ** 2 - sigma_s ** 2) * torch.randn(n, generator=gen, dtype=torch.float64)
+    resid = x_s - (sigma_s ** 2 / sigma_t ** 2) * x_t
+    var = float(resid.var())
+    up = S.ancestral_sigmas(sigma_t, sigma_s, 1.0)[0]
+    assert abs(var - up ** 2) < 4 * up ** 2 * math.sqrt(2 / n)
 
 
 def test_heun_step_averages_the_slopes_at_both_ends(sched):
