@@ -226,3 +226,30 @@ def test_explorer_shows_the_picture_at_its_natural_size(toy):
     assert box.figure_area.layout.width == f"{width}px"
     with pytest.raises(ValueError, match="PNG"):
         png_size(b"GIF89a" + bytes(30))
+
+
+@pytest.mark.parametrize("presenting", [False, True])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_label_lies_inside_the_figure(toy, presenting, lang):
+    """Issue 19: the x-axis label was cut off at the bottom. Every text the view draws (axis labels, tick
+    labels, the title) ends inside the figure, at the chapter's size and in presenting mode, in both
+    languages (without a Chinese font the labels stay English; the layout is still measured)."""
+    before = dl.i18n.language()
+    dl.plotting.use_course_style(presenting=presenting)
+    dl.set_language(lang)
+    try:
+        view = forward_view.Forward1DView(toy, data=5.0, n_traj=40, n_show=10, seed=0, t=toy.T)
+        fig = view.fig
+        fig.canvas.draw()
+        renderer, box = fig.canvas.get_renderer(), fig.bbox
+        texts = [view.ax.xaxis.label, view.ax.yaxis.label, view.title]
+        for axis, (lo, hi) in ((view.ax.xaxis, view.ax.get_xlim()), (view.ax.yaxis, view.ax.get_ylim())):
+            texts += [tick.label1 for tick in axis.get_major_ticks() if lo <= tick.get_loc() <= hi]   # drawn ones
+        assert view.ax.xaxis.label.get_text() and view.title.get_text()
+        for text in texts:
+            ext = text.get_window_extent(renderer)
+            inside = ext.x0 >= box.x0 and ext.y0 >= box.y0 and ext.x1 <= box.x1 and ext.y1 <= box.y1
+            assert inside, (text.get_text(), ext, box)
+    finally:
+        dl.set_language(before)
+        dl.plotting.use_course_style(presenting=False)

@@ -218,10 +218,17 @@ class Forward1DView(View):
         self._trajs_seed = None
         self.trajs = self._trajectories(int(seed))
         self.fig, (self.ax, self.ax_hist) = new_figure(
-            1, 2, figsize=figsize, sharey=True, gridspec_kw={"width_ratios": [3, 1], "wspace": 0.05})
+            1, 2, figsize=figsize, sharey=True, gridspec_kw={"width_ratios": [3, 1]})
         self._build_runs(int(n_show), int(t))
         self._build_histogram(int(t))
         self.update(t=t, n_show=n_show, seed=seed)
+        self._layout()
+
+    def _layout(self) -> None:
+        """Fit the axes inside the figure once, measured with the real labels, ticks and title (in the
+        chosen language and style): without it the x-axis label falls off the bottom. The title's length
+        barely changes with t, and its position is fixed (y=1.0), so one layout holds for every move."""
+        self.fig.tight_layout(pad=0.4, w_pad=0.3)
 
     # -- building the figure ------------------------------------------------------------------
     def _build_runs(self, n_show: int, t: int) -> None:
