@@ -207,6 +207,27 @@ class GaussianMixture(Distribution):
         abar = abar[:, None]
         return ((x - (1 - abar).sqrt() * eps) / abar.sqrt()).to(dtype).reshape(as_tensor(x_t).shape)
 
+    def x0_variance(self, schedule: NoiseSchedule, x_t, t) -> torch.Tensor:
+        r"""Var(x0 | x_t) per coordinate, shape of x_t: how uncertain the best guess E[x0 | x_t] still is.
+
+        Given x_t and component k, x0 is Gaussian with covariance Σ_k − ᾱ_t Σ_k C_k⁻¹ Σ_k and mean
+        μ_k + √ᾱ_t Σ_k C_k⁻¹ (x_t − √ᾱ_t μ_k), C_k = ᾱ_t Σ_k + (1−ᾱ_t) I; the mixture over k (weights
+        r_k(x_t)) adds the spread of those means (law of total variance). With it the true reverse
+        variance is Var(x_{t−1} | x_t) = β̃_t + c₁²·Var(x0 | x_t), c₁ = ``schedule.posterior_mean_coef1``.
+        """
+        x, dtype = self._points(x_t)
+        abar = self._abar(schedule, t, x.shape[0])
+        logp, sol = self._components(x, abar)                              # sol = C_k⁻¹(x_t − √ᾱ μ_k)
+        resp = torch.softmax(logp, dim=1)                                  # r_k(x_t), (n, K)
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        cov_t = abar[:, None, None, None] * self.covs + (1 - abar)[:, None, None, None] * eye   # (n, K, d, d)
+        gain = torch.linalg.solve(cov_t, self.covs.expand_as(cov_t))                          # C_k⁻¹ Σ_k
+        var_k = torch.diagonal(self.covs - abar[:, None, None, None] * self.covs @ gain, dim1=-2, dim2=-1)
+        mean_k = self.means + abar.sqrt()[:, None, None] * torch.einsum("kij,nkj->nki", self.covs, sol)
+        mean = (resp[:, :, None] * mean_k).sum(1)
+        var = (resp[:, :, None] * (var_k + mean_k**2)).sum(1) - mean**2
+        return var.clamp(min=0).to(dtype).reshape(as_tensor(x_t).shape)
+
     def eps_model(self, schedule: NoiseSchedule) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """The exact ε* as an ``eps_model(x_t, t)`` for the samplers in :mod:`diffusion_lab.sampling`.
 

@@ -331,3 +331,62 @@ def test_make_distribution_names():
     ring = make_distribution("ring", n=6, radius=3.0)
     np.testing.assert_allclose(np.hypot(*ring.means.numpy().T), 3.0, rtol=1e-12)
     assert ring.K == 6
+
+
+# ---- Var(x0 | x_t) and the true reverse variance (chapter 01 §4(c)) --------------------------------
+@pytest.mark.parametrize("std", [0.3, 1.0, 2.4])
+@pytest.mark.parametrize("t", [0, 10, 300, 999])
+def test_x0_variance_of_a_gaussian_is_the_closed_form(sched, std, t):
+    """x0 ~ N(μ, s²): Var(x0 | x_t) = s²(1−ᾱ)/(ᾱ s² + 1 − ᾱ), the same for every x_t."""
+    dist = GaussianMixture([1.0], [[1.5]], stds=[std])
+    abar = np_abar()[t]
+    x = torch.linspace(-5, 5, 7, dtype=torch.float64)[:, None]
+    want = std**2 * (1 - abar) / (abar * std**2 + 1 - abar)
+    np.testing.assert_allclose(dist.x0_variance(sched, x, t).numpy(), want, rtol=1e-10)
+
+
+def test_reverse_variance_is_beta_exactly_for_unit_variance_data(sched):
+    """β̃_t + c₁²·(1 − ᾱ_t) = β_t: for N(μ, 1) data the true reverse kernel has variance β_t."""
+    dist = GaussianMixture([1.0], [[-0.7]], stds=[1.0])
+    x = torch.tensor([[0.3]], dtype=torch.float64)
+    for t in (1, 50, 500, 999):
+        var = sched.posterior_variance[t] + sched.posterior_mean_coef1[t] ** 2 * dist.x0_variance(sched, x, t)[0, 0]
+        assert float(var) == pytest.approx(float(sched.betas[t]), rel=1e-10)
+
+
+def test_x0_variance_of_a_point_is_zero(sched):
+    x = torch.linspace(-3, 3, 5, dtype=torch.float64)[:, None]
+    assert float(make_distribution("point", x0=5.0).x0_variance(sched, x, 400).abs().max()) < 1e-12
+
+
+def test_reverse_variance_matches_numerical_bayes_1d():
+    """The mixture's Var(x_{t−1} | x_t) = β̃_t + c₁²·Var(x0 | x_t), against q(x_{t−1} | x_t) ∝
+    N(x_t; √α_t x_{t−1}, β_t)·q(x_{t−1}) integrated on a fine grid with scipy's densities."""
+    toy = dl.make_schedule("linear", 50, beta_start=0.01, beta_end=0.2)
+    mix = make_distribution("mixture_1d")
+    w, mu, sd = mix.weights.numpy(), mix.means[:, 0].numpy(), mix.covs[:, 0, 0].sqrt().numpy()
+    grid = np.linspace(-12, 12, 48001)
+    for k in (1, 6, 25, 49):                       # code index k: step t = k + 1, x_{t−1} at index k − 1
+        a_prev = float(toy.alphas_cumprod[k - 1])
+        prior = sum(wk * scipy.stats.norm.pdf(grid, np.sqrt(a_prev) * m, np.sqrt(a_prev * s**2 + 1 - a_prev))
+                    for wk, m, s in zip(w, mu, sd))
+        alpha, beta = float(toy.alphas[k]), float(toy.betas[k])
+        x_t = np.array([-2.0, 0.0, 0.5, 2.5])
+        post = scipy.stats.norm.pdf(x_t[:, None], np.sqrt(alpha) * grid, np.sqrt(beta)) * prior
+        post /= post.sum(1, keepdims=True)
+        mean = (post * grid).sum(1)
+        want = (post * grid**2).sum(1) - mean**2
+        got = toy.posterior_variance[k] + toy.posterior_mean_coef1[k] ** 2 * mix.x0_variance(
+            toy, torch.tensor(x_t)[:, None], k)[:, 0]
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+
+
+def test_x0_variance_full_covariance_gaussian(sched):
+    """2D, one component with a full Σ: the diagonal of Σ − ᾱ Σ C⁻¹ Σ, C = ᾱΣ + (1−ᾱ) I, written in numpy."""
+    Sigma = np.array([[1.2, 0.5], [0.5, 0.4]])
+    dist = GaussianMixture([1.0], [[1.0, -1.0]], covs=[Sigma.tolist()])
+    abar = np_abar()[200]
+    C = abar * Sigma + (1 - abar) * np.eye(2)
+    want = np.diag(Sigma - abar * Sigma @ np.linalg.solve(C, Sigma))
+    got = dist.x0_variance(sched, torch.zeros(3, 2, dtype=torch.float64), 200).numpy()
+    np.testing.assert_allclose(got, np.tile(want, (3, 1)), rtol=1e-10)
