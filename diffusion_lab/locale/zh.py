@@ -1496,6 +1496,28 @@ MESSAGES: dict[str, str] = {
         "σ_1 处的均方根误差（对数坐标）",
     "Gaussian data, exact ODE solution known: error ≈ C·N^(−order)":
         "高斯数据，常微分方程的精确解已知：误差 ≈ C·N^(−阶)",
+    "fewer steps: not fitted (pre-asymptotic)":
+        "步数更少：未参与拟合（尚未进入渐近区）",
+    "true x̂0(λ)":
+        "真实的 x̂0(λ)",
+    "line through the last two x̂0":
+        "过最近两个 x̂0 的直线",
+    "x̂0 of the last two calls":
+        "最近两次调用给出的 x̂0",
+    "D: the line at the middle of the step = {d:.3f}":
+        "D：直线在这一步中点处的值 = {d:.3f}",
+    "what the exact step averages, ⟨x̂0⟩ = {m:.3f}":
+        "精确的一步所取的加权平均 ⟨x̂0⟩ = {m:.3f}",
+    "weight e^(λ−λ_s) of x̂0 in the exact step":
+        "精确的一步中 x̂0 的权重 e^(λ−λ_s)",
+    "λ = −log σ (grows as noise is removed)":
+        "λ = −log σ（随去噪而增大）",
+    "One DPM-Solver++(2M) step: x̂0 as a line through the last two calls":
+        "DPM-Solver++(2M) 的一步：把 x̂0 取为过最近两次调用结果的直线",
+    "fewest network calls from which on the number stays within 10 % of DDPM-1000's (MMD²: at most 10 % above; "
+    "MMD² ×: the MMD² ratio at the NLL's count)":
+        "从多少次网络调用起，该指标始终与 DDPM-1000 相差不超过 10 %（MMD²：至多高出 10 %；MMD² ×：在 NLL 达标的"
+        "调用次数处，MMD² 是 DDPM-1000 的多少倍）",
     "network calls (log scale)":
         "网络调用次数（对数坐标）",
     "arrows: −ε* = √(1−ᾱ_t)·∇log q_t, length ∝ √|ε*|;  shading: log q_t (dark = dense)":

@@ -8,7 +8,8 @@ Views: :class:`ScoreFieldView` (t = 1..T: the field −ε* = √(1−ᾱ_t) ∇ 
 :class:`SamplerPathsView` (sampler, nfe, spacing: the samples and the paths of a few of them from x_T to
 x0, with the calls made and the NLL; each setting is computed once, then cached). Static figures:
 :func:`plot_point_panels`, :func:`plot_sigma_grids`, :func:`plot_convergence`, :func:`plot_quality_vs_nfe`,
-:func:`plot_image_rows`; tables :func:`quality_table`, :func:`fewest_calls_table`; the precomputed
+:func:`plot_image_rows`, :func:`plot_dpmpp_line`; tables :func:`quality_table`, :func:`fewest_calls_table`
+(numbers :func:`fewest_calls`, :func:`ring_ratios`); the precomputed
 benchmark :func:`load_nfe_results` (``benchmarks/samplers_vs_nfe.py`` writes it).
 
 Time convention: everything a student reads (titles, labels, the score view's ``t``) uses the maths' steps
@@ -27,7 +28,7 @@ from matplotlib.ticker import NullLocator
 
 from ..distributions import GaussianMixture, make_distribution
 from ..metrics import Quality, sample_quality
-from ..i18n import Message, tr_fig
+from ..i18n import Message, tr, tr_fig
 from ..plotting import PALETTE, new_figure, square_axes, tile_images, to_numpy
 from ..sampling import (SAMPLER_LABELS, SIGMA_SAMPLERS, SIGMA_SPACINGS, sigma_sampler_steps, sigma_timesteps,
                         sigmas_of, steps_for_calls)
@@ -39,7 +40,8 @@ __all__ = [
     "ScoreFieldView", "SamplerPathsView", "SCORE_LEGEND_HTML", "PATHS_LEGEND_HTML", "score_field", "sampler_paths",
     "SamplerRun",
     "plot_point_panels", "plot_sigma_grids", "plot_convergence", "plot_quality_vs_nfe", "plot_image_rows",
-    "quality_table", "fewest_calls_table", "load_nfe_results", "NFE_RESULTS", "NFE_CHOICES",
+    "plot_dpmpp_line", "quality_table", "fewest_calls", "fewest_calls_table", "ring_ratios", "load_nfe_results",
+    "NFE_RESULTS", "NFE_CHOICES",
     "SAMPLER_COLOURS", "demo_view", "DEMO_SWEEP", "ANIMATION_SWEEP",
 ]
 
@@ -313,12 +315,18 @@ def plot_sigma_grids(schedule: NoiseSchedule, num_steps: int = 10, figsize=(8.0,
     return fig
 
 
-def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, float] | None = None, figsize=(6.4, 4.2)):
+def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, float] | None = None, figsize=(6.4, 4.2),
+                     fit_from: int | None = None):
     """End-point error against steps N on log-log axes, one line per sampler {name: {N: error}}, with
-    dotted guide lines of slope −1 and −2 through the first point of Euler's and of the first 2nd-order line."""
+    dotted guide lines of slope −1 and −2 through Euler's and the first 2nd-order line at their first fitted
+    point. ``fit_from``: the orders were fitted from N = fit_from on; fewer steps are shaded (pre-asymptotic)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=figsize)
+    if fit_from is not None and min(min(c) for c in errors.values()) < fit_from:
+        lo = min(min(c) for c in errors.values())
+        ax.axvspan(lo / 1.15, fit_from / 1.08, color="0.9", zorder=0,
+                   label=tr_fig("fewer steps: not fitted (pre-asymptotic)"))
     for name, curve in errors.items():
         ns = sorted(curve)
         label = SAMPLER_LABELS.get(name, name)
@@ -329,7 +337,7 @@ def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, floa
     n = np.asarray(all_n, dtype=float)
     for p, anchor in ((1, "euler"), (2, next((k for k in errors if k != "euler"), None))):
         if anchor in errors:
-            first = min(errors[anchor])
+            first = min(k for k in errors[anchor] if fit_from is None or k >= fit_from)
             e0 = errors[anchor][first] * 1.6
             ax.loglog(n, e0 * (n / first) ** (-p), ":", color="0.35", lw=1.2, label=tr_fig("slope −{p} (guide)", p=p))
     ax.set_xticks(all_n, [str(k) for k in all_n])
@@ -337,7 +345,58 @@ def plot_convergence(errors: dict[str, dict[int, float]], orders: dict[str, floa
     ax.set_xlabel(tr_fig("steps N (log scale)"))
     ax.set_ylabel(tr_fig("RMS error at σ_1 (log scale)"))
     ax.set_title(tr_fig("Gaussian data, exact ODE solution known: error ≈ C·N^(−order)"), fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_dpmpp_line(lam_prev: float, lam_t: float, lam_s: float, x0_of_lambda, figsize=(6.4, 4.0)):
+    """What DPM-Solver++(2M) does with x̂0 over one step, against λ = −log σ: the last two x̂0 (at λ_prev and
+    λ_t), the line through them extended over the step [λ_t, λ_s], the value D it uses (the line at the middle
+    of the step), the true x̂0(λ) (``x0_of_lambda``, a function of λ) and the average the exact step needs
+    (weights e^{λ−λ_s}, shaded below). The numbers come from :func:`~diffusion_lab.sampling.exact_flow_step`
+    and :func:`~diffusion_lab.sampling.dpmpp_2m_update`."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    from ..sampling import dpmpp_2m_update, exact_flow_step
+
+    h = lam_s - lam_t
+    x0_prev, x0_t = float(x0_of_lambda(lam_prev)), float(x0_of_lambda(lam_t))
+    slope = (x0_t - x0_prev) / (lam_t - lam_prev)
+    sig = [math.exp(-v) for v in (lam_prev, lam_t, lam_s)]
+    keep = 1 - sig[2] / sig[1]                                     # weight of ⟨x̂0⟩ in the step: 1 − σ_s/σ_t
+    # ⟨x̂0⟩ = (x̃_s − (σ_s/σ_t) x̃_t)/(1 − σ_s/σ_t), from either step with x̃_t = 0
+    d = float(dpmpp_2m_update(0.0, sig[1], sig[2], x0_t, sig[0], x0_prev)) / keep
+    exact_mean = float(exact_flow_step(0.0, sig[1], sig[2], x0_of_lambda)) / keep
+    fig, ax = plt.subplots(figsize=figsize)
+    lams = np.linspace(lam_prev - 0.1 * h, lam_s + 0.05 * h, 200)
+    true = np.array([float(x0_of_lambda(v)) for v in lams])
+    ax.plot(lams, true, color="0.45", lw=2.5, alpha=0.6, label=tr_fig("true x̂0(λ)"))
+    line_l = np.linspace(lam_prev, lam_s, 50)
+    ax.plot(line_l, x0_t + slope * (line_l - lam_t), "--", color=SAMPLER_COLOURS["dpmpp_2m"], lw=1.6,
+            label=tr_fig("line through the last two x̂0"))
+    ax.plot([lam_prev, lam_t], [x0_prev, x0_t], "o", color="black", ms=7, zorder=4,
+            label=tr_fig("x̂0 of the last two calls"))
+    mid = lam_t + h / 2
+    ax.plot([mid], [d], "s", color=SAMPLER_COLOURS["dpmpp_2m"], ms=9, zorder=5,
+            label=tr_fig("D: the line at the middle of the step = {d:.3f}", d=d))
+    ax.axhline(exact_mean, color=PALETTE[3], lw=1.4, ls=":",
+               label=tr_fig("what the exact step averages, ⟨x̂0⟩ = {m:.3f}", m=exact_mean))
+    ax.axvspan(lam_t, lam_s, color="0.93", zorder=0)
+    lo = min(true.min(), x0_prev) - 0.15 * (true.max() - true.min() + 1e-9)
+    wl = np.linspace(lam_t, lam_s, 100)
+    weight = np.exp(wl - lam_s)
+    height = 0.25 * (true.max() - true.min() + 1e-9)
+    ax.fill_between(wl, lo, lo + height * weight, color=PALETTE[3], alpha=0.25, lw=0,
+                    label=tr_fig("weight e^(λ−λ_s) of x̂0 in the exact step"))
+    ax.set_ylim(bottom=lo)
+    ax.set_xticks([lam_prev, lam_t, mid, lam_s], ["λ_prev", "λ_t", "λ_t + h/2", "λ_s"])
+    ax.set_xlabel(tr_fig("λ = −log σ (grows as noise is removed)"))
+    ax.set_ylabel("x̂0")
+    ax.set_title(tr_fig("One DPM-Solver++(2M) step: x̂0 as a line through the last two calls"), fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -448,22 +507,82 @@ def quality_table(curves: dict[str, dict[int, Quality]], ddpm: Quality, rel_tol:
     return "\n".join(lines)
 
 
-def fewest_calls_table(results: dict) -> str:
-    """A text table from :func:`load_nfe_results`: per sampler, the fewest network calls from which on its
-    quality number stays within 10 % of DDPM-1000's ('never' if not even at ~1000 calls)."""
-    columns = [("ring, exact ε*", results["ring"]["models"]["exact"]["samplers"])]
-    if "mlp" in results["ring"]["models"]:
-        columns.append(("ring, MLP", results["ring"]["models"]["mlp"]["samplers"]))
+def _ring_curves(results: dict, model: str, key: str) -> tuple[dict[str, dict[int, float]], float]:
+    """({sampler: {calls: mean over seeds of ``key``}}, DDPM-1000's mean) of one ring model."""
+    m = results["ring"]["models"][model]
+    curves = {name: dict(zip(row["calls"], _mean_over_seeds(row[key]).tolist())) for name, row in m["samplers"].items()}
+    return curves, float(np.mean(m["ddpm1000"][key]))
+
+
+def ring_ratios(results: dict, model: str = "exact", max_calls: int = 50) -> dict[str, dict[int, tuple[float, float]]]:
+    """{sampler: {calls: (NLL ratio, MMD² ratio)}} to DDPM-1000's numbers (means over seeds) for the ring
+    with ``model`` ("exact" or "mlp"), at every stored budget up to ``max_calls``."""
+    nll, nll_ref = _ring_curves(results, model, "nll")
+    mmd, mmd_ref = _ring_curves(results, model, "mmd2")
+    return {name: {k: (nll[name][k] / nll_ref, mmd[name][k] / mmd_ref) for k in sorted(nll[name]) if k <= max_calls}
+            for name in nll}
+
+
+def _fewest_calls_at_most(values: dict[int, float], bound: float) -> int | None:
+    """The fewest calls from which on every value is at most ``bound`` (MMD²: lower is simply better)."""
+    best = None
+    for calls in sorted(values, reverse=True):
+        if values[calls] > bound:
+            break
+        best = int(calls)
+    return best
+
+
+def fewest_calls(results: dict, rel_tol: float = 0.10) -> dict[str, dict[str, dict]]:
+    """{column: {sampler: {"nll" | "fid": fewest calls, "mmd2_there": MMD² ratio at those calls, "mmd2": fewest
+    calls on MMD²}}} from :func:`load_nfe_results`: the fewest network calls from which on a number (mean over
+    seeds) stays within ``rel_tol`` of DDPM-1000's (MMD²: at most (1 + rel_tol)× it, lower is better; None:
+    not even at ~1000 calls). Columns "exact", "mlp"
+    (the ring) and "digits" (digit Fréchet distance)."""
+    from ..metrics import fewest_calls_within
+
+    out: dict[str, dict[str, dict]] = {}
+    for model in results["ring"]["models"]:
+        nll, nll_ref = _ring_curves(results, model, "nll")
+        mmd, mmd_ref = _ring_curves(results, model, "mmd2")
+        col = out.setdefault(model, {})
+        for name in nll:
+            k = fewest_calls_within(nll[name], nll_ref, rel_tol)
+            col[name] = {"nll": k, "mmd2_there": None if k is None else mmd[name][k] / mmd_ref,
+                         "mmd2": _fewest_calls_at_most(mmd[name], (1 + rel_tol) * mmd_ref)}
     if "digits" in results:
-        columns.append(("digits, U-Net", results["digits"]["samplers"]))
-    head = f"{'fewest calls within 10 % of DDPM-1000':<40}" + "".join(f"{c:>16}" for c, _ in columns)
-    lines = [head]
+        ref = float(results["digits"]["ddpm1000"]["fid"])
+        out["digits"] = {name: {"fid": fewest_calls_within(dict(zip(row["calls"], row["fid"])), ref, rel_tol)}
+                         for name, row in results["digits"]["samplers"].items()}
+    return out
+
+
+def fewest_calls_table(results: dict) -> str:
+    """A text table from :func:`fewest_calls`: per sampler, the fewest network calls from which on its quality
+    number stays within 10 % of DDPM-1000's ('never' if not even at ~1000 calls) — on the ring by NLL, with
+    the MMD² ratio at those calls beside it and the fewest calls by MMD², on digits by the Fréchet distance."""
+    table = fewest_calls(results)
+    titles = {"exact": "ring, exact ε*", "mlp": "ring, MLP", "digits": "digits"}
+
+    def fmt(v):
+        return "never" if v is None else str(v)
+
+    head1 = f"{'':<9}" + "".join(f"{titles[c]:^29}" if c != "digits" else f"{titles[c]:>10}" for c in table)
+    head2 = f"{'sampler':<9}" + "".join(f"{'NLL':>7}{'MMD² ×':>10}{'MMD²':>7}     " if c != "digits"
+                                        else f"{'Fréchet':>10}" for c in table)
+    lines = [tr("fewest network calls from which on the number stays within 10 % of DDPM-1000's "
+                    "(MMD²: at most 10 % above; MMD² ×: the MMD² ratio at the NLL's count)"), head1, head2]
     for name in SIGMA_SAMPLERS:
-        cells = []
-        for _, samplers in columns:
-            value = samplers.get(name, {}).get("fewest_calls_within_10pct")
-            cells.append(f"{'never' if value is None else value!s:>16}")
-        lines.append(f"{SAMPLER_LABELS[name]:<40}" + "".join(cells))
+        row = f"{SAMPLER_LABELS[name]:<9}"
+        for c, col in table.items():
+            cell = col.get(name, {})
+            if c == "digits":
+                row += f"{fmt(cell.get('fid')):>10}"
+            else:
+                ratio = cell.get("mmd2_there")
+                row += (f"{fmt(cell.get('nll')):>7}{'—' if ratio is None else f'{ratio:.1f}×':>10}"
+                        f"{fmt(cell.get('mmd2')):>7}     ")
+        lines.append(row.rstrip())
     return "\n".join(lines)
 
 
