@@ -24,6 +24,9 @@ def blank_function(*args, **kwargs):
     ...
 
 
+ALL = (ch7.q1, ch7.q2, ch7.q3, ch7.q4, ch7.q5, ch7.q6)
+
+
 @pytest.fixture(scope="module")
 def sch():
     return dl.make_schedule("linear", 1000)
@@ -75,8 +78,48 @@ def test_mixture_eps_is_minus_sigma_times_the_score():
         torch.testing.assert_close(ch7.mixture_eps(x.detach(), sigma), -sigma * grad, rtol=1e-9, atol=1e-9)
 
 
+def test_reference_dpmpp_step_is_the_package_update_and_the_sampler_step(sch):
+    """reference_dpmpp_2m_step = sampling.dpmpp_2m_update on tensors, and reproduces every step of the
+    package's DPM++(2M) run (first step, later steps, last step to σ = 0)."""
+    x_T = torch.randn(6, 2, generator=dl.make_generator(4), dtype=torch.float64)
+    ring = dl.make_distribution("ring")
+    steps = list(smp.dpmpp_2m_steps(ring.eps_model(sch), sch, x_T, timesteps=[999, 500, 120, 30, 0]))
+    sig, scale = smp.sigmas_of(sch).tolist(), sch.sqrt_alphas_cumprod.tolist()
+    prev = None
+    for step in steps:
+        sigma_s, scale_s = (sig[step.t_prev], scale[step.t_prev]) if step.t_prev >= 0 else (0.0, 1.0)
+        args = (step.x_t / scale[step.t], sig[step.t], sigma_s, step.x0_pred,
+                None if prev is None else sig[prev.t], None if prev is None else prev.x0_pred)
+        ours = ch7.reference_dpmpp_2m_step(*args)
+        torch.testing.assert_close(scale_s * ours, step.x_prev, rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(ours, smp.dpmpp_2m_update(*args), rtol=1e-12, atol=1e-12)
+        prev = step
+
+
+def test_reference_ancestral_sigmas_and_karras_grid_are_the_packages(sch):
+    for st, ss, eta in ((10.0, 3.0, 1.0), (1.0, 0.4, 0.5), (0.5, 0.0, 1.0), (5.0, 2.0, 0.0)):
+        assert ch7.reference_ancestral_sigmas(st, ss, eta) == pytest.approx(smp.ancestral_sigmas(st, ss, eta),
+                                                                            abs=1e-14)
+    sig = smp.sigmas_of(sch)
+    ours = ch7.reference_karras_grid(float(sig[-1]), float(sig[0]), 20, 7.0)
+    np.testing.assert_allclose(ours, smp.karras_sigmas(float(sig[-1]), float(sig[0]), 20), rtol=1e-12)
+
+
+def test_no_hint_shows_code_and_only_the_solution_does():
+    """Hints stop short of code: no line of a reference's body appears in any hint, and no hint holds an
+    assignment or a call of numpy/torch."""
+    import re
+    for q in ALL:
+        body = [line.strip() for line in q._solution.splitlines()[2:] if line.strip() and not line.strip()
+                .startswith(("#", '"""', "```", "return x0_t", "if ", "else"))]
+        for hint in q.hints:
+            text = str(hint)
+            assert not any(line in text for line in body if len(line) > 12), (q.name, text)
+            assert not re.search(r"\b(np|torch|math)\.\w+\(|\breturn\b|^\s*\w+ = ", text), (q.name, text)
+
+
 def test_references_pass_and_blanks_are_not_attempted():
-    for q in (ch7.q1, ch7.q2, ch7.q3):
+    for q in ALL:
         assert status(q, q.reference)[0] == CORRECT, q.name
         assert status(q, None)[0] == NOT_ATTEMPTED
         assert status(q, blank_function)[0] == NOT_ATTEMPTED
@@ -86,7 +129,7 @@ def test_references_pass_and_blanks_are_not_attempted():
 
 
 # ---- every typical mistake gets its own hint -------------------------------------------------------------
-@pytest.mark.parametrize("q", [ch7.q1, ch7.q2, ch7.q3], ids=["q1", "q2", "q3"])
+@pytest.mark.parametrize("q", ALL, ids=["q1", "q2", "q3", "q4", "q5", "q6"])
 def test_each_listed_mistake_is_recognised_with_its_hint(q):
     for mistake in q.mistakes:
         if q is ch7.q2:
@@ -164,6 +207,35 @@ def test_checks_do_not_touch_the_global_rng():
     torch.manual_seed(123)
     before = torch.rand(1)
     torch.manual_seed(123)
-    for q in (ch7.q1, ch7.q2, ch7.q3):
+    for q in ALL:
         q.result(q.reference)
     assert torch.equal(torch.rand(1), before)
+
+
+def test_q4_names_the_case_a_student_gets_wrong():
+    """A step without the first-step case crashes on None, one without σ_s = 0 divides by zero: both are
+    reported as hints (not tracebacks); an answer right on later steps but DDIM on none is recognised."""
+    def no_first_step(x, st, ss, x0, sp, x0p):
+        if ss == 0:
+            return x0
+        lam = [-np.log(v) for v in (sp, st, ss)]
+        d = x0 + (x0 - x0p) / (lam[1] - lam[0]) * (lam[2] - lam[1]) / 2
+        return ss / st * x + (1 - ss / st) * d
+
+    st, msg = status(ch7.q4, no_first_step)
+    assert st == INCORRECT and "raised TypeError" in msg
+
+    def no_last_step(x, st, ss, x0, sp, x0p):
+        if ss == 0:
+            raise ZeroDivisionError("float division by zero")
+        return ch7.reference_dpmpp_2m_step(x, st, ss, x0, sp, x0p)
+
+    st, msg = status(ch7.q4, no_last_step)
+    assert st == INCORRECT and "ZeroDivisionError" in msg
+
+
+def test_q5_wants_two_numbers_and_q6_n_levels():
+    st, msg = status(ch7.q5, lambda st, ss, eta: 1.0)
+    assert st == INCORRECT and "(sigma_up, sigma_down)" in msg
+    st, msg = status(ch7.q6, lambda hi, lo, n, rho: np.linspace(hi ** (1 / rho), lo ** (1 / rho), n + 1) ** rho)
+    assert st == INCORRECT and "Return n levels" in msg

@@ -6,6 +6,17 @@ q2  heun_step(eps_fn, x_tilde, sigma_t, sigma_s): Heun's correction (average of 
     a plain Euler step, with one call, when σ_s = 0)
 q3  estimate_order(step_counts, errors): the order p of error ≈ C·N^(−p), from a least-squares line
     through (log N, log error)
+q4  dpmpp_2m_step(x_tilde, sigma_t, sigma_s, x0_t, sigma_prev, x0_prev): one DPM-Solver++(2M) step from its
+    derivation (the chapter gives the exact-for-constant-x̂0 update and says where D is read; the student
+    builds the line in λ = −log σ and reads it at the step's middle)
+q5  ancestral_sigmas(sigma_t, sigma_s, eta): (σ_up, σ_down) of Euler ancestral, derived from "noise
+    variances add" and "η = 1 is DDPM's posterior step" (no formula for them is printed in the chapter)
+q6  karras_grid(sigma_max, sigma_min, n, rho): Karras' levels, from "evenly spaced in σ^(1/ρ)"
+
+What each asks beyond a printed formula (issue 19): q1 applies Euler's method to dx̃/dσ = ε̂ with a falling
+σ (the chapter derives DDIM = Euler only after the exercise, and in x); q2 turns a described method into
+code and decides the call count at σ_s = 0; q3 linearises a power law; q4 the line through two points in
+λ and its value at the middle; q5 a conditional variance of a sum of Gaussians; q6 an inverse transform.
 
 x̃ = x_t/√ᾱ_t = x0 + σ_t ε is the scaled sample, σ_t = √((1−ᾱ_t)/ᾱ_t) for the maths' steps t = 1..T and
 σ_0 = 0 (the data, ᾱ_0 = 1); in code σ_t and ᾱ_t sit at index t − 1.
@@ -17,14 +28,15 @@ import math
 import numpy as np
 import torch
 
-from ..sampling import ddim_steps
+from ..sampling import ddim_steps, karras_sigmas
 from ..schedules import make_schedule
 from ..i18n import tr
-from .base import (Exercise, Incorrect, Mistake, as_float64, as_number, call_student, check_close, max_abs_diff,
-                   require_callable, source_of)
+from .base import (Exercise, Incorrect, Mistake, as_float64, as_number, call_student, check_close, close, diagnose,
+                   max_abs_diff, require_callable, source_of)
 
-__all__ = ["q1", "q2", "q3", "reference_euler_sigma_step", "reference_heun_step", "reference_estimate_order",
-           "mixture_eps"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6", "reference_euler_sigma_step", "reference_heun_step",
+           "reference_estimate_order", "reference_dpmpp_2m_step", "reference_ancestral_sigmas",
+           "reference_karras_grid", "mixture_eps"]
 
 _SCHEDULE = make_schedule("linear", 1000)
 
@@ -85,11 +97,11 @@ q1 = Exercise(
     "Exercise 7.1 — an Euler step in σ (= DDIM)",
     _check_euler,
     hints=[
-        "Euler's method: new value = old value + step × slope at the start. Here the slope is dx̃/dσ = ε̂ and the "
-        "step in σ goes from σ_t down to σ_s.",
-        "The step is σ_s − σ_t (negative: σ falls), the slope ε̂. Note that x̃_t − σ_t·ε̂ is x̂0, so the answer is "
-        "also x̂0 + σ_s·ε̂: DDIM.",
-        "return x_tilde + (sigma_s - sigma_t) * eps_hat",
+        "Euler's method: new value = old value + step × slope at the start. Which variable takes the step here, "
+        "from which value to which, and what does the ODE say the slope is?",
+        "The variable is σ, from σ_t down to σ_s: the step σ_s − σ_t is negative (sampling removes noise). The "
+        "slope dx̃/dσ is ε̂, the same all along an Euler step. Check: x̃_t − σ_t·ε̂ is x̂0, so your answer can also "
+        "be read as x̂0 plus σ_s times ε̂ — which chapter 5 step is that?",
     ],
     solution=source_of(reference_euler_sigma_step),
     reference=reference_euler_sigma_step,
@@ -197,11 +209,10 @@ q2 = Exercise(
     _check_heun,
     hints=[
         "First an Euler step to σ_s as a trial. Then ask eps_fn for the slope at that trial point, and redo the "
-        "step from the start with the average of the two slopes. At σ_s = 0 stop after the trial.",
-        "h = sigma_s − sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h·d1. If sigma_s == 0 return the "
-        "trial; else d2 = eps_fn(trial, sigma_s) and the answer is x_tilde + h·(d1 + d2)/2.",
-        "h = sigma_s - sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h * d1; if sigma_s == 0: return "
-        "trial; d2 = eps_fn(trial, sigma_s); return x_tilde + h * 0.5 * (d1 + d2)",
+        "step from the start with the average of the two slopes.",
+        "Count the calls: two when σ_s > 0 (the slope at x̃_t, σ_t and the slope at the end of the trial step, "
+        "at σ_s); one when σ_s = 0, where there is no network — then the trial step itself is the answer. The "
+        "redone step starts again from x̃_t, not from the trial point.",
     ],
     solution=source_of(reference_heun_step),
     reference=reference_heun_step,
@@ -232,8 +243,8 @@ ORDER_MISTAKES = (
     Mistake(lambda n, e: -float(np.polyfit(np.log(np.asarray(e, float)), np.log(np.asarray(n, float)), 1)[0]),
             "the axes are swapped: fit log error (y) against log N (x), so that the slope is −p (you got about 1/p)."),
     Mistake(lambda n, e: _two_point(n, e),
-            "you used only the first and last points. Single runs scatter; a least-squares line through ALL points "
-            "(np.polyfit(np.log(N), np.log(errors), 1)) averages that out.", rtol=1e-3, atol=1e-3),
+            "you used only the first and last points. Single runs scatter; a least-squares line through ALL the "
+            "points (log N, log error) averages that out.", rtol=1e-3, atol=1e-3),
     Mistake(lambda n, e: -float(np.polyfit(np.asarray(n, float), np.asarray(e, float), 1)[0]),
             "you fitted a straight line to the raw numbers. A power law error ≈ C·N^(−p) is a straight line only "
             "on log-log axes: take the logarithm of both N and the error first."),
@@ -269,12 +280,244 @@ q3 = Exercise(
     hints=[
         "error ≈ C·N^(−p) becomes a straight line after taking logarithms: log error = log C − p·log N. Fit that "
         "line through all your points.",
-        "np.polyfit(x, y, 1) returns [slope, intercept] of the least-squares line; use x = log N, y = log error "
-        "(the same logarithm for both), and return −slope.",
-        "slope = np.polyfit(np.log(np.asarray(step_counts, float)), np.log(np.asarray(errors, float)), 1)[0]; "
-        "return -slope",
+        "A least-squares polynomial fit of degree 1 (numpy has one) gives the slope and the intercept of y "
+        "against x. Put log N on x and log error on y, with the same logarithm for both; p is minus the slope.",
     ],
     solution=source_of(reference_estimate_order),
     reference=reference_estimate_order,
     mistakes=ORDER_MISTAKES,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# q4 — one DPM-Solver++(2M) step, from its derivation
+# ---------------------------------------------------------------------------------------------
+def reference_dpmpp_2m_step(x_tilde, sigma_t, sigma_s, x0_t, sigma_prev, x0_prev):
+    """One DPM-Solver++(2M) step from σ_t down to σ_s: the exact update for a constant x̂0, with x̂0 replaced
+    by D, the line through the last two x̂0 (in λ = −log σ) read at the middle of the step."""
+    if sigma_s == 0:
+        return x0_t                                     # λ_s = ∞: the step lands on x̂0
+    d = x0_t
+    if x0_prev is not None:                             # the first step has no previous x̂0: D = x̂0_t (DDIM)
+        lam_prev, lam_t, lam_s = -math.log(sigma_prev), -math.log(sigma_t), -math.log(sigma_s)
+        slope = (x0_t - x0_prev) / (lam_t - lam_prev)
+        d = x0_t + slope * (lam_s - lam_t) / 2
+    ratio = sigma_s / sigma_t
+    return ratio * x_tilde + (1 - ratio) * d
+
+
+def _line_wrong(read):
+    """A wrong DPM++(2M) step that differs only in D: ``read(x0_t, x0_prev, h, h_prev, st, ss, sp)``."""
+    def wrong(x, st, ss, x0, sp, x0p):
+        if ss == 0:
+            return x0
+        d = x0 if x0p is None else read(x0, x0p, math.log(st / ss), math.log(sp / st), st, ss, sp)
+        return ss / st * x + (1 - ss / st) * d
+    return wrong
+
+
+def _exact_line_mean(x0, x0p, h, hp, st, ss, sp):
+    """⟨x̂0⟩ of the exact step for an x̂0 that is exactly the line: weights e^{λ−λ_s} over the step."""
+    slope = (x0 - x0p) / hp
+    return x0 + slope * (h - 1 + math.exp(-h)) / (1 - math.exp(-h))
+
+
+DPMPP_MISTAKES = (
+    Mistake(_line_wrong(lambda x0, x0p, h, hp, st, ss, sp: x0),
+            "you used x̂0_t alone on every step: that is the Euler/DDIM step, exact only when x̂0 does not change. "
+            "DPM++(2M) replaces x̂0_t by D, the line through the last two x̂0, from the second step on."),
+    Mistake(_line_wrong(lambda x0, x0p, h, hp, st, ss, sp: x0 + (x0 - x0p) * h / hp),
+            "you read the line at the END of the step (λ_s). DPM++(2M) reads it at the middle, λ_t + h/2: the "
+            "step averages x̂0 over the whole interval."),
+    Mistake(_line_wrong(lambda x0, x0p, h, hp, st, ss, sp: x0 + (x0 - x0p) / (st - sp) * (ss - st) / 2),
+            "your line is straight in σ. DPM++(2M) draws it in λ = −log σ (where the ODE's linear part has a "
+            "constant rate): use the λ of σ_prev, σ_t and σ_s, and the middle in λ."),
+    Mistake(_line_wrong(lambda x0, x0p, h, hp, st, ss, sp: x0 + (x0 - x0p) * hp / (2 * h)),
+            "the two step lengths are swapped: the line's slope is (x̂0_t − x̂0_prev)/h_prev (the previous step), "
+            "and it is followed for half of THIS step, h/2."),
+    Mistake(_line_wrong(_exact_line_mean),
+            "you integrated the line exactly (weights e^(λ−λ_s)) — more accurate for a straight x̂0, and a fine "
+            "sampler, but not DPM-Solver++(2M), which reads the line at the middle of the step (the two differ by "
+            "O(h³) per step)."),
+    Mistake(lambda x, st, ss, x0, sp, x0p: x0 if ss == 0 else
+            (1 - ss / st) * x + ss / st * reference_dpmpp_2m_step(0.0 * x, st, ss, x0, sp, x0p) / (1 - ss / st),
+            "the two weights are swapped: x̃_t keeps the share σ_s/σ_t (its noise shrinks in proportion to σ) and D "
+            "gets 1 − σ_s/σ_t."),
+)
+
+
+def _dpmpp_cases():
+    """(x̃_t, σ_t, σ_s, x̂0_t, σ_prev, x̂0_prev, what the case is): a first step, two later steps with unequal
+    step lengths, the last step to σ = 0."""
+    gen = torch.Generator().manual_seed(9)
+
+    def r(scale):
+        return scale * torch.randn(12, 2, generator=gen, dtype=torch.float64)
+    return [
+        (r(60.0), 80.0, 20.0, r(1.0), None, None, tr("the first step (no previous x̂0)")),
+        (r(5.0), 4.0, 1.5, r(1.0), 12.0, r(1.0), tr("a later step, h ≠ h_prev")),
+        (r(0.6), 0.5, 0.1, r(1.0), 0.9, r(1.0), tr("a later step near the data")),
+        (r(0.1), 0.05, 0.0, r(1.0), 0.2, r(1.0), tr("the last step, to σ = 0")),
+    ]
+
+
+def _check_dpmpp(fn) -> None:
+    require_callable(fn, "q4.check(dpmpp_2m_step)")
+    for x, st, ss, x0, sp, x0p, what in _dpmpp_cases():
+        args = (x, st, ss, x0, sp, x0p)
+        got = call_student(fn, x.clone(), st, ss, x0.clone(), sp, None if x0p is None else x0p.clone())
+        out = as_float64(got, "x̃_s", x.shape, shape_fix="One step keeps x̃'s shape.")
+        want = reference_dpmpp_2m_step(*args)
+        check_close(out, want, DPMPP_MISTAKES, *args,
+                    otherwise=tr("for {what} (σ_t = {sigma_t}, σ_s = {sigma_s}) your x̃_s differs from DPM++(2M)'s "
+                                 "by up to {max_abs_diff:.3g}.", what=what, sigma_t=st, sigma_s=ss,
+                                 max_abs_diff=max_abs_diff(out, want)))
+
+
+q4 = Exercise(
+    "Exercise 7.4 — one DPM-Solver++(2M) step",
+    _check_dpmpp,
+    hints=[
+        "Three cases. σ_s = 0: where does the exact update land when σ_s/σ_t = 0? No previous x̂0 (the first step): "
+        "the only x̂0 you have stands for the whole step. Otherwise: D comes from a straight line through the "
+        "points (λ_prev, x̂0_prev) and (λ_t, x̂0_t), with λ = −log σ.",
+        "Slope of the line = change of x̂0 over change of λ between the previous step and this one. The step runs "
+        "from λ_t to λ_s; its middle lies half of that length beyond λ_t, and D is the line's value there. Then "
+        "x̃_t keeps the share σ_s/σ_t and D gets the rest.",
+    ],
+    solution=source_of(reference_dpmpp_2m_step),
+    reference=reference_dpmpp_2m_step,
+    mistakes=DPMPP_MISTAKES,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# q5 — σ_up and σ_down of Euler ancestral
+# ---------------------------------------------------------------------------------------------
+def reference_ancestral_sigmas(sigma_t, sigma_s, eta):
+    """(σ_up, σ_down): σ_up² is η² times the variance of x̃_s given x̃_t and x0 (x̃_t = x̃_s + independent noise
+    of variance σ_t² − σ_s², x̃_s = x0 + σ_s ε); σ_down² + σ_up² = σ_s² (independent noises add in variance)."""
+    posterior_std = sigma_s * math.sqrt(sigma_t ** 2 - sigma_s ** 2) / sigma_t
+    sigma_up = min(sigma_s, eta * posterior_std)
+    sigma_down = math.sqrt(sigma_s ** 2 - sigma_up ** 2)
+    return sigma_up, sigma_down
+
+
+def _up_wrong(up, down=lambda ss, u: math.sqrt(max(ss ** 2 - u ** 2, 0.0))):
+    def wrong(st, ss, eta):
+        u = up(st, ss, eta)
+        return u, down(ss, u)
+    return wrong
+
+
+def _posterior_std(st, ss):
+    return ss * math.sqrt(st ** 2 - ss ** 2) / st
+
+
+ANCESTRAL_MISTAKES = (
+    Mistake(_up_wrong(lambda st, ss, eta: eta * _posterior_std(st, ss), down=lambda ss, u: ss - u),
+            "σ_down = σ_s − σ_up adds noise LEVELS like numbers. Independent Gaussian noises add in variance: the "
+            "deterministic part at level σ_down plus fresh noise σ_up must give σ_down² + σ_up² = σ_s²."),
+    Mistake(_up_wrong(lambda st, ss, eta: eta * math.sqrt(st ** 2 - ss ** 2)),
+            "σ_up = η·√(σ_t² − σ_s²) is the noise the FORWARD process adds between the two levels. The reverse step "
+            "needs the spread of x̃_s GIVEN x̃_t (and x0): that is smaller, and it can never exceed σ_s."),
+    Mistake(_up_wrong(lambda st, ss, eta: eta * ss),
+            "σ_up = η·σ_s would replace ALL of x̃_s's noise by fresh noise (σ_down = 0 at η = 1): the step would "
+            "forget x̃_t. With η = 1 it must be DDPM's step: the spread of x̃_s given x̃_t and x0."),
+    Mistake(_up_wrong(lambda st, ss, eta: eta ** 2 * _posterior_std(st, ss)),
+            "η scales the standard deviation of the fresh noise, not its variance: σ_up is η times the posterior "
+            "standard deviation (η² would scale the variance)."),
+    Mistake(_up_wrong(lambda st, ss, eta: eta * ss ** 2 * (st ** 2 - ss ** 2) / st ** 2),
+            "your σ_up is a variance: the conditional VARIANCE of x̃_s is σ_s²(σ_t² − σ_s²)/σ_t²; σ_up is its square "
+            "root (times η)."),
+)
+
+
+def _check_ancestral(fn) -> None:
+    require_callable(fn, "q5.check(ancestral_sigmas)")
+    for st, ss, eta in ((10.0, 3.0, 1.0), (1.0, 0.4, 0.5), (2.0, 1.9, 1.0), (5.0, 2.0, 0.0), (0.5, 0.0, 1.0)):
+        got = call_student(fn, st, ss, eta)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise Incorrect(tr("return two numbers, (sigma_up, sigma_down); got {got}.", got=repr(got)))
+        out = (as_number(got[0], "σ_up (the fresh noise)"), as_number(got[1], "σ_down (where the Euler step lands)"))
+        want = reference_ancestral_sigmas(st, ss, eta)
+        if close(torch.tensor(out), torch.tensor(want)):
+            continue
+        diagnose(out, ANCESTRAL_MISTAKES, st, ss, eta)
+        raise Incorrect(tr("from σ_t = {sigma_t} to σ_s = {sigma_s} with η = {eta}: (σ_up, σ_down) should be "
+                           "({up:.4f}, {down:.4f}), you gave ({got_up:.4f}, {got_down:.4f}). Check: do the two "
+                           "noises together give level σ_s?", sigma_t=st, sigma_s=ss, eta=eta, up=want[0],
+                           down=want[1], got_up=out[0], got_down=out[1]))
+
+
+q5 = Exercise(
+    "Exercise 7.5 — σ_up and σ_down of Euler ancestral",
+    _check_ancestral,
+    hints=[
+        "Two facts decide it. (1) Independent Gaussian noises add in variance: after the Euler step to σ_down and "
+        "fresh noise of size σ_up, the sample must be at level σ_s again. (2) With η = 1 the step must be DDPM's: "
+        "x̃_s drawn with the spread it has given x̃_t (and x0).",
+        "In σ, x̃_s = x0 + σ_s·ε and x̃_t = x̃_s + independent noise of variance σ_t² − σ_s². For a sum of two "
+        "independent Gaussians with variances a and b, the first one's variance given the sum is a·b/(a + b). η "
+        "scales the standard deviation; at σ_s = 0 both numbers are 0.",
+    ],
+    solution=source_of(reference_ancestral_sigmas),
+    reference=reference_ancestral_sigmas,
+    mistakes=ANCESTRAL_MISTAKES,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# q6 — Karras' grid of noise levels
+# ---------------------------------------------------------------------------------------------
+def reference_karras_grid(sigma_max, sigma_min, n, rho):
+    """n levels from σ_max down to σ_min, evenly spaced in σ^(1/ρ): go to u = σ^(1/ρ), space u evenly, come back."""
+    u = np.linspace(sigma_max ** (1 / rho), sigma_min ** (1 / rho), n)
+    return u ** rho
+
+
+KARRAS_MISTAKES = (
+    Mistake(lambda hi, lo, n, rho: np.linspace(lo ** (1 / rho), hi ** (1 / rho), n) ** rho,
+            "your grid ascends. A sampler starts from the noise, so the list runs from σ_max DOWN to σ_min."),
+    Mistake(lambda hi, lo, n, rho: np.linspace(hi, lo, n) ** (1 / rho),
+            "you spaced σ itself evenly and then took the ρ-th root: the levels are no longer between σ_min and "
+            "σ_max. Space u = σ^(1/ρ) evenly, then come back with u^ρ."),
+    Mistake(lambda hi, lo, n, rho: np.linspace(hi ** rho, lo ** rho, n) ** (1 / rho),
+            "the powers are the wrong way round: evenly spaced in σ^(1/ρ) means u = σ^(1/ρ) (a root, which squeezes "
+            "the large σ together), then σ = u^ρ."),
+    Mistake(lambda hi, lo, n, rho: np.geomspace(hi, lo, n),
+            "you spaced log σ evenly (a geometric grid, the limit ρ → ∞). Karras' grid spaces σ^(1/ρ) evenly, with "
+            "the ρ given."),
+    Mistake(lambda hi, lo, n, rho: np.linspace(hi, lo, n),
+            "you spaced σ itself evenly (that is ρ = 1). Karras' grid spaces σ^(1/ρ) evenly, which puts most levels "
+            "at small σ, where detail forms."),
+)
+
+
+def _check_karras(fn) -> None:
+    require_callable(fn, "q6.check(karras_grid)")
+    sig = _SCHEDULE.sqrt_recipm1_alphas_cumprod
+    for hi, lo, n, rho in ((float(sig[-1]), float(sig[0]), 10, 7.0), (80.0, 0.002, 5, 7.0), (10.0, 0.1, 6, 3.0)):
+        got = call_student(fn, hi, lo, n, rho)
+        out = as_float64(got, "the grid", (n,), shape_fix=tr("Return n levels, σ_max first and σ_min last, both "
+                                                              "included."))
+        want = karras_sigmas(hi, lo, n, rho)
+        check_close(out, want, KARRAS_MISTAKES, hi, lo, n, rho,
+                    otherwise=tr("for σ_max = {hi:.4g}, σ_min = {lo:.4g}, n = {n}, ρ = {rho}: your levels differ from "
+                                 "Karras' by up to {max_abs_diff:.3g}.", hi=hi, lo=lo, n=n, rho=rho,
+                                 max_abs_diff=max_abs_diff(out, want)))
+
+
+q6 = Exercise(
+    "Exercise 7.6 — Karras' grid of noise levels",
+    _check_karras,
+    hints=[
+        "'Evenly spaced in σ^(1/ρ)' says: change variable to u = σ^(1/ρ), put n evenly spaced points between the "
+        "u of σ_max and the u of σ_min, and change back.",
+        "Both ends are levels of the grid (n points, not n + 1, and the last is σ_min itself). The first level is "
+        "σ_max: the sampler starts from the noise. Going back from u to σ undoes the root.",
+    ],
+    solution=source_of(reference_karras_grid),
+    reference=reference_karras_grid,
+    mistakes=KARRAS_MISTAKES,
 )

@@ -1299,10 +1299,10 @@ MESSAGES: dict[str, str] = {
         "两个轴请用同一种对数。",
     "the axes are swapped: fit log error (y) against log N (x), so that the slope is −p (you got about 1/p).":
         "坐标轴对调了：应以 log 误差（y）对 log N（x）拟合，这样斜率才是 −p（你得到的大约是 1/p）。",
-    "you used only the first and last points. Single runs scatter; a least-squares line through ALL points "
-    "(np.polyfit(np.log(N), np.log(errors), 1)) averages that out.":
-        "你只用了第一个和最后一个点。单次运行的结果有波动；用穿过所有点的最小二乘直线（np.polyfit(np.log(N), "
-        "np.log(errors), 1)）可以把波动平均掉。",
+    "you used only the first and last points. Single runs scatter; a least-squares line through ALL the points "
+    "(log N, log error) averages that out.":
+        "你只用了第一个和最后一个点。单次运行的结果有波动；用穿过所有点 (log N, log 误差) 的最小二乘直线可以把波动"
+        "平均掉。",
     "you fitted a straight line to the raw numbers. A power law error ≈ C·N^(−p) is a straight line only on log-log "
     "axes: take the logarithm of both N and the error first.":
         "你对原始数值拟合了直线。幂律 误差 ≈ C·N^(−p) 只有在双对数坐标下才是直线：先对 N 和误差都取对数。",
@@ -1338,42 +1338,155 @@ MESSAGES: dict[str, str] = {
         "对于{what}（N = {n}），最小二乘给出的收敛阶是 {want:.3f}，你的结果是 {got:.3f}。",
     "Exercise 7.1 — an Euler step in σ (= DDIM)":
         "练习 7.1 —— 在 σ 上走一步 Euler（= DDIM）",
-    "Euler's method: new value = old value + step × slope at the start. Here the slope is dx̃/dσ = ε̂ and the step "
-    "in σ goes from σ_t down to σ_s.":
-        "Euler 方法：新值 = 旧值 + 步长 × 起点处的斜率。这里斜率是 dx̃/dσ = ε̂，σ 上的步长是从 σ_t 降到 σ_s。",
-    "The step is σ_s − σ_t (negative: σ falls), the slope ε̂. Note that x̃_t − σ_t·ε̂ is x̂0, so the answer is also "
-    "x̂0 + σ_s·ε̂: DDIM.":
-        "步长是 σ_s − σ_t（为负：σ 在下降），斜率是 ε̂。注意 x̃_t − σ_t·ε̂ 就是 x̂0，所以答案也可以写成 x̂0 + "
-        "σ_s·ε̂：这正是 DDIM。",
-    "return x_tilde + (sigma_s - sigma_t) * eps_hat":
-        "return x_tilde + (sigma_s - sigma_t) * eps_hat",
+    "Euler's method: new value = old value + step × slope at the start. Which variable takes the step here, from "
+    "which value to which, and what does the ODE say the slope is?":
+        "Euler 方法：新值 = 旧值 + 步长 × 起点处的斜率。这里是哪个变量在走这一步？从哪个值走到哪个值？常微分方程"
+        "说斜率是什么？",
+    "The variable is σ, from σ_t down to σ_s: the step σ_s − σ_t is negative (sampling removes noise). The slope "
+    "dx̃/dσ is ε̂, the same all along an Euler step. Check: x̃_t − σ_t·ε̂ is x̂0, so your answer can also be read as "
+    "x̂0 plus σ_s times ε̂ — which chapter 5 step is that?":
+        "变量是 σ，从 σ_t 降到 σ_s：步长 σ_s − σ_t 是负的（采样是在去除噪声）。斜率 dx̃/dσ 是 ε̂，在一步 Euler "
+        "中保持不变。验证一下：x̃_t − σ_t·ε̂ 就是 x̂0，所以你的答案也可以读成 x̂0 加上 σ_s 乘以 ε̂——这是第 5 章的"
+        "哪一种步？",
     "Exercise 7.2 — Heun's correction":
         "练习 7.2 —— Heun 修正",
     "First an Euler step to σ_s as a trial. Then ask eps_fn for the slope at that trial point, and redo the step "
-    "from the start with the average of the two slopes. At σ_s = 0 stop after the trial.":
-        "先走一步 Euler 到 σ_s 作为试探。再向 eps_fn 要试探点处的斜率，用两个斜率的平均值从起点重新走这一步。σ_s = "
-        "0 时在试探步之后就停下。",
-    "h = sigma_s − sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h·d1. If sigma_s == 0 return the "
-    "trial; else d2 = eps_fn(trial, sigma_s) and the answer is x_tilde + h·(d1 + d2)/2.":
-        "h = sigma_s − sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h·d1。若 sigma_s == 0，返回 trial；"
-        "否则 d2 = eps_fn(trial, sigma_s)，答案是 x_tilde + h·(d1 + d2)/2。",
-    "h = sigma_s - sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h * d1; if sigma_s == 0: return trial; "
-    "d2 = eps_fn(trial, sigma_s); return x_tilde + h * 0.5 * (d1 + d2)":
-        "h = sigma_s - sigma_t; d1 = eps_fn(x_tilde, sigma_t); trial = x_tilde + h * d1; if sigma_s == 0: return "
-        "trial; d2 = eps_fn(trial, sigma_s); return x_tilde + h * 0.5 * (d1 + d2)",
+    "from the start with the average of the two slopes.":
+        "先走一步 Euler 到 σ_s 作为试探。再向 eps_fn 要试探点处的斜率，用两个斜率的平均值从起点重新走这一步。",
+    "Count the calls: two when σ_s > 0 (the slope at x̃_t, σ_t and the slope at the end of the trial step, at σ_s); "
+    "one when σ_s = 0, where there is no network — then the trial step itself is the answer. The redone step "
+    "starts again from x̃_t, not from the trial point.":
+        "数一数调用次数：σ_s > 0 时两次（x̃_t、σ_t 处的斜率，以及试探步终点 σ_s 处的斜率）；σ_s = 0 时一次，因为那里"
+        "没有网络——这时试探步本身就是答案。重新走的那一步要从 x̃_t 出发，而不是从试探点出发。",
     "Exercise 7.3 — a convergence order from measured errors":
         "练习 7.3 —— 由实测误差求收敛阶",
     "error ≈ C·N^(−p) becomes a straight line after taking logarithms: log error = log C − p·log N. Fit that line "
     "through all your points.":
         "误差 ≈ C·N^(−p) 取对数后变成一条直线：log 误差 = log C − p·log N。用你的所有点拟合这条直线。",
-    "np.polyfit(x, y, 1) returns [slope, intercept] of the least-squares line; use x = log N, y = log error (the "
-    "same logarithm for both), and return −slope.":
-        "np.polyfit(x, y, 1) 返回最小二乘直线的 [斜率, 截距]；取 x = log N、y = log 误差（两者用同一种对数），返回 "
-        "−斜率。",
-    "slope = np.polyfit(np.log(np.asarray(step_counts, float)), np.log(np.asarray(errors, float)), 1)[0]; return "
-    "-slope":
-        "slope = np.polyfit(np.log(np.asarray(step_counts, float)), np.log(np.asarray(errors, float)), 1)[0]; "
-        "return -slope",
+    "A least-squares polynomial fit of degree 1 (numpy has one) gives the slope and the intercept of y against x. "
+    "Put log N on x and log error on y, with the same logarithm for both; p is minus the slope.":
+        "一次多项式的最小二乘拟合（numpy 里就有）给出 y 对 x 的斜率和截距。把 log N 放在 x 上、log 误差放在 y 上，"
+        "两者用同一种对数；p 是斜率的相反数。",
+
+    "Exercise 7.4 — one DPM-Solver++(2M) step":
+        "练习 7.4 —— DPM-Solver++(2M) 的一步",
+    "you used x̂0_t alone on every step: that is the Euler/DDIM step, exact only when x̂0 does not change. "
+    "DPM++(2M) replaces x̂0_t by D, the line through the last two x̂0, from the second step on.":
+        "你在每一步都只用了 x̂0_t：这是 Euler/DDIM 的一步，只有 x̂0 不变时才精确。DPM++(2M) 从第二步起把 x̂0_t "
+        "换成 D，即过最近两个 x̂0 的直线给出的值。",
+    "you read the line at the END of the step (λ_s). DPM++(2M) reads it at the middle, λ_t + h/2: the step averages "
+    "x̂0 over the whole interval.":
+        "你在这一步的终点（λ_s）读取了直线的值。DPM++(2M) 在中点 λ_t + h/2 处读取：这一步是对整个区间上的 x̂0 "
+        "取平均。",
+    "your line is straight in σ. DPM++(2M) draws it in λ = −log σ (where the ODE's linear part has a constant "
+    "rate): use the λ of σ_prev, σ_t and σ_s, and the middle in λ.":
+        "你的直线是在 σ 上画的。DPM++(2M) 在 λ = −log σ 上画它（在这个变量里，常微分方程的线性部分速率恒定）："
+        "请用 σ_prev、σ_t、σ_s 对应的 λ，并取 λ 上的中点。",
+    "the two step lengths are swapped: the line's slope is (x̂0_t − x̂0_prev)/h_prev (the previous step), and it is "
+    "followed for half of THIS step, h/2.":
+        "两个步长弄反了：直线的斜率是 (x̂0_t − x̂0_prev)/h_prev（上一步的步长），再沿着它走本步的一半，即 h/2。",
+    "you integrated the line exactly (weights e^(λ−λ_s)) — more accurate for a straight x̂0, and a fine sampler, but "
+    "not DPM-Solver++(2M), which reads the line at the middle of the step (the two differ by O(h³) per step).":
+        "你对这条直线做了精确积分（权重 e^(λ−λ_s)）——对直线形的 x̂0 更准确，也是一个不错的采样器，但它不是 "
+        "DPM-Solver++(2M)：后者在这一步的中点读取直线的值（两者每步相差 O(h³)）。",
+    "the two weights are swapped: x̃_t keeps the share σ_s/σ_t (its noise shrinks in proportion to σ) and D gets 1 "
+    "− σ_s/σ_t.":
+        "两个权重弄反了：x̃_t 保留 σ_s/σ_t 的份额（它的噪声按 σ 的比例缩小），D 得到 1 − σ_s/σ_t。",
+    "the first step (no previous x̂0)":
+        "第一步（还没有上一个 x̂0）",
+    "a later step, h ≠ h_prev":
+        "后面的一步，h ≠ h_prev",
+    "a later step near the data":
+        "靠近数据的后面一步",
+    "the last step, to σ = 0":
+        "最后一步，到 σ = 0",
+    "for {what} (σ_t = {sigma_t}, σ_s = {sigma_s}) your x̃_s differs from DPM++(2M)'s by up to {max_abs_diff:.3g}.":
+        "对于{what}（σ_t = {sigma_t}，σ_s = {sigma_s}），你的 x̃_s 与 DPM++(2M) 的结果最多相差 {max_abs_diff:.3g}。",
+    "Three cases. σ_s = 0: where does the exact update land when σ_s/σ_t = 0? No previous x̂0 (the first step): the "
+    "only x̂0 you have stands for the whole step. Otherwise: D comes from a straight line through the points "
+    "(λ_prev, x̂0_prev) and (λ_t, x̂0_t), with λ = −log σ.":
+        "分三种情况。σ_s = 0：当 σ_s/σ_t = 0 时，精确更新落在哪里？没有上一个 x̂0（第一步）：手头唯一的 x̂0 "
+        "就代表整步。其他情况：D 来自过点 (λ_prev, x̂0_prev) 和 (λ_t, x̂0_t) 的直线，其中 λ = −log σ。",
+    "Slope of the line = change of x̂0 over change of λ between the previous step and this one. The step runs from "
+    "λ_t to λ_s; its middle lies half of that length beyond λ_t, and D is the line's value there. Then x̃_t keeps "
+    "the share σ_s/σ_t and D gets the rest.":
+        "直线的斜率 = 从上一步到这一步 x̂0 的变化除以 λ 的变化。这一步从 λ_t 走到 λ_s；它的中点在 λ_t 之后半个"
+        "步长处，D 就是直线在那里的值。然后 x̃_t 保留 σ_s/σ_t 的份额，其余归 D。",
+    "Exercise 7.5 — σ_up and σ_down of Euler ancestral":
+        "练习 7.5 —— Euler ancestral 的 σ_up 与 σ_down",
+    "σ_down = σ_s − σ_up adds noise LEVELS like numbers. Independent Gaussian noises add in variance: the "
+    "deterministic part at level σ_down plus fresh noise σ_up must give σ_down² + σ_up² = σ_s².":
+        "σ_down = σ_s − σ_up 把噪声水平当普通数相加了。相互独立的高斯噪声按方差相加：水平为 σ_down 的确定性部分"
+        "加上大小为 σ_up 的新噪声，必须满足 σ_down² + σ_up² = σ_s²。",
+    "σ_up = η·√(σ_t² − σ_s²) is the noise the FORWARD process adds between the two levels. The reverse step needs "
+    "the spread of x̃_s GIVEN x̃_t (and x0): that is smaller, and it can never exceed σ_s.":
+        "σ_up = η·√(σ_t² − σ_s²) 是前向过程在两个水平之间加入的噪声。反向的一步需要的是已知 x̃_t（和 x0）时 "
+        "x̃_s 的离散程度：它更小，而且永远不会超过 σ_s。",
+    "σ_up = η·σ_s would replace ALL of x̃_s's noise by fresh noise (σ_down = 0 at η = 1): the step would forget "
+    "x̃_t. With η = 1 it must be DDPM's step: the spread of x̃_s given x̃_t and x0.":
+        "σ_up = η·σ_s 会把 x̃_s 的全部噪声换成新噪声（η = 1 时 σ_down = 0）：这一步就忘掉了 x̃_t。η = 1 时它必须"
+        "是 DDPM 的一步：已知 x̃_t 和 x0 时 x̃_s 的离散程度。",
+    "η scales the standard deviation of the fresh noise, not its variance: σ_up is η times the posterior standard "
+    "deviation (η² would scale the variance).":
+        "η 缩放的是新噪声的标准差，而不是方差：σ_up 是 η 乘以后验标准差（η² 缩放的才是方差）。",
+    "your σ_up is a variance: the conditional VARIANCE of x̃_s is σ_s²(σ_t² − σ_s²)/σ_t²; σ_up is its square root "
+    "(times η).":
+        "你的 σ_up 是一个方差：x̃_s 的条件方差是 σ_s²(σ_t² − σ_s²)/σ_t²；σ_up 是它的平方根（再乘以 η）。",
+    "return two numbers, (sigma_up, sigma_down); got {got}.":
+        "请返回两个数 (sigma_up, sigma_down)；你返回的是 {got}。",
+    "σ_up (the fresh noise)":
+        "σ_up（新噪声的大小）",
+    "σ_down (where the Euler step lands)":
+        "σ_down（Euler 一步落到的水平）",
+    "from σ_t = {sigma_t} to σ_s = {sigma_s} with η = {eta}: (σ_up, σ_down) should be ({up:.4f}, {down:.4f}), you "
+    "gave ({got_up:.4f}, {got_down:.4f}). Check: do the two noises together give level σ_s?":
+        "从 σ_t = {sigma_t} 到 σ_s = {sigma_s}，η = {eta}：(σ_up, σ_down) 应为 ({up:.4f}, {down:.4f})，你给出的是 "
+        "({got_up:.4f}, {got_down:.4f})。检查一下：两部分噪声合起来是否正好是水平 σ_s？",
+    "Two facts decide it. (1) Independent Gaussian noises add in variance: after the Euler step to σ_down and fresh "
+    "noise of size σ_up, the sample must be at level σ_s again. (2) With η = 1 the step must be DDPM's: x̃_s drawn "
+    "with the spread it has given x̃_t (and x0).":
+        "两个事实决定答案。(1) 相互独立的高斯噪声按方差相加：Euler 走到 σ_down、再加上大小为 σ_up 的新噪声之后，"
+        "样本必须重新处在水平 σ_s。(2) η = 1 时这一步必须是 DDPM 的一步：按已知 x̃_t（和 x0）时 x̃_s 的离散程度"
+        "来抽取 x̃_s。",
+    "In σ, x̃_s = x0 + σ_s·ε and x̃_t = x̃_s + independent noise of variance σ_t² − σ_s². For a sum of two "
+    "independent Gaussians with variances a and b, the first one's variance given the sum is a·b/(a + b). η scales "
+    "the standard deviation; at σ_s = 0 both numbers are 0.":
+        "在 σ 变量下，x̃_s = x0 + σ_s·ε，x̃_t = x̃_s + 方差为 σ_t² − σ_s² 的独立噪声。两个方差分别为 a 和 b 的独立"
+        "高斯变量之和，已知这个和时第一个变量的方差是 a·b/(a + b)。η 缩放的是标准差；σ_s = 0 时两个数都是 0。",
+    "Exercise 7.6 — Karras' grid of noise levels":
+        "练习 7.6 —— Karras 的噪声水平网格",
+    "your grid ascends. A sampler starts from the noise, so the list runs from σ_max DOWN to σ_min.":
+        "你的网格是递增的。采样器从噪声出发，所以这个列表要从 σ_max 降到 σ_min。",
+    "you spaced σ itself evenly and then took the ρ-th root: the levels are no longer between σ_min and σ_max. "
+    "Space u = σ^(1/ρ) evenly, then come back with u^ρ.":
+        "你先对 σ 本身等距取点，再开 ρ 次方根：这些水平已经不在 σ_min 与 σ_max 之间了。应对 u = σ^(1/ρ) 等距取点，"
+        "再用 u^ρ 变回来。",
+    "the powers are the wrong way round: evenly spaced in σ^(1/ρ) means u = σ^(1/ρ) (a root, which squeezes the "
+    "large σ together), then σ = u^ρ.":
+        "幂次用反了：在 σ^(1/ρ) 上等距意味着 u = σ^(1/ρ)（开方，会把大的 σ 挤在一起），然后 σ = u^ρ。",
+    "you spaced log σ evenly (a geometric grid, the limit ρ → ∞). Karras' grid spaces σ^(1/ρ) evenly, with the ρ "
+    "given.":
+        "你对 log σ 等距取点（几何网格，即 ρ → ∞ 的极限）。Karras 网格是用给定的 ρ，在 σ^(1/ρ) 上等距取点。",
+    "you spaced σ itself evenly (that is ρ = 1). Karras' grid spaces σ^(1/ρ) evenly, which puts most levels at small "
+    "σ, where detail forms.":
+        "你对 σ 本身等距取点（即 ρ = 1）。Karras 网格在 σ^(1/ρ) 上等距取点，这样大多数水平落在小 σ 处——细节正是"
+        "在那里形成的。",
+    "the grid":
+        "网格",
+    "Return n levels, σ_max first and σ_min last, both included.":
+        "返回 n 个水平，第一个是 σ_max，最后一个是 σ_min，两端都要包含。",
+    "for σ_max = {hi:.4g}, σ_min = {lo:.4g}, n = {n}, ρ = {rho}: your levels differ from Karras' by up to "
+    "{max_abs_diff:.3g}.":
+        "对于 σ_max = {hi:.4g}，σ_min = {lo:.4g}，n = {n}，ρ = {rho}：你的水平与 Karras 的最多相差 "
+        "{max_abs_diff:.3g}。",
+    "'Evenly spaced in σ^(1/ρ)' says: change variable to u = σ^(1/ρ), put n evenly spaced points between the u of "
+    "σ_max and the u of σ_min, and change back.":
+        "“在 σ^(1/ρ) 上等距”的意思是：换成变量 u = σ^(1/ρ)，在 σ_max 对应的 u 与 σ_min 对应的 u 之间等距放 n "
+        "个点，再变换回来。",
+    "Both ends are levels of the grid (n points, not n + 1, and the last is σ_min itself). The first level is "
+    "σ_max: the sampler starts from the noise. Going back from u to σ undoes the root.":
+        "两端都是网格上的水平（n 个点，不是 n + 1 个，最后一个就是 σ_min 本身）。第一个水平是 σ_max：采样器从噪声"
+        "出发。从 u 变回 σ 就是撤销开方。",
 
     # ---- views: scatter_2d, eps_prediction, reverse_process, fast_samplers (figure text, HTML keys) ----
     "<span style='color:#999'>● x0 (data)</span> &nbsp; <span style='color:{c0}'>● x_t</span> &nbsp; <span "
