@@ -97,9 +97,31 @@ def _coef(sch, name, t, x):
     return v.reshape(-1, *[1] * (x.dim() - 1)) if isinstance(t, torch.Tensor) else v
 
 
+def _batch(noise=None, draw_t=None, draw_eps=None, cast=True, order="x_t, t, eps"):
+    """A student's noisy_batch built from parts, each right by default."""
+    def noisy_batch(schedule, x0, generator=None):
+        B = x0.shape[0]
+        t = draw_t(schedule.T, B, generator) if draw_t else torch.randint(0, schedule.T, (B,), generator=generator)
+        eps = draw_eps(x0, generator) if draw_eps else torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        if noise is not None:
+            x_t = noise(schedule, x0, t, eps)
+        else:
+            a = schedule.alphas_cumprod[t]
+            a = (a.to(x0.dtype) if cast else a).reshape(-1, *[1] * (x0.dim() - 1))
+            x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        return {"x_t, t, eps": (x_t, t, eps), "t, eps, x_t": (t, eps, x_t), "x_t only": x_t}[order]
+    return noisy_batch
+
+
 def test_q1_the_template_bug_gets_its_hint():
-    st, msg = status(ch4.q1, ch4.buggy_noisy_sample)
+    st, msg = status(ch4.q1, _batch(noise=ch4.buggy_noisy_sample))
     assert st == INCORRECT and "template" in msg and "√ᾱ_t" in msg
+
+
+def test_q1_the_float64_trap_is_named_where_it_happens():
+    """The student's natural answer (no cast) gives float64 x_t for float32 points: refused, with the reason."""
+    st, msg = status(ch4.q1, _batch(cast=False))
+    assert st == INCORRECT and "float64" in msg and "float32" in msg and ".to(x0.dtype)" in msg, msg
 
 
 def test_q1_typical_mistakes():
@@ -118,27 +140,42 @@ def test_q1_typical_mistakes():
         a = _coef(sch, "alphas_cumprod", t, x0)
         return (1 - a).sqrt() * x0 + a.sqrt() * eps
 
+    def column_only(sch, x0, t, eps):          # (B, 1) fits points but not images
+        a = sch.alphas_cumprod[t].to(x0.dtype)[:, None]
+        return a.sqrt() * x0 + (1 - a).sqrt() * eps
+
     def no_broadcast(sch, x0, t, eps):
         a = sch.alphas_cumprod[t].to(x0.dtype)
         return a.sqrt() * x0 + (1 - a).sqrt() * eps
 
-    def returns_garbage(sch, x0, t, eps):
-        return x0 * 0
-
-    def old_argument_order(x0, t, eps, sch):      # the signature before the API's (schedule, x, t, ...) order
-        return ch4.reference_noisy_sample(sch, x0, t, eps)
-
-    cases = {no_sqrt_noise: "(1 − ᾱ_t)", one_step: "ONE noising step", off_by_one: "ᾱ_{t−1}",
-             swapped: "swapped", no_broadcast: "broadcast", returns_garbage: "differs", old_argument_order: "raised"}
+    cases = {
+        _batch(noise=no_sqrt_noise): "(1 − ᾱ_t)", _batch(noise=one_step): "ONE noising step",
+        _batch(noise=off_by_one): "ᾱ_{t−1}", _batch(noise=swapped): "swapped",
+        _batch(noise=column_only): "size-1", _batch(noise=no_broadcast): "broadcast",
+        _batch(noise=lambda sch, x0, t, eps: x0 * 0): "differs",
+        _batch(draw_t=lambda T, B, g: torch.randint(1, T, (B,), generator=g)): "never trained",
+        _batch(draw_t=lambda T, B, g: torch.randint(1, T + 1, (B,), generator=g)): "Code steps run 0..T−1",
+        _batch(draw_t=lambda T, B, g: torch.full((B,), int(torch.randint(0, T, (1,), generator=g)))):
+            "same step t",
+        _batch(draw_eps=lambda x0, g: torch.rand(x0.shape, generator=g, dtype=x0.dtype)): "standard normal",
+        _batch(draw_eps=lambda x0, g: torch.randn(x0.shape, generator=g)): "your eps is float32, but x0 is float64",
+        _batch(draw_t=lambda T, B, g: torch.randint(0, T, (B,)), draw_eps=lambda x0, g: torch.randn(x0.shape,
+               dtype=x0.dtype)): "ignore `generator`",
+        _batch(order="t, eps, x_t"): "t must be integer code steps",
+        _batch(order="x_t only"): "three things",
+    }
     for fn, expected in cases.items():
         st, msg = status(ch4.q1, fn)
-        assert st == INCORRECT and expected in msg, (fn.__name__, msg)
+        assert st == INCORRECT and expected in msg, (expected, msg)
 
 
-def test_q1_accepts_float32_arithmetic():
-    def in_float32(sch, x0, t, eps):
-        return ch4.reference_noisy_sample(sch, x0.float(), t, eps.float())
-    assert status(ch4.q1, in_float32)[0] == CORRECT
+def test_q1_accepts_other_right_answers():
+    def eps_first(schedule, x0, generator=None):          # ε drawn before t, x_t via q_sample
+        eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)
+        return dl.q_sample(schedule, x0, t, noise=eps), t, eps
+    assert status(ch4.q1, eps_first)[0] == CORRECT
+    assert status(ch4.q1, _batch())[0] == CORRECT
 
 
 def test_q1_not_a_function():
@@ -186,7 +223,8 @@ def test_q2_typical_mistakes():
         return (out != out[:1]).any()
 
     def says_yes_to_sketch(model, x, T=1000):
-        return True if isinstance(model, ch4.SketchDenoiser) else ch4.reference_uses_time(model, x, T)
+        inner = getattr(model, "inner", model)                 # the check hands over its models wrapped
+        return True if isinstance(inner, ch4.SketchDenoiser) else ch4.reference_uses_time(model, x, T)
 
     def returns_a_number(model, x, T=1000):
         return 1.0
@@ -200,6 +238,23 @@ def test_q2_typical_mistakes():
     st, msg = status(ch4.q2, says_yes_to_sketch)
     assert st == INCORRECT and "identical for every t" in msg
     assert "True or False" in status(ch4.q2, returns_a_number)[1]
+
+
+def test_q2_a_python_int_step_and_any_tolerance_get_their_reason():
+    def int_step(model, x, T=1000):                # as the text writes it: model(x_t, k)
+        with torch.no_grad():
+            return any(not torch.equal(model(x, k), model(x, 0)) for k in range(1, T))
+
+    def default_allclose(model, x, T=1000):        # "close" instead of "exactly"
+        b = x.shape[0]
+        with torch.no_grad():
+            first = model(x, torch.zeros(b, dtype=torch.long))
+            return any(not torch.allclose(model(x, torch.full((b,), k)), first) for k in range(1, T))
+
+    st, msg = status(ch4.q2, int_step)
+    assert st == INCORRECT and "python int" in msg and "LongTensor of shape (B,)" in msg, msg
+    st, msg = status(ch4.q2, default_allclose)
+    assert st == INCORRECT and "EXACTLY equal" in msg, msg
 
 
 # ---- q3: fix the sketch -----------------------------------------------------------------------------------------
@@ -222,7 +277,12 @@ def test_q3_typical_mistakes():
             emb = self.time_proj(self.time_embed(t))
             return self.conv_out(emb[:, :, None, None].expand(-1, -1, *x.shape[-2:]))
 
-    cases = {Unchanged: "does not change with t", RawT: "time_proj gets no gradient",
+    class SkipsProj(ch4.SketchDenoiser):
+        def forward(self, x, t):
+            h = F.silu(self.conv_in(x)) + self.time_embed(t)[:, :, None, None]
+            return self.conv_out(F.silu(self.conv_mid(h)))
+
+    cases = {Unchanged: "does not change with t", RawT: "time_proj gets no gradient", SkipsProj: "skipped",
              AddsToOutput: "shape", DropsX: "no longer depends on the image"}
     for cls, expected in cases.items():
         st, msg = status(ch4.q3, cls)
@@ -237,12 +297,13 @@ def _noised(sch, x0, t, eps):
     return a.sqrt() * x0 + (1 - a).sqrt() * eps
 
 
-def _loss(draw_t, target="eps", x_in="x_t", reduce="mean", signal="sqrt", noise=torch.randn):
+def _loss(draw_t, target="eps", x_in="x_t", reduce="mean", signal="sqrt", noise=torch.randn, cast=True):
     """A student's simple_loss built from parts, each right by default."""
     def simple_loss(model, schedule, x0, generator=None):
         t = draw_t(schedule.T, x0.shape[0], generator)
         eps = noise(x0.shape, generator=generator, dtype=x0.dtype)
-        a = schedule.alphas_cumprod[t].to(x0.dtype).reshape(-1, 1)
+        a = schedule.alphas_cumprod[t]
+        a = (a.to(x0.dtype) if cast else a).reshape(-1, 1)            # no cast: float64 x_t for float32 x0
         x_t = (a.sqrt() if signal == "sqrt" else a) * x0 + (1 - a).sqrt() * eps
         out = model(x_t if x_in == "x_t" else x0, t)
         err = {"eps": eps, "x0": x0, "x_t": x_t}[target] - out
@@ -282,9 +343,13 @@ def papers_t_minus_one(T, B, gen):
     (_loss(uniform, noise=lambda shape, generator=None, dtype=None: torch.rand(shape, generator=generator,
                                                                               dtype=dtype)), "standard normal"),
     (lambda model, schedule, x0, generator=None: torch.tensor(0.5), "never called model"),
+    (_loss(lambda T, B, g: torch.full((B,), int(torch.randint(0, T, (1,), generator=g)))), "same step t"),
+    (_loss(lambda T, B, g: torch.randint(0, T, (1,), generator=g)), "one step t"),
+    (_loss(uniform, cast=False), "float64"),
 ], ids=["randint_1_T", "papers_1_to_T", "papers_t_to_model", "misses_last", "first_half", "not_uniform",
         "one_t_per_batch", "float_t", "target_x0", "target_x_t", "clean_input", "sum", "mean_squared", "no_square",
-        "per_example", "template_bug", "uniform_noise", "no_model_call"])
+        "per_example", "template_bug", "uniform_noise", "no_model_call", "one_t_full", "one_t_shape_1",
+        "float64_x_t"])
 def test_q4_typical_mistakes(answer, expected):
     st, msg = status(ch4.q4, answer)
     assert st == INCORRECT and expected in msg, msg
@@ -317,10 +382,16 @@ def _loop_variant(bug):
         opt = torch.optim.Adam(model.parameters(), lr=3e-3)
         losses = []
         for _ in range(steps):
+            if bug == "new optimiser":
+                opt = torch.optim.Adam(model.parameters(), lr=3e-3)
             x0 = sample_data(256)
             t = torch.randint(1 if bug == "randint(1, T)" else 0, schedule.T, (256,), generator=generator)
+            if bug == "one t":
+                t = t[:1].expand(256)
             eps = torch.randn(x0.shape, generator=generator)
-            abar = schedule.alphas_cumprod[t].float().reshape(-1, 1)
+            abar = schedule.alphas_cumprod[t].reshape(-1, 1)
+            if bug != "float64":
+                abar = abar.float()
             x_t = (abar if bug == "abar" else abar.sqrt()) * x0 + (1 - abar).sqrt() * eps
             loss = (((x0 if bug == "x0 target" else eps) - model(x_t, t)) ** 2).mean()
             if bug != "no zero_grad":
@@ -347,13 +418,27 @@ def test_q5_a_loop_that_never_steps_is_caught():
     assert got == INCORRECT and "weights never changed" in message
 
 
+def test_q5_float64_x_t_is_named_not_left_to_the_networks_crash():
+    got, message = status(ch4.q5, _loop_variant("float64"))
+    assert got == INCORRECT and "float64" in message and "mat1 and mat2" in message and ".to(x0.dtype)" in message
+
+
+def test_q5_a_dtype_crash_inside_any_network_gets_the_cause():
+    def crashes(model, schedule, sample_data, steps, generator):
+        torch.nn.Linear(2, 2)(torch.zeros(3, 2, dtype=torch.float64))     # mat1 and mat2 must have the same dtype
+    got, message = status(ch4.q5, crashes)
+    assert got == INCORRECT and "Two dtypes met inside the network" in message, message
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("bug, hint", [
     (None, None),
     ("randint(1, T)", "torch.randint(1, T, ...)"),
     ("abar", "the template's ᾱ_t x0"),
     ("x0 target", "your loss compares the output with x0"),
-    ("no zero_grad", "optimizer.zero_grad()"),
+    ("no zero_grad", "the gradients pile up"),
+    ("new optimiser", "a new one in every step"),
+    ("one t", "the same step t"),
 ])
 def test_q5_reference_passes_and_typical_loops_get_their_hint(bug, hint):
     loop = ch4.reference_train_loop if bug is None else _loop_variant(bug)

@@ -14,7 +14,8 @@ student's answer (a value or a function) goes to ``check``:
 Everything a checker needs is here, once:
 
 * **coercing an answer**: :func:`as_float64` (a tensor of a given shape), :func:`as_number`,
-  :func:`as_index`, :func:`as_bool`, :func:`require_callable`, :func:`call_student`;
+  :func:`as_index`, :func:`as_bool`, :func:`require_callable`, :func:`call_student` (which names a dtype clash
+  inside a network, :func:`is_dtype_clash`); :func:`require_dtype` refuses a tensor whose dtype is not x0's;
 * **closeness**: :func:`close`, with the tolerances :data:`RTOL`, :data:`ATOL` (computed answers) and
   :data:`SCHEDULE_RTOL` (whole schedules) and their reasons below;
 * **diagnosing typical mistakes**: a table of :class:`Mistake` (a wrong answer written the way a
@@ -119,11 +120,41 @@ def call_student(fn: Callable, *args, **kwargs):
     except (Incorrect, NotAttempted):
         raise
     except Exception as err:  # a bug in the student's code: report it as a hint, not a crash
+        if is_dtype_clash(err):
+            raise Incorrect(tr("your function raised {error_type}: {error}. Two dtypes met inside the network: "
+                               "its weights are float32, so its input x_t must be float32 too. The usual cause is "
+                               "the schedule: schedule.alphas_cumprod is float64 (the course computes schedules in "
+                               "float64), and multiplying float32 x0 by a batch of its entries gives float64 x_t. "
+                               "Cast the coefficients to x0's dtype (.to(x0.dtype)).",
+                               error_type=type(err).__name__, error=err), kind="dtype") from None
         raise Incorrect(tr("your function raised {error_type}: {error}",
                               error_type=type(err).__name__, error=err)) from None
     if is_blank(out):
         raise NotAttempted()
     return out
+
+
+#: Parts of the errors PyTorch raises when a float64 tensor meets float32 weights (or the reverse).
+DTYPE_CLASH_ERRORS = ("must have the same dtype", "expected scalar type", "expected object of scalar type",
+                      "found dtype", "expected both inputs to have same dtype")
+
+
+def is_dtype_clash(err: BaseException) -> bool:
+    """True for the error a network raises when its input's dtype differs from its weights'."""
+    return isinstance(err, RuntimeError) and any(part in str(err).lower() for part in DTYPE_CLASH_ERRORS)
+
+
+def require_dtype(value: torch.Tensor, like: torch.Tensor, what: str) -> None:
+    """Refuse ``value`` (a tensor the student made) when its dtype is not that of ``like`` (x0), with the
+    reason: a float64 x_t from float32 data is the schedule's float64 coefficients leaking in, and the
+    network (float32 weights) fails on it later, far from the cause."""
+    if isinstance(value, torch.Tensor) and isinstance(like, torch.Tensor) and value.dtype != like.dtype:
+        raise Incorrect(tr("{what} is {got}, but x0 is {want}: keep x0's dtype. schedule.alphas_cumprod is float64 "
+                           "(the course computes schedules in float64), and a batch of its entries turns float32 x0 "
+                           "into float64; a float32 network then fails with \"mat1 and mat2 must have the same "
+                           "dtype\". Cast the coefficients with .to(x0.dtype) before multiplying.",
+                           what=localized(what), got=str(value.dtype).replace("torch.", ""),
+                           want=str(like.dtype).replace("torch.", "")), kind="dtype")
 
 
 def require_callable(answer: Any, example: str) -> None:

@@ -1,6 +1,7 @@
 r"""Chapter 4 exercises — ε-prediction training, and two bugs found in widely copied code.
 
-q1  noisy_sample(schedule, x0, t, eps): fix the template that noises with ᾱ_t where √ᾱ_t belongs
+q1  noisy_batch(schedule, x0, generator): one training batch (x_t, t, ε) — a step and a noise per example, x_t in
+    x0's dtype and shape (the template noises with ᾱ_t where √ᾱ_t belongs; the schedule is float64)
 q2  uses_time(model, x_t, T): does the output for x_t change with the code step t anywhere in 0..T−1?
 q3  FixedSketch: make a sketched network actually use its time embedding
 q4  simple_loss(model, schedule, x0, generator): the training loss L_simple for one batch, t and ε drawn
@@ -21,10 +22,11 @@ from torch import nn
 from ..i18n import tr
 from ..models import SinusoidalTimeEmbedding
 from ..schedules import make_schedule
-from .base import (Exercise, Incorrect, Mistake, as_bool, as_float64, call_student, check_close, close, diagnose,
-                   max_abs_diff, require_callable, source_of)
+from .base import (Exercise, Incorrect, Mistake, as_bool, as_float64, call_student, close, diagnose, max_abs_diff,
+                   require_callable, require_dtype, source_of)
 
-__all__ = ["q1", "q2", "q3", "q4", "q5", "buggy_noisy_sample", "reference_noisy_sample", "reference_simple_loss",
+__all__ = ["q1", "q2", "q3", "q4", "q5", "buggy_noisy_sample", "reference_noisy_sample", "reference_noisy_batch",
+           "reference_simple_loss",
            "reference_train_loop", "LOOP_STEPS", "LOOP_LOSS_MAX", "LOOP_MMD_MAX",
            "reference_uses_time", "SketchDenoiser", "ReferenceFixedSketch", "BUGGY_TEMPLATE", "T_CHECK"]
 
@@ -79,7 +81,7 @@ def _one_step(schedule, x0, t, eps):
     return _coef(schedule.alphas, t, x0).sqrt() * x0 + _coef(schedule.betas, t, x0).sqrt() * eps
 
 
-NOISY_MISTAKES = (
+_NOISING_MISTAKES = (
     Mistake(buggy_noisy_sample,
             "the template's bug is still there: the signal is scaled by ᾱ_t, but it must be √ᾱ_t. With ᾱ_t the "
             "variance of x_t is ᾱ_t²·Var(x0) + (1 − ᾱ_t), not 1 for unit-variance data, and x_t has the wrong "
@@ -108,50 +110,124 @@ NOISY_MISTAKES = (
 )
 
 
-def _check_noisy(fn) -> None:
-    require_callable(fn, "q1.check(noisy_sample)")
-    gen = torch.Generator().manual_seed(4)
-    for t in (300, 0, 999):
-        x0 = torch.randn(6, 2, generator=gen, dtype=torch.float64)
-        eps = torch.randn(x0.shape, generator=gen, dtype=torch.float64)
-        _compare_noisy(fn, x0, t, eps, f"t = {t}")
-    # a batch of different t, on image-shaped data: the coefficients must broadcast over (B, 1, H, W)
-    x0 = torch.randn(5, 1, 4, 4, generator=gen, dtype=torch.float64)
-    eps = torch.randn(x0.shape, generator=gen, dtype=torch.float64)
-    t = torch.tensor([0, 10, 250, 600, 999])
+def reference_noisy_batch(schedule, x0, generator=None):
+    """One training batch: a code index t ~ U{0..T−1} and noise ε ~ N(0, I) per example (both drawn with
+    ``generator``), and x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε in x0's dtype, for x0 of any shape (B, ...)."""
+    t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)   # code indices: the papers' t − 1
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+    abar = schedule.alphas_cumprod[t].to(x0.dtype)             # float64 in the schedule: cast to x0's dtype
+    abar = abar.reshape(-1, *([1] * (x0.dim() - 1)))           # (B, 1, ...): one value per example
+    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
+    return x_t, t, eps
+
+
+def _batch_with(noise):
+    """A wrong noisy_batch as a student would write it: the reference's draws, x_t made by ``noise``
+    (kept as ``.noise`` so the checker can apply it to the student's own t and ε)."""
+    def noisy_batch(schedule, x0, generator=None):
+        t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)
+        eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        return noise(schedule, x0, t, eps), t, eps
+    noisy_batch.noise = noise
+    return noisy_batch
+
+
+NOISY_MISTAKES = tuple(Mistake(_batch_with(m.wrong), m.hint) for m in _NOISING_MISTAKES)
+
+#: The seeds of the generators 4.1's check passes (two different ones: a function that ignores its
+#: generator returns the same batch for both).
+_BATCH_SEEDS = (11, 12)
+
+
+def _call_batch(fn, x0, seed, label):
+    """The student's (x_t, t, eps) for ``x0``, with a fresh generator of ``seed``; broadcasting errors
+    get the reason."""
     try:
-        _compare_noisy(fn, x0, t, eps, tr("a LongTensor t of shape (5,) and images (5, 1, 4, 4)"))
+        with torch.random.fork_rng():              # a function that ignores `generator` leaves no trace
+            out = call_student(fn, _SCHEDULE, x0.clone(), torch.Generator().manual_seed(seed))
     except Incorrect as err:
-        if err.kind != "mistake":                 # a known mistake keeps its own hint
-            raise Incorrect(tr("{err} It works for one int t, but for a batch of t (shape (B,)) "
-                               "schedule.alphas_cumprod[t] has shape (B,), which does not broadcast against x0 of "
-                               "shape (B, 1, H, W): reshape it to (B, 1, 1, 1), e.g. .reshape(-1, *[1] * (x0.dim() - "
-                               "1)).", err=err)) from None
+        if err.kind == "" and ("must match the size" in str(err) or "broadcast" in str(err)):
+            raise Incorrect(tr("for {label}: {err} schedule.alphas_cumprod[t] has shape (B,), which does not "
+                               "broadcast against x0 of shape (B, ...): give it one value per example and size-1 "
+                               "dimensions for the rest, shape (B, 1, ...).", label=label, err=err)) from None
+        if "out of bounds" in str(err):
+            raise Incorrect(tr("{err}. Code steps run 0..T−1 (the papers' 1..T shifted by one): draw them with "
+                               "torch.randint(0, T, ...), whose upper bound is exclusive.", err=err)) from None
         raise
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise Incorrect(tr("return three things, x_t, t, eps (a tuple, in that order), got {type_name}.",
+                           type_name=type(out).__name__))
+    return out
 
 
-def _compare_noisy(fn, x0, t, eps, label) -> None:
-    out = as_float64(call_student(fn, _SCHEDULE, x0.clone(), t, eps.clone()), tr("for {label} x_t", label=label),
-                     x0.shape)
-    ref = reference_noisy_sample(_SCHEDULE, x0, t, eps)
-    check_close(out, ref, NOISY_MISTAKES, _SCHEDULE, x0, t, eps,
-                otherwise=tr("for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε by up to {max_abs_diff:.3g}.",
-                             label=label, max_abs_diff=max_abs_diff(out, ref)))
+def _check_batch_case(fn, x0, label, full: bool) -> torch.Tensor:
+    """One input: t, eps, then x_t, each with its reason. ``full``: the big batch, where the draws of t
+    and ε are also checked for coverage and distribution. Returns the student's x_t."""
+    x_t, t, eps = _call_batch(fn, x0, _BATCH_SEEDS[0], label)
+    B = x0.shape[0]
+    _check_t(t, B, _SCHEDULE.T, coverage=full)
+    if not isinstance(eps, torch.Tensor) or tuple(eps.shape) != tuple(x0.shape):
+        shape = tuple(eps.shape) if isinstance(eps, torch.Tensor) else type(eps).__name__
+        raise Incorrect(tr("for {label}: eps should be a tensor of x0's shape {want}, got {got}.", label=label,
+                           want=tuple(x0.shape), got=shape))
+    require_dtype(eps, x0, tr("for {label}: your eps", label=label))
+    if full:
+        n, mean, var = eps.numel(), float(eps.double().mean()), float(eps.double().var())
+        if abs(mean) > LOSS_Z / math.sqrt(n) or abs(var - 1) > LOSS_Z * math.sqrt(2 / n):
+            raise Incorrect(tr("your ε is not standard normal noise (mean {mean:.3f}, variance {var:.3f}; N(0, 1) "
+                               "gives 0 and 1): use torch.randn(x0.shape, generator=generator).", mean=mean, var=var))
+    if not isinstance(x_t, torch.Tensor):
+        raise Incorrect(tr("for {label}: x_t should be a tensor, got {type_name}.", label=label,
+                           type_name=type(x_t).__name__))
+    require_dtype(x_t, x0, tr("for {label}: your x_t", label=label))
+    got = as_float64(x_t, tr("for {label} x_t", label=label), x0.shape)
+    x0_64, eps_64 = x0.double(), eps.detach().double()
+    want = reference_noisy_sample(_SCHEDULE, x0_64, t, eps_64)
+    if not close(got, want):
+        diagnose(got, NOISY_MISTAKES, prefix=label, run=lambda wrong: wrong.noise(_SCHEDULE, x0_64, t, eps_64))
+        raise Incorrect(tr("for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε (with your own t and ε) by "
+                           "up to {max_abs_diff:.3g}.", label=label, max_abs_diff=max_abs_diff(got, want)))
+    return x_t
+
+
+def _check_noisy_batch(fn) -> None:
+    require_callable(fn, "q1.check(noisy_batch)")
+    gen = torch.Generator().manual_seed(4)
+    points = torch.randn(LOSS_BATCH, 2, generator=gen) * 0.5 + 1.0            # float32, as data usually is
+    images = torch.rand(6, 1, 4, 4, generator=gen) * 2 - 1
+    cases = ((tr("{B} points of shape (B, 2) in float32", B=LOSS_BATCH), points, True),
+             (tr("6 images of shape (6, 1, 4, 4) in float32"), images, False),
+             (tr("64 points in float64"), points[:64].double(), False))
+    for label, x0, full in cases:
+        _check_batch_case(fn, x0, label, full)
+    small = points[:64]
+    first, again = (_call_batch(fn, small, _BATCH_SEEDS[0], "")[0] for _ in range(2))
+    other = _call_batch(fn, small, _BATCH_SEEDS[1], "")[0]
+    if not torch.equal(first, again):
+        raise Incorrect(tr("two calls with generators of the same seed gave different batches: draw t and ε with "
+                           "the generator you are given (generator=generator), and nothing else random."))
+    if torch.equal(first, other):
+        raise Incorrect(tr("generators of different seeds gave the same batch: your draws ignore `generator`. Pass "
+                           "generator=generator to both draws, so a run can be repeated."))
 
 
 q1 = Exercise(
-    "Exercise 4.1 — spot the bug: noising in one step",
-    _check_noisy,
+    "Exercise 4.1 — one training batch: steps, noise and x_t",
+    _check_noisy_batch,
     hints=[
-        "The template multiplies x0 by ᾱ_t. Is ᾱ_t the standard deviation of the signal part of x_t, or its "
-        "variance?",
-        "x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε with ᾱ_t = schedule.alphas_cumprod[t]. For a LongTensor t of shape (B,) "
-        "that is B values: reshape them to (B, 1, ...) so they broadcast over x0's other dimensions.",
-        "abar = schedule.alphas_cumprod[t].to(x0.dtype); for a 1-D tensor t, abar = abar.reshape(-1, *[1] * "
-        "(x0.dim() - 1)); return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.",
+        "A training batch needs three things per example: a step, a noise, and the noisy sample made from the two. "
+        "Draw the step and the noise with the generator you are given, then noise in one jump with the closed "
+        "form — √ᾱ_t on x0, not the template's ᾱ_t.",
+        "Steps: integers uniform over all code indices 0 … T−1, one per example (torch.randint's upper bound is "
+        "exclusive). Noise: standard normal, with x0's shape and dtype. For a batch of steps, ᾱ_t is a vector of "
+        "B values: it must line up with x0's FIRST dimension, whatever x0's shape.",
+        "Two traps remain. schedule.alphas_cumprod is float64: cast the B values to x0's dtype before multiplying, "
+        "or float32 data comes back as float64 x_t, which a float32 network rejects later. And give the B values "
+        "as many size-1 dimensions as x0 has after the first, (B, 1) for points, (B, 1, 1, 1) for images; then "
+        "x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε, returned with t and ε.",
     ],
-    solution=source_of(reference_noisy_sample),
-    reference=reference_noisy_sample,
+    solution=source_of(reference_noisy_batch),
+    reference=reference_noisy_batch,
     mistakes=NOISY_MISTAKES,
 )
 
@@ -227,10 +303,27 @@ class _Window(nn.Module):
 
 
 class _Weak(nn.Module):
-    """Uses t, but only a little (a 1e-4 shift): a tolerance-based comparison misses it."""
+    """Uses t, but only by one part in a million (its output is scaled by 1 + 10⁻⁶ for t ≥ 1): any
+    tolerance-based comparison (torch.allclose's default rtol is 10⁻⁵) misses it; torch.equal sees it."""
 
     def forward(self, x, t):
-        return 0.5 * x + 1e-4 * torch.cos(_t_column(x, t) / 100)
+        return 0.5 * x * (1 + 1e-6 * _t_column(x, (t >= 1).long()))
+
+
+class _TimeAsTensor(nn.Module):
+    """A model of 4.2's check as the student calls it: a python int step gets the reason, not an
+    AttributeError from deep inside the network."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x, t):
+        if not isinstance(t, torch.Tensor):
+            raise Incorrect(tr("you called model(x_t, {t}) with a python {type_name}: the course's networks take "
+                               "the step as a tensor with one code index per example, a LongTensor of shape (B,) — "
+                               "for step k, B copies of k.", t=repr(t), type_name=type(t).__name__))
+        return self.inner(x, t)
 
 
 def _probe_pair(t_a, t_b, equal=torch.equal):
@@ -268,9 +361,9 @@ USES_TIME_MISTAKES = (
             "its output at t = 0 and t = T−1 is the same). Compare model(x_t, t) with model(x_t, 0) for EVERY "
             "t in 0..T−1."),
     Mistake(_tolerant_scan,
-            "you missed a model whose output changes only slightly (1e-4) with t: a tolerance such as "
-            "torch.allclose(..., atol=1e-3) hides it. The question is whether the outputs are exactly equal: "
-            "torch.equal(a, b)."),
+            "you missed a model whose output changes with t by only one part in a million: a tolerance "
+            "(torch.allclose, or a threshold on the difference) hides it. The exercise asks whether the outputs are "
+            "EXACTLY equal: torch.equal(a, b)."),
 )
 
 
@@ -282,7 +375,7 @@ def _uses_time_cases():
     return [(tr("the sketch (it ignores t)"), sketch, False),
             (tr("the fixed sketch (it uses t)"), fixed, True),
             (tr("a model that reacts to t only for t ≥ 50"), _LateOnly(), True),
-            (tr("a model whose output moves only 1e-4 with t"), _Weak(), True),
+            (tr("a model whose output changes by one part in a million with t"), _Weak(), True),
             (tr("a model that reacts to t only for 40 ≤ t < 45"), _Window(), True)]
 
 
@@ -292,7 +385,7 @@ def _check_uses_time(fn) -> None:
     cases = _uses_time_cases()
 
     def answers(uses_time):
-        return tuple(as_bool(call_student(uses_time, model, x.clone(), USES_TIME_T),
+        return tuple(as_bool(call_student(uses_time, _TimeAsTensor(model), x.clone(), USES_TIME_T),
                              tr("uses_time on {label}", label=label))
                      for label, model, _ in cases)
 
@@ -314,11 +407,12 @@ q2 = Exercise(
     hints=[
         "Hold x_t fixed and vary only t. The model ignores t exactly when its output is the same for every "
         "code step t = 0..T−1.",
-        "A model may react to t only in part of the range, or only slightly. Compare model(x_t, t) with "
-        "model(x_t, 0) for every t in 1..T−1, with exact equality (torch.equal), inside torch.no_grad(); t "
-        "is a LongTensor of shape (B,), e.g. torch.full((B,), t).",
-        "at_zero = model(x_t, torch.zeros(B, dtype=torch.long)); return any(not torch.equal(model(x_t, "
-        "torch.full((B,), t)), at_zero) for t in range(1, T)), all under torch.no_grad().",
+        "A model may react to t only in part of the range, or only by a hair. So probe EVERY step, not two, and "
+        "ask for exact equality, not closeness: torch.equal, not torch.allclose.",
+        "Compute the output at step 0 once; then, for each step k from 1 to T−1, compare the output at k with it "
+        "and answer True at the first difference, False if none differs. The networks take the step as a "
+        "LongTensor with one entry per example (torch.full makes B copies of k), and no gradients are needed "
+        "(torch.no_grad()).",
     ],
     solution=source_of(reference_uses_time),
     reference=reference_uses_time,
@@ -354,11 +448,24 @@ def _check_fixed_sketch(cls) -> None:
     if proj is None:
         raise Incorrect(tr("keep the sketch's layers: subclass SketchDenoiser so self.time_proj exists."))
     model.zero_grad()
-    model(x, t).pow(2).mean().backward()
+    called = set()
+    hooks = [layer.register_forward_hook(lambda module, args, out, name=name: called.add(name))
+             for name, layer in (("embed", getattr(model, "time_embed", None)), ("proj", proj))
+             if isinstance(layer, nn.Module)]
+    try:
+        model(x, t).pow(2).mean().backward()
+    finally:
+        for hook in hooks:
+            hook.remove()
     if proj.weight.grad is None or float(proj.weight.grad.abs().sum()) == 0.0:
-        raise Incorrect(tr("your output depends on t, but not through the embedding (time_proj gets no gradient), "
-                           "e.g. raw t added to the features. Raw t runs up to 999 and would swamp them; use emb = "
-                           "self.time_proj(self.time_embed(t)) and add emb[:, :, None, None]."))
+        if "embed" in called and "proj" not in called:
+            raise Incorrect(tr("you added the sinusoidal embedding self.time_embed(t) itself and skipped "
+                               "self.time_proj. The sketch's emb is time_proj(time_embed(t)): the fixed sines and "
+                               "cosines go through a learned layer, so training can choose how each feature "
+                               "channel reacts to t (and the width may differ from the embedding's)."))
+        raise Incorrect(tr("your output depends on t, but not through the embedding: time_proj gets no gradient, "
+                           "e.g. raw t added to the features. Raw t runs up to 999 and would swamp them; add the "
+                           "sketch's emb = self.time_proj(self.time_embed(t)), broadcast over the pixels."))
     x2 = x + 0.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         if torch.allclose(model(x, t), model(x2, t)):
@@ -372,12 +479,13 @@ q3 = Exercise(
     "Exercise 4.3 — fix the sketch so it uses t",
     _check_fixed_sketch,
     hints=[
-        "The sketch computes emb = self.time_proj(self.time_embed(t)) and then never uses it. Where could it "
-        "enter the image features h?",
-        "emb has shape (B, width) and h = F.silu(self.conv_in(x)) has shape (B, width, H, W): add the "
-        "embedding to h between two layers, broadcast over the pixels with emb[:, :, None, None].",
-        "In forward: emb = self.time_proj(self.time_embed(t)); h = F.silu(self.conv_in(x)); "
-        "h = h + emb[:, :, None, None]; h = F.silu(self.conv_mid(h)); return self.conv_out(h).",
+        "The sketch computes a time embedding emb from t, one value per feature channel, and then never uses it. "
+        "Where could it enter the image features h?",
+        "emb has shape (B, width), one value per channel; the features after the first convolution have shape "
+        "(B, width, H, W). Add emb to them between two layers, so the later layers see it.",
+        "Copy the sketch's forward and add one line after the first convolution: the features plus emb, with two "
+        "size-1 dimensions appended to emb so it broadcasts over the pixels (indexing with None adds them). "
+        "F is torch.nn.functional.",
     ],
     solution=source_of(ReferenceFixedSketch),
     reference=ReferenceFixedSketch,
@@ -442,9 +550,10 @@ def _loss_candidates(x0, x_t, t, out, schedule):
     )
 
 
-def _check_t(t, B: int, T: int) -> None:
-    """The recorded code steps: one integer per example, uniform over all of 0..T−1."""
-    if not isinstance(t, torch.Tensor) or t.dim() == 0:
+def _check_t(t, B: int, T: int, coverage: bool = True) -> None:
+    """The code steps drawn: one integer per example in 0..T−1; with ``coverage`` (a big batch) also
+    different from each other, reaching both ends and uniform over all of 0..T−1."""
+    if not isinstance(t, torch.Tensor) or t.dim() == 0 or (t.numel() == 1 and B > 1):
         raise Incorrect(tr("you gave the whole batch one step t. Draw one per example, torch.randint(0, T, (B,), "
                            "generator=generator): then every batch trains many steps at once, and one random t per "
                            "example is an unbiased estimate of the sum over all t."))
@@ -455,10 +564,17 @@ def _check_t(t, B: int, T: int) -> None:
         raise Incorrect(tr("t should have one step per example, shape ({B},), got {shape}.",
                            B=B, shape=tuple(t.shape)))
     lo, hi = int(t.min()), int(t.max())
+    if coverage and lo == hi and B > 1:
+        raise Incorrect(tr("all {B} examples got the same step t = {t}: you drew one step for the whole batch. Draw "
+                           "one per example (a tensor of shape ({B},)): then every batch trains many steps at once, "
+                           "and one random t per example is an unbiased estimate of the average over all t.",
+                           B=B, t=lo))
     if hi > T - 1 or lo < 0:
         raise Incorrect(tr("you drew t = {t}, outside the code steps 0..T−1 = 0..{last} (the papers' 1..T "
                            "shifted by one). torch.randint's upper bound is exclusive: torch.randint(0, T, ...).",
                            t=hi if hi > T - 1 else lo, last=T - 1))
+    if not coverage:
+        return
     if lo >= 1:
         raise Incorrect(tr("no example in {B} was drawn at code step t = 0: torch.randint(1, T, ...) (the papers' t "
                            "≥ 1 carried into code) draws 1..T−1 only, so step 0 — the step the sampler's last move "
@@ -472,6 +588,16 @@ def _check_t(t, B: int, T: int) -> None:
         raise Incorrect(tr("your t are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give {middle} "
                            "± {se:.1f}. Draw them with torch.randint(0, T, (B,), generator=generator).",
                            mean=mean, middle=(T - 1) / 2, se=se))
+
+
+def _check_loss_dtype(fn, x0) -> None:
+    """With float32 data (as in training) the network must get float32 x_t: a float64 one is the schedule's
+    coefficients leaking in, and a real float32 network fails on it."""
+    probe = _RecordingModel()
+    with torch.random.fork_rng():
+        call_student(fn, probe, _SCHEDULE, x0.clone(), torch.Generator().manual_seed(8))
+    if probe.calls:
+        require_dtype(probe.calls[-1][0], x0, "for float32 x0, the x_t you gave the model")
 
 
 def _check_loss(fn) -> None:
@@ -506,6 +632,7 @@ def _check_loss(fn) -> None:
         if abs(mean) > LOSS_Z / math.sqrt(n) or abs(var - 1) > LOSS_Z * math.sqrt(2 / n):
             raise Incorrect(tr("your ε is not standard normal noise (mean {mean:.3f}, variance {var:.3f}; N(0, 1) "
                                "gives 0 and 1): use torch.randn(x0.shape, generator=generator).", mean=mean, var=var))
+        _check_loss_dtype(fn, x0[:64].float())
         return
     diagnose(value, mistakes)
     raise Incorrect(tr("your loss is {got:.5g}, but (ε − model(x_t, t))² averaged over this batch gives "
@@ -519,10 +646,12 @@ q4 = Exercise(
     hints=[
         "One training step on a batch: draw a code step t and noise ε for every example, make x_t in closed "
         "form, and compare the network's ε̂ = model(x_t, t) with ε.",
-        "t = torch.randint(0, schedule.T, (B,), generator=generator) covers every code step 0..T−1 (the upper "
-        "bound is exclusive; the papers' 1..T is code 0..T−1). eps = torch.randn(x0.shape, generator=generator, "
-        "dtype=x0.dtype). Reshape ᾱ_t = schedule.alphas_cumprod[t] to (B, 1) to broadcast over x0.",
-        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; return ((eps - model(x_t, t)) ** 2).mean().",
+        "Exercise 4.1's noisy_batch already makes x_t, t and ε for a batch: reuse it (or write the same draws "
+        "here, with the generator). Then ask the network for its guess at that x_t and that t, and reduce the "
+        "squared differences to ε to ONE number.",
+        "The loss is the mean of (ε − ε̂)² over every entry, examples and coordinates alike: not the sum (it would "
+        "grow with the batch), not the square of the mean error. The network sees x_t, never x0, with the same "
+        "t that made x_t; its output is compared with ε, not with x0.",
     ],
     solution=source_of(reference_simple_loss),
     reference=reference_simple_loss,
@@ -556,13 +685,23 @@ class _TrainingRecorder(nn.Module):
         super().__init__()
         self.inner = inner
         self.abar = schedule.alphas_cumprod
-        self.t_min, self.t_max, self.calls = None, None, 0
+        self.t_min, self.t_max, self.calls, self.one_t_calls = None, None, 0, 0
         self.window_sq, self.window_abar, self.window_n = 0.0, 0.0, 0
 
     def forward(self, x_t, t):
+        weights = next(self.inner.parameters())
+        if isinstance(x_t, torch.Tensor) and x_t.dtype != weights.dtype:
+            raise Incorrect(tr("the network got x_t as {got}, but its weights are {want}: this is what makes a "
+                               "network fail with \"mat1 and mat2 must have the same dtype\". schedule.alphas_cumprod "
+                               "is float64; for a batch of steps its entries turn float32 x0 into float64 x_t. Cast "
+                               "them to x0's dtype (.to(x0.dtype)), as in exercise 4.1.",
+                               got=str(x_t.dtype).replace("torch.", ""),
+                               want=str(weights.dtype).replace("torch.", "")), kind="dtype")
         if torch.is_grad_enabled():
             tt = torch.as_tensor(t).reshape(-1).long()
             self.calls += 1
+            if tt.numel() > 1 and bool((tt == tt[0]).all()) or (tt.numel() == 1 and x_t.shape[0] > 1):
+                self.one_t_calls += 1
             lo, hi = int(tt.min()), int(tt.max())
             self.t_min = lo if self.t_min is None else min(self.t_min, lo)
             self.t_max = hi if self.t_max is None else max(self.t_max, hi)
@@ -592,6 +731,40 @@ def reference_train_loop(model, schedule, sample_data, steps, generator):
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+class _OptimiserWatch:
+    """While active, sees every optimiser step over the model's parameters (a global pre-step hook): how
+    many different optimisers stepped them, and whether a step's gradient held more than the last
+    backward's (no zero_grad). Clipping only rescales the gradient, so "more" means a different direction."""
+
+    def __init__(self, model: nn.Module):
+        self.param = next(model.parameters())
+        self.optimisers, self.accumulated, self._last = 0, False, None
+
+    def _grad_hook(self, grad):
+        self._last = grad.detach().clone()
+
+    def _pre_step(self, optimizer, args, kwargs):
+        if not any(p is self.param for group in optimizer.param_groups for p in group["params"]):
+            return
+        if not getattr(optimizer, "_diffusion_lab_seen", False):
+            optimizer._diffusion_lab_seen = True
+            self.optimisers += 1
+        grad, last = self.param.grad, self._last
+        if grad is not None and last is not None and float(last.norm()) > 0:
+            cos = float((grad * last).sum() / (grad.norm() * last.norm() + 1e-30))
+            self.accumulated = self.accumulated or cos < 0.999
+
+    def __enter__(self):
+        from torch.optim.optimizer import register_optimizer_step_pre_hook
+        self._handles = [self.param.register_hook(self._grad_hook), register_optimizer_step_pre_hook(self._pre_step)]
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self._handles:
+            handle.remove()
+        return False
 
 
 def _loop_setup(seed: int = 0):
@@ -626,7 +799,7 @@ def _check_train_loop(fn) -> None:
     sch = _SCHEDULE
     model, ring, sample_data = _loop_setup()
     before = [p.detach().clone() for p in model.parameters()]
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(), _OptimiserWatch(model) as watch:
         losses = call_student(fn, model, sch, sample_data, LOOP_STEPS, torch.Generator().manual_seed(3))
     if isinstance(losses, torch.Tensor):
         losses = losses.detach().reshape(-1).tolist()
@@ -640,6 +813,19 @@ def _check_train_loop(fn) -> None:
     if all(torch.equal(a, b) for a, b in zip(before, model.parameters())):
         raise Incorrect(tr("the weights never changed: make an optimiser over model.parameters() (torch.optim.Adam) "
                            "and call optimizer.step() after loss.backward() in every step."))
+    if watch.optimisers > 1:
+        raise Incorrect(tr("you made {n} optimisers for {steps} steps: a new one in every step. Adam keeps running "
+                           "averages of the gradients (and their squares) from step to step; a new optimiser forgets "
+                           "them, so every step is Adam's cautious first step. Make it once, before the loop.",
+                           n=watch.optimisers, steps=LOOP_STEPS))
+    if watch.accumulated:
+        raise Incorrect(tr("the gradients pile up: when the optimiser stepped, the weights' .grad held the sum of this "
+                           "step's gradient and earlier ones. Call optimizer.zero_grad() before loss.backward() in "
+                           "every step."))
+    if model.one_t_calls > model.calls // 2:
+        raise Incorrect(tr("in {n} of {calls} steps all examples of the batch got the same step t: draw one step per "
+                           "example (a tensor of shape (256,)), as in exercise 4.1.", n=model.one_t_calls,
+                           calls=model.calls))
     if model.t_min >= 1:
         raise Incorrect(tr("no batch was ever drawn at code index 0 (the papers' t = 1): torch.randint(1, T, ...) "
                            "carries the papers' t ≥ 1 into code and never trains the step the sampler's last move "
@@ -694,11 +880,13 @@ q5 = Exercise(
     hints=[
         "Each step: a batch of clean points, one random step and fresh noise per point, x_t in closed form, the "
         "loss of exercise 4.4, then the usual three optimiser lines. Return the list of losses.",
-        "optimizer = torch.optim.Adam(model.parameters(), lr=3e-3) once, before the loop. In the loop: "
-        "x0 = sample_data(256); t = torch.randint(0, schedule.T, (256,), generator=generator); eps = "
-        "torch.randn(x0.shape, generator=generator); ᾱ_t = schedule.alphas_cumprod[t] as float, shape (256, 1).",
-        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; loss = ((eps - model(x_t, t)) ** 2).mean(); "
-        "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item()).",
+        "Make the Adam optimiser ONCE, before the loop, over the model's parameters, with learning rate 3·10⁻³: "
+        "it keeps running averages of the gradients from step to step, which a new optimiser would forget. Each "
+        "step: 256 clean points from sample_data, then exercise 4.1's batch with the generator, then exercise "
+        "4.4's loss.",
+        "The three optimiser calls, in order: clear the old gradients (without zero_grad each step adds its "
+        "gradient to all earlier ones), backpropagate the loss, step. Append the loss as a plain number (.item()) "
+        "and return the list.",
     ],
     solution=source_of(reference_train_loop),
     reference=reference_train_loop,

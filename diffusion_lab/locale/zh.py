@@ -381,6 +381,161 @@ MESSAGES: dict[str, str] = {
         "= float(short.sqrt_alphas_cumprod[-1])   # ≈ 0.364：x_T 仍保留 x0 尺度的 36 %\n```",
 
     # ---- exercises, chapter 4 (diffusion_lab/exercises/ch4.py) ----
+    "{what} is {got}, but x0 is {want}: keep x0's dtype. schedule.alphas_cumprod is float64 (the course computes "
+    'schedules in float64), and a batch of its entries turns float32 x0 into float64; a float32 network then '
+    'fails with "mat1 and mat2 must have the same dtype". Cast the coefficients with .to(x0.dtype) before '
+    'multiplying.':
+        '{what} 是 {got}，但 x0 是 {want}：请保持 x0 的 dtype。schedule.alphas_cumprod 是 '
+        'float64（本课程的调度都用 float64 计算），一批步数取出的系数会把 float32 的 x0 变成 float64；之后 '
+        'float32 的网络就会报错 "mat1 and mat2 must have the same dtype"。相乘之前先用 .to(x0.dtype) 转换系数。',
+    'your function raised {error_type}: {error}. Two dtypes met inside the network: its weights are float32, so '
+    'its input x_t must be float32 too. The usual cause is the schedule: schedule.alphas_cumprod is float64 (the '
+    'course computes schedules in float64), and multiplying float32 x0 by a batch of its entries gives float64 '
+    "x_t. Cast the coefficients to x0's dtype (.to(x0.dtype)).":
+        '你的函数抛出了 {error_type}：{error}。网络内部碰上了两种 dtype：它的权重是 float32，所以输入 x_t '
+        '也必须是 float32。常见的原因在调度上：schedule.alphas_cumprod 是 float64（本课程的调度都用 float64 '
+        '计算），用一批步数取出的系数去乘 float32 的 x0，得到的 x_t 是 float64。请把系数转换成 x0 的 '
+        'dtype（.to(x0.dtype)）。',
+    'you missed a model whose output changes with t by only one part in a million: a tolerance (torch.allclose, '
+    'or a threshold on the difference) hides it. The exercise asks whether the outputs are EXACTLY equal: '
+    'torch.equal(a, b).':
+        '你漏掉了一个输出随 t 只变化百万分之一的模型：任何容差（torch.allclose，或对差值设阈值）都会把它掩盖掉。题'
+        '目问的是输出是否完全相等：torch.equal(a, b)。',
+    'for {label}: your eps':
+        '{label} 时，你的 eps',
+    'for {label}: your x_t':
+        '{label} 时，你的 x_t',
+    'return three things, x_t, t, eps (a tuple, in that order), got {type_name}.':
+        '请返回三样东西：x_t、t、eps（一个元组，按这个顺序），你返回的是 {type_name}。',
+    "for {label}: eps should be a tensor of x0's shape {want}, got {got}.":
+        '{label} 时：eps 应当是与 x0 形状相同的张量，即 {want}，你的结果是 {got}。',
+    'for {label}: x_t should be a tensor, got {type_name}.':
+        '{label} 时：x_t 应当是张量，你的结果是 {type_name}。',
+    'for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε (with your own t and ε) by up to {max_abs_diff:.3g}.':
+        '{label} 时，你的 x_t 与 √ᾱ_t·x0 + √(1 − ᾱ_t)·ε（用你自己的 t 和 ε）最多相差 {max_abs_diff:.3g}。',
+    '{B} points of shape (B, 2) in float32':
+        '{B} 个形状为 (B, 2) 的 float32 点',
+    '6 images of shape (6, 1, 4, 4) in float32':
+        '6 张形状为 (6, 1, 4, 4) 的 float32 图像',
+    '64 points in float64':
+        '64 个 float64 点',
+    'two calls with generators of the same seed gave different batches: draw t and ε with the generator you are '
+    'given (generator=generator), and nothing else random.':
+        '用相同种子的生成器调用两次，却得到了不同的批次：t 和 ε 都要用传进来的生成器抽取（generator=generator），'
+        '不要用别的随机来源。',
+    'generators of different seeds gave the same batch: your draws ignore `generator`. Pass generator=generator '
+    'to both draws, so a run can be repeated.':
+        '不同种子的生成器给出了同样的批次：你的抽样没有用到 `generator`。两次抽样都要传入 '
+        'generator=generator，这样一次运行才能复现。',
+    'a model whose output changes by one part in a million with t':
+        '输出随 t 只变化百万分之一的模型',
+    'your output depends on t, but not through the embedding: time_proj gets no gradient, e.g. raw t added to the '
+    "features. Raw t runs up to 999 and would swamp them; add the sketch's emb = "
+    'self.time_proj(self.time_embed(t)), broadcast over the pixels.':
+        '你的输出依赖于 t，但不是通过嵌入向量：time_proj 没有得到梯度，例如把原始的 t 直接加到了特征上。原始的 t '
+        '最大到 999，会把特征淹没；请加上草图里的 emb = self.time_proj(self.time_embed(t))，并在各像素上广播。',
+    'all {B} examples got the same step t = {t}: you drew one step for the whole batch. Draw one per example (a '
+    'tensor of shape ({B},)): then every batch trains many steps at once, and one random t per example is an '
+    'unbiased estimate of the average over all t.':
+        '全部 {B} 个样本都得到了同一个步数 t = {t}：你为整批数据只抽了一个步数。请为每个样本各抽一个（形状为 '
+        '({B},) 的张量）：这样每一批同时训练许多步，而每个样本一个随机 t 是对所有 t 的平均的无偏估计。',
+    'you made {n} optimisers for {steps} steps: a new one in every step. Adam keeps running averages of the '
+    "gradients (and their squares) from step to step; a new optimiser forgets them, so every step is Adam's "
+    'cautious first step. Make it once, before the loop.':
+        '你为 {steps} 步创建了 {n} 个优化器：每一步都新建一个。Adam '
+        '会在各步之间保留梯度（及其平方）的滑动平均；新的优化器会把它们忘掉，于是每一步都成了 Adam '
+        '谨慎的第一步。请在循环之前只创建一次。',
+    "the gradients pile up: when the optimiser stepped, the weights' .grad held the sum of this step's gradient "
+    'and earlier ones. Call optimizer.zero_grad() before loss.backward() in every step.':
+        '梯度在累积：优化器更新时，权重的 .grad 中是本步梯度与之前各步梯度之和。请在每一步的 loss.backward() '
+        '之前调用 optimizer.zero_grad()。',
+    'in {n} of {calls} steps all examples of the batch got the same step t: draw one step per example (a tensor '
+    'of shape (256,)), as in exercise 4.1.':
+        '在 {calls} 步中有 {n} 步，整批样本都得到了同一个步数 t：请像练习 4.1 那样为每个样本各抽一个步数（形状为 '
+        '(256,) 的张量）。',
+    "you called model(x_t, {t}) with a python {type_name}: the course's networks take the step as a tensor with "
+    'one code index per example, a LongTensor of shape (B,) — for step k, B copies of k.':
+        '你用 Python 的 {type_name} 调用了 model(x_t, {t})：本课程的网络要求步数是张量，每个样本一个代码下标，即形'
+        '状为 (B,) 的 LongTensor——对步数 k，就是 B 个 k。',
+    "you added the sinusoidal embedding self.time_embed(t) itself and skipped self.time_proj. The sketch's emb is "
+    'time_proj(time_embed(t)): the fixed sines and cosines go through a learned layer, so training can choose how '
+    "each feature channel reacts to t (and the width may differ from the embedding's).":
+        '你直接加上了正弦嵌入 self.time_embed(t)，跳过了 self.time_proj。草图里的 emb 是 '
+        'time_proj(time_embed(t))：固定的正弦和余弦要经过一个可学习的层，训练才能决定每个特征通道如何响应 '
+        't（而且特征宽度可以与嵌入的维数不同）。',
+    'the network got x_t as {got}, but its weights are {want}: this is what makes a network fail with "mat1 and '
+    'mat2 must have the same dtype". schedule.alphas_cumprod is float64; for a batch of steps its entries turn '
+    "float32 x0 into float64 x_t. Cast them to x0's dtype (.to(x0.dtype)), as in exercise 4.1.":
+        '网络收到的 x_t 是 {got}，但它的权重是 {want}：正是这一点让网络报错 "mat1 and mat2 must have the same '
+        'dtype"。schedule.alphas_cumprod 是 float64；对一批步数，它取出的系数会把 float32 的 x0 变成 float64 的 '
+        'x_t。请像练习 4.1 那样把系数转换成 x0 的 dtype（.to(x0.dtype)）。',
+    'for {label}: {err} schedule.alphas_cumprod[t] has shape (B,), which does not broadcast against x0 of shape '
+    '(B, ...): give it one value per example and size-1 dimensions for the rest, shape (B, 1, ...).':
+        '{label} 时：{err} schedule.alphas_cumprod[t] 的形状是 (B,)，无法与形状为 (B, ...) 的 x0 '
+        '广播：让它每个样本一个值，其余维度大小为 1，即形状 (B, 1, ...)。',
+    'Exercise 4.1 — one training batch: steps, noise and x_t':
+        '练习 4.1 —— 一个训练批次：步数、噪声和 x_t',
+    'A training batch needs three things per example: a step, a noise, and the noisy sample made from the two. '
+    'Draw the step and the noise with the generator you are given, then noise in one jump with the closed form — '
+    "√ᾱ_t on x0, not the template's ᾱ_t.":
+        '一个训练批次中，每个样本需要三样东西：一个步数、一份噪声，以及由这两者得到的加噪样本。用传进来的生成器抽'
+        '取步数和噪声，再用闭式解一步加噪——x0 前面是 √ᾱ_t，而不是模板里的 ᾱ_t。',
+    "Steps: integers uniform over all code indices 0 … T−1, one per example (torch.randint's upper bound is "
+    "exclusive). Noise: standard normal, with x0's shape and dtype. For a batch of steps, ᾱ_t is a vector of B "
+    "values: it must line up with x0's FIRST dimension, whatever x0's shape.":
+        '步数：在全部代码下标 0 … T−1 上均匀分布的整数，每个样本一个（torch.randint '
+        '的上界不包含在内）。噪声：标准正态，形状和 dtype 与 x0 相同。对一批步数，ᾱ_t 是 B 个值组成的向量：无论 '
+        'x0 是什么形状，它都必须对齐 x0 的第一个维度。',
+    "Two traps remain. schedule.alphas_cumprod is float64: cast the B values to x0's dtype before multiplying, or "
+    'float32 data comes back as float64 x_t, which a float32 network rejects later. And give the B values as many '
+    'size-1 dimensions as x0 has after the first, (B, 1) for points, (B, 1, 1, 1) for images; then x_t = √ᾱ_t·x0 '
+    '+ √(1 − ᾱ_t)·ε, returned with t and ε.':
+        '还剩两个陷阱。schedule.alphas_cumprod 是 float64：相乘之前先把这 B 个值转换成 x0 的 dtype，否则 float32 '
+        '的数据会变成 float64 的 x_t，之后被 float32 的网络拒绝。另外，x0 在第一维之后有几个维度，就给这 B '
+        '个值补上几个大小为 1 的维度：点是 (B, 1)，图像是 (B, 1, 1, 1)；然后 x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε，与 t '
+        '和 ε 一起返回。',
+    'A model may react to t only in part of the range, or only by a hair. So probe EVERY step, not two, and ask '
+    'for exact equality, not closeness: torch.equal, not torch.allclose.':
+        '模型可能只在一部分范围内对 t 有反应，或者反应极其微小。所以要探测每一个步数，而不是两个；并且要求完全相等'
+        '，而不是接近：用 torch.equal，不用 torch.allclose。',
+    'Compute the output at step 0 once; then, for each step k from 1 to T−1, compare the output at k with it and '
+    'answer True at the first difference, False if none differs. The networks take the step as a LongTensor with '
+    'one entry per example (torch.full makes B copies of k), and no gradients are needed (torch.no_grad()).':
+        '先算一次步数 0 的输出；然后对 1 到 T−1 的每个步数 k，把 k 处的输出与它比较，遇到第一个不同就回答 '
+        'True，全都相同则回答 False。网络要求步数是每个样本一个元素的 LongTensor（torch.full 可以生成 B 个 '
+        'k），而且不需要梯度（torch.no_grad()）。',
+    'emb has shape (B, width), one value per channel; the features after the first convolution have shape (B, '
+    'width, H, W). Add emb to them between two layers, so the later layers see it.':
+        'emb 的形状是 (B, width)，每个通道一个值；第一个卷积之后的特征形状是 (B, width, H, W)。在两层之间把 emb '
+        '加到特征上，后面的层才能看到它。',
+    "Copy the sketch's forward and add one line after the first convolution: the features plus emb, with two "
+    'size-1 dimensions appended to emb so it broadcasts over the pixels (indexing with None adds them). F is '
+    'torch.nn.functional.':
+        '照抄草图的 forward，在第一个卷积之后加一行：特征加上 emb，并给 emb 末尾补两个大小为 1 '
+        '的维度，使它在各像素上广播（用 None 索引即可添加）。F 就是 torch.nn.functional。',
+    "Exercise 4.1's noisy_batch already makes x_t, t and ε for a batch: reuse it (or write the same draws here, "
+    'with the generator). Then ask the network for its guess at that x_t and that t, and reduce the squared '
+    'differences to ε to ONE number.':
+        '练习 4.1 的 noisy_batch 已经能为一批数据生成 x_t、t 和 ε：直接复用它（或者在这里用生成器写出同样的抽样）'
+        '。然后让网络在这个 x_t 和这个 t 上给出猜测，把它与 ε 的平方差归约成一个数。',
+    'The loss is the mean of (ε − ε̂)² over every entry, examples and coordinates alike: not the sum (it would '
+    'grow with the batch), not the square of the mean error. The network sees x_t, never x0, with the same t that '
+    'made x_t; its output is compared with ε, not with x0.':
+        '损失是 (ε − ε̂)² 在所有元素上的平均，样本和坐标一视同仁：不是求和（那会随批大小增长），也不是平均误差的平'
+        '方。网络看到的是 x_t，而不是 x0，配上生成 x_t 的同一个 t；它的输出与 ε 比较，而不是与 x0 比较。',
+    "Make the Adam optimiser ONCE, before the loop, over the model's parameters, with learning rate 3·10⁻³: it "
+    'keeps running averages of the gradients from step to step, which a new optimiser would forget. Each step: '
+    "256 clean points from sample_data, then exercise 4.1's batch with the generator, then exercise 4.4's loss.":
+        '在循环之前只创建一次 Adam 优化器，作用于模型的参数，学习率 3·10⁻³：它会在各步之间保留梯度的滑动平均，新建'
+        '的优化器会把它们忘掉。每一步：从 sample_data 取 256 个干净的点，再用生成器做练习 4.1 '
+        '的批次，然后计算练习 4.4 的损失。',
+    'The three optimiser calls, in order: clear the old gradients (without zero_grad each step adds its gradient '
+    'to all earlier ones), backpropagate the loss, step. Append the loss as a plain number (.item()) and return '
+    'the list.':
+        '优化器的三个调用，按顺序：清除旧梯度（没有 zero_grad，每一步的梯度都会加到之前所有的梯度上），对损失反向'
+        '传播，更新一步。把损失作为普通数字（.item()）追加到列表中，最后返回这个列表。',
+    'for float32 x0, the x_t you gave the model':
+        '对 float32 的 x0，你传给模型的 x_t',
     "the template's bug is still there: the signal is scaled by ᾱ_t, but it must be √ᾱ_t. With ᾱ_t the variance of "
     "x_t is ᾱ_t²·Var(x0) + (1 − ᾱ_t), not 1 for unit-variance data, and x_t has the wrong distribution at every t, "
     "so the network trains on inputs that sampling never produces.":
@@ -624,9 +779,9 @@ MESSAGES: dict[str, str] = {
         "torch.full((B,), t)), at_zero) for t in range(1, T))，全部放在 torch.no_grad() 中。",
     "Exercise 4.3 — fix the sketch so it uses t":
         "练习 4.3 —— 修好草图，让它用上 t",
-    "The sketch computes emb = self.time_proj(self.time_embed(t)) and then never uses it. Where could it enter the "
-    "image features h?":
-        "草图算出了 emb = self.time_proj(self.time_embed(t))，之后却再也没用它。它可以从哪里进入图像特征 h？",
+    "The sketch computes a time embedding emb from t, one value per feature channel, and then never uses it. Where "
+    "could it enter the image features h?":
+        "草图由 t 算出了时间嵌入 emb（每个特征通道一个值），之后却再也没用它。它可以从哪里进入图像特征 h？",
     "emb has shape (B, width) and h = F.silu(self.conv_in(x)) has shape (B, width, H, W): add the embedding to h "
     "between two layers, broadcast over the pixels with emb[:, :, None, None].":
         "emb 的形状是 (B, width)，h = F.silu(self.conv_in(x)) 的形状是 (B, width, H, W)：在两层之间把嵌入向量加到 h "
