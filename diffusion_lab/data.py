@@ -31,6 +31,7 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_ENV_VAR",
     "DIGITS_TEST_FRACTION",
+    "MNIST_HELDOUT_START",
     "make_dataloader",
     "sample_images",
     "to_unit_range",
@@ -53,6 +54,10 @@ MNIST_HASHES = {
     "train-images-idx3-ubyte.gz": ("md5", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
     "train-labels-idx1-ubyte.gz": ("md5", "d53e105ee54ea40749a09fcbcd1e9432"),
 }
+
+#: MNIST t10k images from this index on (8000..9999) are held out: the MNIST classifier tests on them, and
+#: ``python -m diffusion_lab.train --split train`` trains ε-models on images 0..7999 only.
+MNIST_HELDOUT_START = 8000
 
 #: sklearn digits: a fixed permutation (seed 0) puts round(0.2·1797) = 359 images into "test", 1438 into "train".
 DIGITS_TEST_FRACTION = 0.2

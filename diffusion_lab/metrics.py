@@ -52,10 +52,14 @@ __all__ = [
     "mixture_nll",
     "frechet_distance",
     "frechet_distance_from_stats",
+    "frechet_report",
+    "EIG_RTOL",
     "gaussian_stats",
     "classifier_features",
     "digit_fid",
     "classifier_confidence_diversity",
+    "EvalProtocol", "PROTOCOLS", "protocol_for", "heldout_digits", "references_held_out", "protocol_sampler",
+    "evaluate_generator",
     "as_mixture_1d", "marginal_params_1d", "marginal_density_1d", "marginal_cdf_1d", "marginal_moments_1d",
     "histogram_window", "histogram_l1",
     "cloud_moments", "data_moments", "MomentCheck", "moment_check",
@@ -206,10 +210,44 @@ def gaussian_stats(feats) -> tuple[np.ndarray, np.ndarray]:
     return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
 
 
-def _sqrt_psd(s: np.ndarray) -> np.ndarray:
-    """Symmetric square root of a symmetric PSD matrix (negative round-off eigenvalues → 0)."""
+#: Eigenvalues below this fraction of the largest one are round-off, not variance: they are set to 0 before square
+#: roots are taken. Symmetric eigensolvers return eigenvalues with an absolute error of about d·ε_mach·λ_max
+#: (d ≤ a few hundred features, ε_mach = 2.2e-16), so 1e-12 sits above that error; a real eigenvalue that small
+#: changes tr (Σ₁Σ₂)^{1/2} by at most √(1e-12 λ_max) = 1e-6 √λ_max each.
+EIG_RTOL = 1e-12
+
+
+def _sqrt_psd(s: np.ndarray, rtol: float = EIG_RTOL) -> np.ndarray:
+    """Symmetric square root of a symmetric PSD matrix; eigenvalues below rtol·λ_max (round-off) → 0."""
     w, v = np.linalg.eigh((s + s.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    w = np.where(w > rtol * max(float(w.max(initial=0.0)), 0.0), w, 0.0)
+    return (v * np.sqrt(w)) @ v.T
+
+
+def _frechet_parts(mu1, sigma1, mu2, sigma2) -> dict:
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.shape[0],) * 2:
+        raise ValueError(f"shapes do not match: mu {mu1.shape}, {mu2.shape}; sigma {s1.shape}, {s2.shape}")
+    if not (np.isfinite(mu1).all() and np.isfinite(mu2).all() and np.isfinite(s1).all() and np.isfinite(s2).all()):
+        raise ValueError("means and covariances must be finite; a sampler diverged or the features hold NaN/inf")
+    diff = mu1 - mu2
+    # a feature whose variance is 0 in both sets (a ReLU that never fires) has zero rows and columns in both
+    # covariances: it adds only (μ₁ − μ₂)² and is left out of the trace term exactly
+    used = (np.diag(s1) > 0) | (np.diag(s2) > 0)
+    a, b = s1[np.ix_(used, used)], s2[np.ix_(used, used)]
+    if a.size:
+        r = _sqrt_psd(a)
+        m = r @ b @ r
+        lam = np.linalg.eigvalsh((m + m.T) / 2)
+        lam = np.where(lam > EIG_RTOL * max(float(lam.max()), 0.0), lam, 0.0)
+        tr_covmean = float(np.sqrt(lam).sum())
+        cov_term = float(np.trace(a) + np.trace(b) - 2.0 * tr_covmean)
+    else:
+        cov_term = 0.0
+    mean_term = float(diff @ diff)
+    return {"distance": mean_term + cov_term, "mean_term": mean_term, "cov_term": cov_term,
+            "features": int(mu1.shape[0]), "features_used": int(used.sum())}
 
 
 def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
@@ -217,21 +255,27 @@ def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
 
         d² = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁ Σ₂)^{1/2}).
 
+    Which features it really uses: a feature with zero variance in *both* sets (for a classifier's ReLU
+    features, one that is 0 on every image) contributes only its (μ₁ − μ₂)² (zero when it is 0 in both), so
+    the trace term is computed on the other features alone (:func:`frechet_report` says how many). The shipped
+    8×8 digit classifier has 64 features of which many never fire on digits; leaving them in would add
+    round-off square roots (about 2·10⁻⁵ for identical sets) and nothing else.
+
     tr (Σ₁Σ₂)^{1/2} is computed as tr (Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2} = Σᵢ √λᵢ, with λᵢ the eigenvalues of
-    the symmetric PSD matrix Σ₁^{1/2} Σ₂ Σ₁^{1/2} (Σ₁Σ₂ is similar to it). Symmetric eigendecompositions
-    stay accurate for singular covariances (e.g. dead ReLU features), where a general ``sqrtm`` of
-    Σ₁Σ₂ warns and loses precision.
+    the symmetric PSD matrix Σ₁^{1/2} Σ₂ Σ₁^{1/2} (Σ₁Σ₂ is similar to it). Eigenvalues below
+    :data:`EIG_RTOL` × the largest are round-off and are set to 0 before their square roots are taken
+    (√ of a 10⁻¹⁶ round-off eigenvalue is 10⁻⁸, and many of them add up). Identical sets give 0 to round-off.
     """
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
-    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.shape[0],) * 2:
-        raise ValueError(f"shapes do not match: mu {mu1.shape}, {mu2.shape}; sigma {s1.shape}, {s2.shape}")
-    diff = mu1 - mu2
-    r = _sqrt_psd(s1)
-    m = r @ s2 @ r
-    lam = np.linalg.eigvalsh((m + m.T) / 2)
-    tr_covmean = float(np.sqrt(np.clip(lam, 0.0, None)).sum())
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean)
+    return _frechet_parts(mu1, sigma1, mu2, sigma2)["distance"]
+
+
+def frechet_report(feats_a, feats_b) -> dict:
+    """:func:`frechet_distance` with its parts: ``distance``, ``mean_term`` ‖μ₁ − μ₂‖², ``cov_term`` (the trace),
+    ``features`` (d) and ``features_used`` (those that vary in at least one set; the rest are constant in both
+    and enter only through the means)."""
+    mu1, s1 = gaussian_stats(feats_a)
+    mu2, s2 = gaussian_stats(feats_b)
+    return _frechet_parts(mu1, s1, mu2, s2)
 
 
 def frechet_distance(feats_a, feats_b) -> float:
@@ -240,11 +284,9 @@ def frechet_distance(feats_a, feats_b) -> float:
     Uses the sample mean and unbiased covariance of each set, then
     :func:`frechet_distance_from_stats`. Needs n ≫ d for stable covariances; it is biased upwards
     for small n (two samples of the *same* distribution give a positive value that shrinks ~1/n),
-    so only compare numbers computed with equal n.
+    so only compare numbers computed with equal n (an :class:`EvalProtocol` fixes n).
     """
-    mu1, s1 = gaussian_stats(feats_a)
-    mu2, s2 = gaussian_stats(feats_b)
-    return frechet_distance_from_stats(mu1, s1, mu2, s2)
+    return frechet_report(feats_a, feats_b)["distance"]
 
 
 @torch.no_grad()
@@ -271,6 +313,189 @@ def digit_fid(images_a: Tensor, images_b: Tensor, classifier, batch_size: int = 
     fa = classifier_features(images_a, classifier, batch_size)
     fb = classifier_features(images_b, classifier, batch_size)
     return frechet_distance(fa, fb)
+
+
+# ---------------------------------------------------------------------------------------------
+# One evaluation protocol for the digit generators: held-out references, fixed sampler, n and seeds
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EvalProtocol:
+    """How the course scores a digit generator, fixed so that its numbers can be compared.
+
+    The references are a **held-out** block of the data set that no generator (``python -m diffusion_lab.train
+    --split train``) and no judge (the shipped classifier) trains on (:func:`heldout_digits`). Each draw (one
+    seed) splits the held-out images at random into two disjoint halves of ``n``: the reference half, and a real
+    half that gives the real-against-real figure at the same n; the generator makes ``n`` images from fresh
+    starting noise of the same seed. Every draw gives one digit Fréchet distance (samples against the
+    reference half) and one real-against-real distance; the protocol reports their mean and standard deviation
+    over ``seeds`` (how much one estimate moves between draws).
+
+    Attributes:
+        name: ``"digits8x8"`` or ``"mnist"``.
+        judge: the shipped classifier whose 64 features define the distance (its sha256 is recorded).
+        heldout: which images are held out (the judge's test images).
+        n: images per draw, generated and real each (the Fréchet distance is biased upwards at small n: only
+            numbers with the same n compare).
+        seeds: one draw per seed.
+        steps, eta, clip_x0: the sampler: DDIM with ``steps`` steps, η = ``eta``, x̂0 clamped to [−clip_x0, clip_x0].
+    """
+
+    name: str
+    judge: str
+    heldout: str
+    n: int
+    seeds: tuple[int, ...]
+    steps: int
+    eta: float = 0.0
+    clip_x0: float = 1.0
+
+    @property
+    def sampler(self) -> str:
+        return f"DDIM eta={self.eta:g}, {self.steps} steps, clip_x0={self.clip_x0:g}"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "judge": self.judge, "heldout": self.heldout, "n": self.n,
+                "seeds": list(self.seeds), "sampler": self.sampler}
+
+
+#: The course's two protocols. 8×8 digits: the classifier's 359 test images (``data.load_digits_8x8("test")``),
+#: halves of 179; MNIST: t10k images 8000–9999 (the MNIST classifier's test block), halves of 1000.
+PROTOCOLS = {
+    "digits8x8": EvalProtocol(
+        name="digits8x8", judge="classifier_digits", n=179, seeds=tuple(range(10)), steps=50,
+        heldout="sklearn digits 8x8, the 359 test images of load_digits_8x8('test') (the classifier's test split)"),
+    "mnist": EvalProtocol(
+        name="mnist", judge="classifier_mnist", n=1000, seeds=(0, 1, 2, 3, 4), steps=25,
+        heldout="MNIST t10k images 8000..9999 (the MNIST classifier's held-out block)"),
+}
+
+
+def protocol_for(dataset: str) -> EvalProtocol:
+    """The protocol of a checkpoint's ``dataset`` field ("sklearn digits 8x8 ...", "MNIST ...") or of a name."""
+    if dataset in PROTOCOLS:
+        return PROTOCOLS[dataset]
+    if "mnist" in dataset.lower():
+        return PROTOCOLS["mnist"]
+    if "digits 8x8" in dataset or "8x8" in dataset:
+        return PROTOCOLS["digits8x8"]
+    raise ValueError(f"no evaluation protocol for data set {dataset!r}; known: {sorted(PROTOCOLS)}")
+
+
+def heldout_digits(protocol: EvalProtocol | str = "digits8x8", mnist_root=None) -> tuple[Tensor, Tensor]:
+    """The held-out images (N, 1, H, W) in [−1, 1] and labels (N,) of a protocol: no shipped judge trains on them,
+    and no generator trained with ``--split train`` does."""
+    from .data import MNIST_HELDOUT_START, load_digits_8x8, load_mnist
+
+    p = PROTOCOLS[protocol] if isinstance(protocol, str) else protocol
+    if p.name == "digits8x8":
+        return load_digits_8x8("test")
+    x, y = load_mnist(mnist_root, split="test")
+    return x[MNIST_HELDOUT_START:], y[MNIST_HELDOUT_START:]
+
+
+def references_held_out(meta: dict) -> bool:
+    """Whether a generator checkpoint's training data left out its protocol's held-out block (from its
+    JSON ``split``, written by ``python -m diffusion_lab.train``; ``--split train`` leaves it out)."""
+    split = str(meta.get("split", ""))
+    return split.startswith("train") or "held out" in split
+
+
+def protocol_sampler(model, schedule, protocol: EvalProtocol, image_shape: Sequence[int], w: float | None = None,
+                     batch_size: int = 500):
+    """``sample_fn(n, generator) -> images`` (or ``(images, intended)`` with ``w``) for :func:`evaluate_generator`.
+
+    DDIM with the protocol's settings from x_T ~ N(0, I) drawn with ``generator`` (whose stream also gives η's
+    fresh noise). ``w=None``: the model's own ε (an unconditional model, or a conditional one without a label);
+    a number: classifier-free guidance at scale w towards the intended classes 0, 1, …, 9, 0, 1, … .
+    """
+    shape = tuple(int(s) for s in image_shape)
+
+    @torch.no_grad()
+    def sample_fn(n: int, generator: torch.Generator):
+        x_T = torch.randn((n, *shape), generator=generator)
+        if isinstance(model, torch.nn.Module):
+            model.eval()
+        if w is None:
+            parts = [ddim_sample(model, schedule, x_T[i:i + batch_size], num_steps=protocol.steps, eta=protocol.eta,
+                                 clip_x0=protocol.clip_x0, generator=generator) for i in range(0, n, batch_size)]
+            return torch.cat(parts).clamp(-1, 1)
+        from .guidance import sample_guided
+
+        intended = torch.arange(n) % 10
+        parts = [sample_guided(model, schedule, intended[i:i + batch_size], float(w), x_T[i:i + batch_size],
+                               num_steps=protocol.steps, eta=protocol.eta, clip_x0=protocol.clip_x0,
+                               generator=generator) for i in range(0, n, batch_size)]
+        return torch.cat(parts).clamp(-1, 1), intended
+
+    return sample_fn
+
+
+def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    a = np.asarray(values, np.float64)
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else float("nan")
+
+
+def evaluate_generator(sample_fn, protocol: EvalProtocol | str, classifier, judge_meta: dict | None = None,
+                       heldout: tuple[Tensor, Tensor] | None = None, mnist_root=None, log=None) -> dict:
+    """Score a digit generator by ``protocol``: per seed, the digit Fréchet distance of n generated images to a
+    random half of the held-out images, and of the other half (real, unseen) to the same references.
+
+    Args:
+        sample_fn: ``sample_fn(n, generator)`` → images (n, 1, H, W) in [−1, 1], or ``(images, intended)`` for
+            a class-conditional generator (then the judge's accuracy on the intended classes is reported too);
+            :func:`protocol_sampler` makes one with the protocol's sampler.
+        protocol: an :class:`EvalProtocol` or a name in :data:`PROTOCOLS`.
+        classifier: the judge (``protocol.judge``, e.g. ``load_checkpoint(shipped("classifier_digits"))[0]``).
+        judge_meta: its checkpoint JSON (its ``weights_sha256`` and held-out accuracy are recorded).
+        heldout: the held-out ``(images, labels)``; default :func:`heldout_digits`.
+
+    Returns:
+        a dict: ``protocol`` (its settings), ``judge`` (name, sha256, held-out accuracy), per-seed lists
+        ``fid`` and ``fid_real``, their ``*_mean`` and ``*_sd`` (standard deviation over the draws),
+        ``features_used`` (judge features that vary on the held-out images), and for a conditional
+        generator ``accuracy`` per seed with ``accuracy_mean``.
+    """
+    p = PROTOCOLS[protocol] if isinstance(protocol, str) else protocol
+    x, _ = heldout if heldout is not None else heldout_digits(p, mnist_root)
+    if x.shape[0] < 2 * p.n:
+        raise ValueError(f"the protocol needs 2 × {p.n} held-out images, got {x.shape[0]}")
+    feats = classifier_features(x, classifier)
+    out = {"protocol": p.to_dict(),
+           "judge": {"name": p.judge, "sha256": (judge_meta or {}).get("weights_sha256"),
+                     "heldout_accuracy": (judge_meta or {}).get("test_accuracy")},
+           "fid": [], "fid_real": [], "accuracy": [],
+           "features_used": frechet_report(feats, feats)["features_used"]}
+    for seed in p.seeds:
+        g = torch.Generator().manual_seed(int(seed))
+        perm = torch.randperm(x.shape[0], generator=g)
+        ref, real = feats[perm[:p.n]], feats[perm[p.n:2 * p.n]]
+        made = sample_fn(p.n, g)
+        images, intended = made if isinstance(made, tuple) else (made, None)
+        if tuple(images.shape) != (p.n, *x.shape[1:]):
+            raise ValueError(f"sample_fn returned shape {tuple(images.shape)}, expected {(p.n, *x.shape[1:])}")
+        out["fid"].append(frechet_distance(classifier_features(images, classifier), ref))
+        out["fid_real"].append(frechet_distance(real, ref))
+        if intended is not None:
+            out["accuracy"].append(_accuracy(images, intended, classifier))
+        if log is not None:
+            acc = f", accuracy {out['accuracy'][-1]:.3f}" if intended is not None else ""
+            log(f"  seed {seed}: Fréchet {out['fid'][-1]:.2f} (real against real {out['fid_real'][-1]:.2f}){acc}")
+    out["fid_mean"], out["fid_sd"] = _mean_sd(out["fid"])
+    out["fid_real_mean"], out["fid_real_sd"] = _mean_sd(out["fid_real"])
+    if out["accuracy"]:
+        out["accuracy_mean"] = _mean_sd(out["accuracy"])[0]
+    else:
+        del out["accuracy"]
+    return out
+
+
+@torch.no_grad()
+def _accuracy(images: Tensor, intended: Tensor, classifier, batch_size: int = 500) -> float:
+    classifier.eval()
+    dev = next(classifier.parameters()).device
+    pred = torch.cat([classifier(images[i:i + batch_size].to(dev, torch.float32)).argmax(1).cpu()
+                      for i in range(0, images.shape[0], batch_size)])
+    return float((pred == intended.long().cpu()).double().mean())
 
 
 @torch.no_grad()

@@ -3,7 +3,7 @@
 Examples (the exact commands of the shipped checkpoints are in data/README.md):
 
     python -m diffusion_lab.train --model mlp2d --steps 6000 --out data/mlp2d_ring8
-    python -m diffusion_lab.train --model unet-digits --steps 1800 --out data/unet_digits
+    python -m diffusion_lab.train --model unet-digits --split train --steps 1800 --out data/unet_digits
     python -m diffusion_lab.train --model unet-mnist --steps 900 --out data/unet_mnist
     python -m diffusion_lab.train --model classifier-digits --steps 600 --out data/classifier_digits
 
@@ -38,6 +38,8 @@ from pathlib import Path
 
 import torch
 
+from .data import MNIST_HELDOUT_START
+
 MODEL_CHOICES = ("mlp2d", "unet-digits", "unet-mnist", "classifier-digits", "classifier-mnist")
 
 # per-model defaults; every one can be overridden on the command line
@@ -49,7 +51,8 @@ DEFAULTS = {
     "classifier-mnist": dict(steps=800, batch_size=128, lr=2e-3, ema=None, schedule=None, T=None),
 }
 
-MNIST_CLASSIFIER_TRAIN = 8000  # first 8000 t10k images train the MNIST classifier, the last 2000 test it
+MNIST_CLASSIFIER_TRAIN = MNIST_HELDOUT_START  # t10k 0..7999 train the MNIST classifier, 8000..9999 test it
+DIGITS_TEST_IMAGES = 359       # data.load_digits_8x8("test"): the 8×8 digits the classifier and --split train hold out
 RESUME_SUFFIX = ".resume"      # OUT.resume.json + OUT.resume.stepN.safetensors hold the training state
 SAME_COMMAND = ("resume with the command that started the run plus --resume (only --steps, --max-minutes, --threads, "
                 "--device, --no-progress and --save-* may change)")
@@ -66,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="mlp2d: make_distribution name (default ring: 8 Gaussians)")
     what.add_argument("--mnist-root", metavar="DIR",
                       help="folder with the MNIST IDX .gz files (default: the search order of data.load_mnist)")
+    what.add_argument("--split", choices=("all", "train"), default="all",
+                      help="unet-digits/unet-mnist: the images an ε-model learns from. 'train' leaves out the "
+                           "held-out block the course evaluates on (metrics.heldout_digits): the 359 test images "
+                           "of the 8×8 digits, MNIST t10k images 8000..9999 (the classifiers' test images); "
+                           "default 'all' (every image)")
 
     opt = p.add_argument_group("optimisation (defaults depend on --model)")
     def per_model(key):
@@ -197,6 +205,9 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("--cross-attention needs a U-Net with labels: --model unet-digits/unet-mnist --num-classes K")
     if args.label_dropout and not args.num_classes:
         parser.error("--label-dropout needs --num-classes K (a label-conditioned model)")
+    if args.split != "all" and not args.model.startswith("unet"):
+        parser.error("--split applies to unet-digits and unet-mnist (the classifiers always train on their train "
+                     "split; mlp2d draws fresh samples)")
     if args.save_minutes <= 0 or (args.save_every is not None and args.save_every < 1):
         parser.error("--save-minutes must be > 0 and --save-every >= 1")
 
@@ -250,12 +261,18 @@ def main(argv: list[str] | None = None) -> dict:
         dataset, split = f"make_distribution({args.distribution!r}) (default kwargs)", "fresh samples every step"
     else:
         if args.model == "unet-digits":
-            images, labels = data_mod.load_digits_8x8("all")
-            dataset, split = "sklearn digits 8x8", "all (1797 images)"
+            images, labels = data_mod.load_digits_8x8(args.split)
+            dataset = "sklearn digits 8x8"
+            split = ("all (1797 images)" if args.split == "all" else
+                     f"train ({images.shape[0]} images; the {DIGITS_TEST_IMAGES} test images held out)")
             base, mults = args.base or 32, args.channel_mults or "1,2"
         else:
             images, labels = data_mod.load_mnist(args.mnist_root, split="test")
             dataset, split = "MNIST", f"t10k test split ({images.shape[0]:,} images)"
+            if args.split == "train":
+                n = MNIST_CLASSIFIER_TRAIN
+                images, labels = images[:n], labels[:n]
+                split = f"t10k test split: images 0..{n - 1} ({n:,}); {n}..9999 held out"
             base, mults = args.base or 16, args.channel_mults or "1,2,2"
         source = (images, labels) if num_classes else images
         if num_classes:

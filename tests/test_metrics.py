@@ -7,8 +7,10 @@ import torch
 
 import diffusion_lab as dl
 from diffusion_lab.distributions import GaussianMixture
-from diffusion_lab.metrics import (classifier_confidence_diversity, digit_fid, frechet_distance,
-                                   frechet_distance_from_stats, median_bandwidth, mixture_nll, mmd_rbf)
+from diffusion_lab.metrics import (PROTOCOLS, EvalProtocol, classifier_confidence_diversity, digit_fid,
+                                   evaluate_generator, frechet_distance, frechet_distance_from_stats, frechet_report,
+                                   heldout_digits, median_bandwidth, mixture_nll, mmd_rbf, protocol_for,
+                                   protocol_sampler, references_held_out)
 from diffusion_lab.models import DigitClassifier
 
 
@@ -98,6 +100,49 @@ def test_frechet_singular_covariances():
     # d² = 1 + 4 − 2·√4 = 1 exactly; a general sqrtm of the singular product would warn here
     d = frechet_distance_from_stats([0, 0], np.diag([1.0, 0.0]), [0, 0], np.diag([4.0, 0.0]))
     assert d == pytest.approx(1.0, abs=1e-9)
+
+
+def test_frechet_two_gaussians_closed_form_for_2x2():
+    # for 2 × 2 PSD A = Σ1Σ2 (similar to a PSD matrix): tr A^{1/2} = √(tr A + 2 √det A), a closed form that
+    # needs no matrix square root at all
+    s1 = np.array([[2.0, 0.7], [0.7, 1.0]])
+    s2 = np.array([[1.0, -0.4], [-0.4, 3.0]])
+    mu1, mu2 = np.array([0.5, -1.0]), np.array([-0.25, 2.0])
+    a = s1 @ s2
+    tr_sqrt = math.sqrt(np.trace(a) + 2 * math.sqrt(np.linalg.det(a)))
+    expected = float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+    assert frechet_distance_from_stats(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-12)
+
+
+def test_frechet_dead_features_add_only_their_means():
+    # the 2 × 2 case padded with 35 features that never vary (a ReLU that never fires): the covariance part is
+    # unchanged, the means of the constant features add (μ1 − μ2)²; exact up to float64 round-off (1e-12)
+    s1 = np.array([[2.0, 0.7], [0.7, 1.0]])
+    s2 = np.array([[1.0, -0.4], [-0.4, 3.0]])
+    base = frechet_distance_from_stats([0.0, 0.0], s1, [0.0, 0.0], s2)
+    pad = lambda s: np.block([[s, np.zeros((2, 35))], [np.zeros((35, 2)), np.zeros((35, 35))]])
+    mu1, mu2 = np.zeros(37), np.zeros(37)
+    mu2[5] = 0.5                                          # one constant feature differs between the sets
+    assert frechet_distance_from_stats(mu1, pad(s1), mu2, pad(s2)) == pytest.approx(base + 0.25, abs=1e-12)
+
+
+def test_frechet_identical_sets_with_singular_covariances_is_zero_to_round_off():
+    # 64 features of which 35 are identically 0 (as for the MNIST classifier on held-out digits) and the other
+    # 29 are ReLU-like with a rank-deficient covariance (n = 20 < 29 samples): an identical pair must give 0
+    # to round-off. Square roots of round-off eigenvalues (≈1e-16·λmax) used to add ≈1e-5; tolerance 1e-9·tr Σ.
+    g = _gen(11)
+    f = torch.zeros(20, 64, dtype=torch.float64)
+    f[:, 35:] = torch.relu(torch.randn(20, 29, generator=g, dtype=torch.float64) * 3.0 + 1.0)
+    rep = frechet_report(f, f)
+    trace = float(f.var(0).sum())
+    assert abs(rep["distance"]) <= 1e-9 * trace
+    assert (rep["features"], rep["features_used"]) == (64, 29)
+    assert frechet_distance(f, f.clone()) == rep["distance"]
+
+
+def test_frechet_refuses_non_finite_statistics():
+    with pytest.raises(ValueError, match="finite"):
+        frechet_distance_from_stats([0.0, np.nan], np.eye(2), [0.0, 0.0], np.eye(2))
 
 
 def test_frechet_distance_from_samples():
@@ -469,3 +514,89 @@ def test_denoise_with_the_true_noise_recovers_x0(course):
     x_t, x0_hat = dl.metrics.denoise(oracle, course, x0, 400, noise=eps)
     torch.testing.assert_close(x_t, dl.q_sample(course, x0, 400, noise=eps))
     torch.testing.assert_close(x0_hat, x0, atol=1e-4, rtol=1e-4)
+
+
+# ------------------------------------------------------------------ the evaluation protocol
+class _TwoPixels(torch.nn.Module):
+    """A stand-in judge: its features are the first two pixels, its logits the first pixel's sign (2 classes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def features(self, x):
+        return x.reshape(x.shape[0], -1)[:, :2]
+
+    def forward(self, x):
+        v = x.reshape(x.shape[0], -1)[:, 0]
+        return torch.stack([-v, v], 1) * 50.0
+
+
+def _gaussian_images(n, shift, generator):
+    x = torch.zeros(n, 1, 2, 2)
+    x[:, 0, 0, :] = torch.randn(n, 2, generator=generator) + shift
+    return x
+
+
+def test_protocol_real_against_real_and_a_shifted_generator():
+    # held-out "images": 2 features ~ N(0, I). A generator from the same Gaussian scores like real against real;
+    # one shifted by (1, 1) adds ‖δ‖² = 2 to its distance. The estimate at n = 400 has sd ≈ 0.1 per draw (two
+    # fitted means and covariances of 400 points), so the 4-draw means must agree within 0.3 (3 sd of a
+    # difference of two means)
+    held = (_gaussian_images(800, 0.0, _gen(12)), torch.zeros(800, dtype=torch.long))
+    protocol = EvalProtocol(name="toy", judge="two pixels", heldout="800 toy images", n=400, seeds=(0, 1, 2, 3),
+                            steps=1)
+    same = evaluate_generator(lambda n, g: _gaussian_images(n, 0.0, g), protocol, _TwoPixels(), heldout=held)
+    shifted = evaluate_generator(lambda n, g: _gaussian_images(n, 1.0, g), protocol, _TwoPixels(), heldout=held)
+    assert len(same["fid"]) == len(same["fid_real"]) == 4
+    assert same["fid_real"] == shifted["fid_real"]                  # the same reference draws for every generator
+    assert same["fid_mean"] == pytest.approx(same["fid_real_mean"], abs=0.3)
+    assert shifted["fid_mean"] - same["fid_mean"] == pytest.approx(2.0, abs=0.3)
+    assert same["fid_sd"] > 0 and same["features_used"] == 2
+    again = evaluate_generator(lambda n, g: _gaussian_images(n, 0.0, g), protocol, _TwoPixels(), heldout=held)
+    assert again["fid"] == same["fid"]                              # seeded: the same numbers every time
+
+
+def test_protocol_accuracy_of_a_conditional_generator_and_bad_input():
+    held = (_gaussian_images(40, 0.0, _gen(13)), torch.zeros(40, dtype=torch.long))
+    protocol = EvalProtocol(name="toy", judge="two pixels", heldout="40 toy images", n=20, seeds=(0,), steps=1)
+
+    def labelled(n, g):                      # class 1 ⇔ first pixel > 0; intended: class 1 for all → accuracy ½
+        return _gaussian_images(n, 0.0, g), torch.ones(n, dtype=torch.long)
+
+    def perfect(n, g):
+        x = _gaussian_images(n, 0.0, g)
+        return x, (x[:, 0, 0, 0] > 0).long()
+
+    assert evaluate_generator(perfect, protocol, _TwoPixels(), heldout=held)["accuracy"] == [1.0]
+    assert 0.0 < evaluate_generator(labelled, protocol, _TwoPixels(), heldout=held)["accuracy_mean"] < 1.0
+    with pytest.raises(ValueError, match="2 × 30"):
+        evaluate_generator(labelled, EvalProtocol("toy", "j", "h", 30, (0,), 1), _TwoPixels(), heldout=held)
+    with pytest.raises(ValueError, match="shape"):
+        evaluate_generator(lambda n, g: torch.zeros(n, 1, 3, 3), protocol, _TwoPixels(), heldout=held)
+
+
+def test_protocols_hold_out_what_the_judges_test_on():
+    p = PROTOCOLS["digits8x8"]
+    x, y = heldout_digits(p)
+    assert torch.equal(x, dl.data.load_digits_8x8("test")[0]) and 2 * p.n <= x.shape[0] == 359
+    assert p.judge == "classifier_digits" and PROTOCOLS["mnist"].judge == "classifier_mnist"
+    assert PROTOCOLS["mnist"].n == 1000 and 2 * PROTOCOLS["mnist"].n == 10000 - dl.data.MNIST_HELDOUT_START
+    assert protocol_for("sklearn digits 8x8, with its digit labels (0..9)") is p
+    assert protocol_for("MNIST, with its digit labels (0..9)") is PROTOCOLS["mnist"]
+    with pytest.raises(ValueError, match="protocol"):
+        protocol_for("CIFAR-10")
+    assert references_held_out({"split": "train (1438 images; the 359 test images held out)"})
+    assert references_held_out({"split": "t10k test split: images 0..7999 (8,000); 8000..9999 held out"})
+    assert not references_held_out({"split": "all (1797 images)"})
+    assert not references_held_out({"split": "t10k test split (10,000 images)"})
+
+
+def test_protocol_sampler_is_ddim_with_the_protocols_settings():
+    with pytest.warns(UserWarning, match="not close to N"):    # a short schedule keeps x̂0 inside (−1, 1)
+        schedule = dl.make_schedule("linear", 50)
+    zero = lambda x, t: torch.zeros_like(x)         # ε ≡ 0: DDIM keeps x̂0 = x_T/√ᾱ_T, clamped to [−1, 1]
+    p = EvalProtocol(name="toy", judge="j", heldout="h", n=4, seeds=(0,), steps=5, clip_x0=1.0)
+    images = protocol_sampler(zero, schedule, p, (1, 2, 2))(4, _gen(3))
+    x_T = torch.randn((4, 1, 2, 2), generator=_gen(3))
+    assert torch.allclose(images, (x_T / schedule.alphas_cumprod[-1].sqrt()).clamp(-1, 1).float(), atol=1e-6)

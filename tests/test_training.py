@@ -589,3 +589,27 @@ def test_cli_conditional_unet_digits(tmp_path):
         main(["--model", "mlp2d", "--num-classes", "4", "--out", str(tmp_path / "m")])  # the ring has no labels
     with pytest.raises(SystemExit):
         main(["--model", "unet-digits", "--label-dropout", "0.1", "--out", str(tmp_path / "m")])  # no --num-classes
+
+
+def test_cli_split_train_holds_out_the_evaluation_images(tmp_path, monkeypatch):
+    """--split train: the ε-model learns from the 1438 training digits only, so the 359 test digits stay unseen
+    references for metrics.PROTOCOLS["digits8x8"] (its JSON says so, and metrics.references_held_out reads it)."""
+    import diffusion_lab.data as data_mod
+    from diffusion_lab.metrics import references_held_out
+    from diffusion_lab.train import main
+
+    asked, real_loader = [], data_mod.load_digits_8x8
+
+    def recording(split="all"):
+        asked.append(split)
+        return real_loader(split)
+
+    monkeypatch.setattr(data_mod, "load_digits_8x8", recording)
+    main(["--model", "unet-digits", "--split", "train", "--steps", "2", "--base", "4", "--channel-mults", "1,2",
+          "--out", str(tmp_path / "u"), "--no-progress", "--threads", "1"])
+    _, meta = load_checkpoint(tmp_path / "u")
+    assert asked == ["train"]
+    assert meta["split"] == "train (1438 images; the 359 test images held out)" and references_held_out(meta)
+    assert "--split train" in meta["command"]
+    with pytest.raises(SystemExit):
+        main(["--model", "mlp2d", "--split", "train", "--out", str(tmp_path / "m")])   # fresh samples: no split
