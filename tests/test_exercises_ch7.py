@@ -196,7 +196,7 @@ def test_q3_accepts_other_least_squares_fits_and_estimates_the_course_orders(sch
     def with_linregress(step_counts, errors):
         return -scipy.stats.linregress(np.log(step_counts), np.log(errors)).slope
 
-    assert status(ch7.q3, with_linregress)[0] == CORRECT
+    assert status(ch7.q5, with_linregress)[0] == CORRECT
     gauss = dl.make_distribution("gaussian_2d")
     x_T = torch.randn(32, 2, generator=dl.make_generator(3), dtype=torch.float64)
     runs = smp.convergence_errors("euler", gauss, sch, x_T, step_counts=(25, 50, 100))
@@ -222,7 +222,7 @@ def test_q4_names_the_case_a_student_gets_wrong():
         d = x0 + (x0 - x0p) / (lam[1] - lam[0]) * (lam[2] - lam[1]) / 2
         return ss / st * x + (1 - ss / st) * d
 
-    st, msg = status(ch7.q4, no_first_step)
+    st, msg = status(ch7.q3, no_first_step)
     assert st == INCORRECT and "raised TypeError" in msg
 
     def no_last_step(x, st, ss, x0, sp, x0p):
@@ -230,12 +230,12 @@ def test_q4_names_the_case_a_student_gets_wrong():
             raise ZeroDivisionError("float division by zero")
         return ch7.reference_dpmpp_2m_step(x, st, ss, x0, sp, x0p)
 
-    st, msg = status(ch7.q4, no_last_step)
+    st, msg = status(ch7.q3, no_last_step)
     assert st == INCORRECT and "ZeroDivisionError" in msg
 
 
 def test_q5_wants_two_numbers_and_q6_n_levels():
-    st, msg = status(ch7.q5, lambda st, ss, eta: 1.0)
+    st, msg = status(ch7.q4, lambda st, ss, eta: 1.0)
     assert st == INCORRECT and "(sigma_up, sigma_down)" in msg
     st, msg = status(ch7.q6, lambda hi, lo, n, rho: np.linspace(hi ** (1 / rho), lo ** (1 / rho), n + 1) ** rho)
     assert st == INCORRECT and "Return n levels" in msg

@@ -4,19 +4,19 @@ q1  euler_sigma_step(x_tilde, sigma_t, sigma_s, eps_hat): one Euler step x̃_s =
     checked against a DDIM step (η = 0) of the package
 q2  heun_step(eps_fn, x_tilde, sigma_t, sigma_s): Heun's correction (average of the slopes at both ends;
     a plain Euler step, with one call, when σ_s = 0)
-q3  estimate_order(step_counts, errors): the order p of error ≈ C·N^(−p), from a least-squares line
-    through (log N, log error)
-q4  dpmpp_2m_step(x_tilde, sigma_t, sigma_s, x0_t, sigma_prev, x0_prev): one DPM-Solver++(2M) step from its
+q3  dpmpp_2m_step(x_tilde, sigma_t, sigma_s, x0_t, sigma_prev, x0_prev): one DPM-Solver++(2M) step from its
     derivation (the chapter gives the exact-for-constant-x̂0 update and says where D is read; the student
     builds the line in λ = −log σ and reads it at the step's middle)
-q5  ancestral_sigmas(sigma_t, sigma_s, eta): (σ_up, σ_down) of Euler ancestral, derived from "noise
+q4  ancestral_sigmas(sigma_t, sigma_s, eta): (σ_up, σ_down) of Euler ancestral, derived from "noise
     variances add" and "η = 1 is DDPM's posterior step" (no formula for them is printed in the chapter)
+q5  estimate_order(step_counts, errors): the order p of error ≈ C·N^(−p), from a least-squares line
+    through (log N, log error)
 q6  karras_grid(sigma_max, sigma_min, n, rho): Karras' levels, from "evenly spaced in σ^(1/ρ)"
 
 What each asks beyond a printed formula (issue 19): q1 applies Euler's method to dx̃/dσ = ε̂ with a falling
 σ (the chapter derives DDIM = Euler only after the exercise, and in x); q2 turns a described method into
-code and decides the call count at σ_s = 0; q3 linearises a power law; q4 the line through two points in
-λ and its value at the middle; q5 a conditional variance of a sum of Gaussians; q6 an inverse transform.
+code and decides the call count at σ_s = 0; q5 linearises a power law; q3 the line through two points in
+λ and its value at the middle; q4 a conditional variance of a sum of Gaussians; q6 an inverse transform.
 
 x̃ = x_t/√ᾱ_t = x0 + σ_t ε is the scaled sample, σ_t = √((1−ᾱ_t)/ᾱ_t) for the maths' steps t = 1..T and
 σ_0 = 0 (the data, ᾱ_0 = 1); in code σ_t and ᾱ_t sit at index t − 1.
@@ -34,7 +34,7 @@ from ..i18n import tr
 from .base import (Exercise, Incorrect, Mistake, as_float64, as_number, call_student, check_close, close, diagnose,
                    max_abs_diff, require_callable, source_of)
 
-__all__ = ["q1", "q2", "q3", "q4", "q5", "q6", "reference_euler_sigma_step", "reference_heun_step",
+__all__ = ["q1", "q2", "q5", "q3", "q4", "q6", "reference_euler_sigma_step", "reference_heun_step",
            "reference_estimate_order", "reference_dpmpp_2m_step", "reference_ancestral_sigmas",
            "reference_karras_grid", "mixture_eps"]
 
@@ -221,7 +221,7 @@ q2 = Exercise(
 
 
 # ---------------------------------------------------------------------------------------------
-# q3 — a convergence order from measured errors
+# q5 — a convergence order from measured errors
 # ---------------------------------------------------------------------------------------------
 def reference_estimate_order(step_counts, errors):
     """p in error ≈ C·N^(−p): minus the slope of the least-squares line through (log N, log error)."""
@@ -265,7 +265,7 @@ def _order_cases():
 
 
 def _check_order(fn) -> None:
-    require_callable(fn, "q3.check(estimate_order)")
+    require_callable(fn, "q5.check(estimate_order)")
     for n, e, what in _order_cases():
         got = as_number(call_student(fn, n, e), "the order p")
         want = reference_estimate_order(n, e)
@@ -274,8 +274,8 @@ def _check_order(fn) -> None:
                                  what=what, n=list(np.asarray(n).tolist()), want=want, got=got))
 
 
-q3 = Exercise(
-    "Exercise 7.3 — a convergence order from measured errors",
+q5 = Exercise(
+    "Exercise 7.5 — a convergence order from measured errors",
     _check_order,
     hints=[
         "error ≈ C·N^(−p) becomes a straight line after taking logarithms: log error = log C − p·log N. Fit that "
@@ -290,7 +290,7 @@ q3 = Exercise(
 
 
 # ---------------------------------------------------------------------------------------------
-# q4 — one DPM-Solver++(2M) step, from its derivation
+# q3 — one DPM-Solver++(2M) step, from its derivation
 # ---------------------------------------------------------------------------------------------
 def reference_dpmpp_2m_step(x_tilde, sigma_t, sigma_s, x0_t, sigma_prev, x0_prev):
     """One DPM-Solver++(2M) step from σ_t down to σ_s: the exact update for a constant x̂0, with x̂0 replaced
@@ -362,7 +362,7 @@ def _dpmpp_cases():
 
 
 def _check_dpmpp(fn) -> None:
-    require_callable(fn, "q4.check(dpmpp_2m_step)")
+    require_callable(fn, "q3.check(dpmpp_2m_step)")
     for x, st, ss, x0, sp, x0p, what in _dpmpp_cases():
         args = (x, st, ss, x0, sp, x0p)
         got = call_student(fn, x.clone(), st, ss, x0.clone(), sp, None if x0p is None else x0p.clone())
@@ -374,8 +374,8 @@ def _check_dpmpp(fn) -> None:
                                  max_abs_diff=max_abs_diff(out, want)))
 
 
-q4 = Exercise(
-    "Exercise 7.4 — one DPM-Solver++(2M) step",
+q3 = Exercise(
+    "Exercise 7.3 — one DPM-Solver++(2M) step",
     _check_dpmpp,
     hints=[
         "Three cases. σ_s = 0: where does the exact update land when σ_s/σ_t = 0? No previous x̂0 (the first step): "
@@ -392,7 +392,7 @@ q4 = Exercise(
 
 
 # ---------------------------------------------------------------------------------------------
-# q5 — σ_up and σ_down of Euler ancestral
+# q4 — σ_up and σ_down of Euler ancestral
 # ---------------------------------------------------------------------------------------------
 def reference_ancestral_sigmas(sigma_t, sigma_s, eta):
     """(σ_up, σ_down): σ_up² is η² times the variance of x̃_s given x̃_t and x0 (x̃_t = x̃_s + independent noise
@@ -434,7 +434,7 @@ ANCESTRAL_MISTAKES = (
 
 
 def _check_ancestral(fn) -> None:
-    require_callable(fn, "q5.check(ancestral_sigmas)")
+    require_callable(fn, "q4.check(ancestral_sigmas)")
     for st, ss, eta in ((10.0, 3.0, 1.0), (1.0, 0.4, 0.5), (2.0, 1.9, 1.0), (5.0, 2.0, 0.0), (0.5, 0.0, 1.0)):
         got = call_student(fn, st, ss, eta)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -450,8 +450,8 @@ def _check_ancestral(fn) -> None:
                            down=want[1], got_up=out[0], got_down=out[1]))
 
 
-q5 = Exercise(
-    "Exercise 7.5 — σ_up and σ_down of Euler ancestral",
+q4 = Exercise(
+    "Exercise 7.4 — σ_up and σ_down of Euler ancestral",
     _check_ancestral,
     hints=[
         "Two facts decide it. (1) Independent Gaussian noises add in variance: after the Euler step to σ_down and "

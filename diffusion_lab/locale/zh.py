@@ -1513,8 +1513,8 @@ MESSAGES: dict[str, str] = {
     "starts again from x̃_t, not from the trial point.":
         "数一数调用次数：σ_s > 0 时两次（x̃_t、σ_t 处的斜率，以及试探步终点 σ_s 处的斜率）；σ_s = 0 时一次，因为那里"
         "没有网络——这时试探步本身就是答案。重新走的那一步要从 x̃_t 出发，而不是从试探点出发。",
-    "Exercise 7.3 — a convergence order from measured errors":
-        "练习 7.3 —— 由实测误差求收敛阶",
+    "Exercise 7.5 — a convergence order from measured errors":
+        "练习 7.5 —— 由实测误差求收敛阶",
     "error ≈ C·N^(−p) becomes a straight line after taking logarithms: log error = log C − p·log N. Fit that line "
     "through all your points.":
         "误差 ≈ C·N^(−p) 取对数后变成一条直线：log 误差 = log C − p·log N。用你的所有点拟合这条直线。",
@@ -1523,8 +1523,8 @@ MESSAGES: dict[str, str] = {
         "一次多项式的最小二乘拟合（numpy 里就有）给出 y 对 x 的斜率和截距。把 log N 放在 x 上、log 误差放在 y 上，"
         "两者用同一种对数；p 是斜率的相反数。",
 
-    "Exercise 7.4 — one DPM-Solver++(2M) step":
-        "练习 7.4 —— DPM-Solver++(2M) 的一步",
+    "Exercise 7.3 — one DPM-Solver++(2M) step":
+        "练习 7.3 —— DPM-Solver++(2M) 的一步",
     "you used x̂0_t alone on every step: that is the Euler/DDIM step, exact only when x̂0 does not change. "
     "DPM++(2M) replaces x̂0_t by D, the line through the last two x̂0, from the second step on.":
         "你在每一步都只用了 x̂0_t：这是 Euler/DDIM 的一步，只有 x̂0 不变时才精确。DPM++(2M) 从第二步起把 x̂0_t "
@@ -1567,8 +1567,8 @@ MESSAGES: dict[str, str] = {
     "the share σ_s/σ_t and D gets the rest.":
         "直线的斜率 = 从上一步到这一步 x̂0 的变化除以 λ 的变化。这一步从 λ_t 走到 λ_s；它的中点在 λ_t 之后半个"
         "步长处，D 就是直线在那里的值。然后 x̃_t 保留 σ_s/σ_t 的份额，其余归 D。",
-    "Exercise 7.5 — σ_up and σ_down of Euler ancestral":
-        "练习 7.5 —— Euler ancestral 的 σ_up 与 σ_down",
+    "Exercise 7.4 — σ_up and σ_down of Euler ancestral":
+        "练习 7.4 —— Euler ancestral 的 σ_up 与 σ_down",
     "σ_down = σ_s − σ_up adds noise LEVELS like numbers. Independent Gaussian noises add in variance: the "
     "deterministic part at level σ_down plus fresh noise σ_up must give σ_down² + σ_up² = σ_s².":
         "σ_down = σ_s − σ_up 把噪声水平当普通数相加了。相互独立的高斯噪声按方差相加：水平为 σ_down 的确定性部分"
