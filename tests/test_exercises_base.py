@@ -240,3 +240,23 @@ def test_the_check_shows_the_specific_diagnosis(capsys):
     out = capsys.readouterr().out
     assert not res and ch1.NOISY_MISTAKES[0].hint in out
     assert re.search(r"Exercise 1\.1 — closed-form noising: not quite\.", out)
+
+
+def test_a_float64_tensor_from_float32_data_is_refused_with_its_cause():
+    x0 = torch.zeros(3, 2)
+    base.require_dtype(torch.zeros(3, 2), x0, "x_t")                         # same dtype: fine
+    with pytest.raises(Incorrect, match="x_t is float64, but x0 is float32") as err:
+        base.require_dtype(torch.zeros(3, 2, dtype=torch.float64), x0, "x_t")
+    assert ".to(x0.dtype)" in str(err.value) and err.value.kind == "dtype"
+
+
+def test_a_dtype_clash_inside_a_network_is_named():
+    def feeds_float64(model):
+        return model(torch.zeros(3, 2, dtype=torch.float64))
+    with pytest.raises(Incorrect, match="Two dtypes met inside the network") as err:
+        base.call_student(feeds_float64, nn.Linear(2, 2))
+    assert "mat1 and mat2" in str(err.value) and ".to(x0.dtype)" in str(err.value)
+    assert base.is_dtype_clash(RuntimeError("mat1 and mat2 must have the same dtype, but got Double and Float"))
+    assert not base.is_dtype_clash(RuntimeError("index 1000 is out of bounds"))
+    with pytest.raises(Incorrect, match="raised ValueError: nope$"):          # other errors: as before
+        base.call_student(lambda: (_ for _ in ()).throw(ValueError("nope")))

@@ -98,8 +98,9 @@ q1 = Exercise(
         "β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t: you need ᾱ_t and ᾱ_{t−1} for every t, both made from betas.",
         "ᾱ = torch.cumprod(1 − betas, 0). ᾱ_{t−1} is the same tensor shifted right by one, with ᾱ_{−1} = 1 in "
         "front (before the first step nothing is noised), so β̃_0 = 0.",
-        "abar_prev = torch.cat([torch.ones(1, dtype=betas.dtype), abar[:-1]]); return "
-        "(1 - abar_prev) / (1 - abar) * betas.",
+        'Build ᾱ as the cumulative product of 1 − β along the steps. For ᾱ_{t−1}, put a 1 in front and drop the '
+        "last entry (torch.cat joins the two pieces; keep betas' dtype). Then β̃ is the elementwise ratio times "
+        'betas, as in the formula.',
     ],
     solution=source_of(reference_posterior_variance),
     reference=reference_posterior_variance,
@@ -225,9 +226,8 @@ q2 = Exercise(
         "except at t = 0, the last step, which adds none.",
         "The mean is (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t: ε̂ estimates the TOTAL noise in x_t, so its coefficient is "
         "β_t/√(1−ᾱ_t), not √β_t. σ_t² = β̃_t = schedule.posterior_variance[t].",
-        "With beta, alpha, abar = float(schedule.betas[t]), float(schedule.alphas[t]), "
-        "float(schedule.alphas_cumprod[t]): mean = (x_t - beta / math.sqrt(1 - abar) * eps_hat) / "
-        "math.sqrt(alpha); return mean at t = 0, else mean + math.sqrt(float(schedule.posterior_variance[t])) * z.",
+        'Read β, α and ᾱ at index t as python floats (float(...)) and take square roots with math.sqrt. Form the '
+        'mean of hint 2; at t = 0 return it as it is, otherwise add √β̃_t times z.',
     ],
     solution=source_of(reference_ddpm_step),
     reference=reference_ddpm_step,
@@ -290,8 +290,8 @@ q3 = Exercise(
         "reusing ε̂ as the noise (no fresh noise).",
         "x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t inverts x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε; then "
         "x_s = √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂. ᾱ_t and ᾱ_s are python floats: use math.sqrt.",
-        "x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t); return "
-        "math.sqrt(abar_s) * x0_hat + math.sqrt(1 - abar_s) * eps_hat.",
+        'Two lines: first x̂0 from the inverted closed form (x_t minus √(1 − ᾱ_t)·ε̂, divided by √ᾱ_t); then the '
+        'new sample, √ᾱ_s times x̂0 plus √(1 − ᾱ_s) times ε̂. At s = 0 (ᾱ_s = 1) it returns x̂0 itself.',
     ],
     solution=source_of(reference_ddim_update),
     reference=reference_ddim_update,
@@ -434,12 +434,13 @@ q4 = Exercise(
     hints=[
         "Start from x = x_T and keep a list of states. For each step from the noisiest to the last: ask the "
         "network for ε̂, take one DDPM step (exercise 5.2), append the result.",
-        "Loop `for k in range(schedule.T - 1, -1, -1)` (code index k is the papers' t = k + 1); call "
-        "eps_model(x, torch.full((x.shape[0],), k)); draw z = torch.randn(x.shape, generator=generator, "
-        "dtype=x.dtype) only when k > 0.",
-        "mean = (x - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha) with beta, alpha, abar at index k; "
-        "x = mean + math.sqrt(float(schedule.posterior_variance[k])) * z if k > 0 else mean; xs.append(x); "
-        "return xs (T + 1 states).",
+        "Loop over the code indices from T − 1 down to 0 (code index k is the papers' t = k + 1). Call the "
+        "network with a LongTensor that holds k once per example. Draw z only when k > 0, with torch.randn on x's "
+        'shape and dtype and the generator you are given: the check replays the same generator, so the number and '
+        'order of the draws must match.',
+        "Inside the loop the step is exercise 5.2's: the mean from ε̂ with β, α and ᾱ at index k, plus √β̃ at "
+        'index k times z, except at k = 0. Append each new x to the list that started with x_T and return it: T + '
+        '1 states.',
     ],
     solution=source_of(reference_sampling_loop),
     reference=reference_sampling_loop,
@@ -493,7 +494,8 @@ q5 = Exercise(
         "Square the σ of section 4. Then, on paper, put s = t − 1 and use ᾱ_t/ᾱ_{t−1} = α_t = 1 − β_t.",
         "σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s). With s = t − 1 the last factor is 1 − α_t = β_t, and with "
         "η = 1 what is left is (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t.",
-        "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)",
+        'It is one product of three factors: η², (1 − ᾱ_s)/(1 − ᾱ_t), and 1 − ᾱ_t/ᾱ_s, all python floats. Take no '
+        'square root: the function returns the variance σ², not σ.',
     ],
     solution=source_of(reference_ddim_variance),
     reference=reference_ddim_variance,

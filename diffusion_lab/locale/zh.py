@@ -822,6 +822,34 @@ MESSAGES: dict[str, str] = {
         "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item())。",
 
     # ---- exercises, chapter 5 (diffusion_lab/exercises/ch5.py) ----
+    'Build ᾱ as the cumulative product of 1 − β along the steps. For ᾱ_{t−1}, put a 1 in front and drop the last '
+    "entry (torch.cat joins the two pieces; keep betas' dtype). Then β̃ is the elementwise ratio times betas, as "
+    'in the formula.':
+        'ᾱ 是 1 − β 沿步数的累积乘积。ᾱ_{t−1} 则是在前面补一个 1、去掉最后一项（用 torch.cat 拼接两段，保持 betas '
+        '的 dtype）。然后按公式逐元素地算出比值再乘以 betas，就得到 β̃。',
+    'Read β, α and ᾱ at index t as python floats (float(...)) and take square roots with math.sqrt. Form the mean '
+    'of hint 2; at t = 0 return it as it is, otherwise add √β̃_t times z.':
+        '把下标 t 处的 β、α 和 ᾱ 读成 Python 浮点数（float(...)），用 math.sqrt 开平方。按提示 2 算出均值；t = 0 '
+        '时原样返回，否则再加上 √β̃_t 乘以 z。',
+    'Two lines: first x̂0 from the inverted closed form (x_t minus √(1 − ᾱ_t)·ε̂, divided by √ᾱ_t); then the new '
+    'sample, √ᾱ_s times x̂0 plus √(1 − ᾱ_s) times ε̂. At s = 0 (ᾱ_s = 1) it returns x̂0 itself.':
+        '两行即可：先用反解的闭式解求 x̂0（x_t 减去 √(1 − ᾱ_t)·ε̂，再除以 √ᾱ_t）；再得到新样本：√ᾱ_s 乘 x̂0，加上 '
+        '√(1 − ᾱ_s) 乘 ε̂。s = 0（ᾱ_s = 1）时返回的就是 x̂0 本身。',
+    "Loop over the code indices from T − 1 down to 0 (code index k is the papers' t = k + 1). Call the network "
+    "with a LongTensor that holds k once per example. Draw z only when k > 0, with torch.randn on x's shape and "
+    'dtype and the generator you are given: the check replays the same generator, so the number and order of the '
+    'draws must match.':
+        '按代码下标从 T − 1 循环到 0（代码下标 k 就是论文的 t = k + 1）。调用网络时传入一个 '
+        'LongTensor，每个样本一个 k。只在 k > 0 时抽取 z：用 torch.randn，形状和 dtype 与 x '
+        '相同，并使用传进来的生成器——检查会重放同一个生成器，所以抽样的次数和顺序都必须一致。',
+    "Inside the loop the step is exercise 5.2's: the mean from ε̂ with β, α and ᾱ at index k, plus √β̃ at index k "
+    'times z, except at k = 0. Append each new x to the list that started with x_T and return it: T + 1 states.':
+        '循环内的一步就是练习 5.2 的那一步：用下标 k 处的 β、α、ᾱ 由 ε̂ 算出均值，再加上下标 k 处的 √β̃ 乘以 z（k '
+        '= 0 时除外）。把每个新的 x 追加到以 x_T 开头的列表中，最后返回它：共 T + 1 个状态。',
+    'It is one product of three factors: η², (1 − ᾱ_s)/(1 − ᾱ_t), and 1 − ᾱ_t/ᾱ_s, all python floats. Take no '
+    'square root: the function returns the variance σ², not σ.':
+        '它是三个因子的乘积：η²、(1 − ᾱ_s)/(1 − ᾱ_t) 以及 1 − ᾱ_t/ᾱ_s，都是 Python '
+        '浮点数。不要开平方：函数返回的是方差 σ²，而不是 σ。',
     "you got β_t back: the ratio uses ᾱ_{t−1} on top and ᾱ_t below, (1 − ᾱ_{t−1})/(1 − ᾱ_t) < 1, so β̃_t is a bit "
     "smaller than β_t.":
         "你得到的是 β_t 本身：比值中 ᾱ_{t−1} 在分子、ᾱ_t 在分母，(1 − ᾱ_{t−1})/(1 − ᾱ_t) < 1，所以 β̃_t 比 β_t "
