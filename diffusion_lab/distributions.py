@@ -220,9 +220,11 @@ class GaussianMixture(Distribution):
         logp, sol = self._components(x, abar)                              # sol = C_k⁻¹(x_t − √ᾱ μ_k)
         resp = torch.softmax(logp, dim=1)                                  # r_k(x_t), (n, K)
         eye = torch.eye(self.dim, dtype=torch.float64)
-        cov_t = abar[:, None, None, None] * self.covs + (1 - abar)[:, None, None, None] * eye   # (n, K, d, d)
-        gain = torch.linalg.solve(cov_t, self.covs.expand_as(cov_t))                          # C_k⁻¹ Σ_k
-        var_k = torch.diagonal(self.covs - abar[:, None, None, None] * self.covs @ gain, dim1=-2, dim2=-1)
+        levels, which = torch.unique(abar, return_inverse=True)          # C_k depends on the point only via ᾱ
+        cov_t = levels[:, None, None, None] * self.covs + (1 - levels)[:, None, None, None] * eye  # (U, K, d, d)
+        gain = torch.linalg.solve(cov_t, self.covs.expand_as(cov_t))                             # C_k⁻¹ Σ_k
+        var_k = torch.diagonal(self.covs - levels[:, None, None, None] * self.covs @ gain, dim1=-2, dim2=-1)
+        var_k = var_k[which]                                                                      # (n, K, d)
         mean_k = self.means + abar.sqrt()[:, None, None] * torch.einsum("kij,nkj->nki", self.covs, sol)
         mean = (resp[:, :, None] * mean_k).sum(1)
         var = (resp[:, :, None] * (var_k + mean_k**2)).sum(1) - mean**2
