@@ -1,20 +1,26 @@
 """What classifier-free guidance does to a class-conditional digit U-Net, measured against w.
 
-    python benchmarks/guidance_curves.py --model data/unet_digits_cond --classifier data/classifier_digits
+    python benchmarks/guidance_curves.py --model data/unet_digits_cond --classifier data/classifier_digits \
+        --out data/guidance_curves_digits.json
     python benchmarks/guidance_curves.py --model data/unet_mnist --classifier data/classifier_mnist \
         --out data/guidance_curves_mnist.json
 
-For each guidance scale w, samples n images (n/10 per intended class 0..9, the same starting noise for
-every w) with guided DDIM (η = 0 unless ``--eta``, x̂0 clamped to [−1, 1]) and measures with the shipped classifier
-(``guidance.intended_class_metrics``): accuracy on the intended class, the classifier's confidence
-p(y | x) in it, within-class diversity (feature variance among the images the classifier puts in one
-class, × real digits of that class) and
-the digit Fréchet distance to n real images. Also the floor: real vs other real images at the same n.
-Writes a small JSON (``--out``; the chapter plots it) and prints a table.
+Applies the course's evaluation protocol (``diffusion_lab.metrics.PROTOCOLS``, chosen by the model's data set):
+for every seed of the protocol a random half of the **held-out** images (which the classifier never trained on,
+nor a generator trained with ``--split train``) is the reference, the other half gives real against real at the
+same n, and for each guidance scale w the model makes n images (intended classes 0..9 in turn, the same starting
+noise for every w) with guided DDIM (the protocol's steps, η = 0, x̂0 clamped to [−1, 1]). Measured with the
+shipped classifier (``guidance.intended_class_metrics``): accuracy on the intended class, the classifier's
+confidence p(y | x) in it, within-class diversity (feature variance among the images the classifier puts in one
+class, × the reference digits of that class) and the digit Fréchet distance to the reference half; each is the
+mean over the draws, the Fréchet distance also with its standard deviation between draws.
+Writes a small JSON (``--out``; chapter 06 plots it) and prints a table. ``--n``/``--seeds``/``--steps``/``--eta``
+change the protocol for a quick check; the JSON then says ``"protocol_changed": true``.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -26,48 +32,57 @@ import numpy as np
 import torch
 
 from diffusion_lab.checkpoints import load_checkpoint, load_schedule
-from diffusion_lab.data import load_digits_8x8, load_mnist
-from diffusion_lab.guidance import intended_class_metrics, sample_guided
-from diffusion_lab.metrics import digit_fid
+from diffusion_lab.guidance import intended_class_metrics
+from diffusion_lab.metrics import (classifier_features, frechet_distance, heldout_digits, protocol_for,
+                                   protocol_sampler, references_held_out)
 
 DEFAULT_WS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
 
-def real_images(meta, mnist_root=None):
-    if "MNIST" in meta["dataset"]:
-        return load_mnist(mnist_root, split="test")
-    return load_digits_8x8("all")
-
-
-def measure(model, schedule, classifier, real_x, real_y, ws, n: int, steps: int, seed: int, batch: int = 500,
-            eta: float = 0.0, log=print) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(real_x.shape[0], generator=g)
-    n = min(n, real_x.shape[0] // 2)
-    ref = real_x[perm[:n]]
-    other = real_x[perm[n:2 * n]]
-    intended = torch.arange(n) % 10
-    x_T = torch.randn((n, *real_x.shape[1:]), generator=g)
-    curves = {"w": [], "accuracy": [], "confidence": [], "diversity": [], "fid": [], "sample_s": []}
-    curves["fid_real"] = digit_fid(other, ref, classifier)
-    real_m = intended_class_metrics(other, real_y[perm[n:2 * n]], classifier)
-    curves["accuracy_real"], curves["confidence_real"] = real_m["accuracy"], real_m["confidence"]
-    log(f"{'w':>5} {'accuracy':>9} {'confidence':>11} {'diversity':>10} {'digit FID':>10} {'sample s':>9}")
-    log(f"{'real':>5} {real_m['accuracy']:9.3f} {real_m['confidence']:11.3f} {1.0:10.3f} {curves['fid_real']:10.2f}")
-    for w in ws:
-        t0 = time.perf_counter()
-        noise = torch.Generator().manual_seed(seed + 1)                    # fresh noise of η > 0, same for every w
-        parts = [sample_guided(model, schedule, intended[i:i + batch], float(w), x_T[i:i + batch], num_steps=steps,
-                               eta=eta, clip_x0=1.0, generator=noise) for i in range(0, n, batch)]
-        images = torch.cat(parts).clamp(-1, 1)
-        dt = time.perf_counter() - t0
-        m = intended_class_metrics(images, intended, classifier, reference=ref)
-        for key in ("accuracy", "confidence", "diversity", "fid"):
-            curves[key].append(round(m[key], 5))
-        curves["w"].append(float(w))
-        curves["sample_s"].append(round(dt, 1))
-        log(f"{w:5.1f} {m['accuracy']:9.3f} {m['confidence']:11.3f} {m['diversity']:10.3f} {m['fid']:10.2f} {dt:9.1f}")
-    curves["n"] = n
+def measure(model, schedule, classifier, protocol, heldout, ws, log=print) -> dict:
+    """The curves: per w the means over the protocol's draws (and the Fréchet distance's sd between draws)."""
+    real_x, real_y = heldout
+    n = protocol.n
+    per_w = {float(w): {"accuracy": [], "confidence": [], "diversity": [], "fid": [], "sample_s": 0.0} for w in ws}
+    real = {"fid": [], "accuracy": [], "confidence": []}
+    feats = classifier_features(real_x, classifier)
+    for seed in protocol.seeds:
+        for i, w in enumerate(ws):
+            g = torch.Generator().manual_seed(int(seed))        # the same halves and starting noise for every w
+            perm = torch.randperm(real_x.shape[0], generator=g)
+            ref, other = perm[:n], perm[n:2 * n]
+            t0 = time.perf_counter()
+            images, intended = protocol_sampler(model, schedule, protocol, real_x.shape[1:], w=float(w))(n, g)
+            per_w[float(w)]["sample_s"] += time.perf_counter() - t0
+            m = intended_class_metrics(images, intended, classifier, reference=real_x[ref])
+            for key in ("accuracy", "confidence", "diversity", "fid"):
+                per_w[float(w)][key].append(m[key])
+            if i == 0:
+                real["fid"].append(frechet_distance(feats[other], feats[ref]))
+                real_m = intended_class_metrics(real_x[other], real_y[other], classifier)
+                real["accuracy"].append(real_m["accuracy"])
+                real["confidence"].append(real_m["confidence"])
+        log(f"  seed {seed}: Fréchet " + ", ".join(f"w={w:g} {per_w[float(w)]['fid'][-1]:.1f}" for w in ws)
+            + f"; real against real {real['fid'][-1]:.1f}")
+    curves = {"w": [float(w) for w in ws]}
+    for key in ("accuracy", "confidence", "diversity", "fid"):
+        curves[key] = [round(float(np.mean(per_w[float(w)][key])), 5) for w in ws]
+    curves["fid_sd"] = [round(float(np.std(per_w[float(w)]["fid"], ddof=1)), 5) if len(protocol.seeds) > 1
+                        else float("nan") for w in ws]
+    curves["sample_s"] = [round(per_w[float(w)]["sample_s"], 1) for w in ws]
+    curves["fid_real"] = float(np.mean(real["fid"]))
+    curves["fid_real_sd"] = float(np.std(real["fid"], ddof=1)) if len(real["fid"]) > 1 else float("nan")
+    curves["accuracy_real"] = float(np.mean(real["accuracy"]))
+    curves["confidence_real"] = float(np.mean(real["confidence"]))
+    curves["n"] = n * len(protocol.seeds)
+    curves["n_per_draw"] = n
+    curves["seeds"] = list(protocol.seeds)
+    log(f"{'w':>5} {'accuracy':>9} {'confidence':>11} {'diversity':>10} {'digit FID':>14} {'sample s':>9}")
+    log(f"{'real':>5} {curves['accuracy_real']:9.3f} {curves['confidence_real']:11.3f} {1.0:10.3f} "
+        f"{curves['fid_real']:7.2f} ± {curves['fid_real_sd']:4.2f}")
+    for i, w in enumerate(ws):
+        log(f"{w:5.1f} {curves['accuracy'][i]:9.3f} {curves['confidence'][i]:11.3f} {curves['diversity'][i]:10.3f} "
+            f"{curves['fid'][i]:7.2f} ± {curves['fid_sd'][i]:4.2f} {curves['sample_s'][i]:9.1f}")
     return curves
 
 
@@ -114,13 +129,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="data/unet_digits_cond")
-    p.add_argument("--classifier", default="data/classifier_digits")
+    p.add_argument("--classifier", help="the judge (default data/<the protocol's judge>)")
     p.add_argument("--ws", default=",".join(f"{w:g}" for w in DEFAULT_WS), help="comma-separated guidance scales")
-    p.add_argument("--n", type=int, default=1000, help="images per w (n/10 per class), and real images compared")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
-    p.add_argument("--eta", type=float, default=0.0, help="DDIM η: 0 deterministic (default), 1 fresh noise at "
-                   "every step like DDPM's ancestral sampler")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, help="quick check only: images per draw instead of the protocol's")
+    p.add_argument("--seeds", type=int, help="quick check only: the first SEEDS of the protocol's seeds")
+    p.add_argument("--steps", type=int, help="quick check only: DDIM steps instead of the protocol's")
+    p.add_argument("--eta", type=float, help="DDIM η instead of the protocol's 0 (1: fresh noise at every step, like "
+                   "DDPM's ancestral sampler)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--mnist-root", help="folder with the MNIST IDX files (default: data.load_mnist's search order)")
     p.add_argument("--out", help="write the curves to this JSON (e.g. data/guidance_curves_digits.json)")
@@ -131,24 +146,34 @@ def main(argv=None):
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, meta = load_checkpoint(args.model)
-    clf, cmeta = load_checkpoint(args.classifier)
+    protocol = protocol_for(meta["dataset"])
+    changes = {k: v for k, v in (("n", args.n), ("steps", args.steps), ("eta", args.eta)) if v is not None}
+    if args.seeds is not None:
+        changes["seeds"] = protocol.seeds[:args.seeds]
+    protocol = dataclasses.replace(protocol, **changes)
+    classifier_path = args.classifier or f"data/{protocol.judge}"
+    clf, cmeta = load_checkpoint(classifier_path)
     schedule = load_schedule(meta)
-    real_x, real_y = real_images(meta, args.mnist_root)
+    heldout = heldout_digits(protocol, args.mnist_root)
+    held_out = references_held_out(meta)
     ws = [float(w) for w in args.ws.split(",")]
-    print(f"{args.model}: {meta['steps']} training steps on {meta['dataset']}; classifier {args.classifier} "
-          f"(held-out accuracy {cmeta.get('test_accuracy')}); DDIM η = {args.eta:g}, {args.steps} steps; "
-          f"n = {args.n} per w")
+    print(f"{args.model}: {meta['steps']} training steps on {meta['dataset']}, {meta['split']}"
+          f"{'' if held_out else ' (the references WERE in its training set)'}; judge {classifier_path} "
+          f"(held-out accuracy {cmeta.get('test_accuracy')}); protocol {protocol.name}: {protocol.sampler}, "
+          f"n = {protocol.n} per draw, seeds {list(protocol.seeds)}")
     t0 = time.perf_counter()
-    curves = measure(model, schedule, clf, real_x, real_y, ws, args.n, args.steps, args.seed, eta=args.eta)
+    curves = measure(model, schedule, clf, protocol, heldout, ws)
     wall = time.perf_counter() - t0
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"total {wall:.0f} s (load average {load:.1f})")
     if args.grid:
-        save_grid(model, schedule, real_x.shape[1:], [float(w) for w in args.grid_ws.split(",")], args.grid_seeds,
-                  args.steps, args.grid)
+        save_grid(model, schedule, heldout[0].shape[1:], [float(w) for w in args.grid_ws.split(",")],
+                  args.grid_seeds, protocol.steps, args.grid)
     if args.out:
         record = {"model": args.model, "model_steps": meta["steps"], "model_sha256": meta["weights_sha256"],
-                  "classifier": args.classifier, "sampler": f"DDIM eta={args.eta:g}, {args.steps} steps, clip_x0=1",
+                  "model_split": meta["split"], "references_in_training_set": not held_out,
+                  "classifier": classifier_path, "classifier_sha256": cmeta["weights_sha256"],
+                  "protocol": protocol.to_dict(), "protocol_changed": bool(changes), "sampler": protocol.sampler,
                   "command": "python benchmarks/guidance_curves.py " + shlex.join(_without_data_path(argv)),
                   "wall_time_s": round(wall, 1), "load_average": round(load, 1), **curves}
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
