@@ -44,9 +44,11 @@ __all__ = [
     "TrainResult",
     "TrainingState",
     "LossByT",
+    "LossAgainstFloor",
     "train_eps_model",
     "train_classifier",
     "loss_by_t",
+    "loss_against_floor",
     "resolve_device",
     "batch_stream",
     "classifier_accuracy",
@@ -682,3 +684,63 @@ def loss_by_t(model, schedule, data, num_buckets: int = 10, samples_per_bucket: 
             model.train()
     e = edges.double()
     return LossByT(t_edges=edges, t_mid=(e[:-1] + e[1:] - 1) / 2, loss=torch.stack(means), sem=torch.stack(sems))
+
+
+@dataclass
+class LossAgainstFloor:
+    """L_simple of a model and of the exact ε* = E[ε | x_t] on the SAME fresh triples (x0, t, ε), with t
+    uniform over all T steps: the expectation L_simple is defined with, and the floor it cannot pass.
+
+    Attributes:
+        loss_model: mean over the triples of mean_coords (ε − ε̂)².
+        loss_exact: the same for ε*: the floor, an expectation over uniform t (a grid of t weights the
+            steps differently and gives another number).
+        mse_to_exact: mean over the same x_t of mean_coords (ε̂ − ε*)²; loss_model = loss_exact +
+            mse_to_exact + a cross term whose expectation is 0.
+        se_model, se_exact: standard errors of the two losses (over the n triples).
+        n: how many triples.
+    """
+
+    loss_model: float
+    loss_exact: float
+    mse_to_exact: float
+    se_model: float
+    se_exact: float
+    n: int
+
+
+def loss_against_floor(model, schedule, dist, n: int = 20_000,
+                       generator: torch.Generator | None = None) -> LossAgainstFloor:
+    """Compare ``model``'s L_simple with the floor of ``dist`` (a distribution with an exact
+    ``eps_star(schedule, x_t, t)``, e.g. a :class:`~diffusion_lab.distributions.GaussianMixture`) on n
+    fresh triples (x0 ~ dist, t ~ U{0..T−1} as code indices, ε ~ N(0, I)): like with like, unlike a
+    training loss (other batches, weights that moved) or a grid of t."""
+    if not hasattr(dist, "eps_star"):
+        raise TypeError(f"loss_against_floor needs a distribution with an exact eps_star (a GaussianMixture), "
+                        f"got {type(dist).__name__}.")
+    if int(n) < 2:
+        raise ValueError(f"n must be at least 2 (a standard error needs two triples), got {n}.")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+    x0 = dist.sample(int(n), generator=generator).to(torch.float32)
+    t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)
+    eps = torch.randn(x0.shape, generator=generator)
+    x_t = q_sample(schedule, x0, t, noise=eps)
+    was_training = isinstance(model, nn.Module) and model.training
+    if isinstance(model, nn.Module):
+        model.eval()
+    try:
+        with torch.no_grad():
+            eps_hat = model(x_t, t).to(torch.float64)
+    finally:
+        if was_training:
+            model.train()
+    eps_star = dist.eps_star(schedule, x_t, t).to(torch.float64)
+    eps = eps.to(torch.float64)
+    per_model = (eps - eps_hat).pow(2).reshape(len(t), -1).mean(1)
+    per_exact = (eps - eps_star).pow(2).reshape(len(t), -1).mean(1)
+    root_n = math.sqrt(len(t))
+    return LossAgainstFloor(loss_model=float(per_model.mean()), loss_exact=float(per_exact.mean()),
+                            mse_to_exact=float((eps_hat - eps_star).pow(2).mean()),
+                            se_model=float(per_model.std()) / root_n, se_exact=float(per_exact.std()) / root_n,
+                            n=len(t))
