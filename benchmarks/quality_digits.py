@@ -1,11 +1,14 @@
-"""Sample quality of a shipped image ε-model, measured with a shipped DigitClassifier.
+"""A quick look at one draw of a shipped image ε-model's samples, with a shipped DigitClassifier.
 
     python benchmarks/quality_digits.py --model data/unet_digits --classifier data/classifier_digits
-    python benchmarks/quality_digits.py --model data/unet_mnist --classifier data/classifier_mnist --n 500
+    python benchmarks/quality_digits.py --model data/unet_mnist --classifier data/classifier_mnist
 
 Samples n images with DDIM (default 50 steps, η = 0, x̂0 clamped to [−1, 1]) and prints the classifier-feature Fréchet
-distance ("digit FID") to n real images, the classifier's confidence and class diversity. Reference
-rows: real vs other real images (the floor at this n) and uniform noise (a bad generator).
+distance ("digit FID") to n **held-out** real images (``metrics.heldout_digits``: images no judge and no
+``--split train`` generator trains on; n defaults to the protocol's), the classifier's confidence and class
+diversity. Reference rows: the other held-out half (real against real at this n) and uniform noise (a bad
+generator). One draw moves by several units between seeds: for numbers to quote, use
+``benchmarks/heldout_eval.py``, which applies the whole protocol (every seed, mean and spread).
 ``--grid out.png`` also saves an 8×8 grid of samples.
 """
 from __future__ import annotations
@@ -16,17 +19,15 @@ import time
 import torch
 
 from diffusion_lab.checkpoints import load_checkpoint, load_schedule
-from diffusion_lab.data import load_digits_8x8, load_mnist, to_unit_range
-from diffusion_lab.metrics import classifier_confidence_diversity, digit_fid
+from diffusion_lab.data import to_unit_range
+from diffusion_lab.metrics import (classifier_confidence_diversity, digit_fid, heldout_digits, protocol_for,
+                                   references_held_out)
 from diffusion_lab.sampling import ddim_sample, ddpm_sample
 
 
 def real_images(meta):
-    if "MNIST" in meta["dataset"]:
-        x, _ = load_mnist(split="test")
-    else:
-        x, _ = load_digits_8x8("all")
-    return x
+    """The held-out images of the model's protocol."""
+    return heldout_digits(protocol_for(meta["dataset"]))[0]
 
 
 def row(label, images, ref, clf, seconds=None):
@@ -40,7 +41,7 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="data/unet_digits")
     p.add_argument("--classifier", default="data/classifier_digits")
-    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--n", type=int, help="images per set (default: the protocol's n)")
     p.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
     p.add_argument("--steps", type=int, default=50, help="DDIM steps")
     p.add_argument("--clip-x0", type=float, default=1.0,
@@ -57,7 +58,7 @@ def main(argv=None):
     real = real_images(meta)
     g = torch.Generator().manual_seed(args.seed)
     perm = torch.randperm(real.shape[0], generator=g)
-    n = min(args.n, real.shape[0] // 2)
+    n = min(args.n or protocol_for(meta["dataset"]).n, real.shape[0] // 2)
     ref, other = real[perm[:n]], real[perm[n:2 * n]]
     shape = (n, *real.shape[1:])
     clip = args.clip_x0 or None
@@ -69,7 +70,8 @@ def main(argv=None):
     dt = time.perf_counter() - t0
     samples = samples.clamp(-1, 1)
     print(f"{args.model} ({meta['steps']} steps, {meta['dataset']}, {meta['split']}); classifier {args.classifier} "
-          f"(held-out accuracy {cmeta.get('test_accuracy')}); n = {n}")
+          f"(held-out accuracy {cmeta.get('test_accuracy')}); n = {n} against held-out images"
+          f"{'' if references_held_out(meta) else ' (which WERE in the model training set)'}")
     print(f"{'images':<22} {'digit FID':>10} {'conf':>8} {'divers.':>8} {'IS':>6} {'sample s':>8}")
     row("real (other half)", other, ref, clf)
     label = f"{args.sampler.upper()} {args.steps if args.sampler == 'ddim' else schedule.T} clip={clip}"
