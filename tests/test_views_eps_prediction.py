@@ -36,6 +36,10 @@ def test_eps_field_view_updates_arrows_points_and_marker():
         np.testing.assert_allclose(view.points.get_offsets(),
                                    dl.q_sample(SCHEDULE, view.x0, t - 1, noise=view.noise).numpy(), rtol=1e-6)
         assert list(view.vline.get_xdata()) == [t, t] and view.title.get_text().startswith(f"t = {t}:")
+        x_t = dl.q_sample(SCHEDULE, view.x0, t - 1, noise=view.noise)
+        on_samples = float((model(x_t, t - 1) - exact(x_t, t - 1)).pow(2).mean())   # not the arrows' grid
+        assert "over the grey x_t" in view.title.get_text()
+        assert view.title.get_text().endswith(f"= {on_samples:.4f}"), (view.title.get_text(), on_samples)
     np.testing.assert_allclose(view.axe.lines[0].get_xdata(), [1, 501, 1000])   # ErrorByT's indices + 1
     for bad in (0, 1001):
         with pytest.raises(ValueError, match="1..1000"):

@@ -1724,6 +1724,10 @@ MESSAGES: dict[str, str] = {
         "每个坐标的 (ε̂ − ε*)² 均值",
     "t = {t}: mean (ε̂ − ε*)² = {err:.4f}":
         "t = {t}：(ε̂ − ε*)² 的均值 = {err:.4f}",
+    "t = {t}: mean (ε̂ − ε*)² over the grey x_t = {err:.4f}":
+        "t = {t}：(ε̂ − ε*)² 在灰色 x_t 上的均值 = {err:.4f}",
+    "mean (ε̂ − ε*)² over x_t ~ q(x_t)":
+        "(ε̂ − ε*)² 在 x_t ~ q(x_t) 上的均值",
     "t = {t}, ᾱ_t = {abar:.3f}: mean (x̂0 − x0)² = {mse:.3f}":
         "t = {t}，ᾱ_t = {abar:.3f}：(x̂0 − x0)² 的均值 = {mse:.3f}",
     "loss of each training step":
