@@ -26,7 +26,11 @@ Functions here:
 * :func:`guidance_grid` — a grid of samples per w (rows = classes, columns = seeds) for a slider;
 * measuring what guidance does: :func:`class_precision_spread` (2D, exact posterior),
   :func:`intended_class_metrics` (images, with the shipped digit classifier);
-  :func:`field_error_by_t` holds a learnt conditional ε-model against the exact fields.
+  :func:`field_error_by_t` holds a learnt conditional ε-model against the exact fields;
+* what guided sampling follows, level by level: :func:`tilted_densities_1d` (on a 1D labelled mixture,
+  the density the guided field is the score of at t beside the sharpened data density noised to t —
+  they differ, which is why guided samples follow neither p(x0 | y) nor p(x0)·p(y | x0)^w) and
+  :func:`tilted_mean_2d` (the mean of p_t(x_t)·p_t(y | x_t)^w on a 2D grid).
 """
 from __future__ import annotations
 
@@ -54,6 +58,8 @@ __all__ = [
     "intended_class_metrics",
     "within_class_spread",
     "field_error_by_t",
+    "tilted_densities_1d",
+    "tilted_mean_2d",
 ]
 
 
@@ -345,3 +351,78 @@ def field_error_by_t(model, mixture, schedule: NoiseSchedule, ts: Sequence[int],
         out["unconditional"].append(rel(got_null, want_null))
         out["difference"].append(rel(got_y - got_null, want_y - want_null))
     return out
+
+
+def _even_grid(xs) -> Tensor:
+    xs = torch.as_tensor(xs, dtype=torch.float64)
+    if xs.dim() != 1 or xs.numel() < 3:
+        raise ValueError(f"xs must be a 1D grid of at least 3 points (torch.linspace(-6, 6, 1201)), "
+                         f"got shape {tuple(xs.shape)}")
+    steps = xs[1:] - xs[:-1]
+    if not bool((steps > 0).all()) or float((steps - steps[0]).abs().max()) > 1e-3 * float(steps[0]):
+        raise ValueError("xs must be evenly spaced and increasing (use torch.linspace(lo, hi, n))")
+    return torch.linspace(float(xs[0]), float(xs[-1]), xs.numel(), dtype=torch.float64)   # exact spacing
+
+
+@torch.no_grad()
+def tilted_densities_1d(mixture, schedule: NoiseSchedule, t: int, y: int, w: float, xs) -> dict:
+    r"""What guided sampling follows at one noise level, against where it would have to be, on a 1D grid.
+
+    For a 1D :class:`~.distributions.LabelledMixture` at code step ``t`` (ᾱ = ᾱ_{t+1} in the maths; ``None``:
+    the clean data, where all three are the data's densities p̃_0, p̃_0 and p(x0 | y)), on
+    the evenly spaced grid ``xs`` (G,), each normalised on the grid (sum × spacing = 1):
+
+    * ``guided_at_t``: p_t(x)·p_t(y | x)^w — the density whose score the guided field is at this level
+      (ε̃ = −√(1−ᾱ_t) ∇ log of it);
+    * ``noised_tilted``: the sharpened **data** density p̃_0(x0) ∝ p(x0)·p(y | x0)^w pushed through the
+      forward process, ∫ p̃_0(x0) N(x; √ᾱ x0, 1 − ᾱ) dx0 — the marginal at t of any process that ends at
+      p̃_0. A sampler that ends at p̃_0 has to pass through it; the guided field follows ``guided_at_t``;
+    * ``conditional_at_t``: p_t(x | y) (what w = 1 follows);
+    * ``tv``: the total-variation distance ½ ∫ |guided_at_t − noised_tilted| dx (0 at w = 0 and w = 1,
+      where the two are the same density; > 0 in between and beyond);
+    * ``xs`` and ``dx`` (the grid and its spacing).
+
+    The integral over x0 is a sum over the same grid, so the grid must hold nearly all the mass of
+    p̃_0 and of the noised densities (for the course's mixtures, [−6, 6] with 1201 points).
+    """
+    if getattr(mixture, "dim", None) != 1 or not hasattr(mixture, "tilted_log_prob_t"):
+        raise ValueError("tilted_densities_1d needs a 1D LabelledMixture (means of shape (K, 1)); use tilted_mean_2d "
+                         "or LabelledMixture.tilted_grid for 2D")
+    xs = _even_grid(xs)
+    dx = float(xs[1] - xs[0])
+    if t is not None and (isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 0 <= t < schedule.T):
+        raise ValueError(f"t is a code step 0..{schedule.T - 1} (the maths' t − 1) or None (the data), got {t!r}")
+    w = float(_check_w(w))
+
+    def normalised(log_d: Tensor) -> Tensor:
+        d = torch.exp(log_d.double() - log_d.max())
+        return d / (d.sum() * dx)
+
+    pts = xs[:, None]
+    tilted_0 = normalised(mixture.tilted_log_prob_t(None, pts, None, y, w))
+    if t is None:                                                   # the data: nothing is noised
+        cond_0 = normalised(mixture.tilted_log_prob_t(None, pts, None, y, 1.0))
+        return {"xs": xs, "dx": dx, "guided_at_t": tilted_0, "noised_tilted": tilted_0.clone(),
+                "conditional_at_t": cond_0, "tv": 0.0}
+    k = int(t)
+    abar = float(schedule.alphas_cumprod[k])
+    kernel = torch.exp(-(xs[:, None] - abar ** 0.5 * xs[None, :]) ** 2 / (2 * (1 - abar))) \
+        / math.sqrt(2 * math.pi * (1 - abar))                                  # N(x; √ᾱ x0, 1 − ᾱ), [x, x0]
+    noised = kernel @ tilted_0 * dx
+    noised = noised / (noised.sum() * dx)
+    guided = normalised(mixture.tilted_log_prob_t(schedule, pts, k, y, w))
+    cond = normalised(mixture.tilted_log_prob_t(schedule, pts, k, y, 1.0))
+    return {"xs": xs, "dx": dx, "guided_at_t": guided, "noised_tilted": noised, "conditional_at_t": cond,
+            "tv": float(0.5 * (guided - noised).abs().sum() * dx)}
+
+
+@torch.no_grad()
+def tilted_mean_2d(mixture, schedule: NoiseSchedule | None, t, y: int, w: float, lim: float = 5.0,
+                   grid_n: int = 201) -> Tensor:
+    """The mean (2,) of p_t(x_t)·p_t(y | x_t)^w — the density the guided field is the score of at code step
+    ``t`` — from :meth:`~.distributions.LabelledMixture.tilted_grid` on [−lim, lim]² (``t=None``: the
+    clean data). The grid must hold nearly all the mass (a wider ``lim`` otherwise)."""
+    xs, ys, dens, cell = mixture.tilted_grid(schedule, t, y, w, lim=lim, grid_n=grid_n)
+    mass_x = dens.sum(0) * cell                       # marginal of x₁ over the grid's columns (rows are x₂)
+    mass_y = dens.sum(1) * cell
+    return torch.stack([(mass_x * xs).sum(), (mass_y * ys).sum()])

@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 
+import diffusion_lab as dl
 from diffusion_lab import guidance as G
 from diffusion_lab.claims import Z_SAMPLING
 from diffusion_lab.distributions import GaussianMixture, labelled_ring
@@ -217,3 +218,53 @@ def test_shipped_conditional_digits_unet_follows_its_label_under_guidance():
         x = G.sample_guided(unet, load_schedule(meta), y, w, x_T, num_steps=10, clip_x0=1.0)
         acc[w] = G.intended_class_metrics(x, y, clf)["accuracy"]
     assert acc[3.0] >= 0.8 and acc[0.0] <= 0.4, acc
+
+
+# ---- what guided sampling follows, level by level ------------------------------------------------------------
+def _two_classes_1d():
+    from diffusion_lab.distributions import LabelledMixture
+    return LabelledMixture([0.5, 0.5], [[1.0], [-1.0]], [0, 1], stds=[0.7, 0.7], name="two classes")
+
+
+@pytest.mark.parametrize("w", [0.0, 1.0])
+def test_tilted_densities_1d_agree_with_the_closed_form_at_w_0_and_1(w):
+    """At w = 0 both densities are p_t(x), at w = 1 both are p_t(x | y): closed-form mixtures (grid error ≪ 1e-6)."""
+    mix, sched = _two_classes_1d(), dl.make_schedule("linear", 1000)
+    d = G.tilted_densities_1d(mix, sched, 299, 0, w, torch.linspace(-6, 6, 1201))
+    target = (mix if w == 0.0 else mix.conditional(0)).marginal(sched, 299)
+    exact = target.log_prob(d["xs"][:, None]).exp()
+    for key in ("guided_at_t", "noised_tilted"):
+        torch.testing.assert_close(d[key], exact, rtol=0, atol=1e-6)
+        assert abs(float(d[key].sum()) * d["dx"] - 1) < 1e-9
+    torch.testing.assert_close(d["conditional_at_t"], mix.conditional(0).marginal(sched, 299).log_prob(
+        d["xs"][:, None]).exp(), rtol=0, atol=1e-6)
+    assert d["tv"] < 1e-6
+
+
+def test_tilted_densities_1d_differ_in_between_and_agree_at_the_data():
+    """For w = 4 the two are one density at t = 1 (nothing noised yet) and far apart at t = 300."""
+    mix, sched = _two_classes_1d(), dl.make_schedule("linear", 1000)
+    xs = torch.linspace(-6, 6, 1201)
+    assert G.tilted_densities_1d(mix, sched, 0, 0, 4.0, xs)["tv"] < 1e-3
+    far = G.tilted_densities_1d(mix, sched, 299, 0, 4.0, xs)
+    assert far["tv"] > 0.2
+    mean = {k: float((far[k] * far["xs"]).sum()) * far["dx"] for k in ("guided_at_t", "noised_tilted")}
+    assert mean["guided_at_t"] > mean["noised_tilted"] + 0.3        # the guided target sits further out
+
+
+def test_tilted_densities_1d_bad_input():
+    mix, sched = _two_classes_1d(), dl.make_schedule("linear", 1000)
+    with pytest.raises(ValueError, match="evenly spaced"):
+        G.tilted_densities_1d(mix, sched, 10, 0, 2.0, torch.tensor([0.0, 1.0, 3.0]))
+    with pytest.raises(ValueError, match="1D LabelledMixture"):
+        G.tilted_densities_1d(labelled_ring(), sched, 10, 0, 2.0, torch.linspace(-3, 3, 11))
+    with pytest.raises(ValueError, match="code step"):
+        G.tilted_densities_1d(mix, sched, 1000, 0, 2.0, torch.linspace(-3, 3, 11))
+
+
+def test_tilted_mean_2d_at_w_1_is_the_conditional_marginals_mean():
+    ring, sched = labelled_ring(), dl.make_schedule("linear", 1000)
+    marg = ring.conditional(0).marginal(sched, 249)
+    want = (marg.weights[:, None] * marg.means).sum(0)
+    # 1e-5: the grid's quadrature error (201² points over [−5, 5]², measured 2e-6)
+    torch.testing.assert_close(G.tilted_mean_2d(ring, sched, 249, 0, 1.0), want.double(), rtol=0, atol=1e-5)

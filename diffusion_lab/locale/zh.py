@@ -1054,59 +1054,39 @@ MESSAGES: dict[str, str] = {
     "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)":
         "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)",
 
-    # ---- exercises, chapter 6 (diffusion_lab/exercises/ch6.py) ----
-    "that is the other convention, ε̃ = ε_y + w (ε_y − ε_∅) = (1 + w) ε_y − w ε_∅ (the guidance paper's w, where w "
-    "= 0 means 'no guidance'). The apps' CFG scale, used here, starts from the unconditional prediction: ε̃ = ε_∅ + "
-    "w (ε_y − ε_∅), so that w = 1 is exactly the conditional model. Their w_app = 1 + w_paper.":
-        "这是另一种约定：ε̃ = ε_y + w (ε_y − ε_∅) = (1 + w) ε_y − w ε_∅（引导论文中的 w，w = 0 表示“不引导”）。"
-        "这里用的是各类应用中的 CFG 强度，它从无条件预测出发：ε̃ = ε_∅ + w (ε_y − ε_∅)，于是 w = 1 "
-        "恰好就是条件模型。两者的关系是 w_app = 1 + w_paper。",
-    "the roles of the two predictions are swapped (your result is (1 − w) ε_y + w ε_∅): start from ε_∅ (eps_uncond) "
-    "and move w times along ε_y − ε_∅, towards the conditional prediction, so that ε̃ = (1 − w) ε_∅ + w ε_y.":
-        "两个预测的角色对调了（你的结果是 (1 − w) ε_y + w ε_∅）：应从 ε_∅（eps_uncond）出发，沿 ε_y − ε_∅ "
-        "朝条件预测的方向走 w 倍，得到 ε̃ = (1 − w) ε_∅ + w ε_y。",
-    "you have the guidance direction w (ε_y − ε_∅) but not the starting point: add ε_∅ (eps_uncond).":
-        "你有了引导方向 w (ε_y − ε_∅)，却没有起点：加上 ε_∅（eps_uncond）。",
-    "you added w·ε_y to ε_∅; the guidance term is the *difference* w (ε_y − ε_∅), so that w = 1 gives exactly ε_y.":
-        "你把 w·ε_y 加到了 ε_∅ 上；引导项是*差* w (ε_y − ε_∅)，这样 w = 1 时恰好得到 ε_y。",
+    # ---- exercises, chapter 6 (diffusion_lab/exercises/ch6.py); guidance_explorer.plot_tilted_1d ----
     "Measured on {n} samples from the same noise, w = 1 → w = 4: mean distance from the centre {radius_1:.2f} → "
     "{radius_4:.2f} (class 0's data: {data_radius:.2f}); spread around class 0's centres {spread_1:.2f} → "
     "{spread_4:.2f} × the data's; in class 0 {precision_1:.1f} % → {precision_4:.1f} %.":
-        "在同一份噪声生成的 {n} 个样本上测得，w = 1 → w = 4：到中心的平均距离 {radius_1:.2f} → {radius_4:.2f}（类别 "
-        "0 的数据：{data_radius:.2f}）；相对类别 0 各中心的离散程度 {spread_1:.2f} → {spread_4:.2f} 倍于数据；"
-        "落在类别 0 中的比例 {precision_1:.1f} % → {precision_4:.1f} %。",
+        "在同一份噪声生成的 {n} 个样本上测得，w = 1 → w = 4：到中心的平均距离 {radius_1:.2f} → {radius_4:.2f}（类别 0 "
+        "的数据：{data_radius:.2f}）；相对类别 0 各中心的离散程度 {spread_1:.2f} → {spread_4:.2f} 倍于数据；落在类别 "
+        "0 中的比例 {precision_1:.1f} % → {precision_4:.1f} %。",
     "ε̃":
         "ε̃",
-    "Return one ε̃ per sample, the shape of eps_cond.":
-        "每个样本返回一个 ε̃，形状与 eps_cond 相同。",
     "the other classes sit around the ring and across its centre, so pushing away from them (the w·∇ log p(y | x_t) "
     "term) pushes samples outwards, beyond the data.":
-        "其他类别分布在圆环上以及圆心的另一侧，所以远离它们的推力（w·∇ log p(y | x_t) 这一项）会把样本向外推，"
-        "超出数据所在的位置。",
+        "其他类别分布在圆环上以及圆心的另一侧，所以远离它们的推力（w·∇ log p(y | x_t) "
+        "这一项）会把样本向外推，超出数据所在的位置。",
     "guidance does not shrink each Gaussian of class 0: it pushes the samples away from the other classes, off the "
     "data, so their distance to class 0's centres grows.":
         "引导并不会让类别 0 的每个高斯分量收缩：它把样本推离其他类别、推离数据，于是样本到类别 0 各中心的距离变大。",
-    "at w = 4 the samples are not p(x0 | y): they sit further out than the class's own data. Guidance climbs the "
-    "sharpened p(x)·p(y | x)^w, not p(x | y).":
-        "w = 4 时样本并不服从 p(x0 | y)：它们比该类别自己的数据更靠外。引导爬升的是锐化后的 p(x)·p(y | x)^w，而不是 "
-        "p(x | y)。",
     "answer with a dict of your three predictions, e.g. {{'radius': 'same', 'spread': 'smaller', "
     "'follows_conditional': True}}; got {type_name}.":
-        "请用一个字典回答三个预测，例如 {{'radius': 'same', 'spread': 'smaller', 'follows_conditional': True}}；"
-        "你给的是 {type_name}。",
+        "请用一个字典回答三个预测，例如 {{'radius': 'same', 'spread': 'smaller', 'follows_conditional': "
+        "True}}；你给的是 {type_name}。",
     "predict all three: {missing} missing (keys {keys}).":
         "三项都要预测：缺少 {missing}（键为 {keys}）。",
     "not what the measurement shows for {keys}: {why} {measured}":
         "测量结果与你对 {keys} 的预测不符：{why} {measured}",
-    "a dropped label must become null_label = {null} (the reserved 'no label' index K, one past the last class), "
-    "not {bad}: label 0 is the digit 0, a real class.":
-        "被丢弃的标签必须变成 null_label = {null}（保留的“无标签”下标 K，即最后一个类别之后的那个），而不是 {bad}："
-        "标签 0 是数字 0，是一个真实的类别。",
+    "a dropped label must become null_label = {null} (the reserved 'no label' index K, one past the last class), not "
+    "{bad}: label 0 is the digit 0, a real class.":
+        "被丢弃的标签必须变成 null_label = {null}（保留的“无标签”下标 K，即最后一个类别之后的那个），而不是 "
+        "{bad}：标签 0 是数字 0，是一个真实的类别。",
     "you dropped {dropped:.1f} % of the labels: the comparison is the wrong way round. rand < p_uncond is true with "
     "probability p_uncond = {p}.":
         "你丢弃了 {dropped:.1f} % 的标签：比较的方向反了。rand < p_uncond 为真的概率是 p_uncond = {p}。",
-    "all or nothing: you made one decision for the whole batch. Draw one random number per label "
-    "(torch.rand(y.shape, generator=generator)).":
+    "all or nothing: you made one decision for the whole batch. Draw one random number per label (torch.rand(y.shape, "
+    "generator=generator)).":
         "要么全丢、要么全留：你对整批数据只做了一次决定。应为每个标签各抽一个随机数（torch.rand(y.shape, "
         "generator=generator)）。",
     "{dropped:.1f} % of the labels became ∅; with p_uncond = {p} expect {expected:.0f} % (± {margin:.1f} %).":
@@ -1122,65 +1102,178 @@ MESSAGES: dict[str, str] = {
         "p_uncond = 0 时每个标签都必须保持不变。",
     "with p_uncond = 1 every label must become null_label = {null}.":
         "p_uncond = 1 时每个标签都必须变成 null_label = {null}。",
-    "at w = {w:g} your ε̃ differs from ε_∅ + w (ε_y − ε_∅). Check w = 0 (should give eps_uncond) and w = 1 (should "
-    "give eps_cond) first.":
-        "在 w = {w:g} 时，你的 ε̃ 与 ε_∅ + w (ε_y − ε_∅) 不符。先检查 w = 0（应得到 eps_uncond）和 w = 1（应得到 "
-        "eps_cond）。",
     "{key} must be one of {options}, got {value!r}.":
         "{key} 必须是 {options} 之一，你给的是 {value!r}。",
     "return a tensor of labels (like y), got {type_name}.":
         "请返回一个标签张量（和 y 一样），你返回的是 {type_name}。",
     "return one label per sample: shape {want}, got {got}.":
         "每个样本返回一个标签：形状应为 {want}，你的结果是 {got}。",
-    "the labels must stay integers (an embedding looks them up): keep y's dtype, e.g. with torch.where(drop, "
-    "torch.full_like(y, null_label), y).":
-        "标签必须保持为整数（嵌入层要用它们查表）：保留 y 的 dtype，例如用 torch.where(drop, torch.full_like(y, "
-        "null_label), y)。",
     "your function changed y in place; the data set's labels must stay as they are. Build a new tensor "
     "(torch.where(...)) instead of assigning into y.":
         "你的函数原地修改了 y；数据集的标签必须保持原样。请构造一个新张量（torch.where(...)），不要给 y 赋值。",
-    "Exercise 6.1 — the guidance combination":
-        "练习 6.1 —— 引导的组合公式",
-    "Two settings pin it down: at w = 0 the result is the unconditional prediction, at w = 1 the conditional one; "
-    "in between and beyond, it moves along a straight line.":
-        "两个取值就能确定它：w = 0 时结果是无条件预测，w = 1 时是条件预测；在两者之间及之外，它沿一条直线移动。",
-    "Start from eps_uncond and add w times the step from eps_uncond to eps_cond.":
-        "从 eps_uncond 出发，加上 w 倍的、从 eps_uncond 指向 eps_cond 的那一步。",
-    "return eps_uncond + w * (eps_cond - eps_uncond)":
-        "return eps_uncond + w * (eps_cond - eps_uncond)",
-    "Exercise 6.2 — predict the effect of w on the exact 2D example":
-        "练习 6.2 —— 预测 w 在精确二维例子上的效果",
-    "The guided field is the score of p(x_t)·p(y | x_t)^w. Where is p(y = 0 | x) close to 1, and where is it small?":
-        "引导后的向量场是 p(x_t)·p(y | x_t)^w 的得分函数。p(y = 0 | x) 在哪里接近 1，又在哪里很小？",
-    "Raising p(y | x) to the power 4 barely changes points deep inside class 0 and strongly down-weights points "
-    "near the other classes. Where are the other classes — around the ring, across its centre, or both? Which way "
-    "does a push away from them go?":
-        "把 p(y | x) 取 4 次方，几乎不改变深处类别 0 内部的点，却会大大压低靠近其他类别的点的权重。"
-        "其他类别在哪里——在圆环上、在圆心另一侧，还是两处都有？远离它们的推力朝哪个方向？",
-    "The samples move outwards, away from the other classes, so they sit further from the centre and further from "
-    "class 0's own centres: {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}.":
-        "样本向外移动、远离其他类别，所以它们离中心更远，也离类别 0 自己的各中心更远：{'radius': 'larger', "
-        "'spread': 'larger', 'follows_conditional': False}。",
-    "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```\nGuidance "
-    "climbs p(x)·p(y | x)^w: the push away from the other classes carries samples beyond the ring (larger radius), "
-    "away from class 0's own centres (larger spread), so they do not follow p(x0 | y) — even though nearly all of "
-    "them are clearly class 0.":
-        "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': "
-        "False}\n```\n引导爬升的是 p(x)·p(y | x)^w：远离其他类别的推力把样本带到圆环之外（半径变大），也远离类别 0 "
-        "自己的各中心（离散程度变大），所以它们并不服从 p(x0 | y)——尽管几乎所有样本都明显属于类别 0。",
-    "Exercise 6.3 — label dropout in a training step":
-        "练习 6.3 —— 训练步中的标签丢弃",
-    "Each label, independently, is replaced by null_label with probability p_uncond; the rest stay. One random "
-    "number per label decides.":
+    "Exercise 6.1 — label dropout in a training step":
+        "练习 6.1 —— 训练步中的标签丢弃",
+    "Exercise 6.2 — guidance from a classifier's gradient":
+        "练习 6.2 —— 用分类器的梯度做引导",
+    "Exercise 6.3 — predict the effect of w on the exact 2D example":
+        "练习 6.3 —— 预测 w 在精确二维例子上的效果",
+    "Exercise 6.4 — which density does ε_∅ + w (ε_y − ε_y⁻) follow?":
+        "练习 6.4 —— ε_∅ + w (ε_y − ε_y⁻) 跟随的是哪个密度？",
+    "Each label, independently, is replaced by null_label with probability p_uncond; the rest stay. One random number "
+    "per label decides.":
         "每个标签独立地以概率 p_uncond 被替换为 null_label，其余保持不变。每个标签由一个随机数决定。",
-    "drop = torch.rand(y.shape, generator=generator) < p_uncond is True with probability p_uncond. Then pick "
-    "null_label where drop is True and y elsewhere — without changing y itself.":
-        "drop = torch.rand(y.shape, generator=generator) < p_uncond 为 True 的概率是 p_uncond。然后在 drop 为 True "
-        "处取 null_label，其他地方取 y——不要改动 y 本身。",
-    "drop = torch.rand(y.shape, generator=generator) < p_uncond; return torch.where(drop, torch.full_like(y, "
-    "null_label), y)":
-        "drop = torch.rand(y.shape, generator=generator) < p_uncond; return torch.where(drop, torch.full_like(y, "
-        "null_label), y)",
+    "A uniform random number in [0, 1) is below p_uncond with probability p_uncond: draw one per label (with the "
+    "generator you were given), compare, and keep the result as a True/False mask.":
+        "[0, 1) 上均匀分布的随机数小于 p_uncond 的概率正是 p_uncond：为每个标签抽一个（用给你的 "
+        "generator），做比较，把结果保存成一个 True/False 掩码。",
+    "With the mask, choose null_label where it is True and the original label elsewhere, in a new integer tensor: "
+    "torch has a function that picks between two tensors by a mask (look up torch.where), and torch.full_like makes a "
+    "tensor of one value with y's shape and dtype.":
+        "有了掩码，就在它为 True 处取 null_label、其他地方取原来的标签，放进一个新的整数张量：torch "
+        "有一个按掩码在两个张量之间挑选的函数（查一查 torch.where），而 torch.full_like 能造出一个与 y 形状和 dtype "
+        "相同、取值全为同一个数的张量。",
+    "the labels must stay integers (an embedding looks them up): keep y's dtype (torch.full_like(y, null_label) has "
+    "it).":
+        "标签必须保持为整数（嵌入层要用它们查表）：保留 y 的 dtype（torch.full_like(y, null_label) 就带着它）。",
+    "Write every ε as a scaled score, ε = −√(1−ᾱ_t) ∇ log p_t(·), and the conditional score with Bayes' rule. Which "
+    "terms does the guided ε̃ need, and which of them does a classifier give you?":
+        "把每个 ε 写成缩放后的得分 ε = −√(1−ᾱ_t) ∇ log p_t(·)，再用贝叶斯公式写出条件得分。引导后的 ε̃ "
+        "需要哪些项？其中哪些是分类器能给你的？",
+    "Bayes: ∇ log p_t(x_t | y) − ∇ log p_t(x_t) = ∇ log p_t(y | x_t) (the prior p(y) does not depend on x_t). So ε_y "
+    "− ε_∅ is the classifier's gradient times one factor — which one, with which sign?":
+        "贝叶斯公式：∇ log p_t(x_t | y) − ∇ log p_t(x_t) = ∇ log p_t(y | x_t)（先验 p(y) 与 x_t 无关）。所以 ε_y − "
+        "ε_∅ 是分类器的梯度乘以某个因子——是哪个因子，符号是什么？",
+    "The factor is the one that turns any score into an ε: √(1−ᾱ_t) with a minus sign (ε points away from where the "
+    "density grows). Scale the classifier's gradient by it and by w, and add the result to the unconditional "
+    "prediction.":
+        "这个因子就是把任何得分变成 ε 的那个：带负号的 √(1−ᾱ_t)（ε 指向远离密度增长的方向）。用它和 w "
+        "去缩放分类器的梯度，再把结果加到无条件预测上。",
+    "you added the classifier's gradient as it is. An ε and a score are not in the same units: ε = −√(1−ᾱ_t) · ∇ log "
+    "p_t, so the gradient needs that factor, sign included, before it joins ε_∅.":
+        "你把分类器的梯度原封不动地加了上去。ε 和得分的单位不同：ε = −√(1−ᾱ_t) · ∇ log "
+        "p_t，所以梯度要先乘上这个因子（连同符号），才能与 ε_∅ 相加。",
+    "right size, wrong direction: ε points *against* the score (ε = −√(1−ᾱ_t) ∇ log p_t: the noise is what a denoiser "
+    "removes, and removing it climbs the density). With your sign, samples are pushed away from class y.":
+        "大小对了，方向反了：ε 指向与得分*相反*的方向（ε = −√(1−ᾱ_t) ∇ log "
+        "p_t：噪声是去噪器要去掉的东西，去掉它就是沿密度往上爬）。按你的符号，样本会被推离类别 y。",
+    "the factor is upside down: an ε is √(1−ᾱ_t) times a score (with a minus sign), not a score divided by it.":
+        "因子颠倒了：ε 是得分乘以 √(1−ᾱ_t)（带负号），而不是得分除以它。",
+    "the factor is √(1−ᾱ_t), the standard deviation of the noise in x_t, not its variance 1 − ᾱ_t.":
+        "因子是 √(1−ᾱ_t)，即 x_t 中噪声的标准差，而不是它的方差 1 − ᾱ_t。",
+    "the factor is √(1−ᾱ_t), the noise's share of x_t, not √ᾱ_t, the signal's.":
+        "因子是 √(1−ᾱ_t)，即 x_t 中噪声所占的部分，而不是信号所占的 √ᾱ_t。",
+    "you have the guidance term but not its starting point: the result starts from ε_∅ (eps_uncond), the "
+    "unconditional prediction, and the classifier moves it.":
+        "你有了引导项，却没有它的起点：结果从无条件预测 ε_∅（eps_uncond）出发，再由分类器去移动它。",
+    "your w is off by one: at w = 1 the result must be the conditional prediction ε(x_t, y), and yours gives the "
+    "unconditional one there. (w − 1 is the guidance paper's convention, not the apps'.)":
+        "你的 w 差了一：w = 1 时结果必须是条件预测 ε(x_t, y)，而你的结果在那里给出的是无条件预测。（w − 1 "
+        "是引导论文的约定，不是应用界面的约定。）",
+    "Return one ε̃ per point, the shape of eps_uncond.":
+        "每个点返回一个 ε̃，形状与 eps_uncond 相同。",
+    "at t = {t}, w = {w:g} your ε̃ is not the exact guided field of the labelled ring (largest difference {gap:.3g}). "
+    "Check w = 0 first (it must give eps_uncond), then the factor that turns a score into an ε.":
+        "在 t = {t}、w = {w:g} 时，你的 ε̃ 不是带标签圆环的精确引导场（最大差值 {gap:.3g}）。先检查 w = 0（必须得到 "
+        "eps_uncond），再检查把得分变成 ε 的那个因子。",
+    "At noise level t the guided field is the score of p_t(x_t)·p_t(y | x_t)^w. Where is p(y = 0 | x) close to 1, and "
+    "where is it small?":
+        "在噪声水平 t 上，引导场是 p_t(x_t)·p_t(y | x_t)^w 的得分。p(y = 0 | x) 在哪里接近 1，又在哪里很小？",
+    "Raising p(y | x) to the power 4 barely changes points deep inside class 0 and strongly down-weights points near "
+    "the other classes. Where are the other classes — around the ring, across its centre, or both? Which way does a "
+    "push away from them go?":
+        "把 p(y | x) 取 4 次方，几乎不改变深处类别 0 "
+        "内部的点，却会大大压低靠近其他类别的点的权重。其他类别在哪里——在圆环上、在圆心另一侧，还是两处都有？远离它们"
+        "的推力朝哪个方向？",
+    "Follow that push: a sample of class 0 that moves away from every other class moves away from the centre too. "
+    "What does that do to its distance from class 0's own two centres — and can samples that moved still be "
+    "distributed like the class's data?":
+        "顺着这股推力想：一个远离所有其他类别的类别 0 样本，也在远离中心。这对它到类别 0 "
+        "自己两个中心的距离有什么影响？移动过的样本还能和该类的数据同分布吗？",
+    "at w = 4 the samples are not p(x0 | y): they sit further out than the class's own data. At each noise level "
+    "guidance follows the score of p_t(x_t)·p_t(y | x_t)^w, which is p_t(x_t | y) only at w = 1.":
+        "w = 4 时样本并不服从 p(x0 | y)：它们比该类别自己的数据更靠外。在每个噪声水平上，引导跟随的是 p_t(x_t)·p_t(y "
+        "| x_t)^w 的得分，它只有在 w = 1 时才是 p_t(x_t | y)。",
+    "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```\nGuided "
+    "sampling follows, at each noise level, the score of p_t(x_t)·p_t(y | x_t)^w: the push away from the other "
+    "classes carries samples beyond the ring (larger radius), away from class 0's own centres (larger spread), so "
+    "they do not follow p(x0 | y) — even though nearly all of them are clearly class 0.":
+        "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': "
+        "False}\n```\n引导采样在每个噪声水平上跟随 p_t(x_t)·p_t(y | x_t)^w "
+        "的得分：远离其他类别的推力把样本带到圆环之外（半径变大），也远离类别 0 "
+        "自己的各中心（离散度变大），所以它们并不服从 p(x0 | y)——尽管几乎所有样本都明显属于类别 0。",
+    "Each ε is a scaled score: ε(x_t, c) = −√(1−ᾱ_t) ∇ log p_t(x_t | c), and ε_∅ = −√(1−ᾱ_t) ∇ log p_t(x_t). Write "
+    "the combination as −√(1−ᾱ_t) times one sum of scores.":
+        "每个 ε 都是缩放后的得分：ε(x_t, c) = −√(1−ᾱ_t) ∇ log p_t(x_t | c)，而 ε_∅ = −√(1−ᾱ_t) ∇ log "
+        "p_t(x_t)。把这个组合写成 −√(1−ᾱ_t) 乘以一个得分之和。",
+    "Bayes' rule: ∇ log p_t(x_t | c) = ∇ log p_t(x_t) + ∇ log p_t(c | x_t). In the difference ε_y − ε_{y⁻} the ∇ log "
+    "p_t(x_t) terms cancel; what is left involves only the two class posteriors.":
+        "贝叶斯公式：∇ log p_t(x_t | c) = ∇ log p_t(x_t) + ∇ log p_t(c | x_t)。在差 ε_y − ε_{y⁻} 中，∇ log p_t(x_t) "
+        "项相互抵消；剩下的只涉及两个类别的后验分布。",
+    "A sum of gradients of logs is the gradient of the log of a product: the density is p_t(x_t) times the ratio of "
+    "the two posteriors raised to the power w. In logs, with the arrays you are given (one column of log_post per "
+    "class).":
+        "对数梯度之和就是乘积的对数的梯度：这个密度是 p_t(x_t) 乘以两个后验分布之比的 w "
+        "次方。用给你的数组把它写成对数形式（log_post 每个类别一列）。",
+    "that is the density of ε_{y⁻} + w (ε_y − ε_{y⁻}), the chapter's negative prompt, which starts from the negative "
+    "prompt's ε. This combination starts from ε_∅: its first term is the score of p_t(x_t) itself, and the negative "
+    "prompt appears only inside the difference.":
+        "这是 ε_{y⁻} + w (ε_y − ε_{y⁻}) 的密度，即本章的负向提示词，它从负向提示词的 ε 出发。而这个组合从 ε_∅ "
+        "出发：它的第一项就是 p_t(x_t) 本身的得分，负向提示词只出现在差里面。",
+    "you have the guidance part but not the density it tilts: the ε_∅ in front is the score of p_t(x_t), so log "
+    "p_t(x_t) is a term of its own.":
+        "你有了引导部分，却没有它所倾斜的那个密度：前面的 ε_∅ 是 p_t(x_t) 的得分，所以 log p_t(x_t) 自成一项。",
+    "the negative prompt enters with a minus sign: ε_y − ε_{y⁻} is a difference of scores, so in the density p_t(y⁻ | "
+    "x_t) divides.":
+        "负向提示词带着负号进入：ε_y − ε_{y⁻} 是得分之差，所以在密度中 p_t(y⁻ | x_t) 是除数。",
+    "the power is w, not w − 1: the difference ε_y − ε_{y⁻} is multiplied by w, and ε_∅ adds no class term of its own.":
+        "幂次是 w，不是 w − 1：差 ε_y − ε_{y⁻} 乘的是 w，而 ε_∅ 自己不带任何类别项。",
+    "the negative prompt is missing: ε_{y⁻} enters the difference, and by Bayes its score is ∇ log p_t(x_t) + ∇ log "
+    "p_t(y⁻ | x_t).":
+        "少了负向提示词：ε_{y⁻} 出现在差中，按贝叶斯公式它的得分是 ∇ log p_t(x_t) + ∇ log p_t(y⁻ | x_t)。",
+    "the positive prompt is missing: ε_y enters the difference, and by Bayes its score is ∇ log p_t(x_t) + ∇ log "
+    "p_t(y | x_t).":
+        "少了正向提示词：ε_y 出现在差中，按贝叶斯公式它的得分是 ∇ log p_t(x_t) + ∇ log p_t(y | x_t)。",
+    "you returned the density itself; return its log (the check compares logs, up to a constant).":
+        "你返回的是密度本身；请返回它的对数（检查比较的是对数，允许相差一个常数）。",
+    "log density":
+        "对数密度",
+    "Return one log density per point, the shape of log_p.":
+        "每个点返回一个对数密度，形状与 log_p 相同。",
+    "at t = {t} with y = {y}, y⁻ = {neg}, w = {w:g} your log density does not have the score of ε_∅ + w (ε_y − "
+    "ε_{{y⁻}}), even up to a constant. Turn each ε into a score, use Bayes' rule for the two conditional ones, then "
+    "add up the logs.":
+        "在 t = {t}、y = {y}、y⁻ = {neg}、w = {w:g} 时，你的对数密度即使允许相差一个常数，其得分也不是 ε_∅ + w (ε_y − "
+        "ε_{{y⁻}})。把每个 ε 换成得分，对两个条件得分使用贝叶斯公式，再把对数加起来。",
+    "guided samples (DDIM), w = {w:g}":
+        "引导样本（DDIM），w = {w:g}",
+    "t = 0: where the samples end":
+        "t = 0：样本最终落在哪里",
+    "p_t(x)·p_t(y|x)^w: what the guided field follows":
+        "p_t(x)·p_t(y|x)^w：引导场跟随的密度",
+    "t = {t}: TV distance {tv:.2f}":
+        "t = {t}：全变差距离 {tv:.2f}",
+    "p(x0)·p(y|x0)^w, noised to t":
+        "p(x0)·p(y|x0)^w，加噪到 t",
+    "p_t(x | y)":
+        "p_t(x | y)",
+    "x_t":
+        "x_t",
+    "x0":
+        "x0",
+    "density":
+        "密度",
+    "```python\ndef reference_negative_prompt_log_density(log_p, log_post, y, negative, w):\n    \"\"\"log of "
+    "p_t(x_t)·(p_t(y | x_t) / p_t(y⁻ | x_t))^w, up to a constant: the density whose score\n    ε_∅ + w (ε_y − ε_{y⁻}) "
+    "is (ε = −√(1−ᾱ_t) ∇ log; Bayes turns ε_y − ε_{y⁻} into the two posteriors).\"\"\"\n    return log_p + w * "
+    "(log_post[:, y] - log_post[:, negative])\n```\n\nThe score is ∇ log p_t(x_t) + w (∇ log p_t(y | x_t) − ∇ log "
+    "p_t(y⁻ | x_t)): the data density, tilted towards y and away from y⁻ with the same power w. Starting from ε_{y⁻} "
+    "instead (the chapter's negative prompt) gives p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w, a different density.":
+        "```python\ndef reference_negative_prompt_log_density(log_p, log_post, y, negative, w):\n    \"\"\"log of "
+        "p_t(x_t)·(p_t(y | x_t) / p_t(y⁻ | x_t))^w, up to a constant: the density whose score\n    ε_∅ + w (ε_y − "
+        "ε_{y⁻}) is (ε = −√(1−ᾱ_t) ∇ log; Bayes turns ε_y − ε_{y⁻} into the two posteriors).\"\"\"\n    return log_p "
+        "+ w * (log_post[:, y] - log_post[:, negative])\n```\n\n得分是 ∇ log p_t(x_t) + w (∇ log p_t(y | x_t) − ∇ log "
+        "p_t(y⁻ | x_t))：数据密度以同一个幂次 w 向 y 倾斜、并远离 y⁻。若改为从 ε_{y⁻} "
+        "出发（本章的负向提示词），得到的是 p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w，另一个密度。",
 
     # ---- views: forward_1d, schedule_comparison, guidance_explorer (figure text, HTML keys) ----
     "<span style='color:{c0}'>━ runs</span> &nbsp; <span style='color:{c1}'>▒ closed form: mean ± 2 std (╌ mean); "
@@ -1871,3 +1964,138 @@ MESSAGES: dict[str, str] = {
     "checkerboard":
         "棋盘格",
 }
+
+
+# ---- chapters 00–03, issue 19: exercise 2.3 (the tilt of x_t), hints that stop short of the code, and the
+# code index called k (= t − 1) in chapters 2 and 3 -------------------------------------------------------
+MESSAGES.update({
+    "In code: make the mask ᾱ < 0.5 over the whole schedule, take the index of its first True (that is the code index"
+    " k) and add 1 to get the slider's t.":
+        "用代码来做：在整个调度上构造掩码 ᾱ < 0.5，取它第一个 True 的下标（这就是代码下标 k），再加 1 得到滑块上的 t"
+        "。",
+    "Read ᾱ at index k, take the square roots of ᾱ and of 1 − ᾱ, and return the first times x0 plus the second times "
+    "eps (tensor operations, so any shape works).":
+        "在下标 k 处读出 ᾱ，分别取 ᾱ 和 1 − ᾱ 的平方根，返回前者乘 x0 加上后者乘 eps（用张量运算，这样任何形状都适用"
+        "）。",
+    "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]. Apply it to the per-step factors 1 − β"
+    ", not to β itself.":
+        "torch.cumprod(x, dim=0) 返回累积乘积 [x_0, x_0·x_1, ...]。把它用在每一步的因子 1 − β 上，而不是 β 本身。",
+    "Build the steps 1..100 as a float64 tensor, turn them into β_s = 0.02·s/1000, multiply all the factors 1 − β_s t"
+    "ogether, and convert the one-element result to a float.":
+        "把步数 1..100 建成一个 float64 张量，换算成 β_s = 0.02·s/1000，把所有因子 1 − β_s 乘起来，再把这个只有一个元"
+        "素的结果转成浮点数。",
+    "Compute α and ᾱ from betas; read β_t, α_t and ᾱ_t at index k and ᾱ_{t−1} at index k − 1, except at k = 0, where "
+    "it is 1 (a float64 one, not abar[−1]); then return the weight of hint 2 times x0 plus the other weight times x_t"
+    ".":
+        "由 betas 算出 α 和 ᾱ；在下标 k 处读出 β_t、α_t 和 ᾱ_t，在下标 k − 1 处读出 ᾱ_{t−1}，但 k = 0 时它等于 1（一"
+        "个 float64 的 1，而不是 abar[−1]）；然后返回提示 2 中的权重乘 x0，加上另一个权重乘 x_t。",
+    "Two lines: the mean is √ᾱ times mu; the covariance is ᾱ times Sigma plus (1−ᾱ) times a 2×2 identity matrix in Si"
+    "gma's dtype. Return the two as a tuple (mean, cov).":
+        "两行就够：均值是 √ᾱ 乘 mu；协方差是 ᾱ 乘 Sigma，再加上 (1−ᾱ) 乘一个与 Sigma 数据类型相同的 2×2 单位矩阵。把"
+        "两者作为元组 (mean, cov) 返回。",
+    "Multiply the whole tensor of √ᾱ by ‖μ‖, compare it with tol to get a mask, and return the index of the mask's fi"
+    "rst True as an int, or schedule.T when the mask has none.":
+        "用整个 √ᾱ 张量乘以 ‖μ‖，与 tol 比较得到掩码，返回掩码中第一个 True 的下标（int）；若掩码中没有 True，就返回 "
+        "schedule.T。",
+    "off by one — that is the papers' t = k + 1. Return the code index k itself, not k + 1.":
+        "差了一步——那是论文中的 t = k + 1。请返回代码下标 k 本身，而不是 k + 1。",
+    "{where}: expected k = {want} (there √ᾱ_t ‖μ‖ = {distance:.4f}), got k = {got}.":
+        "{where}：应为 k = {want}（该处 √ᾱ_t ‖μ‖ = {distance:.4f}），你得到的是 k = {got}。",
+    "Exercise 2.3 — how fast does a tilt fade?":
+        "练习 2.3 —— 倾斜消失得有多快？",
+    "Start from the covariance of x_t (exercise 2.1), not from the correlation of x0: the noise changes the two varia"
+    "nces, but not the covariance between the coordinates.":
+        "从 x_t 的协方差出发（练习 2.1），而不是从 x0 的相关系数出发：噪声改变了两个方差，却不改变两个坐标之间的协方"
+        "差。",
+    "Cov[x_t] = ᾱΣ + (1−ᾱ)I. A correlation is the off-diagonal entry divided by the product of the two standard devia"
+    "tions, √(C₁₁·C₂₂), all of them of x_t, not of x0.":
+        "Cov[x_t] = ᾱΣ + (1−ᾱ)I。相关系数是非对角元除以两个标准差的乘积 √(C₁₁·C₂₂)，这些量都属于 x_t，而不是 x0。",
+    "Build x_t's 2×2 covariance with an identity matrix in Sigma's dtype, divide its entry [0, 1] by the square root "
+    "of the product of its two diagonal entries, and return a float. For the prediction: the noise adds the same (1−ᾱ"
+    ") to a wide and a narrow cloud; which of the two does it swamp sooner?":
+        "用一个与 Sigma 数据类型相同的单位矩阵构造 x_t 的 2×2 协方差，把它的 [0, 1] 元除以两个对角元乘积的平方根，返"
+        "回一个浮点数。至于预测：噪声给宽的和窄的点云加上的是同样的 (1−ᾱ)；它会先淹没哪一团？",
+    "your correlation does not change with ᾱ: that is the correlation of x0. The noise adds (1−ᾱ) to each coordinate'"
+    "s variance but nothing to the covariance between them, so the tilt fades as t grows.":
+        "你的相关系数不随 ᾱ 变化：那是 x0 的相关系数。噪声给每个坐标的方差加上 (1−ᾱ)，却不给两者之间的协方差增加任何"
+        "东西，所以随着 t 增大，倾斜会逐渐消失。",
+    "ρ·ᾱ (or x_t's covariance over x0's standard deviations, the same thing) is right only when both variances of x0 "
+    "are 1. Here they are not: the noise adds the same (1−ᾱ) to each variance, whatever its size. Divide by the stand"
+    "ard deviations of x_t.":
+        "ρ·ᾱ（或者用 x_t 的协方差除以 x0 的标准差，两者是一回事）只在 x0 的两个方差都为 1 时才对。这里并非如此：无论"
+        "方差多大，噪声都给它加上同样的 (1−ᾱ)。请除以 x_t 的标准差。",
+    "Σ was scaled by √ᾱ, but scaling a variable by √ᾱ scales its covariance by (√ᾱ)² = ᾱ.":
+        "你把 Σ 乘了 √ᾱ，但把一个变量乘以 √ᾱ，它的协方差要乘以 (√ᾱ)² = ᾱ。",
+    "(1−ᾱ) was added to EVERY entry, the covariance too. The noise's two coordinates are independent: it adds (1−ᾱ) t"
+    "imes the identity matrix, nothing off the diagonal.":
+        "(1−ᾱ) 被加到了**每一个**元素上，连协方差也加了。噪声的两个坐标相互独立：它加的是 (1−ᾱ) 乘单位矩阵，非对角线"
+        "上什么也不加。",
+    "the noise adds its variance (1−ᾱ) to each diagonal entry, not its standard deviation √(1−ᾱ).":
+        "噪声给每个对角元加上的是它的方差 (1−ᾱ)，而不是它的标准差 √(1−ᾱ)。",
+    "the signal's part of the covariance is ᾱΣ, not Σ: x0 is scaled down before the noise is added.":
+        "协方差中信号的部分是 ᾱΣ，而不是 Σ：在加入噪声之前，x0 已经被缩小了。",
+    "that is the covariance of the two coordinates. A correlation divides it by both standard deviations, √(C₁₁·C₂₂),"
+    " so that it lies between −1 and 1.":
+        "那是两个坐标的协方差。相关系数要把它除以两个标准差的乘积 √(C₁₁·C₂₂)，这样它才落在 −1 和 1 之间。",
+    "for Σ = {sigma}, ᾱ = {abar}":
+        "当 Σ = {sigma}、ᾱ = {abar} 时",
+    "{where} the correlation of x_t's coordinates should be {want:.4f}, got {got:.4f}.":
+        "{where}，x_t 两个坐标的相关系数应为 {want:.4f}，你得到的是 {got:.4f}。",
+    "{where} you returned {got:.4f}, but a correlation always lies between −1 and 1: divide the covariance by the pro"
+    "duct of the two standard deviations.":
+        "{where}，你返回了 {got:.4f}，但相关系数总是落在 −1 和 1 之间：请把协方差除以两个标准差的乘积。",
+    "Section 1's recipe: a curve f(τ) = cos²(((τ + s)/(1 + s))·π/2) on τ = t/T, normalised so that ᾱ = 1 at τ = 0. Co"
+    "de index k = 0 is already after the first step, at τ = 1/T.":
+        "第 1 节的做法：在 τ = t/T 上取曲线 f(τ) = cos²(((τ + s)/(1 + s))·π/2)，并归一化使 τ = 0 时 ᾱ = 1。代码下标 k"
+        " = 0 已经是第一步之后，位于 τ = 1/T。",
+    "Make τ = torch.arange(T + 1, dtype=torch.float64) / T (T + 1 points), f as above and ᾱ(τ) = f/f[0]. Turn it into"
+    " T values β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1}) for t = 1..T, clip them at max_beta (the last one would be 1), and multipl"
+    "y the factors 1 − β_t back up.":
+        "令 τ = torch.arange(T + 1, dtype=torch.float64) / T（T + 1 个点），f 如上，ᾱ(τ) = f/f[0]。再把它变成 t = 1.."
+        "T 的 T 个值 β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1})，在 max_beta 处截断（最后一个本来会是 1），然后把各因子 1 − β_t 重新"
+        "连乘起来。",
+    "Divide f by its first value; the ratio of each value to the one before gives 1 − β for the T steps; clamp the β'"
+    "s at max_beta, then return the running product of 1 − β (float64 throughout).":
+        "用 f 除以它的第一个值；每个值与前一个值之比给出 T 步各自的 1 − β；把 β 在 max_beta 处截断，然后返回 1 − β 的"
+        "累积乘积（全程使用 float64）。",
+    "your first value is exactly 1: that is ᾱ before any step. Code index k = 0 is the papers' t = 1, so its value is"
+    " ᾱ_1 = f(1/T)/f(0) — start τ at 1/T (take f[1:], not f[:-1]).":
+        "你的第一个值恰好是 1：那是任何一步之前的 ᾱ。代码下标 k = 0 就是论文的 t = 1，所以它的值是 ᾱ_1 = f(1/T)/f(0)—"
+        "—τ 要从 1/T 开始（取 f[1:]，而不是 f[:-1]）。",
+    "for T = {T}, s = {s} the first wrong value is at index k = {bad}: expected ᾱ = {want:.6g}, got {got:.6g}. Compar"
+    "e with the formula in the text.":
+        "当 T = {T}、s = {s} 时，第一个错误的值位于下标 k = {bad}：应为 ᾱ = {want:.6g}，你得到的是 {got:.6g}。请对照"
+        "正文中的公式。",
+    "for T = {T} you returned T + 1 = {n} values. The first one, f(0)/f(0) = 1, is 'before any noise'; code index k ="
+    " 0 is already after the first step. Return ᾱ at k = 0..T−1 only (shape (T,)).":
+        "当 T = {T} 时，你返回了 T + 1 = {n} 个值。第一个值 f(0)/f(0) = 1 是“加任何噪声之前”；代码下标 k = 0 已经是第"
+        "一步之后。只返回 k = 0..T−1 处的 ᾱ（形状为 (T,)）。",
+    "Write f as a small function of τ with math.cos, evaluate ᾱ = f(1/2)/f(0), and return the natural log of ᾱ/(1 − ᾱ"
+    ") as a float.":
+        "用 math.cos 把 f 写成 τ 的一个小函数，算出 ᾱ = f(1/2)/f(0)，再把 ᾱ/(1 − ᾱ) 的自然对数作为浮点数返回。",
+    "List the indices where the mask holds; if there are any, return the first as an int, otherwise return the length"
+    " of alphas_cumprod.":
+        "列出掩码成立处的下标；如果有，就把第一个作为 int 返回，否则返回 alphas_cumprod 的长度。",
+    "one step too early: there ᾱ is still ≥ 0.5. We want the FIRST index k with ᾱ < 0.5, one step later.":
+        "早了一步：那里 ᾱ 仍然 ≥ 0.5。我们要的是**第一个**使 ᾱ < 0.5 的下标 k，还要再往后一步。",
+    "one step too late — that is the papers' t = k + 1. Return the code index k itself (no + 1).":
+        "晚了一步——那是论文中的 t = k + 1。请返回代码下标 k 本身（不要 + 1）。",
+    "{where}: you returned {value}. Return the code index k where ᾱ first drops below 0.5 (an integer), not the value"
+    " of ᾱ there.":
+        "{where}：你返回了 {value}。请返回 ᾱ 第一次降到 0.5 以下处的代码下标 k（一个整数），而不是那里的 ᾱ 值。",
+    "{label}: you returned k = {got}":
+        "{label}：你返回了 k = {got}",
+    "{label}: expected k = {expected}, got {got}. Look for the first index where alphas_cumprod < 0.5.":
+        "{label}：应为 k = {expected}，你得到的是 {got}。请找出第一个使 alphas_cumprod < 0.5 的下标。",
+    "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε, so the factor in front of x0 at the last step, t = T (code index k = T − 1), is what"
+    " you want: a standard deviation, not a variance.":
+        "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε，所以你要的是最后一步 t = T（代码下标 k = T − 1）处 x0 前面的系数：它是一个标准差"
+        "，而不是方差。",
+    "Build the schedule with dl.make_schedule('linear', T=200) (it warns — that is the point); the schedule holds √ᾱ "
+    "for every step.":
+        "用 dl.make_schedule('linear', T=200) 构造噪声调度（它会发出警告——这正是要点）；调度里存有每一步的 √ᾱ。",
+    "Read √ᾱ at the last code index, k = T − 1 = 199 (index −1 in Python), and turn it into a float.":
+        "读出最后一个代码下标 k = T − 1 = 199（Python 中的下标 −1）处的 √ᾱ，并把它转成浮点数。",
+    "that is one step before the end. With T = 200 the last step t = 200 has code index k = 199 (index −1), not 198.":
+        "那是倒数第二步。T = 200 时，最后一步 t = 200 的代码下标是 k = 199（下标 −1），而不是 198。",
+})

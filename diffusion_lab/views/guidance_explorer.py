@@ -14,6 +14,7 @@ prepares what to draw:
 :class:`GuidedField2DView` draws samples and the guided field (arrows of −ε̃, the direction of the
 guided score) with the precision and spread of the samples in its title; :class:`GuidanceGridView`
 draws a grid of digits (rows = classes, columns = seeds) for the chosen w. Static figures:
+:func:`plot_tilted_1d` (what the guided field follows at each noise level, on a 1D example),
 :func:`plot_precision_spread`, :func:`plot_guidance_curves`, :func:`plot_attention_maps`.
 
 Time convention: titles and labels show the maths' t = 1..T; the code index is k = t − 1.
@@ -35,7 +36,7 @@ from . import View
 
 __all__ = [
     "W_CHOICES", "FIELD_T_CHOICES", "LEGEND_HTML", "CLASS_COLOURS", "guided_samples_by_w", "field_grid", "mosaic",
-    "GuidedField2DView", "GuidanceGridView", "plot_precision_spread", "plot_guidance_curves",
+    "GuidedField2DView", "GuidanceGridView", "plot_tilted_1d", "plot_precision_spread", "plot_guidance_curves",
     "plot_attention_maps", "demo_view", "DEMO_SWEEP",
 ]
 
@@ -236,6 +237,37 @@ class GuidanceGridView(View):
 # ---------------------------------------------------------------------------------------------
 # Static figures
 # ---------------------------------------------------------------------------------------------
+def plot_tilted_1d(levels: dict, samples, w: float):
+    """One panel per noise level, from ``levels`` = {maths t: :func:`diffusion_lab.guidance.tilted_densities_1d`
+    output} (t = 0 for the data, computed with ``t=None``): the density the guided field is the score of at t,
+    the sharpened data density noised to t, and p_t(x | y); the t = 0 panel adds a histogram of the guided
+    ``samples`` (n, 1). Returns the figure."""
+    ts = sorted(levels, reverse=True)
+    fig, axes = plt.subplots(1, len(ts), figsize=(3.6 * len(ts), 3.3), sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, t in zip(axes, ts):
+        d = levels[t]
+        xs = to_numpy(d["xs"])
+        if t == 0:
+            ax.hist(to_numpy(samples).ravel(), bins=np.linspace(xs[0], xs[-1], 97), density=True, color="0.8",
+                    label=tr_fig("guided samples (DDIM), w = {w:g}", w=w))
+            ax.set_title(tr_fig("t = 0: where the samples end"), fontsize=10)
+        else:
+            ax.plot(xs, to_numpy(d["guided_at_t"]), color=PALETTE[3], lw=2,
+                    label=tr_fig("p_t(x)·p_t(y|x)^w: what the guided field follows"))
+            ax.set_title(tr_fig("t = {t}: TV distance {tv:.2f}", t=t, tv=d["tv"]), fontsize=10)
+        ax.plot(xs, to_numpy(d["noised_tilted"]), color=PALETTE[0], ls="--", lw=1.5,
+                label=tr_fig("p(x0)·p(y|x0)^w, noised to t"))
+        ax.plot(xs, to_numpy(d["conditional_at_t"]), color="0.35", ls=":", lw=1.5, label=tr_fig("p_t(x | y)"))
+        ax.set_xlabel(tr_fig("x_t") if t else tr_fig("x0"))
+        ax.set_xlim(-4, 4)
+    axes[0].set_ylabel(tr_fig("density"))
+    for ax in axes:
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 def plot_precision_spread(numbers: dict, title: str = "exact guidance on the labelled ring"):
     """Precision (fraction in the intended class) and spread (× the class's data) against w, from
     {w: class_precision_spread(...)}; returns the figure."""
