@@ -53,12 +53,23 @@ def test_first_t_near_origin_known_values():
     assert ch2.first_t_near_origin(lin, torch.tensor([0.0, 0.05]), 0.1) == 0   # already there at t = 0
 
 
-def test_noise_batch_reference_matches_q_sample(generator):
-    schedule = dl.make_schedule("linear", 1000)
-    x0 = torch.randn((9, 2), generator=generator, dtype=torch.float64)
-    eps = torch.randn((9, 2), generator=generator, dtype=torch.float64)
-    t = torch.randint(0, 1000, (9,), generator=generator)
-    assert torch.allclose(ch2.noise_batch(schedule, x0, t, eps), dl.q_sample(schedule, x0, t, noise=eps), atol=1e-12)
+def test_xt_correlation_reference_matches_a_noised_cloud(generator):
+    """The predicted correlation against a cloud noised with q_sample (n = 200 000): the sample correlation's
+    standard error is (1 − ρ²)/√n ≤ 0.0023, so 5 of them is 0.012."""
+    Sigma = torch.tensor(ch2.TILTED, dtype=torch.float64)
+    n, abar = 200_000, 0.5
+    x0 = torch.randn((n, 2), generator=generator, dtype=torch.float64) @ torch.linalg.cholesky(Sigma).T
+    xt = dl.q_sample(dl.NoiseSchedule(torch.tensor([1 - abar])), x0, 0, generator=generator)
+    empirical = float(torch.corrcoef(xt.T)[0, 1])
+    predicted = ch2.xt_correlation(Sigma, abar)
+    assert abs(empirical - predicted) < 5 * (1 - predicted**2) / math.sqrt(n)
+    # by hand: Cov = [[2.5, 0.9], [0.9, 1.0]] at ᾱ = 1/2, so ρ = 0.9/√2.5
+    assert predicted == pytest.approx(0.9 / math.sqrt(2.5), abs=1e-12)
+    # the chapter's question: the narrow cloud (Σ/16, the same correlation 0.9) loses its tilt much sooner
+    narrow = ch2.xt_correlation(torch.tensor(ch2.TILTED_NARROW, dtype=torch.float64), abar)
+    assert narrow == pytest.approx(0.05625 / math.sqrt(0.625 * 0.53125), abs=1e-12) and narrow < predicted / 5
+    # the ends: ᾱ = 1 keeps x0's correlation, ᾱ = 0 leaves round noise
+    assert ch2.xt_correlation(Sigma, 1.0) == pytest.approx(0.9) and ch2.xt_correlation(Sigma, 0.0) == 0.0
 
 
 @pytest.mark.parametrize("q", [ch2.q1, ch2.q2, ch2.q3])
@@ -160,71 +171,54 @@ def test_q2_wrong_answers_get_the_right_hint(name):
 
 
 # ---------------------------------------------------------------------------------------------
-# q3
+# q3: the correlation of x_t
 # ---------------------------------------------------------------------------------------------
-def no_unsqueeze(s, x0, t, eps):
-    a = s.alphas_cumprod[t]
-    return a.sqrt() * x0 + (1 - a).sqrt() * eps
+def _corr(C):
+    return float(C[0, 1] / torch.sqrt(C[0, 0] * C[1, 1]))
 
 
-def abar_not_sqrt(s, x0, t, eps):
-    a = s.alphas_cumprod[t][:, None]
-    return a * x0 + (1 - a).sqrt() * eps
+Q3_WRONG = {
+    "no_noise": (lambda S, a: _corr(S), "does not change with ᾱ"),
+    "unit_variance_shortcut": (lambda S, a: _corr(S) * a, "right only when both variances of x0 are 1"),
+    "x0_stds": (lambda S, a: float(a * S[0, 1] / torch.sqrt(S[0, 0] * S[1, 1])), "right only when both variances"),
+    "sqrt_sigma": (lambda S, a: _corr(math.sqrt(a) * S + (1 - a) * eye_like(S)), "(√ᾱ)² = ᾱ"),
+    "noise_everywhere": (lambda S, a: _corr(a * S + (1 - a)), "EVERY entry"),
+    "noise_std": (lambda S, a: _corr(a * S + math.sqrt(1 - a) * eye_like(S)), "not its standard deviation"),
+    "sigma_not_scaled": (lambda S, a: _corr(S + (1 - a) * eye_like(S)), "ᾱΣ, not Σ"),
+    "covariance": (lambda S, a: float((a * S + (1 - a) * eye_like(S))[0, 1]), "that is the covariance"),
+    "divided_by_variances": (lambda S, a: float((a * S + (1 - a) * eye_like(S))[0, 1])
+                             / float((a * S[0, 0] + 1 - a) * (a * S[1, 1] + 1 - a)), "should be"),
+    "above_one": (lambda S, a: 1.5, "between −1 and 1"),
+    "returns_matrix": (lambda S, a: a * S + (1 - a) * eye_like(S), "single number"),
+    "crashes": (lambda S, a: undefined_name, "NameError"),  # noqa: F821
+}
 
 
-def noise_not_sqrt(s, x0, t, eps):
-    a = s.alphas_cumprod[t][:, None]
-    return a.sqrt() * x0 + (1 - a) * eps
-
-
-def t_minus_one(s, x0, t, eps):
-    a = s.alphas_cumprod[(t - 1).clamp(min=0)][:, None]
-    return a.sqrt() * x0 + (1 - a).sqrt() * eps
-
-
-def same_noise(s, x0, t, eps):
-    a = s.alphas_cumprod[t][:, None]
-    return a.sqrt() * x0 + (1 - a).sqrt() * eps[:1]
-
-
-def wrong_shape(s, x0, t, eps):
-    return ch2.noise_batch(s, x0, t, eps).reshape(-1)
-
-
-def with_gather(s, x0, t, eps):
-    return s.gather("sqrt_alphas_cumprod", t, x0) * x0 + s.gather("sqrt_one_minus_alphas_cumprod", t, x0) * eps
-
-
-def in_float32(s, x0, t, eps):
-    return ch2.noise_batch(s, x0.float(), t, eps.float())
-
-
-@pytest.mark.parametrize("fn, expected", [
-    (no_unsqueeze, "[:, None]"),
-    (lambda s, x0, t, eps: ch2.noise_batch(s, x0, t, eps) + 0.01, "does not match"),
-    (lambda s, x0, t, eps: s.alphas_cumprod[t].repeat(3) * x0, "give ᾱ one value per ROW"),   # a shape error
-    (abar_not_sqrt, "√ᾱ_t"),
-    (noise_not_sqrt, "√(1−ᾱ_t)"),
-    (t_minus_one, "t − 1"),
-    (same_noise, "same noise"),
-    (wrong_shape, "shape (2, 2)"),
-])
-def test_q3_wrong_answers_get_the_right_hint(fn, expected):
+@pytest.mark.parametrize("name", list(Q3_WRONG))
+def test_q3_wrong_answers_get_the_right_hint(name):
+    fn, expected = Q3_WRONG[name]
     status, message = status_and_message(ch2.q3, fn)
     assert status == INCORRECT
     assert expected in message, message
 
 
-def test_q3_row_column_mixup_is_caught_even_when_it_broadcasts():
-    """With n = 2 points the (n,) coefficient broadcasts silently along the coordinates."""
-    case = ch2._q3_cases()[0]
-    assert case[1].shape == (2, 2)
-    no_unsqueeze(*case)                                   # does not raise ...
-    _, message = status_and_message(ch2.q3, lambda s, x0, t, eps: (
-        no_unsqueeze(s, x0, t, eps) if x0.shape[0] == 2 else ch2.noise_batch(s, x0, t, eps)))
-    assert "COLUMNS" in message, message                 # ... but is caught with its own hint
+def test_q3_every_mistake_is_named_on_the_first_case_it_fails():
+    """No typical mistake is mistaken for another on the cases the checker tries."""
+    for mistake in ch2.CORRELATION_MISTAKES:
+        status, message = status_and_message(ch2.q3, mistake.wrong)
+        assert status == INCORRECT and mistake.hint[:40] in message, (mistake.hint, message)
 
 
-@pytest.mark.parametrize("fn", [with_gather, in_float32])
+def _numpy_correlation(S, a):
+    C = a * S.numpy() + (1 - a) * np.eye(2)
+    return C[0, 1] / np.sqrt(C[0, 0] * C[1, 1])           # a numpy float
+
+
+def _tensor_correlation(S, a):
+    C = a * S + (1 - a) * torch.eye(2, dtype=S.dtype)
+    return C[0, 1] / (C[0, 0] * C[1, 1]).sqrt()            # a 0-dim tensor
+
+
+@pytest.mark.parametrize("fn", [_numpy_correlation, _tensor_correlation])
 def test_q3_accepts_equivalent_answers(fn):
     assert ch2.q3.result(fn).status == CORRECT

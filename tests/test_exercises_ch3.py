@@ -189,13 +189,13 @@ def test_q3_blank_is_not_attempted():
 
 @pytest.mark.parametrize("wrong, expected_words", [
     (lambda a: int(torch.nonzero(a < 0.5)[0]) - 1 if (a < 0.5).any() else len(a), "still ≥ 0.5"),
-    (lambda a: int(torch.nonzero(a < 0.5)[0]) + 1 if (a < 0.5).any() else len(a), "papers' numbering"),
+    (lambda a: int(torch.nonzero(a < 0.5)[0]) + 1 if (a < 0.5).any() else len(a), "papers' t = k + 1"),
     (lambda a: float(a[torch.nonzero(a < 0.5)[0]]) if (a < 0.5).any() else len(a), "not the value of ᾱ"),
     (lambda a: int(np.argmax(np.asarray(a) < 0.5)), "argmax of an all-False mask is 0"),
     (lambda a: int(torch.nonzero(a < 0.5)[0]), "never drops below 0.5"),             # IndexError when none
     (lambda a: int(torch.nonzero(a < 0.5)[0]) if (a < 0.5).any() else None, "returned None"),
     (lambda a: int(torch.nonzero(a < 0.5)[0]) if (a < 0.5).any() else -1, "T = 50"),
-    (lambda a: int(torch.nonzero(a <= 0.25)[0]), "expected t ="),
+    (lambda a: int(torch.nonzero(a <= 0.25)[0]), "expected k ="),
     (lambda a: "259", "return an int"),
     (lambda a: float(ch3.reference_first_below_half(a)), "wrap it in int(...)"),
 ])
@@ -235,3 +235,15 @@ def test_hints_and_solutions_print(capsys):
     out = capsys.readouterr().out
     assert out.count("Hint") == 4 and out.count("Solution") == 4
     assert "def reference_cosine_alphas_cumprod" in out and "def reference_cosine_log_snr_half" in out
+
+
+def test_chapter_3_calls_the_code_index_k_never_code_t():
+    """Issue 19: the course's name for the code index is k (= t − 1); 'code t' / 'code step t' mixed the two."""
+    from diffusion_lab.exercises import ch3
+
+    every_text = [ch3.__doc__]
+    for q in (ch3.q1, ch3.q2, ch3.q3, ch3.q4):
+        every_text += [q.name, *q.hints, *(m.hint for m in q.mistakes)]
+    source = open(ch3.__file__, encoding="utf-8").read()
+    for text in every_text + [source]:
+        assert "code t " not in text and "code step t" not in text and "code steps" not in text, text[:80]

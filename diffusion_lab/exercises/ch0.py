@@ -61,7 +61,8 @@ q1 = Exercise(
         "Answer the t shown on the slider.",
         "The slider's t is the papers' step; the code keeps ᾱ_t in schedule.alphas_cumprod[t − 1]. You can also "
         "find it in code: the first index k with alphas_cumprod[k] < 0.5, then t = k + 1.",
-        "k = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0]); t_cross = k + 1.",
+        "In code: make the mask ᾱ < 0.5 over the whole schedule, take the index of its first True (that is the "
+        "code index k) and add 1 to get the slider's t.",
     ],
     solution="```python\nk = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0])   # code index of the crossing\n"
              "t_cross = k + 1                                              # the papers' step t\n```",

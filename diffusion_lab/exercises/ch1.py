@@ -97,7 +97,8 @@ q1 = Exercise(
         "Which pair of factors keeps the total variance at 1 for unit-variance data?",
         "ᾱ_t and 1 − ᾱ_t are the VARIANCES of the two parts; the factors in front of x0 and ε are their "
         "standard deviations, √ᾱ_t and √(1 − ᾱ_t). The index k you are given is already t − 1: no +1 or −1.",
-        "abar = alphas_cumprod[k], then return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.",
+        "Read ᾱ at index k, take the square roots of ᾱ and of 1 − ᾱ, and return the first times x0 plus the "
+        "second times eps (tensor operations, so any shape works).",
     ],
     solution=source_of(noisy_reference),
     reference=noisy_reference,
@@ -162,8 +163,8 @@ q2 = Exercise(
         "steps 1..t: how do shares of shares combine?",
         "β changes from step to step, so ᾱ_t is a product of DIFFERENT factors (1 − β_1)(1 − β_2)⋯(1 − β_t), "
         "not a power of one number, and the factor of step t itself is included.",
-        "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]: return "
-        "torch.cumprod(1 - betas, dim=0).",
+        "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]. Apply it to the per-step "
+        "factors 1 − β, not to β itself.",
     ],
     solution=source_of(alphas_cumprod_reference),
     reference=alphas_cumprod_reference,
@@ -222,7 +223,8 @@ q3 = Exercise(
         "of one number.",
         "The steps s = 1..100 are torch.arange(1, 101, dtype=torch.float64) (code indices 0..99). Make "
         "the 100 β's from them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).",
-        "s = torch.arange(1, 101, dtype=torch.float64); abar_100 = float(torch.prod(1 - 0.02 * s / 1000)).",
+        "Build the steps 1..100 as a float64 tensor, turn them into β_s = 0.02·s/1000, multiply all the factors "
+        "1 − β_s together, and convert the one-element result to a float.",
     ],
     solution="```python\ns = torch.arange(1, 101, dtype=torch.float64)   # steps 1..100 = code indices 0..99\n"
              "abar_100 = float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```",
@@ -321,8 +323,9 @@ q4 = Exercise(
         "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). With k = t − 1 "
         "the code index: β_t is betas[k], ᾱ_t is abar[k], and ᾱ_{t−1} is abar[k − 1] for k > 0 and ᾱ_0 = 1 at "
         "k = 0 (careful: abar[−1] is the LAST entry in Python).",
-        "abar_prev = abar[k - 1] if k > 0 else torch.ones((), dtype=abar.dtype); return "
-        "betas[k] * abar_prev.sqrt() / (1 - abar[k]) * x0 + (1 - abar_prev) * alphas[k].sqrt() / (1 - abar[k]) * x_t.",
+        "Compute α and ᾱ from betas; read β_t, α_t and ᾱ_t at index k and ᾱ_{t−1} at index k − 1, except at k = 0, "
+        "where it is 1 (a float64 one, not abar[−1]); then return the weight of hint 2 times x0 plus the other "
+        "weight times x_t.",
     ],
     solution=source_of(posterior_mean_reference),
     reference=posterior_mean_reference,

@@ -2,8 +2,9 @@ r"""Exercises for chapter 2 (2D scatter diffusion).
 
 * ``q1`` — the closed-form mean and covariance of x_t when x0 ~ N(μ, Σ):
   E[x_t] = √ᾱ_t μ, Cov[x_t] = ᾱ_t Σ + (1−ᾱ_t) I.
-* ``q2`` — the first code step t at which the cloud's mean √ᾱ_t μ is within ``tol`` of the origin.
-* ``q3`` — noise a batch of 2D points, each at its own step t, with ᾱ_t broadcast over the coordinates.
+* ``q2`` — the first code index k (the papers' t = k + 1) at which the cloud's mean √ᾱ_t μ is within ``tol`` of
+  the origin.
+* ``q3`` — predict how fast a tilted cloud loses its tilt: the correlation of x_t's two coordinates.
 
 Usage in the notebook::
 
@@ -18,11 +19,10 @@ import torch
 
 from ..i18n import tr
 from ..schedules import NoiseSchedule, make_schedule
-from ..seeding import make_generator
-from .base import (Exercise, Incorrect, Mistake, NotAttempted, as_float64, as_index, call_student, check_close,
-                   diagnose, require_callable, source_of)
+from .base import (Exercise, Incorrect, Mistake, NotAttempted, as_float64, as_index, as_number, call_student,
+                   check_close, close, diagnose, require_callable, source_of)
 
-__all__ = ["q1", "q2", "q3", "xt_moments", "first_t_near_origin", "noise_batch"]
+__all__ = ["q1", "q2", "q3", "xt_moments", "first_t_near_origin", "xt_correlation", "TILTED", "TILTED_NARROW"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,8 +109,8 @@ q1 = Exercise(
         "work out the covariance of each of the two parts.",
         "E[x_t] = √ᾱ·E[x0]. Covariances of independent parts add, and Cov[a·x] = a²·Cov[x]. ε has covariance "
         "I, the identity matrix (torch.eye(2)), not a matrix of ones.",
-        "mean = math.sqrt(abar) * mu; cov = abar * Sigma + (1 - abar) * torch.eye(2, dtype=Sigma.dtype); "
-        "return mean, cov.",
+        "Two lines: the mean is √ᾱ times mu; the covariance is ᾱ times Sigma plus (1−ᾱ) times a 2×2 identity "
+        "matrix in Sigma's dtype. Return the two as a tuple (mean, cov).",
     ],
     solution=source_of(xt_moments),
     reference=xt_moments,
@@ -122,7 +122,8 @@ q1 = Exercise(
 # q2: when does the mean reach the origin?
 # ---------------------------------------------------------------------------------------------
 def first_t_near_origin(schedule: NoiseSchedule, mu: torch.Tensor, tol: float = 0.1) -> int:
-    """First code step t with ‖√ᾱ_t μ‖ < tol (the mean of x_t within tol of 0); schedule.T if never."""
+    """First code index k (the papers' t = k + 1) with ‖√ᾱ_t μ‖ < tol (the mean of x_t within tol of 0);
+    schedule.T if never."""
     dist = schedule.sqrt_alphas_cumprod * torch.linalg.vector_norm(mu.double())
     below = torch.nonzero(dist < tol)
     return int(below[0]) if below.numel() else schedule.T
@@ -149,7 +150,7 @@ FIRST_T_MISTAKES = (
             "'within tol of the origin' means the Euclidean distance ‖√ᾱ_t μ‖ < tol, not each coordinate "
             "separately (use torch.linalg.vector_norm)."),
     Mistake(lambda s, mu, tol: first_t_near_origin(s, mu, tol) + 1,
-            "off by one — code steps start at t = 0 (the papers' 1), so return the index itself, not index + 1."),
+            "off by one — that is the papers' t = k + 1. Return the code index k itself, not k + 1."),
     Mistake(lambda s, mu, tol: first_t_near_origin(s, mu, tol) - 1,
             "off by one — that is the last step still farther than tol; return the first step that is within it."),
 )
@@ -171,7 +172,7 @@ def _check_q2(fn) -> None:
                                "is still {distance:.3f} away. Return schedule.T = {T} when no t qualifies.",
                                where=where, tol=tol, distance=float(schedule.sqrt_alphas_cumprod[-1]) * norm, T=T))
         diagnose(out, FIRST_T_MISTAKES, schedule, mu, tol, prefix=where)
-        raise Incorrect(tr("{where}: expected t = {want} (there √ᾱ_t ‖μ‖ = {distance:.4f}), got t = {got}.",
+        raise Incorrect(tr("{where}: expected k = {want} (there √ᾱ_t ‖μ‖ = {distance:.4f}), got k = {got}.",
                            where=where, want=want, distance=float(schedule.sqrt_alphas_cumprod[want]) * norm,
                            got=out))
 
@@ -184,8 +185,8 @@ q2 = Exercise(
         "falling as t grows. You want the first t where it is below tol.",
         "schedule.sqrt_alphas_cumprod holds all T values of √ᾱ_t and torch.linalg.vector_norm(mu) is ‖μ‖. "
         "torch.nonzero(cond) lists the indices where cond holds; when it is empty, return schedule.T.",
-        "below = torch.nonzero(schedule.sqrt_alphas_cumprod * torch.linalg.vector_norm(mu.double()) < tol); "
-        "return int(below[0]) if below.numel() else schedule.T.",
+        "Multiply the whole tensor of √ᾱ by ‖μ‖, compare it with tol to get a mask, and return the index of the "
+        "mask's first True as an int, or schedule.T when the mask has none.",
     ],
     solution=source_of(first_t_near_origin),
     reference=first_t_near_origin,
@@ -194,78 +195,86 @@ q2 = Exercise(
 
 
 # ---------------------------------------------------------------------------------------------
-# q3: noise a batch of points, each at its own t
+# q3: how fast does a tilt fade? (predict the correlation of x_t's coordinates)
 # ---------------------------------------------------------------------------------------------
-def noise_batch(schedule: NoiseSchedule, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε for x0, ε of shape (n, 2) and t a LongTensor (n,) of code steps."""
-    abar = schedule.alphas_cumprod[t].to(x0.dtype)[:, None]        # (n,) -> (n, 1): one value per row
-    return abar.sqrt() * x0 + (1 - abar).sqrt() * eps
+def xt_correlation(Sigma: torch.Tensor, abar: float) -> float:
+    """Correlation of the two coordinates of x_t = √ᾱ x0 + √(1−ᾱ) ε when Cov[x0] = Sigma."""
+    cov = abar * Sigma + (1 - abar) * torch.eye(2, dtype=Sigma.dtype)   # Cov[x_t] (exercise 2.1)
+    return float(cov[0, 1] / torch.sqrt(cov[0, 0] * cov[1, 1]))
 
 
-def _q3_cases():
-    """n = 2 first: there the row/column mix-up does not even raise, and gets its own hint."""
-    schedule = make_schedule("linear", 1000)
-    cases = []
-    for n, seed in ((2, 2), (7, 1)):
-        gen = make_generator(seed)
-        x0 = torch.randn((n, 2), generator=gen, dtype=torch.float64) + 2.0
-        eps = torch.randn((n, 2), generator=gen, dtype=torch.float64)
-        t = torch.tensor([3, 900]) if n == 2 else torch.randint(1, 1000, (n,), generator=gen)
-        cases.append((schedule, x0, t, eps))
-    return cases
+#: The chapter's tilted cloud (correlation 0.9, standard deviations 2 and 1) and the same shape four times
+#: narrower: at ᾱ = 1/2 the wide one keeps correlation 0.57, the narrow one 0.10.
+TILTED = ((4.0, 1.8), (1.8, 1.0))
+TILTED_NARROW = tuple(tuple(v / 16 for v in row) for row in TILTED)
+_Q3_CASES = [  # (Σ, ᾱ): non-unit variances first, so the unit-variance shortcut ρ·ᾱ is caught; then a
+    (TILTED, 0.6),  # negative correlation, a unit-variance Σ (where the shortcut is right) and the two ends
+    (TILTED_NARROW, 0.5),
+    (((1.5, -0.4), (-0.4, 0.2)), 0.3),
+    (((1.0, 0.6), (0.6, 1.0)), 0.3),
+    (TILTED, 1.0),
+    (TILTED, 0.0),
+]
 
 
-def _abar_column(s, t):
-    return s.alphas_cumprod[t][:, None]
+def _corr(C: torch.Tensor) -> float:
+    return float(C[0, 1] / torch.sqrt(C[0, 0] * C[1, 1]))
 
 
-NOISE_BATCH_MISTAKES = (
-    Mistake(lambda s, x0, t, eps: s.alphas_cumprod[t].sqrt() * x0 + (1 - s.alphas_cumprod[t]).sqrt() * eps,
-            "your ᾱ of shape (n,) was broadcast along the COLUMNS (coordinates): with 2 points, point 0's x₂ used "
-            "point 1's ᾱ. Reshape to (n, 1) with [:, None] so each row (point) gets its own ᾱ_t."),
-    Mistake(lambda s, x0, t, eps: _abar_column(s, t) * x0 + (1 - _abar_column(s, t)).sqrt() * eps,
-            "x0 is multiplied by ᾱ_t; the signal coefficient is √ᾱ_t (a widely copied template has this bug). "
-            "Variance ᾱ_t means standard deviation √ᾱ_t."),
-    Mistake(lambda s, x0, t, eps: _abar_column(s, t).sqrt() * x0 + (1 - _abar_column(s, t)) * eps,
-            "ε is multiplied by (1−ᾱ_t); its coefficient is √(1−ᾱ_t), the noise's standard deviation."),
-    Mistake(lambda s, x0, t, eps: noise_batch(s, x0, (t - 1).clamp(min=0), eps),
-            "you used ᾱ at t − 1. In code, step t (0..T−1) uses schedule.alphas_cumprod[t] directly: the papers' "
-            "1..T is already shifted."),
-    Mistake(lambda s, x0, t, eps: noise_batch(s, x0, t, eps[:1].expand_as(eps)),
-            "every point got the same noise: use the whole eps tensor, one ε row per point."),
+CORRELATION_MISTAKES = (
+    Mistake(lambda S, a: _corr(S),
+            "your correlation does not change with ᾱ: that is the correlation of x0. The noise adds (1−ᾱ) to each "
+            "coordinate's variance but nothing to the covariance between them, so the tilt fades as t grows."),
+    Mistake(lambda S, a: float(_corr(S)) * a,
+            "ρ·ᾱ (or x_t's covariance over x0's standard deviations, the same thing) is right only when both "
+            "variances of x0 are 1. Here they are not: the noise adds the same (1−ᾱ) to each variance, whatever its "
+            "size. Divide by the standard deviations of x_t."),
+    Mistake(lambda S, a: _corr(math.sqrt(a) * S + (1 - a) * _eye(S)),
+            "Σ was scaled by √ᾱ, but scaling a variable by √ᾱ scales its covariance by (√ᾱ)² = ᾱ."),
+    Mistake(lambda S, a: _corr(a * S + (1 - a)),
+            "(1−ᾱ) was added to EVERY entry, the covariance too. The noise's two coordinates are independent: it "
+            "adds (1−ᾱ) times the identity matrix, nothing off the diagonal."),
+    Mistake(lambda S, a: _corr(a * S + math.sqrt(1 - a) * _eye(S)),
+            "the noise adds its variance (1−ᾱ) to each diagonal entry, not its standard deviation √(1−ᾱ)."),
+    Mistake(lambda S, a: _corr(S + (1 - a) * _eye(S)),
+            "the signal's part of the covariance is ᾱΣ, not Σ: x0 is scaled down before the noise is added."),
+    Mistake(lambda S, a: float((a * S + (1 - a) * _eye(S))[0, 1]),
+            "that is the covariance of the two coordinates. A correlation divides it by both standard deviations, "
+            "√(C₁₁·C₂₂), so that it lies between −1 and 1."),
 )
 
 
 def _check_q3(fn) -> None:
-    require_callable(fn, "q3.check(noise_batch)")
-    for schedule, x0, t, eps in _q3_cases():
-        n = x0.shape[0]
-        try:
-            out = call_student(fn, schedule, x0.clone(), t.clone(), eps.clone())
-        except Incorrect as err:
-            if "must match the size" in str(err) or "broadcast" in str(err):
-                raise Incorrect(tr("shapes do not broadcast ({error}). schedule.alphas_cumprod[t] has shape ({n},) "
-                                   "but x0 is ({n}, 2): give ᾱ one value per ROW with [:, None] (shape ({n}, 1)).",
-                                   error=err, n=n)) from None
-            raise
-        got = as_float64(out, "x_t", (n, 2))
-        want = noise_batch(schedule, x0, t, eps)
-        check_close(got, want, NOISE_BATCH_MISTAKES, schedule, x0, t, eps,
-                    otherwise=tr("x_t does not match √ᾱ_t x0 + √(1−ᾱ_t) ε for t = {t}: expected {want}, got {got}.",
-                                 t=t.tolist(), want=_rounded(want), got=_rounded(got)))
+    require_callable(fn, "q3.check(xt_correlation)")
+    for sig_l, abar in _Q3_CASES:
+        Sigma = torch.tensor(sig_l, dtype=torch.float64)
+        got = as_number(call_student(fn, Sigma.clone(), abar), "xt_correlation")
+        want = xt_correlation(Sigma, abar)
+        where = tr("for Σ = {sigma}, ᾱ = {abar}", sigma=[list(r) for r in sig_l], abar=abar)
+        if close(got, want):
+            continue
+        diagnose(got, CORRELATION_MISTAKES, Sigma, abar, prefix=where)
+        if abs(got) > 1 + 1e-9:
+            raise Incorrect(tr("{where} you returned {got:.4f}, but a correlation always lies between −1 and 1: "
+                               "divide the covariance by the product of the two standard deviations.", where=where,
+                               got=got))
+        raise Incorrect(tr("{where} the correlation of x_t's coordinates should be {want:.4f}, got {got:.4f}.",
+                           where=where, want=want, got=got))
 
 
 q3 = Exercise(
-    "Exercise 2.3 — noising a batch, one t per point",
+    "Exercise 2.3 — how fast does a tilt fade?",
     _check_q3,
     hints=[
-        "Each point i has its own ᾱ = schedule.alphas_cumprod[t[i]]: one value per ROW of x0. The formula is "
-        "the usual x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε; the work is in the shapes.",
-        "schedule.alphas_cumprod[t] has shape (n,) and x0 has shape (n, 2). Broadcasting lines shapes up from "
-        "the right, so (n,) would meet the 2 coordinates; make it a column of shape (n, 1) with [:, None].",
-        "abar = schedule.alphas_cumprod[t][:, None]; return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.",
+        "Start from the covariance of x_t (exercise 2.1), not from the correlation of x0: the noise changes the two "
+        "variances, but not the covariance between the coordinates.",
+        "Cov[x_t] = ᾱΣ + (1−ᾱ)I. A correlation is the off-diagonal entry divided by the product of the two standard "
+        "deviations, √(C₁₁·C₂₂), all of them of x_t, not of x0.",
+        "Build x_t's 2×2 covariance with an identity matrix in Sigma's dtype, divide its entry [0, 1] by the square "
+        "root of the product of its two diagonal entries, and return a float. For the prediction: the noise adds the "
+        "same (1−ᾱ) to a wide and a narrow cloud; which of the two does it swamp sooner?",
     ],
-    solution=source_of(noise_batch),
-    reference=noise_batch,
-    mistakes=NOISE_BATCH_MISTAKES,
+    solution=source_of(xt_correlation),
+    reference=xt_correlation,
+    mistakes=CORRELATION_MISTAKES,
 )

@@ -1,11 +1,11 @@
 r"""Chapter 3 exercises — noise schedules.
 
-q1  cosine_alphas_cumprod(T, s, max_beta): the cosine schedule's ᾱ_t for code t = 0..T−1
+q1  cosine_alphas_cumprod(T, s, max_beta): the cosine schedule's ᾱ_t at code indices k = 0..T−1
 q2  cosine_log_snr_half(s): the cosine schedule's log-SNR at t = T/2, derived, checked against the package
-q3  first_below_half(alphas_cumprod): the first code t with ᾱ_t < 0.5 (T when it never drops below)
+q3  first_below_half(alphas_cumprod): the first code index k with ᾱ < 0.5 (T when it never drops below)
 q4  how much of x0's scale x_T still carries for a linear schedule with T = 200
 
-Code steps run t = 0..T−1 (the papers' 1..T): ``alphas_cumprod[t]`` is the papers' ᾱ_{t+1}.
+Code indices run k = 0..T−1 (the papers' t = k + 1): ``alphas_cumprod[k]`` is the papers' ᾱ_{k+1}.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ __all__ = ["q1", "q2", "q3", "q4", "reference_cosine_alphas_cumprod", "reference
 # q1 — the cosine schedule
 # ---------------------------------------------------------------------------------------------
 def reference_cosine_alphas_cumprod(T: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
-    """ᾱ_t of the cosine schedule (Nichol & Dhariwal 2021) for code t = 0..T−1, float64, shape (T,)."""
+    """ᾱ_t of the cosine schedule (Nichol & Dhariwal 2021) at code indices k = 0..T−1, float64, shape (T,)."""
     tau = torch.arange(T + 1, dtype=torch.float64) / T           # τ = 0, 1/T, ..., 1
     f = torch.cos((tau + s) / (1 + s) * math.pi / 2) ** 2         # f(τ); ᾱ(τ) = f(τ)/f(0)
     abar = f / f[0]
@@ -49,8 +49,9 @@ def _cosine_in_float32(T, s=0.008, max_beta=0.999):
 COSINE_MISTAKES = (
     Mistake(lambda T, s=0.008, max_beta=0.999: torch.cat([torch.ones(1, dtype=torch.float64),
                                                           reference_cosine_alphas_cumprod(T, s, max_beta)[:-1]]),
-            "your first value is exactly 1: that is ᾱ before any step. In code, t = 0 is the papers' t = 1, so "
-            "ᾱ_0 = f(1/T)/f(0) — start τ at 1/T (take f[1:], not f[:-1]).", rtol=SCHEDULE_RTOL, atol=1e-12),
+            "your first value is exactly 1: that is ᾱ before any step. Code index k = 0 is the papers' t = 1, so "
+            "its value is ᾱ_1 = f(1/T)/f(0) — start τ at 1/T (take f[1:], not f[:-1]).",
+            rtol=SCHEDULE_RTOL, atol=1e-12),
     Mistake(lambda T, s=0.008, max_beta=0.999: reference_cosine_alphas_cumprod(T, 0.0, max_beta),
             "your curve is the cosine schedule WITHOUT the offset s. Use cos²(((t/T + s)/(1 + s))·π/2): the small "
             "s keeps β near t = 0 from being vanishingly small (≈ 2.5e-6 without it), so the first steps still "
@@ -80,8 +81,8 @@ def _check_cosine(fn) -> None:
         out = as_float64(call_student(fn, T, s=s), f"cosine_alphas_cumprod({T}, s={s})", finite=False)
         if out.shape == (T + 1,):
             raise Incorrect(tr("for T = {T} you returned T + 1 = {n} values. The first one, f(0)/f(0) = 1, is "
-                               "'before any noise'; code t = 0 is already after the first step. Return ᾱ for "
-                               "t = 0..T−1 only (shape (T,)).", T=T, n=T + 1))
+                               "'before any noise'; code index k = 0 is already after the first step. Return ᾱ "
+                               "at k = 0..T−1 only (shape (T,)).", T=T, n=T + 1))
         if out.shape != (T,):
             raise Incorrect(tr("for T = {T} expected a 1D tensor of shape ({T},), got shape {shape}.", T=T,
                                shape=tuple(out.shape)))
@@ -91,7 +92,7 @@ def _check_cosine(fn) -> None:
 
         def first_wrong(out=out, ref=ref, T=T, s=s):
             bad = int(torch.nonzero(~torch.isclose(out, ref, rtol=SCHEDULE_RTOL, atol=0))[0])
-            return tr("for T = {T}, s = {s} the first wrong value is at t = {bad}: expected ᾱ = {want:.6g}, "
+            return tr("for T = {T}, s = {s} the first wrong value is at index k = {bad}: expected ᾱ = {want:.6g}, "
                       "got {got:.6g}. Compare with the formula in the text.", T=T, s=s, bad=bad,
                       want=float(ref[bad]), got=float(out[bad]))
         check_close(out, ref, COSINE_MISTAKES, T, s, rtol=SCHEDULE_RTOL, atol=0, otherwise=first_wrong)
@@ -102,12 +103,12 @@ q1 = Exercise(
     _check_cosine,
     hints=[
         "Section 1's recipe: a curve f(τ) = cos²(((τ + s)/(1 + s))·π/2) on τ = t/T, normalised so that ᾱ = 1 at "
-        "τ = 0. Code step t = 0 is already after the first step, at τ = 1/T.",
+        "τ = 0. Code index k = 0 is already after the first step, at τ = 1/T.",
         "Make τ = torch.arange(T + 1, dtype=torch.float64) / T (T + 1 points), f as above and ᾱ(τ) = f/f[0]. "
-        "Turn it into T values β_t = 1 − ᾱ(τ_{t+1})/ᾱ(τ_t), clip them at max_beta (the last one would be 1), "
-        "and multiply the factors 1 − β_t back up.",
-        "abar = f / f[0]; betas = (1 - abar[1:] / abar[:-1]).clamp(max=max_beta); return "
-        "torch.cumprod(1 - betas, dim=0).",
+        "Turn it into T values β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1}) for t = 1..T, clip them at max_beta (the last one "
+        "would be 1), and multiply the factors 1 − β_t back up.",
+        "Divide f by its first value; the ratio of each value to the one before gives 1 − β for the T steps; clamp "
+        "the β's at max_beta, then return the running product of 1 − β (float64 throughout).",
     ],
     solution=source_of(reference_cosine_alphas_cumprod),
     reference=reference_cosine_alphas_cumprod,
@@ -179,8 +180,8 @@ q2 = Exercise(
         "At t = T/2 the cosine recipe has τ = t/T = 1/2, whatever T is. Start with s = 0: what is cos²(π/4)?",
         "ᾱ_{T/2} = f(1/2)/f(0) with f(τ) = cos²((τ + s)/(1 + s)·π/2); then log-SNR = log(ᾱ/(1 − ᾱ)), natural log. "
         "For s = 0 you should get exactly 0; for s = 0.008 about −0.025.",
-        "f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2; abar = f(0.5) / f(0); "
-        "return math.log(abar / (1 - abar)).",
+        "Write f as a small function of τ with math.cos, evaluate ᾱ = f(1/2)/f(0), and return the natural log of "
+        "ᾱ/(1 − ᾱ) as a float.",
     ],
     solution=source_of(reference_cosine_log_snr_half),
     reference=reference_cosine_log_snr_half,
@@ -192,17 +193,17 @@ q2 = Exercise(
 # q3 — where ᾱ crosses 0.5
 # ---------------------------------------------------------------------------------------------
 def reference_first_below_half(alphas_cumprod: torch.Tensor) -> int:
-    """First code step t with ᾱ_t < 0.5; len(alphas_cumprod) (= T) if ᾱ never drops below 0.5."""
+    """First code index k with ᾱ < 0.5 there (the papers' t = k + 1); len(alphas_cumprod) (= T) if ᾱ never
+    drops below 0.5."""
     below = torch.nonzero(torch.as_tensor(alphas_cumprod) < 0.5)
     return int(below[0]) if below.numel() else len(alphas_cumprod)
 
 
 FIRST_BELOW_HALF_MISTAKES = (
     Mistake(lambda abar: reference_first_below_half(abar) - 1,
-            "one step too early: there ᾱ is still ≥ 0.5. We want the FIRST t with ᾱ_t < 0.5, one step later."),
+            "one step too early: there ᾱ is still ≥ 0.5. We want the FIRST index k with ᾱ < 0.5, one step later."),
     Mistake(lambda abar: reference_first_below_half(abar) + 1,
-            "one step too late — that is the papers' numbering. In code t starts at 0, so return the index "
-            "itself (no + 1)."),
+            "one step too late — that is the papers' t = k + 1. Return the code index k itself (no + 1)."),
 )
 
 
@@ -212,8 +213,8 @@ def _as_step(out, where: str) -> int:
         out = float(out)
     if isinstance(out, numbers.Real) and not isinstance(out, (bool, numbers.Integral)) \
             and not float(out).is_integer():
-        raise Incorrect(tr("{where}: you returned {value}. Return the step t where ᾱ first drops below 0.5 "
-                           "(an integer index), not the value of ᾱ there.", where=tr(where), value=repr(out)))
+        raise Incorrect(tr("{where}: you returned {value}. Return the code index k where ᾱ first drops below 0.5 "
+                           "(an integer), not the value of ᾱ there.", where=tr(where), value=repr(out)))
     return as_index(out, where)
 
 
@@ -227,9 +228,9 @@ def _check_first_below_half(fn) -> None:
         got = _as_step(call_student(fn, abar.clone()), label)
         if got == expected:
             continue
-        diagnose(got, FIRST_BELOW_HALF_MISTAKES, abar, prefix=tr("{label}: you returned t = {got}", label=label,
+        diagnose(got, FIRST_BELOW_HALF_MISTAKES, abar, prefix=tr("{label}: you returned k = {got}", label=label,
                                                                  got=got))
-        raise Incorrect(tr("{label}: expected t = {expected}, got {got}. Look for the first index where "
+        raise Incorrect(tr("{label}: expected k = {expected}, got {got}. Look for the first index where "
                            "alphas_cumprod < 0.5.", label=label, expected=expected, got=got))
     never = make_schedule("linear", 50, warn=False).alphas_cumprod          # ᾱ_49 ≈ 0.603 > 0.5
     try:
@@ -258,8 +259,8 @@ q3 = Exercise(
         "its first True — and an answer for when there is none.",
         "torch.nonzero(mask) lists the indices where the mask is True, in order. When that list is empty, "
         "return T = len(alphas_cumprod), like schedule.t_half(). (Beware: argmax of an all-False mask is 0.)",
-        "below = torch.nonzero(alphas_cumprod < 0.5); return int(below[0]) if below.numel() else "
-        "len(alphas_cumprod).",
+        "List the indices where the mask holds; if there are any, return the first as an int, otherwise return "
+        "the length of alphas_cumprod.",
     ],
     solution=source_of(reference_first_below_half),
     reference=reference_first_below_half,
@@ -291,7 +292,8 @@ T200_MISTAKES = (
             "that is the noise part, √(1−ᾱ) or 1−ᾱ. The question asks for the coefficient of x0: √ᾱ at the "
             "last step.", rtol=0, atol=T200_ACCURACY),
     Mistake(math.sqrt(float(_t200_abar[-2])),
-            "that is one step before the end. With T = 200 the last code step is t = 199 (index −1), not 198.",
+            "that is one step before the end. With T = 200 the last step t = 200 has code index k = 199 (index −1), "
+            "not 198.",
             rtol=0, atol=T200_ACCURACY / 2),
     Mistake(math.sqrt(make_schedule("linear", 1000, warn=False).signal_left()),
             "that is the T = 1000 value. Build the schedule with T = 200: dl.make_schedule('linear', T=200).",
@@ -310,11 +312,11 @@ q4 = Exercise(
     "Exercise 3.4 — how much of x0 survives to x_T with T = 200?",
     _check_t200,
     hints=[
-        "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε, so the factor in front of x0 at the last code step t = T−1 is what you "
-        "want: a standard deviation, not a variance.",
-        "Build the schedule with dl.make_schedule('linear', T=200) (it warns — that is the point) and read "
-        "√ᾱ at the last code step, t = T−1 = 199 (index −1).",
-        "scale_left_mine = float(dl.make_schedule('linear', T=200).sqrt_alphas_cumprod[-1]).",
+        "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε, so the factor in front of x0 at the last step, t = T (code index k = T − 1), "
+        "is what you want: a standard deviation, not a variance.",
+        "Build the schedule with dl.make_schedule('linear', T=200) (it warns — that is the point); the schedule "
+        "holds √ᾱ for every step.",
+        "Read √ᾱ at the last code index, k = T − 1 = 199 (index −1 in Python), and turn it into a float.",
     ],
     solution="```python\nshort = dl.make_schedule('linear', T=200)      # ScheduleWarning: x_T still holds signal\n"
              "scale_left = float(short.sqrt_alphas_cumprod[-1])   # ≈ 0.364: x_T still has 36 % of x0's scale\n```",
