@@ -11,8 +11,12 @@ terms (∇ log p_t = −ε/√(1−ᾱ_t)) the guided score is
 
     ∇ log p_t(x_t) + w · ∇ log p_t(y | x_t) = ∇ log [ p_t(x_t) · p_t(y | x_t)^w ],
 
-the score of a **sharpened** density p_t(x_t) p_t(y | x_t)^w, not of p_t(x_t | y) (except at w = 1):
-large w trades diversity within the class for how clearly the sample belongs to it. A **negative
+at each noise level the score of a **sharpened** density p_t(x_t) p_t(y | x_t)^w, not of p_t(x_t | y)
+(except at w = 1): large w trades diversity within the class for how clearly the sample belongs to it.
+ε(x_t, y) − ε(x_t, ∅) = −√(1−ᾱ_t) ∇ log p_t(y | x_t) is the classifier's gradient, scaled. These
+densities are not the noised versions of one distribution (for w ≠ 0, 1 the sharpened data density
+p(x0) p(y | x0)^w noised to t is another density: :func:`tilted_densities_1d`), so guided samples follow
+neither p(x0 | y) nor p(x0) p(y | x0)^w: they overshoot, away from the other classes. A **negative
 prompt** y⁻ takes the place of ∅: ε̃ = ε(x_t, y⁻) + w (ε(x_t, y) − ε(x_t, y⁻)), the score of
 p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w, which for w > 1 pushes samples away from y⁻.
 

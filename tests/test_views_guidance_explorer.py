@@ -81,3 +81,35 @@ def test_grid_view_swaps_the_picture_for_w():
     assert [t.get_text() for t in view.image.axes.get_yticklabels()] == ["3", "7"]
     with pytest.raises(ValueError):
         view.update(w=1.0)
+
+
+def test_tilted_1d_figure_draws_the_core_densities_with_a_key():
+    """One panel per level (highest t first, t = 0 last); each line is the density the core computed, and each
+    panel is labelled (axes, a legend)."""
+    import matplotlib.pyplot as plt
+
+    from diffusion_lab.distributions import LabelledMixture
+
+    mix = LabelledMixture([0.5, 0.5], [[1.0], [-1.0]], [0, 1], stds=[0.7, 0.7])
+    grid = torch.linspace(-6, 6, 241)
+    levels = {t: G.tilted_densities_1d(mix, SHORT, t - 1, 0, 3.0, grid) for t in (60, 30)}
+    levels[0] = G.tilted_densities_1d(mix, SHORT, None, 0, 3.0, grid)
+    samples = torch.randn(200, 1, generator=torch.Generator().manual_seed(0)) + 1.5
+    fig = guidance_view.plot_tilted_1d(levels, samples, 3.0)
+    try:
+        axes = fig.axes
+        assert len(axes) == 3
+        for ax, t in zip(axes, (60, 30, 0)):
+            assert f"t = {t}" in ax.get_title()
+            assert ax.get_xlabel() and ax.get_legend() is not None
+            drawn = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+            key = "p(x0)·p(y|x0)^w, noised to t"
+            np.testing.assert_allclose(drawn[key], levels[t]["noised_tilted"].numpy())
+            if t:
+                np.testing.assert_allclose(drawn["p_t(x)·p_t(y|x)^w: what the guided field follows"],
+                                           levels[t]["guided_at_t"].numpy())
+                assert f"{levels[t]['tv']:.2f}" in ax.get_title()
+        assert len(axes[2].patches) > 0                  # the histogram of the samples at t = 0
+        assert axes[0].get_ylabel()
+    finally:
+        plt.close(fig)
