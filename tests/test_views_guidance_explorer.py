@@ -103,7 +103,7 @@ def test_tilted_1d_figure_draws_the_core_densities_with_a_key():
             assert f"t = {t}" in ax.get_title()
             assert ax.get_xlabel() and ax.get_legend() is not None
             drawn = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
-            key = "p(x0)·p(y|x0)^w, noised to t"
+            key = "p(x0)·p(y|x0)^w, noised to t" if t else "p(x0)·p(y|x0)^w: the sharpened data"
             np.testing.assert_allclose(drawn[key], levels[t]["noised_tilted"].numpy())
             if t:
                 np.testing.assert_allclose(drawn["p_t(x)·p_t(y|x)^w: what the guided field follows"],

@@ -1256,6 +1256,10 @@ MESSAGES: dict[str, str] = {
         "p(x0)·p(y|x0)^w，加噪到 t",
     "p_t(x | y)":
         "p_t(x | y)",
+    "p(x0)·p(y|x0)^w: the sharpened data":
+        "p(x0)·p(y|x0)^w：被锐化的数据密度",
+    "p(x0 | y)":
+        "p(x0 | y)",
     "x_t":
         "x_t",
     "x0":

@@ -257,8 +257,9 @@ def plot_tilted_1d(levels: dict, samples, w: float):
                     label=tr_fig("p_t(x)·p_t(y|x)^w: what the guided field follows"))
             ax.set_title(tr_fig("t = {t}: TV distance {tv:.2f}", t=t, tv=d["tv"]), fontsize=10)
         ax.plot(xs, to_numpy(d["noised_tilted"]), color=PALETTE[0], ls="--", lw=1.5,
-                label=tr_fig("p(x0)·p(y|x0)^w, noised to t"))
-        ax.plot(xs, to_numpy(d["conditional_at_t"]), color="0.35", ls=":", lw=1.5, label=tr_fig("p_t(x | y)"))
+                label=tr_fig("p(x0)·p(y|x0)^w, noised to t") if t else tr_fig("p(x0)·p(y|x0)^w: the sharpened data"))
+        ax.plot(xs, to_numpy(d["conditional_at_t"]), color="0.35", ls=":", lw=1.5,
+                label=tr_fig("p_t(x | y)") if t else tr_fig("p(x0 | y)"))
         ax.set_xlabel(tr_fig("x_t") if t else tr_fig("x0"))
         ax.set_xlim(-4, 4)
     axes[0].set_ylabel(tr_fig("density"))
