@@ -91,7 +91,7 @@ def test_checks_do_not_touch_the_global_rng():
     assert torch.equal(torch.get_rng_state(), before)
 
 
-# ---- q1: noisy_sample ------------------------------------------------------------------------------------
+# ---- q1: noisy_batch -------------------------------------------------------------------------------------
 def _coef(sch, name, t, x):
     v = getattr(sch, name)[t].to(x.dtype)
     return v.reshape(-1, *[1] * (x.dim() - 1)) if isinstance(t, torch.Tensor) else v

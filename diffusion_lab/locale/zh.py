@@ -580,10 +580,6 @@ MESSAGES: dict[str, str] = {
     "at t = 0 and t = T−1 is the same). Compare model(x_t, t) with model(x_t, 0) for EVERY t in 0..T−1.":
         "只探测两次无法判定：你漏掉了一个只在 40 ≤ t < 45（T = 100）时对 t 有反应的模型（它在 t = 0 和 t = T−1 "
         "的输出相同）。对 0..T−1 中的每一个 t，都把 model(x_t, t) 与 model(x_t, 0) 比较。",
-    "you missed a model whose output changes only slightly (1e-4) with t: a tolerance such as torch.allclose(..., "
-    "atol=1e-3) hides it. The question is whether the outputs are exactly equal: torch.equal(a, b).":
-        "你漏掉了一个输出随 t 只有微小变化（1e-4）的模型：像 torch.allclose(..., atol=1e-3) 这样的容差会把它掩盖掉。"
-        "问题是输出是否完全相等：torch.equal(a, b)。",
     "the loss":
         "损失值",
     "the x_t you gave the model":
@@ -600,18 +596,12 @@ MESSAGES: dict[str, str] = {
     "closed form, call model(x_t, t), and average (ε − ε̂)².":
         "你的损失值是 {got:.5g}，但在这一批数据上对 (ε − model(x_t, t))² 求平均得到的是 {want:.5g}。用闭式解构造 "
         "x_t，调用 model(x_t, t)，再对 (ε − ε̂)² 求平均。",
-    "a LongTensor t of shape (5,) and images (5, 1, 4, 4)":
-        "形状为 (5,) 的 LongTensor t 和形状为 (5, 1, 4, 4) 的图像",
-    "for {label} your x_t differs from √ᾱ_t·x0 + √(1 − ᾱ_t)·ε by up to {max_abs_diff:.3g}.":
-        "{label} 时，你的 x_t 与 √ᾱ_t·x0 + √(1 − ᾱ_t)·ε 最多相差 {max_abs_diff:.3g}。",
     "the sketch (it ignores t)":
         "那个草图（它忽略 t）",
     "the fixed sketch (it uses t)":
         "修好的草图（它用到 t）",
     "a model that reacts to t only for t ≥ 50":
         "只在 t ≥ 50 时对 t 有反应的模型",
-    "a model whose output moves only 1e-4 with t":
-        "输出随 t 只变化 1e-4 的模型",
     "a model that reacts to t only for 40 ≤ t < 45":
         "只在 40 ≤ t < 45 时对 t 有反应的模型",
     "you said the sketch uses t, but its output is identical for every t (the embedding is never added to "
@@ -628,11 +618,6 @@ MESSAGES: dict[str, str] = {
         "。",
     "keep the sketch's layers: subclass SketchDenoiser so self.time_proj exists.":
         "保留草图原有的层：继承 SketchDenoiser，这样 self.time_proj 才存在。",
-    "your output depends on t, but not through the embedding (time_proj gets no gradient), e.g. raw t added to the "
-    "features. Raw t runs up to 999 and would swamp them; use emb = self.time_proj(self.time_embed(t)) and add "
-    "emb[:, :, None, None].":
-        "你的输出依赖于 t，但不是通过嵌入向量（time_proj 没有得到梯度），例如把原始的 t 直接加到了特征上。原始的 t "
-        "最大到 999，会把特征淹没；请用 emb = self.time_proj(self.time_embed(t))，再加上 emb[:, :, None, None]。",
     "subclass SketchDenoiser (class FixedSketch(SketchDenoiser): ...) and only write forward.":
         "继承 SketchDenoiser（class FixedSketch(SketchDenoiser): ...），只重写 forward。",
     "x_t is built with the template's bug (ᾱ_t x0 instead of √ᾱ_t x0): fix it as in exercise 4.1.":
@@ -739,87 +724,34 @@ MESSAGES: dict[str, str] = {
         "训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一律输出 0（得分为 1）好，而它预测 x0 的误差是 "
         "{x0_error:.2f}：你的损失函数把输出与 x0 比较了。在噪声预测中，目标是生成 x_t 时所加的噪声 ε：((eps - "
         "model(x_t, t)) ** 2).mean()。",
-    "{err} It works for one int t, but for a batch of t (shape (B,)) schedule.alphas_cumprod[t] has shape (B,), "
-    "which does not broadcast against x0 of shape (B, 1, H, W): reshape it to (B, 1, 1, 1), e.g. .reshape(-1, *[1] "
-    "* (x0.dim() - 1)).":
-        "{err} 它对单个整数 t 没问题，但对一批 t（形状 (B,)），schedule.alphas_cumprod[t] 的形状是 (B,)，"
-        "无法与形状为 (B, 1, H, W) 的 x0 广播：把它变形为 (B, 1, 1, 1)，例如 .reshape(-1, *[1] * (x0.dim() - 1))。",
     "uses_time on {label}":
         "在{label}上运行 uses_time",
     "{err}. Code steps run 0..T−1 (the papers' 1..T shifted by one): draw them with torch.randint(0, T, ...), whose "
     "upper bound is exclusive.":
         "{err}。代码步数是 0..T−1（论文的 1..T 平移了一位）：用 torch.randint(0, T, ...) 抽取，"
         "它的上界是不包含在内的。",
-    "Exercise 4.1 — spot the bug: noising in one step":
-        "练习 4.1 —— 找错误：一步加噪",
-    "The template multiplies x0 by ᾱ_t. Is ᾱ_t the standard deviation of the signal part of x_t, or its variance?":
-        "模板把 x0 乘上了 ᾱ_t。ᾱ_t 是 x_t 中信号部分的标准差，还是方差？",
-    "x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε with ᾱ_t = schedule.alphas_cumprod[t]. For a LongTensor t of shape (B,) that is B "
-    "values: reshape them to (B, 1, ...) so they broadcast over x0's other dimensions.":
-        "x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε，其中 ᾱ_t = schedule.alphas_cumprod[t]。若 t 是形状为 (B,) 的 LongTensor，"
-        "这就是 B 个值：把它们变形为 (B, 1, ...)，才能在 x0 的其余维度上广播。",
-    "abar = schedule.alphas_cumprod[t].to(x0.dtype); for a 1-D tensor t, abar = abar.reshape(-1, *[1] * (x0.dim() - "
-    "1)); return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.":
-        "abar = schedule.alphas_cumprod[t].to(x0.dtype)；t 是一维张量时，abar = abar.reshape(-1, *[1] * (x0.dim() - "
-        "1))；return abar.sqrt() * x0 + (1 - abar).sqrt() * eps。",
     "Exercise 4.2 — spot the bug: does the network look at t?":
         "练习 4.2 —— 找错误：网络有没有看 t？",
     "Hold x_t fixed and vary only t. The model ignores t exactly when its output is the same for every code step t "
     "= 0..T−1.":
         "固定 x_t，只改变 t。当且仅当模型对每个代码步 t = 0..T−1 的输出都相同时，它才是忽略了 t。",
-    "A model may react to t only in part of the range, or only slightly. Compare model(x_t, t) with model(x_t, 0) "
-    "for every t in 1..T−1, with exact equality (torch.equal), inside torch.no_grad(); t is a LongTensor of shape "
-    "(B,), e.g. torch.full((B,), t).":
-        "模型可能只在一部分范围内对 t 有反应，或者反应很小。在 torch.no_grad() 中，对 1..T−1 中的每一个 t，把 "
-        "model(x_t, t) 与 model(x_t, 0) 比较，要求完全相等（torch.equal）；t 是形状为 (B,) 的 LongTensor，例如 "
-        "torch.full((B,), t)。",
-    "at_zero = model(x_t, torch.zeros(B, dtype=torch.long)); return any(not torch.equal(model(x_t, torch.full((B,), "
-    "t)), at_zero) for t in range(1, T)), all under torch.no_grad().":
-        "at_zero = model(x_t, torch.zeros(B, dtype=torch.long)); return any(not torch.equal(model(x_t, "
-        "torch.full((B,), t)), at_zero) for t in range(1, T))，全部放在 torch.no_grad() 中。",
     "Exercise 4.3 — fix the sketch so it uses t":
         "练习 4.3 —— 修好草图，让它用上 t",
     "The sketch computes a time embedding emb from t, one value per feature channel, and then never uses it. Where "
     "could it enter the image features h?":
         "草图由 t 算出了时间嵌入 emb（每个特征通道一个值），之后却再也没用它。它可以从哪里进入图像特征 h？",
-    "emb has shape (B, width) and h = F.silu(self.conv_in(x)) has shape (B, width, H, W): add the embedding to h "
-    "between two layers, broadcast over the pixels with emb[:, :, None, None].":
-        "emb 的形状是 (B, width)，h = F.silu(self.conv_in(x)) 的形状是 (B, width, H, W)：在两层之间把嵌入向量加到 h "
-        "上，用 emb[:, :, None, None] 在各像素上广播。",
-    "In forward: emb = self.time_proj(self.time_embed(t)); h = F.silu(self.conv_in(x)); h = h + emb[:, :, None, "
-    "None]; h = F.silu(self.conv_mid(h)); return self.conv_out(h).":
-        "在 forward 中：emb = self.time_proj(self.time_embed(t)); h = F.silu(self.conv_in(x)); h = h + emb[:, :, "
-        "None, None]; h = F.silu(self.conv_mid(h)); return self.conv_out(h)。",
     "Exercise 4.4 — L_simple for one batch":
         "练习 4.4 —— 一批数据的 L_simple",
     "One training step on a batch: draw a code step t and noise ε for every example, make x_t in closed form, and "
     "compare the network's ε̂ = model(x_t, t) with ε.":
         "在一批数据上训练一步：为每个样本抽一个代码步 t 和噪声 ε，用闭式解构造 x_t，再把网络的 ε̂ = model(x_t, t) "
         "与 ε 比较。",
-    "t = torch.randint(0, schedule.T, (B,), generator=generator) covers every code step 0..T−1 (the upper bound is "
-    "exclusive; the papers' 1..T is code 0..T−1). eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype). "
-    "Reshape ᾱ_t = schedule.alphas_cumprod[t] to (B, 1) to broadcast over x0.":
-        "t = torch.randint(0, schedule.T, (B,), generator=generator) 覆盖所有代码步 0..T−1（上界不包含在内；论文的 "
-        "1..T 就是代码的 0..T−1）。eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)。把 ᾱ_t = "
-        "schedule.alphas_cumprod[t] 变形为 (B, 1)，以便在 x0 上广播。",
-    "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; return ((eps - model(x_t, t)) ** 2).mean().":
-        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; return ((eps - model(x_t, t)) ** 2).mean()。",
     "Exercise 4.5 — the whole training loop":
         "练习 4.5 —— 完整的训练循环",
     "Each step: a batch of clean points, one random step and fresh noise per point, x_t in closed form, the loss of "
     "exercise 4.4, then the usual three optimiser lines. Return the list of losses.":
         "每一步：取一批干净的点，为每个点抽一个随机步数和新的噪声，用闭式解构造 x_t，计算练习 4.4 的损失，"
         "然后是常见的三行优化器代码。最后返回损失值列表。",
-    "optimizer = torch.optim.Adam(model.parameters(), lr=3e-3) once, before the loop. In the loop: x0 = "
-    "sample_data(256); t = torch.randint(0, schedule.T, (256,), generator=generator); eps = torch.randn(x0.shape, "
-    "generator=generator); ᾱ_t = schedule.alphas_cumprod[t] as float, shape (256, 1).":
-        "在循环之前创建一次 optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)。循环中：x0 = "
-        "sample_data(256); t = torch.randint(0, schedule.T, (256,), generator=generator); eps = "
-        "torch.randn(x0.shape, generator=generator)；ᾱ_t = schedule.alphas_cumprod[t] 转为 float，形状 (256, 1)。",
-    "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; loss = ((eps - model(x_t, t)) ** 2).mean(); "
-    "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item()).":
-        "x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps; loss = ((eps - model(x_t, t)) ** 2).mean(); "
-        "optimizer.zero_grad(); loss.backward(); optimizer.step(); losses.append(loss.item())。",
 
     # ---- exercises, chapter 5 (diffusion_lab/exercises/ch5.py) ----
     'Build ᾱ as the cumulative product of 1 − β along the steps. For ᾱ_{t−1}, put a 1 in front and drop the last '
@@ -985,10 +917,6 @@ MESSAGES: dict[str, str] = {
     "(before the first step nothing is noised), so β̃_0 = 0.":
         "ᾱ = torch.cumprod(1 − betas, 0)。ᾱ_{t−1} 是同一个张量右移一位，最前面补上 ᾱ_{−1} = "
         "1（第一步之前什么都没加噪），于是 β̃_0 = 0。",
-    "abar_prev = torch.cat([torch.ones(1, dtype=betas.dtype), abar[:-1]]); return (1 - abar_prev) / (1 - abar) * "
-    "betas.":
-        "abar_prev = torch.cat([torch.ones(1, dtype=betas.dtype), abar[:-1]]); return (1 - abar_prev) / (1 - abar) "
-        "* betas。",
     "Exercise 5.2 — one DDPM step":
         "练习 5.2 —— 一步 DDPM",
     "One DDPM step is the mean of x_{t−1} given x_t and the predicted noise ε̂, plus fresh noise σ_t·z — except at "
@@ -998,12 +926,6 @@ MESSAGES: dict[str, str] = {
     "β_t/√(1−ᾱ_t), not √β_t. σ_t² = β̃_t = schedule.posterior_variance[t].":
         "均值是 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t：ε̂ 估计的是 x_t 中的全部噪声，所以它的系数是 β_t/√(1−ᾱ_t)，而不是 "
         "√β_t。σ_t² = β̃_t = schedule.posterior_variance[t]。",
-    "With beta, alpha, abar = float(schedule.betas[t]), float(schedule.alphas[t]), "
-    "float(schedule.alphas_cumprod[t]): mean = (x_t - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha); "
-    "return mean at t = 0, else mean + math.sqrt(float(schedule.posterior_variance[t])) * z.":
-        "令 beta, alpha, abar = float(schedule.betas[t]), float(schedule.alphas[t]), "
-        "float(schedule.alphas_cumprod[t])：mean = (x_t - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha)；"
-        "t = 0 时返回 mean，否则返回 mean + math.sqrt(float(schedule.posterior_variance[t])) * z。",
     "you wrote x_{t−1} = (x_t − √β_t·ε̂)/√(1 − β_t): that undoes ONE forward step x_t = √(1 − β_t)·x_{t−1} + √β_t·ε "
     "as if ε̂ were the noise added in that step alone. But ε̂ estimates the TOTAL noise in x_t (x_t = √ᾱ_t x0 + √(1 "
     "− ᾱ_t) ε), of which the last step added only a part, so its coefficient is β_t/√(1 − ᾱ_t) (≈ 0.0105 at t = "
@@ -1021,28 +943,12 @@ MESSAGES: dict[str, str] = {
     "and ᾱ_s are python floats: use math.sqrt.":
         "x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t 是 x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε 的反解；然后 x_s = √ᾱ_s·x̂0 + √(1 − "
         "ᾱ_s)·ε̂。ᾱ_t 和 ᾱ_s 是 Python 浮点数：用 math.sqrt。",
-    "x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t); return math.sqrt(abar_s) * x0_hat + "
-    "math.sqrt(1 - abar_s) * eps_hat.":
-        "x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t); return math.sqrt(abar_s) * x0_hat + "
-        "math.sqrt(1 - abar_s) * eps_hat。",
     "Exercise 5.4 — the whole sampling loop":
         "练习 5.4 —— 完整的采样循环",
     "Start from x = x_T and keep a list of states. For each step from the noisiest to the last: ask the network for "
     "ε̂, take one DDPM step (exercise 5.2), append the result.":
         "从 x = x_T 出发，维护一个状态列表。从噪声最大的一步到最后一步，每一步：向网络要 ε̂，走一步 DDPM（练习 5.2）"
         "，把结果追加到列表中。",
-    "Loop `for k in range(schedule.T - 1, -1, -1)` (code index k is the papers' t = k + 1); call eps_model(x, "
-    "torch.full((x.shape[0],), k)); draw z = torch.randn(x.shape, generator=generator, dtype=x.dtype) only when k > "
-    "0.":
-        "循环写成 `for k in range(schedule.T - 1, -1, -1)`（代码下标 k 就是论文的 t = k + 1）；调用 eps_model(x, "
-        "torch.full((x.shape[0],), k))；只在 k > 0 时抽取 z = torch.randn(x.shape, generator=generator, "
-        "dtype=x.dtype)。",
-    "mean = (x - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha) with beta, alpha, abar at index k; x = "
-    "mean + math.sqrt(float(schedule.posterior_variance[k])) * z if k > 0 else mean; xs.append(x); return xs (T + 1 "
-    "states).":
-        "mean = (x - beta / math.sqrt(1 - abar) * eps_hat) / math.sqrt(alpha)，其中 beta、alpha、abar 取下标 k "
-        "处的值；x = mean + math.sqrt(float(schedule.posterior_variance[k])) * z if k > 0 else mean; xs.append(x); "
-        "return xs（共 T + 1 个状态）。",
     "Exercise 5.5 — DDIM with η = 1 is DDPM's β̃_t":
         "练习 5.5 —— η = 1 的 DDIM 就是 DDPM 的 β̃_t",
     "Square the σ of section 4. Then, on paper, put s = t − 1 and use ᾱ_t/ᾱ_{t−1} = α_t = 1 − β_t.":
@@ -1051,8 +957,6 @@ MESSAGES: dict[str, str] = {
     "what is left is (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t.":
         "σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s)。s = t − 1 时最后一个因子是 1 − α_t = β_t；η = 1 时剩下的就是 (1 "
         "− ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t。",
-    "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)":
-        "return eta ** 2 * (1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)",
 
     # ---- exercises, chapter 6 (diffusion_lab/exercises/ch6.py); guidance_explorer.plot_tilted_1d ----
     "Measured on {n} samples from the same noise, w = 1 → w = 4: mean distance from the centre {radius_1:.2f} → "
