@@ -13,8 +13,13 @@ What it measures, on the linear schedule (T = 1000) with Karras (ρ = 7) spacing
   most steps that fit it; the calls actually made are counted and recorded), and for DDPM-1000. Every
   sampler of one seed starts from the same x_T. Per seed: a new x_T and a new reference set.
 * **8×8 digits** (``data/unet_digits``, clip_x0 = 1): digit Fréchet distance (``metrics.digit_fid``, features
-  of ``data/classifier_digits``) of ``--digits-n`` samples to as many real digits, for the same samplers at
-  ``--digits-budgets`` and for DDPM-1000; real-vs-real digits as the floor.
+  of ``data/classifier_digits``) on the course's evaluation protocol (``metrics.PROTOCOLS["digits8x8"]``): the
+  references are a random half (n = 179) of the 359 held-out test digits (draw 0 of the protocol), the other
+  half gives the real-against-real floor; n samples from one x_T per sampler at ``--digits-budgets`` and for
+  DDPM-1000. One draw only (the samplers share it, so they compare fairly); ``real_sd`` says how much a
+  real-against-real estimate moves between the protocol's draws. The checkpoints' sha256 are recorded
+  (``tests/test_views_fast_samplers.py`` ties the stored numbers to the shipped files).
+  ``--digits-only`` recomputes just this part and keeps the stored 2D results.
 
 For each sampler it reports the fewest calls from which on every measured budget stays within 10 % of
 DDPM-1000's number (mean NLL over seeds for 2D, the digit Fréchet distance for digits).
@@ -96,22 +101,32 @@ def ring_results(eps_model, schedule, n: int, seeds: int, budgets, spacing: str)
     return out
 
 
-def digits_results(n: int, budgets, spacing: str) -> dict | None:
-    from diffusion_lab.data import load_digits_8x8
-
+def digits_results(budgets, spacing: str) -> dict | None:
+    """The digits part, on the evaluation protocol's held-out references (its draw 0); see the module docstring."""
     stems = [shipped("unet_digits"), shipped("classifier_digits")]
     if not all(Path(str(s) + ".json").exists() for s in stems):
         print("digits: data/unet_digits or data/classifier_digits missing — skipped")
         return None
     unet, meta = load_checkpoint(stems[0])
-    classifier, _ = load_checkpoint(stems[1])
+    classifier, judge_meta = load_checkpoint(stems[1])
     schedule = load_schedule(meta)
-    real, _ = load_digits_8x8("all")
-    n = min(n, real.shape[0] // 2)
-    perm = torch.randperm(real.shape[0], generator=dl.make_generator(0))
-    reference, other = real[perm[:n]], real[perm[n:2 * n]]
+    protocol = dl.metrics.protocol_for(meta["dataset"])
+    held, _ = dl.metrics.heldout_digits(protocol)
+    n = protocol.n
+    draws = []
+    for seed in protocol.seeds:                       # the protocol's draws: how much real-vs-real moves
+        perm = torch.randperm(held.shape[0], generator=torch.Generator().manual_seed(int(seed)))
+        draws.append((held[perm[:n]], held[perm[n:2 * n]]))
+    reference, other = draws[0]
+    real_all = [dl.metrics.digit_fid(b, a, classifier) for a, b in draws]
     x_T = torch.randn((n, 1, 8, 8), generator=dl.make_generator(1))
-    out = {"n": n, "real": dl.metrics.digit_fid(other, reference, classifier), "samplers": {}}
+    out = {"n": n, "protocol": protocol.name, "references": protocol.heldout + ", draw 0",
+           "unet_sha256": meta["weights_sha256"], "unet_split": meta.get("split"),
+           "references_held_out": dl.metrics.references_held_out(meta),
+           "classifier_sha256": judge_meta["weights_sha256"],
+           "real": real_all[0], "real_mean": _mean(real_all),
+           "real_sd": math.sqrt(sum((v - _mean(real_all)) ** 2 for v in real_all) / (len(real_all) - 1)),
+           "samplers": {}}
     t0 = time.perf_counter()
     x = dl.ddpm_sample(unet, schedule, x_T.clone(), clip_x0=1.0, generator=dl.make_generator(2))
     out["ddpm1000"] = {"fid": dl.metrics.digit_fid(x.clamp(-1, 1), reference, classifier),
@@ -161,7 +176,8 @@ def main(argv=None) -> int:
     p.add_argument("--spacing", default="karras", choices=S.SIGMA_SPACINGS)
     p.add_argument("--skip-mlp", action="store_true", help="2D: only the exact ε*")
     p.add_argument("--skip-digits", action="store_true")
-    p.add_argument("--digits-n", type=int, default=400, help="digit samples for the Fréchet distance (default 400)")
+    p.add_argument("--digits-only", action="store_true",
+                   help="recompute only the digits part and keep the 2D results stored in --out")
     p.add_argument("--digits-budgets", type=int, nargs="+", default=list(DIGIT_BUDGETS))
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest for these small models)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file to write (default {DEFAULT_OUT})")
@@ -178,11 +194,16 @@ def main(argv=None) -> int:
         "torch": torch.__version__, "python": platform.python_version(), "threads": args.threads,
         "ring": {"n": args.n, "seeds": args.seeds, "models": {}},
     }
-    print(f"exact ε*: n = {args.n}, {args.seeds} seed(s), budgets {args.budgets}", flush=True)
-    results["ring"]["models"]["exact"] = ring_results(ring.eps_model(schedule), schedule, args.n, args.seeds,
-                                                      args.budgets, args.spacing)
-    print_ring("exact ε*", results["ring"]["models"]["exact"])
-    if not args.skip_mlp:
+    if args.digits_only:
+        stored = json.loads(args.out.read_text(encoding="utf-8"))
+        results["ring"] = stored["ring"]
+        results["ring_command"] = stored.get("ring_command", stored["command"])
+    else:
+        print(f"exact ε*: n = {args.n}, {args.seeds} seed(s), budgets {args.budgets}", flush=True)
+        results["ring"]["models"]["exact"] = ring_results(ring.eps_model(schedule), schedule, args.n, args.seeds,
+                                                          args.budgets, args.spacing)
+        print_ring("exact ε*", results["ring"]["models"]["exact"])
+    if not args.skip_mlp and not args.digits_only:
         if Path(str(shipped("mlp2d_ring8")) + ".json").exists():
             mlp, meta = load_checkpoint(shipped("mlp2d_ring8"))
             if not torch.allclose(load_schedule(meta).betas, schedule.betas):
@@ -194,8 +215,8 @@ def main(argv=None) -> int:
         else:
             print("data/mlp2d_ring8 missing: 2D rows for the exact ε* only")
     if not args.skip_digits:
-        print(f"\ndigits: n = {args.digits_n}, budgets {args.digits_budgets}", flush=True)
-        digits = digits_results(args.digits_n, args.digits_budgets, args.spacing)
+        print(f"\ndigits: budgets {args.digits_budgets}", flush=True)
+        digits = digits_results(args.digits_budgets, args.spacing)
         if digits is not None:
             results["digits"] = digits
             print_digits(digits)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,3 +204,18 @@ def test_the_stored_benchmark_reports_mmd_beside_nll():
         assert {k: v["nll"] for k, v in table[model].items()} == {k: v["fewest_calls_within_10pct"]
                                                                    for k, v in stored.items()}
     assert table["exact"]["dpmpp_2m"]["mmd2"] == 30
+
+
+def test_the_stored_digit_numbers_belong_to_the_shipped_checkpoints():
+    """The digits part of the stored benchmark records the sha256 of the U-Net and the judge it measured and the
+    protocol's held-out references: a retrained checkpoint without a re-run of the benchmark fails here."""
+    from diffusion_lab.checkpoints import shipped
+    from diffusion_lab.metrics import references_held_out
+
+    digits = fs.load_nfe_results()["digits"]
+    unet = json.loads(Path(str(shipped("unet_digits")) + ".json").read_text(encoding="utf-8"))
+    judge = json.loads(Path(str(shipped("classifier_digits")) + ".json").read_text(encoding="utf-8"))
+    assert digits["unet_sha256"] == unet["weights_sha256"], "re-run benchmarks/samplers_vs_nfe.py --digits-only"
+    assert digits["classifier_sha256"] == judge["weights_sha256"]
+    assert digits["protocol"] == "digits8x8" and digits["references_held_out"] is references_held_out(unet)
+    assert digits["unet_split"] == unet["split"]
