@@ -106,8 +106,6 @@ MESSAGES: dict[str, str] = {
     "it in code: the first index k with alphas_cumprod[k] < 0.5, then t = k + 1.":
         "滑块上的 t 是论文中的步数；代码把 ᾱ_t 存在 schedule.alphas_cumprod[t − 1] 中。也可以用代码求："
         "先找第一个满足 alphas_cumprod[k] < 0.5 的下标 k，再取 t = k + 1。",
-    "k = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0]); t_cross = k + 1.":
-        "k = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0]); t_cross = k + 1。",
     "```python\nk = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0])   # code index of the crossing\n"
     "t_cross = k + 1                                              # the papers' step t\n```":
         "```python\nk = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0])   # 越过 0.5 那一步的代码下标\n"
@@ -120,8 +118,6 @@ MESSAGES: dict[str, str] = {
         "协方差",
     "(schedule {name}, T = {T}, μ = {mu}, tol = {tol})":
         "（调度 {name}，T = {T}，μ = {mu}，tol = {tol}）",
-    "{where}: expected t = {want} (there √ᾱ_t ‖μ‖ = {distance:.4f}), got t = {got}.":
-        "{where}：应为 t = {want}（此时 √ᾱ_t ‖μ‖ = {distance:.4f}），你的答案是 t = {got}。",
     "return two things: (mean, cov), e.g. `return mean, cov`.":
         "要返回两个量：(mean, cov)，例如 `return mean, cov`。",
     "for μ = {mu}, ᾱ = {abar} the mean should be {want}, got {got}.":
@@ -132,12 +128,6 @@ MESSAGES: dict[str, str] = {
     "Return schedule.T = {T} when no t qualifies.":
         "在 {where} 下，均值始终无法进入原点 {tol} 的范围内：到最后一步仍相距 {distance:.3f}。没有满足条件的 t 时，"
         "请返回 schedule.T = {T}。",
-    "x_t does not match √ᾱ_t x0 + √(1−ᾱ_t) ε for t = {t}: expected {want}, got {got}.":
-        "x_t 与 √ᾱ_t x0 + √(1−ᾱ_t) ε 不符（t = {t}）：应为 {want}，你的结果是 {got}。",
-    "shapes do not broadcast ({error}). schedule.alphas_cumprod[t] has shape ({n},) but x0 is ({n}, 2): give ᾱ one "
-    "value per ROW with [:, None] (shape ({n}, 1)).":
-        "形状无法广播（{error}）。schedule.alphas_cumprod[t] 的形状是 ({n},)，而 x0 是 ({n}, 2)：用 [:, None] 让 ᾱ "
-        "每一行（每个点）取一个值（形状 ({n}, 1)）。",
     "Exercise 2.1 — moments of x_t":
         "练习 2.1 —— x_t 的均值与协方差",
     "Write x_t = √ᾱ x0 + √(1−ᾱ) ε with x0 and ε independent. The mean is linear, so start there; then work out the "
@@ -148,10 +138,6 @@ MESSAGES: dict[str, str] = {
     "identity matrix (torch.eye(2)), not a matrix of ones.":
         "E[x_t] = √ᾱ·E[x0]。独立部分的协方差相加，且 Cov[a·x] = a²·Cov[x]。ε 的协方差是单位矩阵 I（torch.eye(2)），"
         "不是全 1 矩阵。",
-    "mean = math.sqrt(abar) * mu; cov = abar * Sigma + (1 - abar) * torch.eye(2, dtype=Sigma.dtype); return mean, "
-    "cov.":
-        "mean = math.sqrt(abar) * mu; cov = abar * Sigma + (1 - abar) * torch.eye(2, dtype=Sigma.dtype); return "
-        "mean, cov。",
     "the mean is scaled by ᾱ_t, but x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε: the mean is scaled by √ᾱ_t (the signal's "
     "coefficient), not ᾱ_t.":
         "均值被乘上了 ᾱ_t，但 x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε：均值应乘以 √ᾱ_t（信号的系数），而不是 ᾱ_t。",
@@ -182,45 +168,13 @@ MESSAGES: dict[str, str] = {
     "torch.nonzero(cond) lists the indices where cond holds; when it is empty, return schedule.T.":
         "schedule.sqrt_alphas_cumprod 存有全部 T 个 √ᾱ_t，torch.linalg.vector_norm(mu) 就是 ‖μ‖。"
         "torch.nonzero(cond) 列出 cond 成立的下标；它为空时返回 schedule.T。",
-    "below = torch.nonzero(schedule.sqrt_alphas_cumprod * torch.linalg.vector_norm(mu.double()) < tol); return "
-    "int(below[0]) if below.numel() else schedule.T.":
-        "below = torch.nonzero(schedule.sqrt_alphas_cumprod * torch.linalg.vector_norm(mu.double()) < tol); return "
-        "int(below[0]) if below.numel() else schedule.T。",
     "you used ᾱ_t; the mean of x_t is √ᾱ_t μ, so compare √ᾱ_t ‖μ‖ with tol.":
         "你用的是 ᾱ_t；x_t 的均值是 √ᾱ_t μ，所以应比较 √ᾱ_t ‖μ‖ 与 tol。",
     "'within tol of the origin' means the Euclidean distance ‖√ᾱ_t μ‖ < tol, not each coordinate separately (use "
     "torch.linalg.vector_norm).":
         "“距原点 tol 以内”指的是欧氏距离 ‖√ᾱ_t μ‖ < tol，而不是每个坐标分别小于 tol（用 torch.linalg.vector_norm）。",
-    "off by one — code steps start at t = 0 (the papers' 1), so return the index itself, not index + 1.":
-        "差了一步——代码中的步数从 t = 0 开始（对应论文的 1），所以直接返回下标本身，不要加 1。",
     "off by one — that is the last step still farther than tol; return the first step that is within it.":
         "差了一步——那是距离仍大于 tol 的最后一步；要返回第一个进入 tol 范围的步。",
-    "Exercise 2.3 — noising a batch, one t per point":
-        "练习 2.3 —— 给一批点加噪，每个点各有自己的 t",
-    "Each point i has its own ᾱ = schedule.alphas_cumprod[t[i]]: one value per ROW of x0. The formula is the usual "
-    "x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε; the work is in the shapes.":
-        "每个点 i 有自己的 ᾱ = schedule.alphas_cumprod[t[i]]：x0 的每一行一个值。公式还是熟悉的 x_t = √ᾱ_t x0 + "
-        "√(1−ᾱ_t) ε，难点在形状上。",
-    "schedule.alphas_cumprod[t] has shape (n,) and x0 has shape (n, 2). Broadcasting lines shapes up from the "
-    "right, so (n,) would meet the 2 coordinates; make it a column of shape (n, 1) with [:, None].":
-        "schedule.alphas_cumprod[t] 的形状是 (n,)，x0 的形状是 (n, 2)。广播从右边对齐形状，于是 (n,) 会对上那 2 "
-        "个坐标；用 [:, None] 把它变成形状为 (n, 1) 的列。",
-    "abar = schedule.alphas_cumprod[t][:, None]; return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.":
-        "abar = schedule.alphas_cumprod[t][:, None]; return abar.sqrt() * x0 + (1 - abar).sqrt() * eps。",
-    "your ᾱ of shape (n,) was broadcast along the COLUMNS (coordinates): with 2 points, point 0's x₂ used point 1's "
-    "ᾱ. Reshape to (n, 1) with [:, None] so each row (point) gets its own ᾱ_t.":
-        "形状为 (n,) 的 ᾱ 沿着列（坐标）广播了：有 2 个点时，点 0 的 x₂ 用的是点 1 的 ᾱ。用 [:, None] 变形为 (n, "
-        "1)，让每一行（每个点）得到自己的 ᾱ_t。",
-    "x0 is multiplied by ᾱ_t; the signal coefficient is √ᾱ_t (a widely copied template has this bug). Variance ᾱ_t "
-    "means standard deviation √ᾱ_t.":
-        "x0 乘上了 ᾱ_t；信号的系数是 √ᾱ_t（一份流传很广的模板就有这个错误）。方差为 ᾱ_t 意味着标准差为 √ᾱ_t。",
-    "ε is multiplied by (1−ᾱ_t); its coefficient is √(1−ᾱ_t), the noise's standard deviation.":
-        "ε 乘上了 (1−ᾱ_t)；它的系数是噪声的标准差 √(1−ᾱ_t)。",
-    "you used ᾱ at t − 1. In code, step t (0..T−1) uses schedule.alphas_cumprod[t] directly: the papers' 1..T is "
-    "already shifted.":
-        "你用了 t − 1 处的 ᾱ。代码中第 t 步（0..T−1）直接使用 schedule.alphas_cumprod[t]：论文的 1..T 已经平移过了。",
-    "every point got the same noise: use the whole eps tensor, one ε row per point.":
-        "所有点用了同一份噪声：应使用整个 eps 张量，每个点一行 ε。",
 
     # ---- exercises, chapter 3 (diffusion_lab/exercises/ch3.py) ----
     "the coefficient of x0 in x_T":
@@ -231,17 +185,8 @@ MESSAGES: dict[str, str] = {
     "√(1−ᾱ)·ε: the coefficient of x0 is the square root.":
         "{value:.4f} 是 ᾱ_(T−1)，即 x_T 的方差中来自 x0 的份额（对单位方差的数据而言）。x_T = √ᾱ·x0 + √(1−ᾱ)·ε：x0 "
         "的系数是它的平方根。",
-    "for T = {T}, s = {s} the first wrong value is at t = {bad}: expected ᾱ = {want:.6g}, got {got:.6g}. Compare "
-    "with the formula in the text.":
-        "当 T = {T}、s = {s} 时，第一个错误的值在 t = {bad}：ᾱ 应为 {want:.6g}，你的结果是 {got:.6g}。"
-        "请对照正文中的公式。",
-    "{where}: you returned {value}. Return the step t where ᾱ first drops below 0.5 (an integer index), not the "
-    "value of ᾱ there.":
-        "{where}：你返回的是 {value}。要返回 ᾱ 第一次降到 0.5 以下的步数 t（一个整数下标），而不是那里的 ᾱ 值。",
     "β = 0.6 at the first step":
         "第一步 β = 0.6",
-    "{label}: expected t = {expected}, got {got}. Look for the first index where alphas_cumprod < 0.5.":
-        "{label}：应为 t = {expected}，你的结果是 {got}。找出第一个满足 alphas_cumprod < 0.5 的下标。",
     "for a schedule whose ᾱ never drops below 0.5 (linear, T = 50) your function returned None. Return T = "
     "len(alphas_cumprod) then, as schedule.t_half() does.":
         "对于 ᾱ 从不降到 0.5 以下的调度（linear，T = 50），你的函数返回了 None。这种情况下应返回 T = "
@@ -252,10 +197,6 @@ MESSAGES: dict[str, str] = {
         "对于 linear、T = 50，ᾱ 从不降到 0.5 以下（ᾱ_49 ≈ 0.603），所以答案是 T = 50；你返回的是 {got}{hint}。",
     "expected √ᾱ at the last step of the T = 200 linear schedule, within {accuracy}; got {value:.4f}.":
         "应为 T = 200 的线性调度最后一步的 √ᾱ，误差在 {accuracy} 以内；你的结果是 {value:.4f}。",
-    "for T = {T} you returned T + 1 = {n} values. The first one, f(0)/f(0) = 1, is 'before any noise'; code t = 0 "
-    "is already after the first step. Return ᾱ for t = 0..T−1 only (shape (T,)).":
-        "当 T = {T} 时你返回了 T + 1 = {n} 个值。第一个值 f(0)/f(0) = 1 表示“加噪之前”；而代码中的 t = 0 "
-        "已经是第一步之后了。只返回 t = 0..T−1 的 ᾱ（形状 (T,)）。",
     "for T = {T} expected a 1D tensor of shape ({T},), got shape {shape}.":
         "当 T = {T} 时应返回形状为 ({T},) 的一维张量，你的结果形状是 {shape}。",
     "your ᾱ contains NaN or inf: check for a division by f(T) ≈ 0 or a log of 0.":
@@ -264,31 +205,12 @@ MESSAGES: dict[str, str] = {
     "Write ᾱ_{{T/2}} = f(1/2)/f(0) first, then log(ᾱ/(1 − ᾱ)).":
         "当 s = {s} 时应为 {want:.5f}（本课程程序包中余弦调度在 t = T/2 处的对数信噪比），你的结果是 {got:.5f}。"
         "先写出 ᾱ_{{T/2}} = f(1/2)/f(0)，再算 log(ᾱ/(1 − ᾱ))。",
-    "{label}: you returned t = {got}":
-        "{label}：你返回的是 t = {got}",
     "for a schedule whose ᾱ never drops below 0.5 (linear, T = 50): {error}. Return T = len(alphas_cumprod) when no "
     "step is below 0.5.":
         "对于 ᾱ 从不降到 0.5 以下的调度（linear，T = 50）：{error}。没有任何一步低于 0.5 时，返回 T = "
         "len(alphas_cumprod)。",
     "Exercise 3.1 — the cosine schedule's ᾱ_t":
         "练习 3.1 —— 余弦调度的 ᾱ_t",
-    "Section 1's recipe: a curve f(τ) = cos²(((τ + s)/(1 + s))·π/2) on τ = t/T, normalised so that ᾱ = 1 at τ = 0. "
-    "Code step t = 0 is already after the first step, at τ = 1/T.":
-        "第 1 节的做法：在 τ = t/T 上取曲线 f(τ) = cos²(((τ + s)/(1 + s))·π/2)，并归一化使 τ = 0 时 ᾱ = 1。"
-        "代码中的第 t = 0 步已经在第一步之后，对应 τ = 1/T。",
-    "Make τ = torch.arange(T + 1, dtype=torch.float64) / T (T + 1 points), f as above and ᾱ(τ) = f/f[0]. Turn it "
-    "into T values β_t = 1 − ᾱ(τ_{t+1})/ᾱ(τ_t), clip them at max_beta (the last one would be 1), and multiply the "
-    "factors 1 − β_t back up.":
-        "令 τ = torch.arange(T + 1, dtype=torch.float64) / T（T + 1 个点），f 如上，ᾱ(τ) = f/f[0]。再把它变成 T 个 "
-        "β_t = 1 − ᾱ(τ_{t+1})/ᾱ(τ_t)，在 max_beta 处截断（最后一个本来会是 1），然后把各因子 1 − β_t 重新连乘起来。",
-    "abar = f / f[0]; betas = (1 - abar[1:] / abar[:-1]).clamp(max=max_beta); return torch.cumprod(1 - betas, "
-    "dim=0).":
-        "abar = f / f[0]; betas = (1 - abar[1:] / abar[:-1]).clamp(max=max_beta); return torch.cumprod(1 - betas, "
-        "dim=0)。",
-    "your first value is exactly 1: that is ᾱ before any step. In code, t = 0 is the papers' t = 1, so ᾱ_0 = "
-    "f(1/T)/f(0) — start τ at 1/T (take f[1:], not f[:-1]).":
-        "你的第一个值恰好是 1：那是任何一步之前的 ᾱ。代码中的 t = 0 是论文的 t = 1，所以 ᾱ_0 = f(1/T)/f(0)——τ 要从 "
-        "1/T 开始（取 f[1:]，而不是 f[:-1]）。",
     "your curve is the cosine schedule WITHOUT the offset s. Use cos²(((t/T + s)/(1 + s))·π/2): the small s keeps β "
     "near t = 0 from being vanishingly small (≈ 2.5e-6 without it), so the first steps still add some noise.":
         "你的曲线是不带偏移量 s 的余弦调度。请用 cos²(((t/T + s)/(1 + s))·π/2)：小小的 s 让 t = 0 附近的 β "
@@ -317,10 +239,6 @@ MESSAGES: dict[str, str] = {
     "= 0 you should get exactly 0; for s = 0.008 about −0.025.":
         "ᾱ_{T/2} = f(1/2)/f(0)，其中 f(τ) = cos²((τ + s)/(1 + s)·π/2)；于是对数信噪比 = log(ᾱ/(1 − ᾱ))，取自然对数。"
         "s = 0 时应恰好得到 0；s = 0.008 时约为 −0.025。",
-    "f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2; abar = f(0.5) / f(0); return math.log(abar / "
-    "(1 - abar)).":
-        "f = lambda tau: math.cos((tau + s) / (1 + s) * math.pi / 2) ** 2; abar = f(0.5) / f(0); return "
-        "math.log(abar / (1 - abar))。",
     "0 is right only for s = 0, where ᾱ_{T/2} = cos²(π/4) = 1/2. With an offset the angle is (1/2 + s)/(1 + s)·π/2, "
     "a little past π/4, so ᾱ_{T/2} < 1/2 and the log-SNR is negative.":
         "0 只在 s = 0 时正确，那时 ᾱ_{T/2} = cos²(π/4) = 1/2。有偏移量时角度是 (1/2 + s)/(1 + s)·π/2，比 π/4 略大，"
@@ -351,28 +269,10 @@ MESSAGES: dict[str, str] = {
     "len(alphas_cumprod), like schedule.t_half(). (Beware: argmax of an all-False mask is 0.)":
         "torch.nonzero(mask) 按顺序列出掩码为 True 的下标。列表为空时，返回 T = len(alphas_cumprod)，和 "
         "schedule.t_half() 一样。（注意：全为 False 的掩码，其 argmax 是 0。）",
-    "below = torch.nonzero(alphas_cumprod < 0.5); return int(below[0]) if below.numel() else len(alphas_cumprod).":
-        "below = torch.nonzero(alphas_cumprod < 0.5); return int(below[0]) if below.numel() else "
-        "len(alphas_cumprod)。",
-    "one step too early: there ᾱ is still ≥ 0.5. We want the FIRST t with ᾱ_t < 0.5, one step later.":
-        "早了一步：那里 ᾱ 仍然 ≥ 0.5。我们要的是第一个满足 ᾱ_t < 0.5 的 t，再往后一步。",
-    "one step too late — that is the papers' numbering. In code t starts at 0, so return the index itself (no + 1).":
-        "晚了一步——那是论文的编号。代码中 t 从 0 开始，所以直接返回下标本身（不要 + 1）。",
     "Exercise 3.4 — how much of x0 survives to x_T with T = 200?":
         "练习 3.4 —— T = 200 时，x0 有多少留到了 x_T？",
-    "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε, so the factor in front of x0 at the last code step t = T−1 is what you want: a "
-    "standard deviation, not a variance.":
-        "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε，所以你要的是最后一个代码步 t = T−1 处 x0 前面的系数：它是标准差，不是方差。",
-    "Build the schedule with dl.make_schedule('linear', T=200) (it warns — that is the point) and read √ᾱ at the "
-    "last code step, t = T−1 = 199 (index −1).":
-        "用 dl.make_schedule('linear', T=200) 构造调度（它会发出警告——这正是要点），然后读出最后一个代码步 t = T−1 "
-        "= 199（下标 −1）处的 √ᾱ。",
-    "scale_left_mine = float(dl.make_schedule('linear', T=200).sqrt_alphas_cumprod[-1]).":
-        "scale_left_mine = float(dl.make_schedule('linear', T=200).sqrt_alphas_cumprod[-1])。",
     "that is the noise part, √(1−ᾱ) or 1−ᾱ. The question asks for the coefficient of x0: √ᾱ at the last step.":
         "那是噪声部分，√(1−ᾱ) 或 1−ᾱ。题目问的是 x0 的系数：最后一步的 √ᾱ。",
-    "that is one step before the end. With T = 200 the last code step is t = 199 (index −1), not 198.":
-        "那是倒数第二步。T = 200 时最后一个代码步是 t = 199（下标 −1），而不是 198。",
     "that is the T = 1000 value. Build the schedule with T = 200: dl.make_schedule('linear', T=200).":
         "那是 T = 1000 时的值。请用 T = 200 构造调度：dl.make_schedule('linear', T=200)。",
     "```python\nshort = dl.make_schedule('linear', T=200)      # ScheduleWarning: x_T still holds "
@@ -1403,8 +1303,6 @@ MESSAGES: dict[str, str] = {
     "deviations, √ᾱ_t and √(1 − ᾱ_t). The index k you are given is already t − 1: no +1 or −1.":
         "ᾱ_t 和 1 − ᾱ_t 是两部分的方差；x0 和 ε 前面的系数是它们的标准差 √ᾱ_t 和 √(1 − ᾱ_t)。传给你的下标 k 已经是 "
         "t − 1：不要再 +1 或 −1。",
-    "abar = alphas_cumprod[k], then return abar.sqrt() * x0 + (1 - abar).sqrt() * eps.":
-        "abar = alphas_cumprod[k]，然后 return abar.sqrt() * x0 + (1 - abar).sqrt() * eps。",
     "Exercise 1.2 — ᾱ_t from β_t":
         "练习 1.2 —— 由 β_t 求 ᾱ_t",
     "α_t = 1 − β_t is the share of the variance that step t keeps. ᾱ_t collects the shares of all the steps 1..t: "
@@ -1414,9 +1312,6 @@ MESSAGES: dict[str, str] = {
     "power of one number, and the factor of step t itself is included.":
         "β 每一步都在变，所以 ᾱ_t 是一串不同因子的乘积 (1 − β_1)(1 − β_2)⋯(1 − β_t)，而不是某一个数的幂，并且包含第 "
         "t 步自己的因子。",
-    "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]: return torch.cumprod(1 - betas, "
-    "dim=0).":
-        "torch.cumprod(x, dim=0) 返回累积乘积 [x_0, x_0·x_1, ...]：return torch.cumprod(1 - betas, dim=0)。",
     "Exercise 1.3 — the number ᾱ_100":
         "练习 1.3 —— ᾱ_100 这个数",
     "β_s = 0.02·s/T grows with s, so the 100 factors (1 − β_s) are all different: ᾱ_100 is not a power of one "
@@ -1426,8 +1321,6 @@ MESSAGES: dict[str, str] = {
     "them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).":
         "第 s = 1..100 步就是 torch.arange(1, 101, dtype=torch.float64)（代码下标 0..99）。由它们构造 100 个 β，"
         "再把因子 1 − β_s 相乘（用 torch.prod，或你在 q2 写的函数）。",
-    "s = torch.arange(1, 101, dtype=torch.float64); abar_100 = float(torch.prod(1 - 0.02 * s / 1000)).":
-        "s = torch.arange(1, 101, dtype=torch.float64); abar_100 = float(torch.prod(1 - 0.02 * s / 1000))。",
     "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # steps 1..100 = code indices 0..99\nabar_100 = "
     "float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```":
         "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # 第 1..100 步 = 代码下标 0..99\nabar_100 = "
@@ -1443,10 +1336,6 @@ MESSAGES: dict[str, str] = {
         "x0 的权重是 β_t·√ᾱ_{t−1}/(1−ᾱ_t)，x_t 的权重是 (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t)。以 k = t − 1 为代码下标：β_t 是 "
         "betas[k]，ᾱ_t 是 abar[k]；k > 0 时 ᾱ_{t−1} 是 abar[k − 1]，k = 0 时 ᾱ_0 = 1（注意：在 Python 中 abar[−1] "
         "是最后一个元素）。",
-    "abar_prev = abar[k - 1] if k > 0 else torch.ones((), dtype=abar.dtype); return betas[k] * abar_prev.sqrt() / "
-    "(1 - abar[k]) * x0 + (1 - abar_prev) * alphas[k].sqrt() / (1 - abar[k]) * x_t.":
-        "abar_prev = abar[k - 1] if k > 0 else torch.ones((), dtype=abar.dtype); return betas[k] * abar_prev.sqrt() "
-        "/ (1 - abar[k]) * x0 + (1 - abar_prev) * alphas[k].sqrt() / (1 - abar[k]) * x_t。",
 
     # ---- exercises, chapter 7 (diffusion_lab/exercises/ch7.py) ----
     "the step goes the wrong way: σ falls from σ_t to σ_s, so the step is (σ_s − σ_t)·ε̂, a negative multiple of ε̂ "
