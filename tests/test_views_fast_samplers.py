@@ -149,7 +149,9 @@ def test_quality_figure_and_tables_read_the_results(tmp_path):
     path.write_text(json.dumps(fake_results()))
     results = fs.load_nfe_results(path)
     fig = fs.plot_quality_vs_nfe(results)
-    assert len(fig.axes) == 3 and all(ax.get_xlabel() for ax in fig.axes)
+    shown = [ax for ax in fig.axes if ax.axison]
+    assert len(shown) == 5 and all(ax.get_xlabel() for ax in shown)          # NLL × 2, Fréchet, MMD² × 2
+    assert sum("MMD²" in ax.get_ylabel() for ax in shown) == 2
     top = fig.axes[0].get_ylim()[1]
     assert top < 10                                       # Heun's 2e5 is drawn at the top edge, not scaled to
     table = fs.fewest_calls_table(results)

@@ -1686,6 +1686,10 @@ MESSAGES: dict[str, str] = {
         "σ_1 处的均方根误差（对数坐标）",
     "Gaussian data, exact ODE solution known: error ≈ C·N^(−order)":
         "高斯数据，常微分方程的精确解已知：误差 ≈ C·N^(−阶)",
+    "MMD² ÷ DDPM-1000's (log scale)":
+        "MMD² ÷ DDPM-1000 的 MMD²（对数坐标）",
+    "{title}: MMD²":
+        "{title}：MMD²",
     "fewer steps: not fitted (pre-asymptotic)":
         "步数更少：未参与拟合（尚未进入渐近区）",
     "true x̂0(λ)":

@@ -442,9 +442,11 @@ def _plot_curves(ax, curves: dict[str, tuple[list[int], np.ndarray]], reference:
 
 
 def plot_quality_vs_nfe(results: dict, figsize=None):
-    """Quality against network calls from :func:`load_nfe_results`: NLL of the ring for the exact ε* and the
-    shipped MLP (mean over seeds), and the digit Fréchet distance of the digits U-Net, each with DDPM-1000
-    and its ±10 % band. Open triangles at the top edge: values off the chart."""
+    """Quality against network calls from :func:`load_nfe_results`. Top row: NLL of the ring for the exact ε* and
+    the shipped MLP (mean over seeds), and the digit Fréchet distance of the digits U-Net, each with DDPM-1000
+    and its ±10 % band (open triangles at the top edge: values off the chart). Bottom row, under each ring
+    panel: MMD² as a multiple of DDPM-1000's (log scale), with the same band — the second number that
+    "fewest calls" must be read with."""
     import matplotlib.pyplot as plt
 
     ring = results["ring"]
@@ -452,14 +454,16 @@ def plot_quality_vs_nfe(results: dict, figsize=None):
     if "mlp" in ring["models"]:
         panels.append((tr_fig("ring, shipped MLP (n = {n}, {seeds} runs)", n=ring["n"], seeds=ring["seeds"]), "mlp"))
     digits = results.get("digits")
-    fig, axes = plt.subplots(1, len(panels) + (digits is not None), figsize=figsize or (4.6 * (len(panels) + 1), 4.3),
-                             squeeze=False)
-    axes = axes[0]
-    for ax, (title, key) in zip(axes, panels):
+    ncols = len(panels) + (digits is not None)
+    fig, grid = plt.subplots(2, ncols, figsize=figsize or (4.6 * ncols, 7.4), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.25, 1.0]})
+    axes = grid[0]
+    for col, (title, key) in enumerate(panels):
         model = ring["models"][key]
         curves = {name: (row["calls"], _mean_over_seeds(row["nll"])) for name, row in model["samplers"].items()}
-        _plot_curves(ax, curves, float(np.mean(model["ddpm1000"]["nll"])), tr_fig("NLL (nats, lower = denser)"), title,
-                     floor=float(np.mean(model["data"]["nll"])), floor_label=tr_fig("fresh data (entropy)"))
+        _plot_curves(axes[col], curves, float(np.mean(model["ddpm1000"]["nll"])), tr_fig("NLL (nats, lower = denser)"),
+                     title, floor=float(np.mean(model["data"]["nll"])), floor_label=tr_fig("fresh data (entropy)"))
+        _plot_mmd_ratio(grid[1, col], model, title)
     if digits is not None:
         curves = {name: (row["calls"], np.asarray(row["fid"])) for name, row in digits["samplers"].items()}
         _plot_curves(axes[-1], curves, float(digits["ddpm1000"]["fid"]),
@@ -467,6 +471,7 @@ def plot_quality_vs_nfe(results: dict, figsize=None):
                      tr_fig("8×8 digits, U-Net (n = {n})", n=digits["n"]),
                      floor=float(digits["real"]),
                      floor_label=tr_fig("real vs real digits"))
+        grid[1, -1].axis("off")
     axes[0].legend(fontsize=7, loc="upper right")
     if digits is not None:                        # its own reference lines (the samplers' colours are in panel 1)
         handles, labels = axes[-1].get_legend_handles_labels()
@@ -474,6 +479,21 @@ def plot_quality_vs_nfe(results: dict, figsize=None):
         axes[-1].legend([handles[i] for i in keep], [labels[i] for i in keep], fontsize=7, loc="center left")
     fig.tight_layout()
     return fig
+
+
+def _plot_mmd_ratio(ax, model: dict, title: str) -> None:
+    """MMD² (mean over seeds) of each sampler divided by DDPM-1000's, against calls, log-log, with 1 ± 10 %."""
+    ref = float(np.mean(model["ddpm1000"]["mmd2"]))
+    ax.axhspan(0.9, 1.1, color="0.85", zorder=0)
+    ax.axhline(1.0, color="black", ls="--", lw=1.2)
+    for name, row in model["samplers"].items():
+        ax.plot(row["calls"], _mean_over_seeds(row["mmd2"]) / ref, "o-", color=SAMPLER_COLOURS.get(name, "black"),
+                ms=3.5, label=SAMPLER_LABELS.get(name, name))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(tr_fig("network calls (log scale)"))
+    ax.set_ylabel(tr_fig("MMD² ÷ DDPM-1000's (log scale)"))
+    ax.set_title(tr_fig("{title}: MMD²", title=title), fontsize=9)
 
 
 def plot_image_rows(rows: dict, n_images: int = 8, figsize=None):
