@@ -15,6 +15,9 @@ What it makes (build/ is git-ignored; executed copies are never written next to 
   and macOS, TCP on Windows). Figures are inline PNG (``data:image/png;base64``),
   so a page is one file. Widgets cannot run without a kernel: each widget output is replaced by
   its snapshot (what its Image / Output widget or ipympl canvas showed when the cell ran) plus a note.
+* Links between chapters (``02_scatter_2d.ipynb``) point to their pages (``02_scatter_2d.html``); a link to a
+  Markdown file of the repository (the glossary) points to a page made from it at the site's root
+  (``glossary.html``), so every link a chapter holds works in the site as it does in JupyterLab.
 * ``assets/mathjax/`` — MathJax 2.7 from the ``jupyter-server-mathjax`` PyPI package, so math
   renders offline; nothing on any page is fetched from a CDN. ``assets/site.css`` — navigation.
 * ``report.json`` — per chapter: seconds to execute, number of figures, error (if any).
@@ -304,6 +307,45 @@ def exporter():
     return exp
 
 
+# A relative link on a page to a chapter (NN_name.ipynb) or a Markdown file, with an optional #anchor.
+LOCAL_LINK = re.compile(r"""\bhref=(["'])(?![a-z][a-z0-9+.-]*:|[#/])([^"'#?]+?\.(?:ipynb|md))(#[^"']*)?\1""",
+                        re.IGNORECASE)
+
+
+def markdown_page(md_path: Path, css_href: str) -> str:
+    """A standalone HTML page of a Markdown file (the glossary): its text, the site's CSS, no script."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    text = md_path.read_text(encoding="utf-8")
+    title = next((m.group(1) for m in re.finditer(r"^#\s+(.+)$", text, re.M)), md_path.stem)
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(_plain(title))}</title>'
+            f'<link rel="stylesheet" href="{css_href}"></head>\n<body><main class="site-markdown">\n'
+            f"{markdown2html_mistune(text)}\n</main></body></html>\n")
+
+
+def rewrite_local_links(page: str, page_dir: Path, source_dir: Path, site_root: Path) -> str:
+    """Point a page's links to chapters (``NN_x.ipynb`` → ``NN_x.html``, same folder) and to Markdown files
+    of the repository (rendered once into ``site_root`` by :func:`markdown_page`) at what the site holds.
+
+    ``source_dir``: the folder of the notebook the page came from (links are relative to it);
+    ``page_dir``: the folder the page is written to. Links that lead nowhere are left as they are.
+    """
+    def replace(m: re.Match) -> str:
+        quote, target, anchor = m.group(1), m.group(2), m.group(3) or ""
+        if target.lower().endswith(".ipynb"):
+            return f"href={quote}{target[:-len('.ipynb')]}.html{anchor}{quote}"
+        md_path = (source_dir / target).resolve()
+        if not md_path.is_file():
+            return m.group(0)
+        site_root.mkdir(parents=True, exist_ok=True)
+        out = site_root / f"{md_path.stem}.html"
+        if not out.exists() or out.stat().st_mtime < md_path.stat().st_mtime:
+            out.write_text(markdown_page(md_path, "assets/site.css"), encoding="utf-8")
+        return f"href={quote}{os.path.relpath(out, page_dir).replace(os.sep, '/')}{anchor}{quote}"
+
+    return LOCAL_LINK.sub(replace, page)
+
+
 def count_figures(page: str) -> int:
     """Inline PNG figures on a page."""
     return len(PNG_IMG.findall(page))
@@ -435,6 +477,7 @@ def build_site(notebooks_dir: Path = ROOT / "notebooks", out_dir: Path = ROOT / 
                 "next": {"href": chapters[i + 1].href, "label": chapters[i + 1].title}
                 if i + 1 < len(chapters) else None}
         page, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": ch.title}, "site": site})
+        page = rewrite_local_links(page, out_dir, path.parent, out_dir.parent if lang != "en" else out_dir)
         refs = cdn_references(page)
         if refs:
             raise RuntimeError(f"{path.name}: the page would load from the network: {refs[:3]}")

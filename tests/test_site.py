@@ -309,3 +309,23 @@ def test_the_chinese_edition_is_built_under_zh_with_a_language_switch(tmp_path):
 def test_without_a_chinese_edition_there_is_no_switch(fake_site):
     assert "中文版" not in _page(fake_site, "01_fake_math")
     assert "zh/index.html" not in (fake_site["out"] / "index.html").read_text(encoding="utf-8")
+
+
+def test_links_to_chapters_and_to_the_glossary_point_into_the_site(tmp_path):
+    """A chapter's links work in the site as in JupyterLab: NN_x.ipynb → NN_x.html in the same folder, a
+    repository Markdown file (the glossary, linked from both editions) → one page at the site's root."""
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "notebooks" / "zh").mkdir(parents=True)
+    (repo / "docs" / "glossary.md").write_text("# Glossary\n\n| term | 中文 |\n|---|---|\n| timestep | 时间步 |\n",
+                                               encoding="utf-8")
+    site = tmp_path / "site"
+    page = ('<a href="02_scatter_2d.ipynb#sec">next</a> <a href="../docs/glossary.md">terms</a> '
+            '<a href="https://example.org/x.md">away</a> <a href="missing.md">gone</a>')
+    en = bs.rewrite_local_links(page, site, repo / "notebooks", site)
+    assert 'href="02_scatter_2d.html#sec"' in en and 'href="glossary.html"' in en
+    assert 'href="https://example.org/x.md"' in en and 'href="missing.md"' in en
+    glossary = (site / "glossary.html").read_text(encoding="utf-8")
+    assert "<title>Glossary</title>" in glossary and "<td>时间步</td>" in glossary and "assets/site.css" in glossary
+    zh = bs.rewrite_local_links(page.replace("../docs", "../../docs"), site / "zh", repo / "notebooks" / "zh", site)
+    assert 'href="02_scatter_2d.html#sec"' in zh and 'href="../glossary.html"' in zh
