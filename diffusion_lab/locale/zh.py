@@ -177,26 +177,66 @@ MESSAGES: dict[str, str] = {
         "差了一步——那是距离仍大于 tol 的最后一步；要返回第一个进入 tol 范围的步。",
 
     # ---- exercises, chapter 3 (diffusion_lab/exercises/ch3.py) ----
+    'Test your idea on a tiny case by hand first: for β = (0.1, 0.2), ᾱ must be (0.9, 0.72). One torch function returns running products (its name starts with cum); decide which tensor holds the per-step factors before you give it one.':
+        '先用一个很小的例子手算检验你的想法：β = (0.1, 0.2) 时，ᾱ 必须是 (0.9, 0.72)。有一个 torch 函数返回累积乘积（名字以 cum 开头）；把张量交给它之前，先想清楚哪个张量装着每一步的因子。',
+    "You need the 100 steps s = 1..100 (code indices 0..99) as a float64 tensor (look up torch.arange, and mind that its end is exclusive). Make the 100 β's from them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).":
+        '你需要把 100 个步 s = 1..100（代码索引 0..99）做成一个 float64 张量（查一下 torch.arange，注意它的终点不包含在内）。由它们构造 100 个 β，再把因子 1 − β_s 相乘（用 torch.prod，或你在 q2 写的函数）。',
+    'Check your number before you submit it: it must lie above 0.998¹⁰⁰ ≈ 0.819 (every factor as small as the last one) and below 1 (no noise at all), and it must be a plain float, not a tensor.':
+        '提交前先检查你的数：它必须大于 0.998¹⁰⁰ ≈ 0.819（每个因子都和最后一个一样小时的值），又小于 1（完全不加噪声时的值），而且必须是普通的浮点数，而不是张量。',
+    'μ̃_t is a weighted sum a·x0 + b·x_t; section 4(a) gives the two weights. Start from α = 1 − β and its running products ᾱ (your function of exercise 1.2 computes them).':
+        'μ̃_t 是加权和 a·x0 + b·x_t；第 4(a) 节给出了这两个权重。从 α = 1 − β 和它的累积乘积 ᾱ 出发（练习 1.2 里你写的函数就能算出它们）。',
+    'You need T + 1 values of τ = t/T, for t = 0..T, in float64; evaluate f there and divide by f at τ = 0. Turn that curve into T values β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1}) for t = 1..T, clip them at max_beta (the last one would be 1), and multiply the factors 1 − β_t back up.':
+        '你需要 t = 0..T 处的 T + 1 个 τ = t/T，用 float64；在这些点上计算 f，再除以 τ = 0 处的 f。把这条曲线变成 t = 1..T 的 T 个值 β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1})，在 max_beta 处截断（最后一个本来会是 1），然后把各因子 1 − β_t 重新连乘起来。',
+    "Hold your result against the package before you submit: dl.make_schedule('cosine', T).alphas_cumprod is what it must equal. A last value ≈ 0 means the clip is missing; a first value of exactly 1 means τ started at 0 instead of 1/T.":
+        "提交前先和程序包对照：dl.make_schedule('cosine', T).alphas_cumprod 就是你的结果应当等于的值。最后一个值 ≈ 0，说明漏了截断；第一个值恰好是 1，说明 τ 从 0 开始了，而不是从 1/T 开始。",
+    'Exercise 3.3 — which β_end puts ᾱ = 0.5 at step t? (bisection)':
+        '练习 3.3 —— 哪个 β_end 让 ᾱ 在第 t 步等于 0.5？（二分法）',
+    'Every β_s after the first grows with β_end, so ᾱ_t only falls as β_end grows: exactly one β_end gives ᾱ_t = 0.5. Find a value where ᾱ_t is still above 0.5 (β_end = β_start) and one where it is below (β_end = 1): the answer lies between them.':
+        '第一个之后的每个 β_s 都随 β_end 增大，所以 β_end 越大，ᾱ_t 越小：恰好只有一个 β_end 使 ᾱ_t = 0.5。找一个 ᾱ_t 仍高于 0.5 的值（β_end = β_start）和一个低于 0.5 的值（β_end = 1）：答案就在两者之间。',
+    "Bisection: keep an interval [lo, hi] with ᾱ_t above 0.5 at lo and below at hi; evaluate ᾱ_t at the midpoint and let it replace the end on the same side of 0.5. Each round halves the interval, so about 60 rounds reach float64 precision. ᾱ_t multiplies the first t factors 1 − β_s, code indices 0 … t − 1; the β's are evenly spaced from β_start to β_end (look up torch.linspace), in float64.":
+        '二分法：保持一个区间 [lo, hi]，使 ᾱ_t 在 lo 处高于 0.5、在 hi 处低于 0.5；在中点计算 ᾱ_t，用它替换与它在 0.5 同一侧的那个端点。每一轮把区间减半，大约 60 轮就达到 float64 的精度。ᾱ_t 是前 t 个因子 1 − β_s 的乘积，代码索引 0 … t − 1；β 从 β_start 到 β_end 等距分布（查一下 torch.linspace），用 float64。',
+    "Write a small inner function of β_end that builds the T β's and returns the product of the first t factors; start the interval at (beta_start, 1), halve it in a loop of fixed length, and return the midpoint as a float. The approximation exp(−Σβ) is not good enough here.":
+        '写一个以 β_end 为自变量的小内部函数，构造 T 个 β 并返回前 t 个因子的乘积；区间从 (beta_start, 1) 开始，用固定次数的循环把它减半，最后把中点作为浮点数返回。近似 exp(−Σβ) 在这里不够准。',
+    'that is the answer of the small-β approximation ᾱ_t ≈ exp(−Σβ_s), which drops Σβ²/2 from the exponent (section 4 uses it for an estimate): with your β_end the product itself misses 0.5. Multiply the factors 1 − β_s, and solve numerically.':
+        '这是小 β 近似 ᾱ_t ≈ exp(−Σβ_s) 给出的答案，它在指数里丢掉了 Σβ²/2（第 4 节用它做估算）：用你的 β_end，乘积本身并不等于 0.5。请把各因子 1 − β_s 真正乘起来，再数值求解。',
+    'one step late: your β_end puts ᾱ = 0.5 at t + 1. ᾱ_t is the product of the first t factors, code indices k = 0 … t − 1 (betas[:t]).':
+        '晚了一步：你的 β_end 让 ᾱ 在第 t + 1 步等于 0.5。ᾱ_t 是前 t 个因子的乘积，代码索引 k = 0 … t − 1（betas[:t]）。',
+    'one step early: your β_end puts ᾱ = 0.5 at t − 1. ᾱ_t is the product of the first t factors, code indices k = 0 … t − 1 (betas[:t]).':
+        '早了一步：你的 β_end 让 ᾱ 在第 t − 1 步等于 0.5。ᾱ_t 是前 t 个因子的乘积，代码索引 k = 0 … t − 1（betas[:t]）。',
+    "your β_end makes √ᾱ_t = 0.5 (x0's scale halved). The question asks for ᾱ_t = 0.5, the factor on x0's variance.":
+        '你的 β_end 让 √ᾱ_t = 0.5（x0 的尺度减半）。题目要的是 ᾱ_t = 0.5，即 x0 方差前的因子。',
+    'your answer does not change with t: it is the β_end for t = 500. Use the argument t.':
+        '你的答案不随 t 改变：它是 t = 500 时的 β_end。请使用参数 t。',
+    'your answer ignores beta_start: with β_start = 0.001 the schedule starts at 0.001, not at 1e-4.':
+        '你的答案忽略了 beta_start：β_start = 0.001 时，调度从 0.001 开始，而不是从 1e-4 开始。',
+    'for t = {t}, T = {T}, β_start = {beta_start}':
+        '当 t = {t}、T = {T}、β_start = {beta_start} 时',
+    '{label}: with your β_end = {got:.6g} the linear schedule has ᾱ_t = {abar:.6f}, not 0.5 (within {tol}). ᾱ_t falls as β_end grows: narrow the interval until it brackets 0.5.':
+        '{label}：用你的 β_end = {got:.6g}，线性调度的 ᾱ_t = {abar:.6f}，而不是 0.5（误差 {tol} 以内）。β_end 越大，ᾱ_t 越小：不断缩小区间，直到它把 0.5 夹在中间。',
+    'Exercise 3.4 — how much of x0 survives to x_T with T = 150?':
+        '练习 3.4 —— T = 150 时，x0 有多少留到了 x_T？',
+    'x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε, so the factor in front of x0 at the last step, t = T (code index k = T − 1), is what you want: a standard deviation, not a variance. Before computing: section 5 printed 0.364 for T = 200 and 0.78 for T = 50. Where should T = 150 land?':
+        'x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε，所以你要的是最后一步 t = T（代码索引 k = T − 1）处 x0 前面的因子：它是标准差，不是方差。计算之前先想一想：第 5 节对 T = 200 打印了 0.364，对 T = 50 打印了 0.78。T = 150 应该落在哪里？',
+    'Build the linear schedule with T = 150 with dl.make_schedule (it warns — that is the point); the schedule holds √ᾱ for every step.':
+        '用 dl.make_schedule 构造 T = 150 的线性调度（它会发出警告——这正是要点）；调度里存着每一步的 √ᾱ。',
+    'Read √ᾱ at the last code index, k = T − 1 = 149 (index −1 in Python), and turn it into a float.':
+        '在最后一个代码索引 k = T − 1 = 149（Python 中的索引 −1）处读出 √ᾱ，并转成浮点数。',
+    "{value:.4f} is ᾱ_T, the share of x_T's VARIANCE that comes from x0 (for unit-variance data). x_T = √ᾱ·x0 + √(1−ᾱ)·ε: the coefficient of x0 is the square root.":
+        '{value:.4f} 是 ᾱ_T，即 x_T 的方差中来自 x0 的份额（对单位方差的数据而言）。x_T = √ᾱ·x0 + √(1−ᾱ)·ε：x0 的系数是它的平方根。',
+    'that is one step before the end. With T = 150 the last step t = 150 has code index k = 149 (index −1), not 148.':
+        '那是倒数第二步。T = 150 时，最后一步 t = 150 的代码索引是 k = 149（索引 −1），而不是 148。',
+    'that is the T = 200 value section 5 prints. Build the schedule with T = 150.':
+        '那是第 5 节打印的 T = 200 时的值。请用 T = 150 构造调度。',
+    "that is the T = 1000 value. Build the schedule with T = 150: dl.make_schedule('linear', T=150).":
+        "那是 T = 1000 时的值。请用 T = 150 构造调度：dl.make_schedule('linear', T=150)。",
+    'expected √ᾱ at the last step of the T = 150 linear schedule, within {accuracy}; got {value:.4f}.':
+        '应为 T = 150 的线性调度最后一步的 √ᾱ，误差在 {accuracy} 以内；你的结果是 {value:.4f}。',
+    "```python\nshort = dl.make_schedule('linear', T=150)      # ScheduleWarning: x_T still holds signal\nscale_left = float(short.sqrt_alphas_cumprod[-1])   # x_T still carries this share of x0's scale\n```":
+        "```python\nshort = dl.make_schedule('linear', T=150)      # ScheduleWarning：x_T 仍带有信号\nscale_left = float(short.sqrt_alphas_cumprod[-1])   # x_T 仍保留 x0 尺度的这一份额\n```",
+    'never':
+        '从不',
     "the coefficient of x0 in x_T":
         "x_T 中 x0 的系数",
-    "linear, T = 50 (ᾱ never below 0.5)":
-        "linear，T = 50（ᾱ 始终不低于 0.5）",
-    "{value:.4f} is ᾱ_(T−1), the share of x_T's VARIANCE that comes from x0 (for unit-variance data). x_T = √ᾱ·x0 + "
-    "√(1−ᾱ)·ε: the coefficient of x0 is the square root.":
-        "{value:.4f} 是 ᾱ_(T−1)，即 x_T 的方差中来自 x0 的份额（对单位方差的数据而言）。x_T = √ᾱ·x0 + √(1−ᾱ)·ε：x0 "
-        "的系数是它的平方根。",
-    "β = 0.6 at the first step":
-        "第一步 β = 0.6",
-    "for a schedule whose ᾱ never drops below 0.5 (linear, T = 50) your function returned None. Return T = "
-    "len(alphas_cumprod) then, as schedule.t_half() does.":
-        "对于 ᾱ 从不降到 0.5 以下的调度（linear，T = 50），你的函数返回了 None。这种情况下应返回 T = "
-        "len(alphas_cumprod)，和 schedule.t_half() 一样。",
-    " (argmax of an all-False mask is 0 — check whether any value is below 0.5 first)":
-        "（全为 False 的掩码，其 argmax 是 0——先检查是否有值低于 0.5）",
-    "for linear T = 50, ᾱ never drops below 0.5 (ᾱ_49 ≈ 0.603), so the answer is T = 50; you returned {got}{hint}.":
-        "对于 linear、T = 50，ᾱ 从不降到 0.5 以下（ᾱ_49 ≈ 0.603），所以答案是 T = 50；你返回的是 {got}{hint}。",
-    "expected √ᾱ at the last step of the T = 200 linear schedule, within {accuracy}; got {value:.4f}.":
-        "应为 T = 200 的线性调度最后一步的 √ᾱ，误差在 {accuracy} 以内；你的结果是 {value:.4f}。",
     "for T = {T} expected a 1D tensor of shape ({T},), got shape {shape}.":
         "当 T = {T} 时应返回形状为 ({T},) 的一维张量，你的结果形状是 {shape}。",
     "your ᾱ contains NaN or inf: check for a division by f(T) ≈ 0 or a log of 0.":
@@ -205,10 +245,6 @@ MESSAGES: dict[str, str] = {
     "Write ᾱ_{{T/2}} = f(1/2)/f(0) first, then log(ᾱ/(1 − ᾱ)).":
         "当 s = {s} 时应为 {want:.5f}（本课程程序包中余弦调度在 t = T/2 处的对数信噪比），你的结果是 {got:.5f}。"
         "先写出 ᾱ_{{T/2}} = f(1/2)/f(0)，再算 log(ᾱ/(1 − ᾱ))。",
-    "for a schedule whose ᾱ never drops below 0.5 (linear, T = 50): {error}. Return T = len(alphas_cumprod) when no "
-    "step is below 0.5.":
-        "对于 ᾱ 从不降到 0.5 以下的调度（linear，T = 50）：{error}。没有任何一步低于 0.5 时，返回 T = "
-        "len(alphas_cumprod)。",
     "Exercise 3.1 — the cosine schedule's ᾱ_t":
         "练习 3.1 —— 余弦调度的 ᾱ_t",
     "your curve is the cosine schedule WITHOUT the offset s. Use cos²(((t/T + s)/(1 + s))·π/2): the small s keeps β "
@@ -259,26 +295,8 @@ MESSAGES: dict[str, str] = {
     "that is log(√ᾱ/√(1 − ᾱ)), the ratio of the scales. The SNR is the ratio of the variances, ᾱ/(1 − ᾱ): no square "
     "roots.":
         "那是 log(√ᾱ/√(1 − ᾱ))，即尺度之比。信噪比是方差之比 ᾱ/(1 − ᾱ)：不开平方。",
-    "Exercise 3.3 — where does ᾱ cross 0.5?":
-        "练习 3.3 —— ᾱ 在哪一步越过 0.5？",
-    "(alphas_cumprod < 0.5) is a boolean mask, True where ᾱ_t is below one half. You want the position of its first "
-    "True — and an answer for when there is none.":
-        "(alphas_cumprod < 0.5) 是一个布尔掩码，在 ᾱ_t 低于一半的地方为 True。你要找它第一个 True "
-        "的位置——还要考虑一个 True 都没有的情况。",
-    "torch.nonzero(mask) lists the indices where the mask is True, in order. When that list is empty, return T = "
-    "len(alphas_cumprod), like schedule.t_half(). (Beware: argmax of an all-False mask is 0.)":
-        "torch.nonzero(mask) 按顺序列出掩码为 True 的下标。列表为空时，返回 T = len(alphas_cumprod)，和 "
-        "schedule.t_half() 一样。（注意：全为 False 的掩码，其 argmax 是 0。）",
-    "Exercise 3.4 — how much of x0 survives to x_T with T = 200?":
-        "练习 3.4 —— T = 200 时，x0 有多少留到了 x_T？",
     "that is the noise part, √(1−ᾱ) or 1−ᾱ. The question asks for the coefficient of x0: √ᾱ at the last step.":
         "那是噪声部分，√(1−ᾱ) 或 1−ᾱ。题目问的是 x0 的系数：最后一步的 √ᾱ。",
-    "that is the T = 1000 value. Build the schedule with T = 200: dl.make_schedule('linear', T=200).":
-        "那是 T = 1000 时的值。请用 T = 200 构造调度：dl.make_schedule('linear', T=200)。",
-    "```python\nshort = dl.make_schedule('linear', T=200)      # ScheduleWarning: x_T still holds "
-    "signal\nscale_left = float(short.sqrt_alphas_cumprod[-1])   # ≈ 0.364: x_T still has 36 % of x0's scale\n```":
-        "```python\nshort = dl.make_schedule('linear', T=200)      # ScheduleWarning：x_T 中仍留有信号\nscale_left "
-        "= float(short.sqrt_alphas_cumprod[-1])   # ≈ 0.364：x_T 仍保留 x0 尺度的 36 %\n```",
 
     # ---- exercises, chapter 4 (diffusion_lab/exercises/ch4.py) ----
     "{what} is {got}, but x0 is {want}: keep x0's dtype. schedule.alphas_cumprod is float64 (the course computes "
@@ -425,10 +443,11 @@ MESSAGES: dict[str, str] = {
         '方。网络看到的是 x_t，而不是 x0，配上生成 x_t 的同一个 t；它的输出与 ε 比较，而不是与 x0 比较。',
     "Make the Adam optimiser ONCE, before the loop, over the model's parameters, with learning rate 3·10⁻³: it "
     'keeps running averages of the gradients from step to step, which a new optimiser would forget. Each step: '
-    "256 clean points from sample_data, then exercise 4.1's batch with the generator, then exercise 4.4's loss.":
+    "256 clean points from sample_data, then exercise 4.4's loss on them with the generator — it makes exercise "
+    "4.1's batch itself, so draw t and ε once per step, not a second time.":
         '在循环之前只创建一次 Adam 优化器，作用于模型的参数，学习率 3·10⁻³：它会在各步之间保留梯度的滑动平均，新建'
-        '的优化器会把它们忘掉。每一步：从 sample_data 取 256 个干净的点，再用生成器做练习 4.1 '
-        '的批次，然后计算练习 4.4 的损失。',
+        '的优化器会把它们忘掉。每一步：从 sample_data 取 256 个干净的点，再用生成器对它们计算练习 4.4 的损失——'
+        '它自己会做出练习 4.1 的批次，所以每一步只抽一次 t 和 ε，不要再抽第二次。',
     'The three optimiser calls, in order: clear the old gradients (without zero_grad each step adds its gradient '
     'to all earlier ones), backpropagate the loss, step. Append the loss as a plain number (.item()) and return '
     'the list.':
@@ -1196,6 +1215,8 @@ MESSAGES: dict[str, str] = {
         "p(x0)·p(y|x0)^w：被锐化的数据密度",
     "p(x0 | y)":
         "p(x0 | y)",
+    "digit Fréchet distance to real digits (± sd over draws)":
+        "与真实数字之间的数字 Fréchet 距离（± 各次抽取的标准差）",
     "x_t":
         "x_t",
     "x0":
@@ -1449,19 +1470,12 @@ MESSAGES: dict[str, str] = {
     "β_s = 0.02·s/T grows with s, so the 100 factors (1 − β_s) are all different: ᾱ_100 is not a power of one "
     "number.":
         "β_s = 0.02·s/T 随 s 增大，所以 100 个因子 (1 − β_s) 各不相同：ᾱ_100 不是某一个数的幂。",
-    "The steps s = 1..100 are torch.arange(1, 101, dtype=torch.float64) (code indices 0..99). Make the 100 β's from "
-    "them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).":
-        "第 s = 1..100 步就是 torch.arange(1, 101, dtype=torch.float64)（代码下标 0..99）。由它们构造 100 个 β，"
-        "再把因子 1 − β_s 相乘（用 torch.prod，或你在 q2 写的函数）。",
     "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # steps 1..100 = code indices 0..99\nabar_100 = "
     "float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```":
         "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # 第 1..100 步 = 代码下标 0..99\nabar_100 = "
         "float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039，而不是 0.998**100 ≈ 0.819\n```",
     "Exercise 1.4 — the posterior mean μ̃_t(x0, x_t)":
         "练习 1.4 —— 后验均值 μ̃_t(x0, x_t)",
-    "μ̃_t is a weighted sum a·x0 + b·x_t; section 4(a) gives the two weights. Start from α = 1 − betas and ᾱ = "
-    "torch.cumprod(α, 0).":
-        "μ̃_t 是加权和 a·x0 + b·x_t；第 4(a) 节给出了这两个权重。先求 α = 1 − betas 和 ᾱ = torch.cumprod(α, 0)。",
     "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). With k = t − 1 the "
     "code index: β_t is betas[k], ᾱ_t is abar[k], and ᾱ_{t−1} is abar[k − 1] for k > 0 and ᾱ_0 = 1 at k = 0 "
     "(careful: abar[−1] is the LAST entry in Python).":
@@ -1910,13 +1924,6 @@ MESSAGES.update({
     "eps (tensor operations, so any shape works).":
         "在下标 k 处读出 ᾱ，分别取 ᾱ 和 1 − ᾱ 的平方根，返回前者乘 x0 加上后者乘 eps（用张量运算，这样任何形状都适用"
         "）。",
-    "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]. Apply it to the per-step factors 1 − β"
-    ", not to β itself.":
-        "torch.cumprod(x, dim=0) 返回累积乘积 [x_0, x_0·x_1, ...]。把它用在每一步的因子 1 − β 上，而不是 β 本身。",
-    "Build the steps 1..100 as a float64 tensor, turn them into β_s = 0.02·s/1000, multiply all the factors 1 − β_s t"
-    "ogether, and convert the one-element result to a float.":
-        "把步数 1..100 建成一个 float64 张量，换算成 β_s = 0.02·s/1000，把所有因子 1 − β_s 乘起来，再把这个只有一个元"
-        "素的结果转成浮点数。",
     "Compute α and ᾱ from betas; read β_t, α_t and ᾱ_t at index k and ᾱ_{t−1} at index k − 1, except at k = 0, where "
     "it is 1 (a float64 one, not abar[−1]); then return the weight of hint 2 times x0 plus the other weight times x_t"
     ".":
@@ -1981,16 +1988,6 @@ MESSAGES.update({
     "de index k = 0 is already after the first step, at τ = 1/T.":
         "第 1 节的做法：在 τ = t/T 上取曲线 f(τ) = cos²(((τ + s)/(1 + s))·π/2)，并归一化使 τ = 0 时 ᾱ = 1。代码下标 k"
         " = 0 已经是第一步之后，位于 τ = 1/T。",
-    "Make τ = torch.arange(T + 1, dtype=torch.float64) / T (T + 1 points), f as above and ᾱ(τ) = f/f[0]. Turn it into"
-    " T values β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1}) for t = 1..T, clip them at max_beta (the last one would be 1), and multipl"
-    "y the factors 1 − β_t back up.":
-        "令 τ = torch.arange(T + 1, dtype=torch.float64) / T（T + 1 个点），f 如上，ᾱ(τ) = f/f[0]。再把它变成 t = 1.."
-        "T 的 T 个值 β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1})，在 max_beta 处截断（最后一个本来会是 1），然后把各因子 1 − β_t 重新"
-        "连乘起来。",
-    "Divide f by its first value; the ratio of each value to the one before gives 1 − β for the T steps; clamp the β'"
-    "s at max_beta, then return the running product of 1 − β (float64 throughout).":
-        "用 f 除以它的第一个值；每个值与前一个值之比给出 T 步各自的 1 − β；把 β 在 max_beta 处截断，然后返回 1 − β 的"
-        "累积乘积（全程使用 float64）。",
     "your first value is exactly 1: that is ᾱ before any step. Code index k = 0 is the papers' t = 1, so its value is"
     " ᾱ_1 = f(1/T)/f(0) — start τ at 1/T (take f[1:], not f[:-1]).":
         "你的第一个值恰好是 1：那是任何一步之前的 ᾱ。代码下标 k = 0 就是论文的 t = 1，所以它的值是 ᾱ_1 = f(1/T)/f(0)—"
@@ -2006,29 +2003,4 @@ MESSAGES.update({
     "Write f as a small function of τ with math.cos, evaluate ᾱ = f(1/2)/f(0), and return the natural log of ᾱ/(1 − ᾱ"
     ") as a float.":
         "用 math.cos 把 f 写成 τ 的一个小函数，算出 ᾱ = f(1/2)/f(0)，再把 ᾱ/(1 − ᾱ) 的自然对数作为浮点数返回。",
-    "List the indices where the mask holds; if there are any, return the first as an int, otherwise return the length"
-    " of alphas_cumprod.":
-        "列出掩码成立处的下标；如果有，就把第一个作为 int 返回，否则返回 alphas_cumprod 的长度。",
-    "one step too early: there ᾱ is still ≥ 0.5. We want the FIRST index k with ᾱ < 0.5, one step later.":
-        "早了一步：那里 ᾱ 仍然 ≥ 0.5。我们要的是**第一个**使 ᾱ < 0.5 的下标 k，还要再往后一步。",
-    "one step too late — that is the papers' t = k + 1. Return the code index k itself (no + 1).":
-        "晚了一步——那是论文中的 t = k + 1。请返回代码下标 k 本身（不要 + 1）。",
-    "{where}: you returned {value}. Return the code index k where ᾱ first drops below 0.5 (an integer), not the value"
-    " of ᾱ there.":
-        "{where}：你返回了 {value}。请返回 ᾱ 第一次降到 0.5 以下处的代码下标 k（一个整数），而不是那里的 ᾱ 值。",
-    "{label}: you returned k = {got}":
-        "{label}：你返回了 k = {got}",
-    "{label}: expected k = {expected}, got {got}. Look for the first index where alphas_cumprod < 0.5.":
-        "{label}：应为 k = {expected}，你得到的是 {got}。请找出第一个使 alphas_cumprod < 0.5 的下标。",
-    "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε, so the factor in front of x0 at the last step, t = T (code index k = T − 1), is what"
-    " you want: a standard deviation, not a variance.":
-        "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε，所以你要的是最后一步 t = T（代码下标 k = T − 1）处 x0 前面的系数：它是一个标准差"
-        "，而不是方差。",
-    "Build the schedule with dl.make_schedule('linear', T=200) (it warns — that is the point); the schedule holds √ᾱ "
-    "for every step.":
-        "用 dl.make_schedule('linear', T=200) 构造噪声调度（它会发出警告——这正是要点）；调度里存有每一步的 √ᾱ。",
-    "Read √ᾱ at the last code index, k = T − 1 = 199 (index −1 in Python), and turn it into a float.":
-        "读出最后一个代码下标 k = T − 1 = 199（Python 中的下标 −1）处的 √ᾱ，并把它转成浮点数。",
-    "that is one step before the end. With T = 200 the last step t = 200 has code index k = 199 (index −1), not 198.":
-        "那是倒数第二步。T = 200 时，最后一步 t = 200 的代码下标是 k = 199（下标 −1），而不是 198。",
 })
