@@ -298,12 +298,61 @@ def test_saved_guidance_curves_belong_to_the_shipped_checkpoint(curves_name, mod
     assert "--mnist-root" not in curves["command"]                       # no path of one machine
     for key in ("accuracy", "confidence", "diversity", "fid", "sample_s"):
         assert len(curves[key]) == len(curves["w"]), key
+    if curves_name == "guidance_curves_digits":       # measured by the evaluation protocol, on held-out references
+        from diffusion_lab.metrics import PROTOCOLS, references_held_out
+
+        protocol = PROTOCOLS["digits8x8"]
+        assert curves["protocol"] == protocol.to_dict() and not curves["protocol_changed"]
+        judge = json.loads((DATA / f"{protocol.judge}.json").read_text(encoding="utf-8"))
+        assert curves["classifier_sha256"] == judge["weights_sha256"]
+        assert curves["n"] == protocol.n * len(protocol.seeds) and curves["n_per_draw"] == protocol.n
+        assert references_held_out(meta) and curves["references_in_training_set"] is False
 
 
-def test_shipped_mnist_model_meets_its_targets():
-    """Issue 11's targets for the MNIST U-Net, as measured on n ≥ 1000 samples per w by the shipped classifier:
-    unconditional (w = 0) digit Fréchet distance ≤ 20, intended class recognised in ≥ 95 % at the best w."""
+def test_shipped_mnist_model_meets_its_accuracy_target():
+    """Issue 11's target for the MNIST U-Net: the shipped classifier recognises the intended class in ≥ 95 % of the
+    samples at the best w (n ≥ 1000 per w, data/guidance_curves_mnist.json)."""
     curves = json.loads((DATA / "guidance_curves_mnist.json").read_text(encoding="utf-8"))
     assert curves["n"] >= 1000
-    assert curves["fid"][curves["w"].index(0.0)] <= 20.0
     assert max(curves["accuracy"]) >= 0.95
+
+
+@pytest.mark.xfail(strict=True, reason="not met: by the held-out evaluation protocol the unconditional (w = 0) MNIST "
+                   "samples score well above 20 (benchmarks/results/heldout_mnist.json); the 19.8 in "
+                   "guidance_curves_mnist.json was one draw against references from the U-Net's own training set. "
+                   "The MNIST retrain (a later issue) owns this target; when it passes, update the READMEs.")
+def test_shipped_mnist_model_meets_its_unconditional_frechet_target():
+    """Issue 11's other target, by the protocol: digit Fréchet distance ≤ 20 at w = 0 (mean over the draws)."""
+    record = json.loads((RESULTS / "heldout_mnist.json").read_text(encoding="utf-8"))
+    w0 = next(g for g in record["generators"] if g["w"] == 0.0)
+    assert w0["fid_mean"] <= 20.0
+
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+@pytest.mark.parametrize("protocol_name", ["digits8x8", "mnist"])
+def test_stored_protocol_results_belong_to_the_shipped_checkpoints(protocol_name):
+    """benchmarks/results/heldout_*.json (benchmarks/heldout_eval.py; the READMEs and data/README.md quote them):
+    measured by the protocol as the package defines it today, with the shipped judge, on the shipped checkpoints
+    (re-run the script after retraining either)."""
+    from diffusion_lab.metrics import PROTOCOLS, references_held_out
+
+    protocol = PROTOCOLS[protocol_name]
+    record = json.loads((RESULTS / f"heldout_{protocol_name}.json").read_text(encoding="utf-8"))
+    assert record["protocol"] == protocol.to_dict() and record["protocol_changed"] is False
+    judge = json.loads((DATA / f"{protocol.judge}.json").read_text(encoding="utf-8"))
+    assert record["judge"]["sha256"] == judge["weights_sha256"] and record["judge"]["name"] == protocol.judge
+    seeds = len(protocol.seeds)
+    real = record["real"]
+    assert len(real["fid_real"]) == seeds and real["fid_real_mean"] == pytest.approx(sum(real["fid_real"]) / seeds)
+    assert record["generators"] and "--mnist-root" not in record["command"]
+    for g in record["generators"]:
+        meta = json.loads((DATA / f"{Path(g['model']).name}.json").read_text(encoding="utf-8"))
+        assert g["model_sha256"] == meta["weights_sha256"], f"re-run benchmarks/heldout_eval.py for {g['model']}"
+        assert g["model_steps"] == meta["steps"] and g["model_split"] == meta["split"]
+        assert g["references_in_training_set"] is (not references_held_out(meta))
+        assert len(g["fid"]) == seeds and g["fid_mean"] == pytest.approx(sum(g["fid"]) / seeds)
+        assert f"--model {g['model']}" in record["command"]
+        if protocol_name == "digits8x8":               # the 8×8 models were retrained without the held-out digits
+            assert g["references_in_training_set"] is False

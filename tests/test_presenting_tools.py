@@ -260,3 +260,21 @@ def test_kubernetes_values_make_the_same_choices_as_the_one_machine_hub(tmp_path
     pins = (ROOT / "deploy" / "jupyterhub" / "requirements.txt").read_text()
     nbgitpuller = next(line for line in pins.splitlines() if line.startswith("nbgitpuller=="))
     assert nbgitpuller in (ROOT / "deploy" / "z2jh" / "values.yaml").read_text()
+
+
+def test_readme_captions_quote_the_stored_protocol_results():
+    """The MNIST caption of both READMEs quotes benchmarks/results/heldout_mnist.json (the evaluation protocol:
+    mean ± sd between draws) and says that its references were in the U-Net's training set."""
+    record = json.loads((ROOT / "benchmarks" / "results" / "heldout_mnist.json").read_text(encoding="utf-8"))
+    by_w = {g["w"]: g for g in record["generators"]}
+    real = record["real"]
+    quoted = [f"{by_w[0.0]['fid_mean']:.0f} ± {by_w[0.0]['fid_sd']:.0f}",
+              f"{by_w[1.0]['fid_mean']:.0f} ± {by_w[1.0]['fid_sd']:.0f}",
+              f"{real['fid_real_mean']:.1f} ± {real['fid_real_sd']:.1f}",
+              f"{100 * by_w[1.0]['accuracy_mean']:.0f} %"]
+    assert by_w[0.0]["references_in_training_set"]
+    for name, in_training in (("README.md", "were in its training set"), ("README.zh-CN.md", "在它的训练集里")):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        for q in quoted:
+            assert q in text, (name, q)
+        assert in_training in text and "19.8" not in text, name
