@@ -343,6 +343,8 @@ def test_stored_protocol_results_belong_to_the_shipped_checkpoints(protocol_name
     assert record["protocol"] == protocol.to_dict() and record["protocol_changed"] is False
     judge = json.loads((DATA / f"{protocol.judge}.json").read_text(encoding="utf-8"))
     assert record["judge"]["sha256"] == judge["weights_sha256"] and record["judge"]["name"] == protocol.judge
+    # metrics.frechet_distance_from_stats's docstring quotes these counts of features that vary on the held-out digits
+    assert record["judge"]["features_used"] == {"digits8x8": 26, "mnist": 29}[protocol_name]
     seeds = len(protocol.seeds)
     real = record["real"]
     assert len(real["fid_real"]) == seeds and real["fid_real_mean"] == pytest.approx(sum(real["fid_real"]) / seeds)
