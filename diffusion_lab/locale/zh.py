@@ -82,7 +82,7 @@ MESSAGES: dict[str, str] = {
     "{k} is one step early: it is the CODE index of the crossing (alphas_cumprod[{k}] < 0.5), or, in the papers' "
     "numbering, the last step where ᾱ_t is still at least one half. The slider shows the papers' t = 1..T, and "
     "alphas_cumprod[t − 1] is ᾱ_t.":
-        "{k} 早了一步：它是越过 0.5 那一步的代码下标（alphas_cumprod[{k}] < 0.5），按论文的编号则是 ᾱ_t "
+        "{k} 早了一步：它是越过 0.5 那一步的代码索引（alphas_cumprod[{k}] < 0.5），按论文的编号则是 ᾱ_t "
         "仍不小于一半的最后一步。滑块显示的是论文的 t = 1..T，而 alphas_cumprod[t − 1] 才是 ᾱ_t。",
     "That is where √ᾱ_t, the factor in front of x0, drops below one half (ᾱ_t < 1/4). The question is about the "
     "share of the variance, ᾱ_t itself: the blue bar's length.":
@@ -90,7 +90,7 @@ MESSAGES: dict[str, str] = {
         "也就是 ᾱ_t 本身：蓝色条的长度。",
     "That is where √ᾱ_t, the factor in front of x0, drops below one half, counted as a code index. The question "
     "is about ᾱ_t itself (the blue bar), in the papers' numbering.":
-        "这是 √ᾱ_t（x0 前面的系数）降到一半以下的地方，而且是按代码下标数的。题目问的是 ᾱ_t 本身"
+        "这是 √ᾱ_t（x0 前面的系数）降到一半以下的地方，而且是按代码索引数的。题目问的是 ᾱ_t 本身"
         "（蓝色条），并且要用论文的编号。",
     "the blue bar is still longer than the red one there":
         "在那一步蓝色条仍比红色条长",
@@ -105,10 +105,10 @@ MESSAGES: dict[str, str] = {
     "The slider's t is the papers' step; the code keeps ᾱ_t in schedule.alphas_cumprod[t − 1]. You can also find "
     "it in code: the first index k with alphas_cumprod[k] < 0.5, then t = k + 1.":
         "滑块上的 t 是论文中的步数；代码把 ᾱ_t 存在 schedule.alphas_cumprod[t − 1] 中。也可以用代码求："
-        "先找第一个满足 alphas_cumprod[k] < 0.5 的下标 k，再取 t = k + 1。",
+        "先找第一个满足 alphas_cumprod[k] < 0.5 的索引 k，再取 t = k + 1。",
     "```python\nk = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0])   # code index of the crossing\n"
     "t_cross = k + 1                                              # the papers' step t\n```":
-        "```python\nk = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0])   # 越过 0.5 那一步的代码下标\n"
+        "```python\nk = int(torch.nonzero(schedule.alphas_cumprod < 0.5)[0])   # 越过 0.5 那一步的代码索引\n"
         "t_cross = k + 1                                              # 论文编号中的步数 t\n```",
 
     # ---- exercises, chapter 2 (diffusion_lab/exercises/ch2.py) ----
@@ -167,7 +167,7 @@ MESSAGES: dict[str, str] = {
     "schedule.sqrt_alphas_cumprod holds all T values of √ᾱ_t and torch.linalg.vector_norm(mu) is ‖μ‖. "
     "torch.nonzero(cond) lists the indices where cond holds; when it is empty, return schedule.T.":
         "schedule.sqrt_alphas_cumprod 存有全部 T 个 √ᾱ_t，torch.linalg.vector_norm(mu) 就是 ‖μ‖。"
-        "torch.nonzero(cond) 列出 cond 成立的下标；它为空时返回 schedule.T。",
+        "torch.nonzero(cond) 列出 cond 成立的索引；它为空时返回 schedule.T。",
     "you used ᾱ_t; the mean of x_t is √ᾱ_t μ, so compare √ᾱ_t ‖μ‖ with tol.":
         "你用的是 ᾱ_t；x_t 的均值是 √ᾱ_t μ，所以应比较 √ᾱ_t ‖μ‖ 与 tol。",
     "'within tol of the origin' means the Euclidean distance ‖√ᾱ_t μ‖ < tol, not each coordinate separately (use "
@@ -177,6 +177,8 @@ MESSAGES: dict[str, str] = {
         "差了一步——那是距离仍大于 tol 的最后一步；要返回第一个进入 tol 范围的步。",
 
     # ---- exercises, chapter 3 (diffusion_lab/exercises/ch3.py) ----
+    'that is the T = 1000 value. Build the schedule with T = 150 (the argument T of dl.make_schedule).':
+        '那是 T = 1000 时的值。请用 T = 150 构造调度（dl.make_schedule 的参数 T）。',
     'Test your idea on a tiny case by hand first: for β = (0.1, 0.2), ᾱ must be (0.9, 0.72). One torch function returns running products (its name starts with cum); decide which tensor holds the per-step factors before you give it one.':
         '先用一个很小的例子手算检验你的想法：β = (0.1, 0.2) 时，ᾱ 必须是 (0.9, 0.72)。有一个 torch 函数返回累积乘积（名字以 cum 开头）；把张量交给它之前，先想清楚哪个张量装着每一步的因子。',
     "You need the 100 steps s = 1..100 (code indices 0..99) as a float64 tensor (look up torch.arange, and mind that its end is exclusive). Make the 100 β's from them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).":
@@ -227,8 +229,6 @@ MESSAGES: dict[str, str] = {
         '那是倒数第二步。T = 150 时，最后一步 t = 150 的代码索引是 k = 149（索引 −1），而不是 148。',
     'that is the T = 200 value section 5 prints. Build the schedule with T = 150.':
         '那是第 5 节打印的 T = 200 时的值。请用 T = 150 构造调度。',
-    "that is the T = 1000 value. Build the schedule with T = 150: dl.make_schedule('linear', T=150).":
-        "那是 T = 1000 时的值。请用 T = 150 构造调度：dl.make_schedule('linear', T=150)。",
     'expected √ᾱ at the last step of the T = 150 linear schedule, within {accuracy}; got {value:.4f}.':
         '应为 T = 150 的线性调度最后一步的 √ᾱ，误差在 {accuracy} 以内；你的结果是 {value:.4f}。',
     "```python\nshort = dl.make_schedule('linear', T=150)      # ScheduleWarning: x_T still holds signal\nscale_left = float(short.sqrt_alphas_cumprod[-1])   # x_T still carries this share of x0's scale\n```":
@@ -284,7 +284,7 @@ MESSAGES: dict[str, str] = {
         "你漏掉了除以 f(0)：ᾱ(τ) = f(τ)/f(0)，这样才有 ᾱ_0 = 1。s > 0 时 f(0) = cos²(s/(1+s)·π/2) 略小于 1。",
     "that is one step late, t = T/2 + 1 (τ = 0.501 for T = 1000): in code, t = T/2 is index T/2 − 1, i.e. "
     "log_snr[499], not log_snr[500].":
-        "这晚了一步，是 t = T/2 + 1（T = 1000 时 τ = 0.501）：代码中 t = T/2 的下标是 T/2 − 1，即 log_snr[499]，"
+        "这晚了一步，是 t = T/2 + 1（T = 1000 时 τ = 0.501）：代码中 t = T/2 的索引是 T/2 − 1，即 log_snr[499]，"
         "而不是 log_snr[500]。",
     "that is log ᾱ, the signal's log-variance only. The SNR divides by the noise's variance: log(ᾱ/(1 − ᾱ)).":
         "那是 log ᾱ，只是信号的对数方差。信噪比还要除以噪声的方差：log(ᾱ/(1 − ᾱ))。",
@@ -878,89 +878,176 @@ MESSAGES: dict[str, str] = {
         "− ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t。",
 
     # ---- exercises, chapters 4 and 5: code indices named k, 5.2 with clip, 5.3 from x̂0, 5.5 η (review 45) ----
-    'that is ONE noising step q(x_t | x_{t−1}) with α_t and β_t. To jump from x0 straight to x_t use the cumulative product ᾱ_t = α_1·α_2⋯α_t (schedule.alphas_cumprod).':
-        '这是一步加噪 q(x_t | x_{t−1})，用的是 α_t 和 β_t。要从 x0 一步跳到 x_t，请用累积乘积 ᾱ_t = α_1·α_2⋯α_t（schedule.alphas_cumprod）。',
-    'off by one step: you used ᾱ_{t−1} (alphas_cumprod_prev). For the code index k = t − 1, alphas_cumprod[k] is ᾱ_t, the one x_t needs.':
-        '差了一步：你用的是 ᾱ_{t−1}（alphas_cumprod_prev）。对代码下标 k = t − 1，alphas_cumprod[k] 就是 ᾱ_t，正是 x_t 需要的那个。',
+    'that is ONE noising step q(x_t | x_{t−1}) with α_t and β_t. To jump from x0 straight to x_t use the '
+    'cumulative product ᾱ_t = α_1·α_2⋯α_t (schedule.alphas_cumprod).':
+        '这是一步加噪 q(x_t | x_{t−1})，用的是 α_t 和 β_t。要从 x0 一步跳到 x_t，请用累积乘积 ᾱ_t = '
+        'α_1·α_2⋯α_t（schedule.alphas_cumprod）。',
+    'off by one step: you used ᾱ_{t−1} (alphas_cumprod_prev). For the code index k = t − 1, alphas_cumprod[k] is '
+    'ᾱ_t, the one x_t needs.':
+        '差了一步：你用的是 ᾱ_{t−1}（alphas_cumprod_prev）。对代码下标 k = t − 1，alphas_cumprod[k] 就是 ᾱ_t，正是 '
+        'x_t 需要的那个。',
     'off by one step: you used ᾱ_{t+1}. For the code index k = t − 1, alphas_cumprod[k] is ᾱ_t, the one x_t needs.':
         '差了一步：你用的是 ᾱ_{t+1}。对代码下标 k = t − 1，alphas_cumprod[k] 就是 ᾱ_t，正是 x_t 需要的那个。',
-    'you compared neighbouring steps (code indices k = 0 and k = 1) and missed a model that changes its output only for k ≥ 50 (of T = 100). Compare the output at step k with the output at step 0 for EVERY code index k in 0..T−1.':
-        '你只比较了相邻的两步（代码下标 k = 0 和 k = 1），漏掉了一个只在 k ≥ 50（T = 100 中）才改变输出的模型。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 步的输出比较。',
-    'two probes cannot decide it: you missed a model that reacts to t only for code indices 40 ≤ k < 45 (of T = 100; its output at k = 0 and k = T−1 is the same). Compare the output at step k with the output at step 0 for EVERY code index k in 0..T−1.':
-        '两次探测无法判断：你漏掉了一个只在代码下标 40 ≤ k < 45（T = 100 中）才对 t 有反应的模型（它在 k = 0 和 k = T−1 的输出相同）。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 步的输出比较。',
-    'you answered False for {label}. Compare the output at step k with the output at step 0 for every code index k in 0..T−1, with exact equality (torch.equal).':
-        '你对{label}回答了 False。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 步的输出做精确比较（torch.equal）。',
+    'you compared neighbouring steps (code indices k = 0 and k = 1) and missed a model that changes its output '
+    'only for k ≥ 50 (of T = 100). Compare the output at step k with the output at step 0 for EVERY code index k '
+    'in 0..T−1.':
+        '你只比较了相邻的两步（代码下标 k = 0 和 k = 1），漏掉了一个只在 k ≥ 50（T = 100 '
+        '中）才改变输出的模型。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 步的输出比较。',
+    'two probes cannot decide it: you missed a model that reacts to t only for code indices 40 ≤ k < 45 (of T = '
+    '100; its output at k = 0 and k = T−1 is the same). Compare the output at step k with the output at step 0 for '
+    'EVERY code index k in 0..T−1.':
+        '两次探测无法判断：你漏掉了一个只在代码下标 40 ≤ k < 45（T = 100 中）才对 t 有反应的模型（它在 k = 0 和 k '
+        '= T−1 的输出相同）。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 步的输出比较。',
+    'you answered False for {label}. Compare the output at step k with the output at step 0 for every code index k '
+    'in 0..T−1, with exact equality (torch.equal).':
+        '你对{label}回答了 False。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 '
+        '步的输出做精确比较（torch.equal）。',
     'a model that reacts to t only for code indices k ≥ 50':
         '一个只在代码下标 k ≥ 50 时才对 t 有反应的模型',
     'a model that reacts to t only for code indices 40 ≤ k < 45':
         '一个只在代码下标 40 ≤ k < 45 时才对 t 有反应的模型',
-    'the output still does not change with t: the embedding must be added to the features between two layers (before the last convolution), with two size-1 dimensions appended so it broadcasts over the pixels.':
-        '输出仍然不随 t 改变：时间嵌入必须在两层之间（最后一个卷积之前）加到特征上，并在后面补两个大小为 1 的维度，使它能在各个像素上广播。',
-    "your loss compares the network's output with x0. In ε-prediction the target is the noise ε that made x_t: the mean squared difference between ε and the network's output.":
+    'the output still does not change with t: the embedding must be added to the features between two layers '
+    '(before the last convolution), with two size-1 dimensions appended so it broadcasts over the pixels.':
+        '输出仍然不随 t 改变：时间嵌入必须在两层之间（最后一个卷积之前）加到特征上，并在后面补两个大小为 1 '
+        '的维度，使它能在各个像素上广播。',
+    "your loss compares the network's output with x0. In ε-prediction the target is the noise ε that made x_t: the "
+    "mean squared difference between ε and the network's output.":
         '你的损失把网络输出与 x0 比较。在 ε 预测中，目标是生成 x_t 的那份噪声 ε：取 ε 与网络输出之差的平方的均值。',
     'you squared the mean error; square each error first, then average the squares.':
         '你把误差的均值平方了；应当先把每个误差平方，再对平方求平均。',
     't must be integer code indices (a LongTensor, as torch.randint gives), got {dtype}.':
         't 必须是整数代码下标（LongTensor，torch.randint 给出的就是），得到的却是 {dtype}。',
-    'all {B} examples got the same code index k = {t}: you drew one step for the whole batch. Draw one per example (a tensor of shape ({B},)): then every batch trains many steps at once, and one random t per example is an unbiased estimate of the average over all t.':
-        '全部 {B} 个样本得到了同一个代码下标 k = {t}：你为整批只抽了一个步数。请为每个样本各抽一个（形状为 ({B},) 的张量）：这样每个批次同时训练许多步，而每个样本一个随机 t 是对所有 t 平均值的无偏估计。',
-    "you drew the code index {t}, outside 0..T−1 = 0..{last} (the papers' t = 1..T, k = t − 1). torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
-        '你抽到了代码下标 {t}，超出了 0..T−1 = 0..{last}（论文中的 t = 1..T，k = t − 1）。torch.randint 的上界不包含在内：torch.randint(0, T, ...)。',
-    "no example in {B} was drawn at code index k = 0 (the papers' t = 1): torch.randint(1, T, ...) (the papers' t ≥ 1 carried into code) draws 1..T−1 only, so index 0 — the step the sampler's last move uses — is never trained. Draw torch.randint(0, T, ...).":
-        '{B} 个样本中没有一个抽到代码下标 k = 0（论文中的 t = 1）：torch.randint(1, T, ...)（把论文中的 t ≥ 1 搬进了代码）只抽 1..T−1，所以下标 0——采样最后一步用到的那一步——从未被训练。请抽 torch.randint(0, T, ...)。',
-    "no example in {B} was drawn at the last code index k = {last} (t = T): the noisiest step, where sampling starts, is never trained. torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
-        '{B} 个样本中没有一个抽到最后的代码下标 k = {last}（t = T）：噪声最大、采样起步的那一步从未被训练。torch.randint 的上界不包含在内：torch.randint(0, T, ...)。',
-    'your code indices are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give {middle} ± {se:.1f}. Draw them with torch.randint(0, T, (B,), generator=generator).':
-        '你的代码下标在 0..T−1 上不均匀：它们的均值是 {mean:.1f}，均匀抽取应为 {middle} ± {se:.1f}。请用 torch.randint(0, T, (B,), generator=generator) 抽取。',
-    "return the loss of every step: a list of {loop_steps} numbers (each step's loss as a plain number, with .item()).":
+    'all {B} examples got the same code index k = {t}: you drew one step for the whole batch. Draw one per example '
+    '(a tensor of shape ({B},)): then every batch trains many steps at once, and one random t per example is an '
+    'unbiased estimate of the average over all t.':
+        '全部 {B} 个样本得到了同一个代码下标 k = {t}：你为整批只抽了一个步数。请为每个样本各抽一个（形状为 ({B},) '
+        '的张量）：这样每个批次同时训练许多步，而每个样本一个随机 t 是对所有 t 平均值的无偏估计。',
+    "you drew the code index {t}, outside 0..T−1 = 0..{last} (the papers' t = 1..T, k = t − 1). torch.randint's "
+    'upper bound is exclusive: torch.randint(0, T, ...).':
+        '你抽到了代码下标 {t}，超出了 0..T−1 = 0..{last}（论文中的 t = 1..T，k = t − 1）。torch.randint '
+        '的上界不包含在内：torch.randint(0, T, ...)。',
+    "no example in {B} was drawn at code index k = 0 (the papers' t = 1): torch.randint(1, T, ...) (the papers' t "
+    "≥ 1 carried into code) draws 1..T−1 only, so index 0 — the step the sampler's last move uses — is never "
+    'trained. Draw torch.randint(0, T, ...).':
+        '{B} 个样本中没有一个抽到代码下标 k = 0（论文中的 t = 1）：torch.randint(1, T, ...)（把论文中的 t ≥ 1 '
+        '搬进了代码）只抽 1..T−1，所以下标 0——采样最后一步用到的那一步——从未被训练。请抽 torch.randint(0, T, ...)。',
+    'no example in {B} was drawn at the last code index k = {last} (t = T): the noisiest step, where sampling '
+    "starts, is never trained. torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
+        '{B} 个样本中没有一个抽到最后的代码下标 k = {last}（t = '
+        'T）：噪声最大、采样起步的那一步从未被训练。torch.randint 的上界不包含在内：torch.randint(0, T, ...)。',
+    'your code indices are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give {middle} ± '
+    '{se:.1f}. Draw them with torch.randint(0, T, (B,), generator=generator).':
+        '你的代码下标在 0..T−1 上不均匀：它们的均值是 {mean:.1f}，均匀抽取应为 {middle} ± {se:.1f}。请用 '
+        'torch.randint(0, T, (B,), generator=generator) 抽取。',
+    "return the loss of every step: a list of {loop_steps} numbers (each step's loss as a plain number, with "
+    '.item()).':
         '请返回每一步的损失：一个含 {loop_steps} 个数的列表（每一步的损失都用 .item() 转成普通数）。',
-    "the gradients pile up: when the optimiser stepped, the weights' .grad held the sum of this step's gradient and earlier ones. Clear the old gradients (the optimiser's zero_grad) before every backward pass.":
-        '梯度在累积：优化器更新时，权重的 .grad 里装的是这一步的梯度加上之前各步的梯度。每次反向传播之前先清空旧梯度（优化器的 zero_grad）。',
-    "your loss grew to {final:.3g}: the gradients pile up from step to step. Clear the old gradients (the optimiser's zero_grad) before every backward pass.":
+    "the gradients pile up: when the optimiser stepped, the weights' .grad held the sum of this step's gradient "
+    "and earlier ones. Clear the old gradients (the optimiser's zero_grad) before every backward pass.":
+        '梯度在累积：优化器更新时，权重的 .grad 里装的是这一步的梯度加上之前各步的梯度。每次反向传播之前先清空旧梯'
+        '度（优化器的 zero_grad）。',
+    'your loss grew to {final:.3g}: the gradients pile up from step to step. Clear the old gradients (the '
+    "optimiser's zero_grad) before every backward pass.":
         '你的损失涨到了 {final:.3g}：梯度在一步步累积。每次反向传播之前先清空旧梯度（优化器的 zero_grad）。',
-    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1). If the target is ε, the gradients probably pile up: clear the old gradients (the optimiser's zero_grad) before every backward pass.":
-        '训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一直回答 0（得分为 1）好。如果目标确实是 ε，多半是梯度在累积：每次反向传播之前先清空旧梯度（优化器的 zero_grad）。',
-    "the mean of your last 50 losses is {final:.3f}; after {loop_steps} steps it should be below {loop_loss_max}. Why that bound: the exact ε* scores about 0.25 (the floor: no loop's mean gets far under it), the reference loop reaches 0.28–0.29, and a network that answers 0 scores 1. Use batches of 256 and one Adam optimiser with learning rate 3·10⁻³.":
-        '你最后 50 个损失的均值是 {final:.3f}；训练 {loop_steps} 步之后它应当低于 {loop_loss_max}。这个界限的理由：精确的 ε* 得分约 0.25（下限：任何训练循环的均值都不会远低于它），参考循环能到 0.28–0.29，而一直回答 0 的网络得分为 1。请用 256 的批次，以及一个学习率为 3·10⁻³ 的 Adam 优化器。',
-    'the loss is fine but the samples are not: MMD² {mmd2:.3g} to fresh data (should be below {loop_mmd_max}). Why that bound: two data sets score about 0.002 and the reference loop 0.013–0.025 (depending on the seed), so it leaves a 2× margin; loops that learn a wrong target or never clear their gradients score 0.15 or more. Check that the model gets the same t the noise level was made with.':
-        '损失没问题，但样本不行：与新数据的 MMD² 为 {mmd2:.3g}（应低于 {loop_mmd_max}）。这个界限的理由：两组数据之间约为 0.002，参考循环为 0.013–0.025（随种子而变），所以留有 2 倍的余量；学错目标或从不清空梯度的循环会得到 0.15 或更高。请检查模型拿到的 t 是否就是生成该噪声水平时用的那个 t。',
-    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1), while it predicts x0 with error {x0_error:.2f}: your loss compares the output with x0. In ε-prediction the target is the noise ε that made x_t: average the squared differences between ε and the network's output.":
-        '训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一直回答 0（得分为 1）好，而它预测 x0 的误差是 {x0_error:.2f}：你的损失把输出与 x0 比较。在 ε 预测中，目标是生成 x_t 的那份噪声 ε：对 ε 与网络输出之差的平方求平均。',
-    "{err}. Code indices run k = 0..T−1 (the papers' t = 1..T, k = t − 1): draw them with torch.randint(0, T, ...), whose upper bound is exclusive.":
-        '{err}。代码下标为 k = 0..T−1（论文中的 t = 1..T，k = t − 1）：请用 torch.randint(0, T, ...) 抽取，它的上界不包含在内。',
-    "all right except the first entry (k = 0, the maths' t = 1): your β̃_1 is not 0. Before the first step nothing is noised (ᾱ_0 = 1), so 1 − ᾱ_0 = 0 and β̃_1 = 0: the last step of sampling adds no noise. Put a 1 in front of the ᾱ that stand for ᾱ_{t−1}.":
-        '除了第一项（k = 0，数学中的 t = 1）之外都对：你的 β̃_1 不是 0。第一步之前什么都还没加噪（ᾱ_0 = 1），所以 1 − ᾱ_0 = 0，β̃_1 = 0：采样的最后一步不加噪声。请在代表 ᾱ_{t−1} 的那些 ᾱ 前面放一个 1。',
+    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1). "
+    "If the target is ε, the gradients probably pile up: clear the old gradients (the optimiser's zero_grad) "
+    'before every backward pass.':
+        '训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一直回答 0（得分为 1）好。如果目标确实是 '
+        'ε，多半是梯度在累积：每次反向传播之前先清空旧梯度（优化器的 zero_grad）。',
+    'the mean of your last 50 losses is {final:.3f}; after {loop_steps} steps it should be below {loop_loss_max}. '
+    "Why that bound: the exact ε* scores about 0.25 (the floor: no loop's mean gets far under it), the reference "
+    'loop reaches 0.28–0.29, and a network that answers 0 scores 1. Use batches of 256 and one Adam optimiser with '
+    'learning rate 3·10⁻³.':
+        '你最后 50 个损失的均值是 {final:.3f}；训练 {loop_steps} 步之后它应当低于 '
+        '{loop_loss_max}。这个界限的理由：精确的 ε* 得分约 '
+        '0.25（下限：任何训练循环的均值都不会远低于它），参考循环能到 0.28–0.29，而一直回答 0 的网络得分为 1。请用 '
+        '256 的批次，以及一个学习率为 3·10⁻³ 的 Adam 优化器。',
+    'the loss is fine but the samples are not: MMD² {mmd2:.3g} to fresh data (should be below {loop_mmd_max}). Why '
+    'that bound: two data sets score about 0.002 and the reference loop 0.013–0.025 (depending on the seed), so it '
+    'leaves a 2× margin; loops that learn a wrong target or never clear their gradients score 0.15 or more. Check '
+    'that the model gets the same t the noise level was made with.':
+        '损失没问题，但样本不行：与新数据的 MMD² 为 {mmd2:.3g}（应低于 '
+        '{loop_mmd_max}）。这个界限的理由：两组数据之间约为 0.002，参考循环为 0.013–0.025（随种子而变），所以留有 '
+        '2 倍的余量；学错目标或从不清空梯度的循环会得到 0.15 或更高。请检查模型拿到的 t '
+        '是否就是生成该噪声水平时用的那个 t。',
+    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1), "
+    'while it predicts x0 with error {x0_error:.2f}: your loss compares the output with x0. In ε-prediction the '
+    "target is the noise ε that made x_t: average the squared differences between ε and the network's output.":
+        '训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一直回答 0（得分为 1）好，而它预测 x0 的误差是 '
+        '{x0_error:.2f}：你的损失把输出与 x0 比较。在 ε 预测中，目标是生成 x_t 的那份噪声 ε：对 ε '
+        '与网络输出之差的平方求平均。',
+    "{err}. Code indices run k = 0..T−1 (the papers' t = 1..T, k = t − 1): draw them with torch.randint(0, T, "
+    '...), whose upper bound is exclusive.':
+        '{err}。代码下标为 k = 0..T−1（论文中的 t = 1..T，k = t − 1）：请用 torch.randint(0, T, ...) '
+        '抽取，它的上界不包含在内。',
+    "all right except the first entry (k = 0, the maths' t = 1): your β̃_1 is not 0. Before the first step nothing "
+    'is noised (ᾱ_0 = 1), so 1 − ᾱ_0 = 0 and β̃_1 = 0: the last step of sampling adds no noise. Put a 1 in front '
+    'of the ᾱ that stand for ᾱ_{t−1}.':
+        '除了第一项（k = 0，数学中的 t = 1）之外都对：你的 β̃_1 不是 0。第一步之前什么都还没加噪（ᾱ_0 = 1），所以 '
+        '1 − ᾱ_0 = 0，β̃_1 = 0：采样的最后一步不加噪声。请在代表 ᾱ_{t−1} 的那些 ᾱ 前面放一个 1。',
     'the ratio is upside down (or divides by 1 − ᾱ_0 = 0): it is (1 − ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.':
         '比值倒过来了（或者除以了 1 − ᾱ_0 = 0）：应为 (1 − ᾱ_{t−1}) / (1 − ᾱ_t)，前一步在分子上。',
-    'off by one step: for code index k, ᾱ_{t−1} is alphas_cumprod[k − 1] when k ≥ 1 and ᾱ_0 = 1 when k = 0; your values are shifted by one index.':
-        '差了一步：对代码下标 k，当 k ≥ 1 时 ᾱ_{t−1} 是 alphas_cumprod[k − 1]，当 k = 0 时 ᾱ_0 = 1；你的值错开了一个下标。',
-    "at k = 0 (the maths' t = 1, the last step) add no noise: the result is the sample x_0 itself, σ_1 = 0 (β̃_1 = 0 anyway).":
+    'off by one step: for code index k, ᾱ_{t−1} is alphas_cumprod[k − 1] when k ≥ 1 and ᾱ_0 = 1 when k = 0; your '
+    'values are shifted by one index.':
+        '差了一步：对代码下标 k，当 k ≥ 1 时 ᾱ_{t−1} 是 alphas_cumprod[k − 1]，当 k = 0 时 ᾱ_0 = '
+        '1；你的值错开了一个下标。',
+    "at k = 0 (the maths' t = 1, the last step) add no noise: the result is the sample x_0 itself, σ_1 = 0 (β̃_1 = "
+    '0 anyway).':
         '在 k = 0（数学中的 t = 1，最后一步）不加噪声：结果就是样本 x_0 本身，σ_1 = 0（反正 β̃_1 = 0）。',
-    "that is the template's update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z: the predicted x̂0 put back at noise level t − 1 with all-fresh noise. It is a valid sampler — a DDIM step with the largest σ the family allows, σ² = 1 − ᾱ_{t−1} (η far above 1), which keeps nothing of x_t's noise — but not the DDPM step this exercise asks for. DDPM keeps part of x_t through the posterior mean (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t and adds only σ_t·z with σ_t² = β̃_t.":
-        '这是模板里的更新 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z：把预测的 x̂0 放回噪声水平 t − 1，噪声全是新抽的。它是一个有效的采样器——DDIM 一族中 σ 取到最大允许值的一步，σ² = 1 − ᾱ_{t−1}（η 远大于 1），完全不保留 x_t 中的噪声——但不是本练习要求的 DDPM 步。DDPM 通过后验均值 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t 保留 x_t 的一部分，只再加上 σ_t² = β̃_t 的 σ_t·z。',
-    'you forgot to add the noise σ_t·z (at every step but the last, k > 0). Without it every step lands on the average of x_{t−1}: the samples shrink together.':
-        '你忘了加噪声 σ_t·z（除最后一步外的每一步，k > 0）。没有它，每一步都落在 x_{t−1} 的平均值上：样本会缩到一起。',
-    'with clip = 1.0 your step is the unclipped one. The ε̂-only form of the mean, (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t, is μ̃_t(x_t, x̂0) with the UNCLIPPED x̂0 plugged in: once x̂0 is clipped it no longer applies. Compute x̂0, clip it to [−clip, clip], and take the posterior mean μ̃_t(x_t, x̂0) of section 1.':
-        '在 clip = 1.0 时，你的步骤仍是未裁剪的那一个。均值只含 ε̂ 的形式 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t，是把未裁剪的 x̂0 代入 μ̃_t(x_t, x̂0) 得到的：一旦 x̂0 被裁剪，它就不再成立。请先算 x̂0，把它裁剪到 [−clip, clip]，再取第 1 节的后验均值 μ̃_t(x_t, x̂0)。',
-    'you clipped the result x_{t−1}. Clip the guess x̂0 instead: x_{t−1} still carries noise and may lie outside [−1, 1]; only the clean image x0 is known to lie inside.':
-        '你裁剪的是结果 x_{t−1}。应当裁剪的是猜测 x̂0：x_{t−1} 仍带着噪声，可能落在 [−1, 1] 之外；只有干净图像 x0 才确定在这个范围之内。',
-    "you used the network's output as ε̂ in section 4's formula. This network predicts the clean x̂0, not the noise: the noise that goes with it follows from the closed form x_t = √ᾱ_t·x̂0 + √(1 − ᾱ_t)·ε̂, solved for ε̂.":
-        '你把网络的输出当作 ε̂ 代入了第 4 节的公式。这个网络预测的是干净的 x̂0，而不是噪声：与它配套的噪声来自闭式 x_t = √ᾱ_t·x̂0 + √(1 − ᾱ_t)·ε̂，对 ε̂ 求解即可。',
-    'you dropped the direction term √(1 − ᾱ_s)·ε̂: x_s is not clean yet, it must keep the noise level of step s, and with η = 0 that noise is the one x_t already holds (ε̂), not fresh noise.':
-        '你丢掉了方向项 √(1 − ᾱ_s)·ε̂：x_s 还没有干净，它必须保持第 s 步的噪声水平；η = 0 时这份噪声就是 x_t 已有的那份（ε̂），而不是新噪声。',
-    'you returned x̂0 (a jump to the end). DDIM goes to the next visited step s: √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂, with ε̂ recovered from x_t and x̂0.':
-        '你返回了 x̂0（一步跳到终点）。DDIM 要走到下一个访问的步 s：√ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂，其中 ε̂ 由 x_t 和 x̂0 求出。',
-    'the square roots are missing: the coefficients are √ᾱ_s and √(1 − ᾱ_s) (standard deviations), and recovering ε̂ uses √ᾱ_t and √(1 − ᾱ_t).':
+    "that is the template's update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z: the predicted x̂0 put back at noise level t − "
+    '1 with all-fresh noise. It is a valid sampler — a DDIM step with the largest σ the family allows, σ² = 1 − '
+    "ᾱ_{t−1} (η far above 1), which keeps nothing of x_t's noise — but not the DDPM step this exercise asks for. "
+    'DDPM keeps part of x_t through the posterior mean (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t and adds only σ_t·z with σ_t² '
+    '= β̃_t.':
+        '这是模板里的更新 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z：把预测的 x̂0 放回噪声水平 t − '
+        '1，噪声全是新抽的。它是一个有效的采样器——DDIM 一族中 σ 取到最大允许值的一步，σ² = 1 − ᾱ_{t−1}（η 远大于 '
+        '1），完全不保留 x_t 中的噪声——但不是本练习要求的 DDPM 步。DDPM 通过后验均值 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t '
+        '保留 x_t 的一部分，只再加上 σ_t² = β̃_t 的 σ_t·z。',
+    'you forgot to add the noise σ_t·z (at every step but the last, k > 0). Without it every step lands on the '
+    'average of x_{t−1}: the samples shrink together.':
+        '你忘了加噪声 σ_t·z（除最后一步外的每一步，k > 0）。没有它，每一步都落在 x_{t−1} '
+        '的平均值上：样本会缩到一起。',
+    'with clip = 1.0 your step is the unclipped one. The ε̂-only form of the mean, (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t, '
+    'is μ̃_t(x_t, x̂0) with the UNCLIPPED x̂0 plugged in: once x̂0 is clipped it no longer applies. Compute x̂0, '
+    'clip it to [−clip, clip], and take the posterior mean μ̃_t(x_t, x̂0) of section 1.':
+        '在 clip = 1.0 时，你的步骤仍是未裁剪的那一个。均值只含 ε̂ 的形式 (x_t − '
+        'β_t/√(1−ᾱ_t)·ε̂)/√α_t，是把未裁剪的 x̂0 代入 μ̃_t(x_t, x̂0) 得到的：一旦 x̂0 被裁剪，它就不再成立。请先算 '
+        'x̂0，把它裁剪到 [−clip, clip]，再取第 1 节的后验均值 μ̃_t(x_t, x̂0)。',
+    'you clipped the result x_{t−1}. Clip the guess x̂0 instead: x_{t−1} still carries noise and may lie outside '
+    '[−1, 1]; only the clean image x0 is known to lie inside.':
+        '你裁剪的是结果 x_{t−1}。应当裁剪的是猜测 x̂0：x_{t−1} 仍带着噪声，可能落在 [−1, 1] 之外；只有干净图像 x0 '
+        '才确定在这个范围之内。',
+    "you used the network's output as ε̂ in section 4's formula. This network predicts the clean x̂0, not the "
+    'noise: the noise that goes with it follows from the closed form x_t = √ᾱ_t·x̂0 + √(1 − ᾱ_t)·ε̂, solved for ε̂.':
+        '你把网络的输出当作 ε̂ 代入了第 4 节的公式。这个网络预测的是干净的 x̂0，而不是噪声：与它配套的噪声来自闭式 '
+        'x_t = √ᾱ_t·x̂0 + √(1 − ᾱ_t)·ε̂，对 ε̂ 求解即可。',
+    'you dropped the direction term √(1 − ᾱ_s)·ε̂: x_s is not clean yet, it must keep the noise level of step s, '
+    'and with η = 0 that noise is the one x_t already holds (ε̂), not fresh noise.':
+        '你丢掉了方向项 √(1 − ᾱ_s)·ε̂：x_s 还没有干净，它必须保持第 s 步的噪声水平；η = 0 时这份噪声就是 x_t '
+        '已有的那份（ε̂），而不是新噪声。',
+    'you returned x̂0 (a jump to the end). DDIM goes to the next visited step s: √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂, with ε̂ '
+    'recovered from x_t and x̂0.':
+        '你返回了 x̂0（一步跳到终点）。DDIM 要走到下一个访问的步 s：√ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂，其中 ε̂ 由 x_t 和 '
+        'x̂0 求出。',
+    'the square roots are missing: the coefficients are √ᾱ_s and √(1 − ᾱ_s) (standard deviations), and recovering '
+    'ε̂ uses √ᾱ_t and √(1 − ᾱ_t).':
         '缺了平方根：系数是 √ᾱ_s 和 √(1 − ᾱ_s)（标准差），求 ε̂ 时用的是 √ᾱ_t 和 √(1 − ᾱ_t)。',
     'ε̂ is wrong: x_t was made at step t, so ε̂ = (x_t − √ᾱ_t·x̂0)/√(1 − ᾱ_t), with ᾱ_t of the CURRENT step.':
         'ε̂ 错了：x_t 是在第 t 步生成的，所以 ε̂ = (x_t − √ᾱ_t·x̂0)/√(1 − ᾱ_t)，用的是当前这一步的 ᾱ_t。',
-    "that is the update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z at every step: a valid sampler (a DDIM step with the largest σ the family allows, η > 1: all-fresh noise), but not DDPM. DDPM's step is the posterior mean (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t plus √β̃_t·z.":
-        '这是在每一步都做更新 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z：一个有效的采样器（DDIM 一族中 σ 取到最大允许值的一步，η > 1：噪声全是新抽的），但不是 DDPM。DDPM 的一步是后验均值 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t 加上 √β̃_t·z。',
+    'that is the update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z at every step: a valid sampler (a DDIM step with the '
+    "largest σ the family allows, η > 1: all-fresh noise), but not DDPM. DDPM's step is the posterior mean (x_t − "
+    'β_t/√(1−ᾱ_t)·ε̂)/√α_t plus √β̃_t·z.':
+        '这是在每一步都做更新 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z：一个有效的采样器（DDIM 一族中 σ '
+        '取到最大允许值的一步，η > 1：噪声全是新抽的），但不是 DDPM。DDPM 的一步是后验均值 (x_t − '
+        'β_t/√(1−ᾱ_t)·ε̂)/√α_t 加上 √β̃_t·z。',
     'that is η², not η: σ grows linearly with η, so σ² grows with η²; take the square root at the end.':
         '这是 η²，不是 η：σ 随 η 线性增长，所以 σ² 随 η² 增长；最后要开平方根。',
-    "you divided σ by the factor's square: σ = η·√(…)·√(…), so η = σ divided by the product of the two square roots (or η² = σ² divided by the product of what is under them).":
-        '你用 σ 除以了因子的平方：σ = η·√(…)·√(…)，所以 η = σ 除以这两个平方根的乘积（或者 η² = σ² 除以根号下两项的乘积）。',
-    'the argument is the variance σ², not σ: take its square root (or divide σ² by the factor itself, not by its square root, and take the square root of the result).':
+    "you divided σ by the factor's square: σ = η·√(…)·√(…), so η = σ divided by the product of the two square "
+    'roots (or η² = σ² divided by the product of what is under them).':
+        '你用 σ 除以了因子的平方：σ = η·√(…)·√(…)，所以 η = σ 除以这两个平方根的乘积（或者 η² = σ² '
+        '除以根号下两项的乘积）。',
+    'the argument is the variance σ², not σ: take its square root (or divide σ² by the factor itself, not by its '
+    'square root, and take the square root of the result).':
         '参数是方差 σ²，不是 σ：要对它开平方根（或者用 σ² 除以因子本身而不是它的平方根，再对结果开平方根）。',
     'you multiplied by the factor: solving σ = η·f for η divides by f.':
         '你乘上了这个因子：从 σ = η·f 解出 η 要除以 f。',
@@ -970,43 +1057,73 @@ MESSAGES: dict[str, str] = {
         'η',
     'with s = t − 1 and σ² = β̃_t your η should be 1 at every step, and is not.':
         '当 s = t − 1 且 σ² = β̃_t 时，你的 η 在每一步都应等于 1，但并非如此。',
-    'your β̃ contains NaN or inf: the ratio is probably upside down and divides by 1 − ᾱ_0 = 0. It is (1 − ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.':
-        '你的 β̃ 中含有 NaN 或 inf：比值多半倒过来了，除以了 1 − ᾱ_0 = 0。应为 (1 − ᾱ_{t−1}) / (1 − ᾱ_t)，前一步在分子上。',
-    'for {name} (T = {T}) your β̃ is farthest off at index k = {bad} (β̃_t for t = {t}): expected {want:.6g}, got {got:.6g}.':
-        '对于 {name}（T = {T}），你的 β̃ 在下标 k = {bad}（t = {t} 的 β̃_t）处偏差最大：应为 {want:.6g}，得到 {got:.6g}。',
-    "at k = {k} (the maths' t = {t}), clip = {clip}, your x_(t−1) differs from the reference by up to {max_abs_diff:.3g}.":
+    'your β̃ contains NaN or inf: the ratio is probably upside down and divides by 1 − ᾱ_0 = 0. It is (1 − '
+    'ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.':
+        '你的 β̃ 中含有 NaN 或 inf：比值多半倒过来了，除以了 1 − ᾱ_0 = 0。应为 (1 − ᾱ_{t−1}) / (1 − '
+        'ᾱ_t)，前一步在分子上。',
+    'for {name} (T = {T}) your β̃ is farthest off at index k = {bad} (β̃_t for t = {t}): expected {want:.6g}, got '
+    '{got:.6g}.':
+        '对于 {name}（T = {T}），你的 β̃ 在下标 k = {bad}（t = {t} 的 β̃_t）处偏差最大：应为 {want:.6g}，得到 '
+        '{got:.6g}。',
+    "at k = {k} (the maths' t = {t}), clip = {clip}, your x_(t−1) differs from the reference by up to "
+    '{max_abs_diff:.3g}.':
         '在 k = {k}（数学中的 t = {t}）、clip = {clip} 时，你的 x_(t−1) 与参考答案最多相差 {max_abs_diff:.3g}。',
     'from t = {t} to s = {s} with σ² = {sigma2:.6g}: expected η = {ref:.6g}, got {out:.6g}.':
         '从 t = {t} 到 s = {s}、σ² = {sigma2:.6g} 时：应为 η = {ref:.6g}，得到 {out:.6g}。',
-    "{err}: a square root of a negative number. With s < t every factor is positive if the last one is 1 − ᾱ_t/ᾱ_s (the current step's ᾱ on top; = β_t when s = t − 1).":
-        '{err}：对负数开了平方根。当 s < t 时，只要最后一个因子是 1 − ᾱ_t/ᾱ_s（当前步的 ᾱ 在分子上；s = t − 1 时等于 β_t），每个因子都是正的。',
-    'Hold x_t fixed and vary only the step. The model ignores t exactly when its output is the same for every code index k = 0..T−1.':
+    '{err}: a square root of a negative number. With s < t every factor is positive if the last one is 1 − ᾱ_t/ᾱ_s '
+    "(the current step's ᾱ on top; = β_t when s = t − 1).":
+        '{err}：对负数开了平方根。当 s < t 时，只要最后一个因子是 1 − ᾱ_t/ᾱ_s（当前步的 ᾱ 在分子上；s = t − 1 '
+        '时等于 β_t），每个因子都是正的。',
+    'Hold x_t fixed and vary only the step. The model ignores t exactly when its output is the same for every code '
+    'index k = 0..T−1.':
         '固定 x_t，只改变步数。模型忽略 t，当且仅当它对每一个代码下标 k = 0..T−1 的输出都相同。',
-    "One training step on a batch: draw a step (a code index) and noise ε for every example, make x_t in closed form, and compare the network's ε̂ = model(x_t, t) with ε.":
-        '对一个批次训练一步：为每个样本抽一个步数（代码下标）和噪声 ε，用闭式生成 x_t，再把网络的 ε̂ = model(x_t, t) 与 ε 比较。',
-    'ᾱ = torch.cumprod(1 − betas, 0). ᾱ_{t−1} is the same tensor shifted right by one, with ᾱ_0 = 1 in front (before the first step nothing is noised), so β̃_1 = 0.':
-        'ᾱ = torch.cumprod(1 − betas, 0)。ᾱ_{t−1} 是同一个张量右移一位，前面补上 ᾱ_0 = 1（第一步之前什么都还没加噪），所以 β̃_1 = 0。',
-    'One DDPM step is the posterior mean of x_{t−1} given x_t and the guess x̂0, plus fresh noise σ_t·z — except at the last step (code index k = 0), which adds none. With clip, the guess x̂0 is clipped to [−clip, clip] before it is used.':
-        'DDPM 的一步是：给定 x_t 和猜测 x̂0 时 x_{t−1} 的后验均值，加上新噪声 σ_t·z——最后一步（代码下标 k = 0）除外，它不加噪声。给定 clip 时，猜测 x̂0 在使用前先被裁剪到 [−clip, clip]。',
-    "Section 1 writes the mean two ways: μ̃_t(x_t, x̂0), and a form in ε̂ alone that follows when the unclipped x̂0 is plugged in. Only the first survives clipping: x̂0 from ε̂ (the inverted closed form), clipped, then μ̃_t's two coefficients. σ_t² = β̃_t is schedule.posterior_variance at the index.":
-        '第 1 节把均值写成了两种形式：μ̃_t(x_t, x̂0)，以及代入未裁剪的 x̂0 后得到的只含 ε̂ 的形式。裁剪之后只有前者仍然成立：由 ε̂ 求出 x̂0（把闭式反过来），裁剪它，再用 μ̃_t 的两个系数。σ_t² = β̃_t 就是该下标处的 schedule.posterior_variance。',
-    'Read β, α, ᾱ_t and ᾱ_{t−1} (alphas_cumprod_prev) at the index as python floats, square roots with math.sqrt; clamp x̂0 only when clip is not None. Form μ̃_t; at k = 0 return it as it is, otherwise add √β̃_t times z.':
-        '在该下标处把 β、α、ᾱ_t 和 ᾱ_{t−1}（alphas_cumprod_prev）读成 python 浮点数，用 math.sqrt 开平方根；只有当 clip 不是 None 时才裁剪 x̂0。算出 μ̃_t；k = 0 时直接返回它，否则再加上 √β̃_t 乘以 z。',
+    'One training step on a batch: draw a step (a code index) and noise ε for every example, make x_t in closed '
+    "form, and compare the network's ε̂ = model(x_t, t) with ε.":
+        '对一个批次训练一步：为每个样本抽一个步数（代码下标）和噪声 ε，用闭式生成 x_t，再把网络的 ε̂ = model(x_t, '
+        't) 与 ε 比较。',
+    'ᾱ = torch.cumprod(1 − betas, 0). ᾱ_{t−1} is the same tensor shifted right by one, with ᾱ_0 = 1 in front '
+    '(before the first step nothing is noised), so β̃_1 = 0.':
+        'ᾱ = torch.cumprod(1 − betas, 0)。ᾱ_{t−1} 是同一个张量右移一位，前面补上 ᾱ_0 = '
+        '1（第一步之前什么都还没加噪），所以 β̃_1 = 0。',
+    'One DDPM step is the posterior mean of x_{t−1} given x_t and the guess x̂0, plus fresh noise σ_t·z — except '
+    'at the last step (code index k = 0), which adds none. With clip, the guess x̂0 is clipped to [−clip, clip] '
+    'before it is used.':
+        'DDPM 的一步是：给定 x_t 和猜测 x̂0 时 x_{t−1} 的后验均值，加上新噪声 σ_t·z——最后一步（代码下标 k = '
+        '0）除外，它不加噪声。给定 clip 时，猜测 x̂0 在使用前先被裁剪到 [−clip, clip]。',
+    'Section 1 writes the mean two ways: μ̃_t(x_t, x̂0), and a form in ε̂ alone that follows when the unclipped '
+    'x̂0 is plugged in. Only the first survives clipping: x̂0 from ε̂ (the inverted closed form), clipped, then '
+    "μ̃_t's two coefficients. σ_t² = β̃_t is schedule.posterior_variance at the index.":
+        '第 1 节把均值写成了两种形式：μ̃_t(x_t, x̂0)，以及代入未裁剪的 x̂0 后得到的只含 ε̂ '
+        '的形式。裁剪之后只有前者仍然成立：由 ε̂ 求出 x̂0（把闭式反过来），裁剪它，再用 μ̃_t 的两个系数。σ_t² = '
+        'β̃_t 就是该下标处的 schedule.posterior_variance。',
+    'Read β, α, ᾱ_t and ᾱ_{t−1} (alphas_cumprod_prev) at the index as python floats, square roots with math.sqrt; '
+    'clamp x̂0 only when clip is not None. Form μ̃_t; at k = 0 return it as it is, otherwise add √β̃_t times z.':
+        '在该下标处把 β、α、ᾱ_t 和 ᾱ_{t−1}（alphas_cumprod_prev）读成 python 浮点数，用 math.sqrt 开平方根；只有当 '
+        'clip 不是 None 时才裁剪 x̂0。算出 μ̃_t；k = 0 时直接返回它，否则再加上 √β̃_t 乘以 z。',
     'Exercise 5.3 — one DDIM step (η = 0) from a network that predicts x̂0':
         '练习 5.3 —— 为预测 x̂0 的网络走一步 DDIM（η = 0）',
-    'DDIM with η = 0 puts x̂0 back at the noise level of step s, reusing the noise x_t already holds. Here the network hands you x̂0; what you lack is that noise.':
-        'η = 0 的 DDIM 把 x̂0 放回第 s 步的噪声水平，重用 x_t 里已有的那份噪声。这里网络直接给你 x̂0；你缺的是那份噪声。',
-    "x_t = √ᾱ_t x̂0 + √(1 − ᾱ_t) ε̂ ties x_t, x̂0 and ε̂ together: given two, solve for the third. Then section 4's step with σ = 0.":
-        'x_t = √ᾱ_t x̂0 + √(1 − ᾱ_t) ε̂ 把 x_t、x̂0 和 ε̂ 联系在一起：已知其中两个，就能解出第三个。然后是第 4 节中 σ = 0 的那一步。',
-    'Two lines: first ε̂ (x_t minus √ᾱ_t·x̂0, divided by √(1 − ᾱ_t)); then the new sample, √ᾱ_s times x̂0 plus √(1 − ᾱ_s) times ε̂. ᾱ_t and ᾱ_s are python floats (math.sqrt). At s = 0 (ᾱ_0 = 1) it returns x̂0 itself.':
-        '两行：先求 ε̂（x_t 减去 √ᾱ_t·x̂0，再除以 √(1 − ᾱ_t)）；再求新样本：√ᾱ_s 乘 x̂0 加上 √(1 − ᾱ_s) 乘 ε̂。ᾱ_t 和 ᾱ_s 是 python 浮点数（math.sqrt）。在 s = 0（ᾱ_0 = 1）时它返回 x̂0 本身。',
+    'DDIM with η = 0 puts x̂0 back at the noise level of step s, reusing the noise x_t already holds. Here the '
+    'network hands you x̂0; what you lack is that noise.':
+        'η = 0 的 DDIM 把 x̂0 放回第 s 步的噪声水平，重用 x_t 里已有的那份噪声。这里网络直接给你 '
+        'x̂0；你缺的是那份噪声。',
+    'x_t = √ᾱ_t x̂0 + √(1 − ᾱ_t) ε̂ ties x_t, x̂0 and ε̂ together: given two, solve for the third. Then section '
+    "4's step with σ = 0.":
+        'x_t = √ᾱ_t x̂0 + √(1 − ᾱ_t) ε̂ 把 x_t、x̂0 和 ε̂ 联系在一起：已知其中两个，就能解出第三个。然后是第 4 '
+        '节中 σ = 0 的那一步。',
+    'Two lines: first ε̂ (x_t minus √ᾱ_t·x̂0, divided by √(1 − ᾱ_t)); then the new sample, √ᾱ_s times x̂0 plus √(1 '
+    '− ᾱ_s) times ε̂. ᾱ_t and ᾱ_s are python floats (math.sqrt). At s = 0 (ᾱ_0 = 1) it returns x̂0 itself.':
+        '两行：先求 ε̂（x_t 减去 √ᾱ_t·x̂0，再除以 √(1 − ᾱ_t)）；再求新样本：√ᾱ_s 乘 x̂0 加上 √(1 − ᾱ_s) 乘 ε̂。ᾱ_t '
+        '和 ᾱ_s 是 python 浮点数（math.sqrt）。在 s = 0（ᾱ_0 = 1）时它返回 x̂0 本身。',
     'Exercise 5.5 — which η is DDPM?':
         '练习 5.5 —— 哪个 η 就是 DDPM？',
     "Section 4's σ is η times a factor that depends on ᾱ_t and ᾱ_s only. Given σ², solve for η (η ≥ 0).":
         '第 4 节的 σ 等于 η 乘以一个只依赖于 ᾱ_t 和 ᾱ_s 的因子。给定 σ²，解出 η（η ≥ 0）。',
-    'Square both sides first: σ² is η² times the square of that factor, so no square root is left inside. For the paper part, put s = t − 1: what is 1 − ᾱ_t/ᾱ_{t−1}? Then compare what remains with β̃_t of section 1.':
-        '先两边平方：σ² 等于 η² 乘以那个因子的平方，这样里面就不再有平方根了。纸上的部分：令 s = t − 1，1 − ᾱ_t/ᾱ_{t−1} 是什么？再把剩下的部分与第 1 节的 β̃_t 比较。',
-    'η is the square root of σ² divided by the product of (1 − ᾱ_s)/(1 − ᾱ_t) and 1 − ᾱ_t/ᾱ_s; all are python floats (math.sqrt).':
+    'Square both sides first: σ² is η² times the square of that factor, so no square root is left inside. For the '
+    'paper part, put s = t − 1: what is 1 − ᾱ_t/ᾱ_{t−1}? Then compare what remains with β̃_t of section 1.':
+        '先两边平方：σ² 等于 η² 乘以那个因子的平方，这样里面就不再有平方根了。纸上的部分：令 s = t − 1，1 − '
+        'ᾱ_t/ᾱ_{t−1} 是什么？再把剩下的部分与第 1 节的 β̃_t 比较。',
+    'η is the square root of σ² divided by the product of (1 − ᾱ_s)/(1 − ᾱ_t) and 1 − ᾱ_t/ᾱ_s; all are python '
+    'floats (math.sqrt).':
         'η 是 σ² 除以 (1 − ᾱ_s)/(1 − ᾱ_t) 与 1 − ᾱ_t/ᾱ_s 之积后的平方根；它们都是 python 浮点数（math.sqrt）。',
 
     # ---- exercises, chapter 6 (diffusion_lab/exercises/ch6.py); guidance_explorer.plot_tilted_1d ----
@@ -1351,13 +1468,13 @@ MESSAGES: dict[str, str] = {
         "你直接用了 ᾱ_t 和 1 − ᾱ_t，但它们是方差。x0 和 ε 前面的系数是它们的平方根：√ᾱ_t 和 √(1 − ᾱ_t)。",
     "off by one: you used alphas_cumprod[k + 1], which holds ᾱ_{t+1}. The index k you are given is already t − 1, "
     "so alphas_cumprod[k] (that is alphas_cumprod[t - 1]) holds ᾱ_t: use it as it is.":
-        "差了一步：你用的是 alphas_cumprod[k + 1]，它存的是 ᾱ_{t+1}。传给你的下标 k 已经是 t − 1，所以 "
+        "差了一步：你用的是 alphas_cumprod[k + 1]，它存的是 ᾱ_{t+1}。传给你的索引 k 已经是 t − 1，所以 "
         "alphas_cumprod[k]（即 alphas_cumprod[t - 1]）存的就是 ᾱ_t：直接用它。",
     "off by one: you used alphas_cumprod[k - 1], which holds ᾱ_{t−1}, one step short. x_t has had the steps 1..t "
     "applied, and their product ᾱ_t sits at alphas_cumprod[t - 1], which is alphas_cumprod[k] for the index k = t − "
     "1 you are given: use k as it is.":
         "差了一步：你用的是 alphas_cumprod[k - 1]，它存的是 ᾱ_{t−1}，少了一步。x_t 已经经历了第 1..t 步，它们的乘积 "
-        "ᾱ_t 位于 alphas_cumprod[t - 1]，对于传给你的下标 k = t − 1，就是 alphas_cumprod[k]：直接用 k。",
+        "ᾱ_t 位于 alphas_cumprod[t - 1]，对于传给你的索引 k = t − 1，就是 alphas_cumprod[k]：直接用 k。",
     "the two factors are swapped: √ᾱ_t belongs to x0 (the signal fades as ᾱ_t falls) and √(1 − ᾱ_t) to ε (the noise "
     "grows).":
         "两个系数对调了：√ᾱ_t 属于 x0（信号随 ᾱ_t 下降而减弱），√(1 − ᾱ_t) 属于 ε（噪声逐渐增大）。",
@@ -1371,7 +1488,7 @@ MESSAGES: dict[str, str] = {
     "off by one: your ᾱ_t leaves out step t's own factor (you returned ᾱ_{t−1}, starting at ᾱ_0 = 1). x_t has had "
     "the steps 1..t applied, so the first entry (index 0), ᾱ_1, is already 1 − β_1.":
         "差了一步：你的 ᾱ_t 漏掉了第 t 步自己的因子（你返回的是 ᾱ_{t−1}，从 ᾱ_0 = 1 开始）。x_t 已经经历了第 1..t "
-        "步，所以第一个元素（下标 0）ᾱ_1 就已经是 1 − β_1。",
+        "步，所以第一个元素（索引 0）ᾱ_1 就已经是 1 − β_1。",
     "off by one: your ᾱ_t includes the factor of step t + 1 as well.":
         "差了一步：你的 ᾱ_t 把第 t + 1 步的因子也乘进去了。",
     "you multiplied the β_t. ᾱ_t is the running product of α_t = 1 − β_t, the share of the signal's variance each "
@@ -1407,7 +1524,7 @@ MESSAGES: dict[str, str] = {
     "x_t. Check at the last reverse step (t = 1, code index k = 0): there 1 − ᾱ_0 = 0, so the mean must be exactly "
     "x0.":
         "两个系数对调了。β_t √ᾱ_{t−1}/(1−ᾱ_t) 乘的是 x0，(1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) 乘的是 x_t。"
-        "用反向过程的最后一步（t = 1，代码下标 k = 0）检验：此时 1 − ᾱ_0 = 0，所以均值必须恰好是 x0。",
+        "用反向过程的最后一步（t = 1，代码索引 k = 0）检验：此时 1 − ᾱ_0 = 0，所以均值必须恰好是 x0。",
     "at k = 0 (step t = 1) you used alphas_cumprod[k - 1] = alphas_cumprod[-1], which Python reads as the LAST "
     "entry. Before the first step nothing has been multiplied: ᾱ_0 = 1.":
         "在 k = 0（第 t = 1 步）时你用了 alphas_cumprod[k - 1] = alphas_cumprod[-1]，Python 会把它读成最后一个元素。"
@@ -1429,7 +1546,7 @@ MESSAGES: dict[str, str] = {
     "your x_t":
         "你的 x_t",
     "Index the schedule at the single index k, so the result has x0's shape.":
-        "用单个下标 k 去索引调度，这样结果才与 x0 形状相同。",
+        "用单个索引 k 去索引调度，这样结果才与 x0 形状相同。",
     "{got:.4f} is not ᾱ_100 (need it within {accuracy}). Build β_s = 0.02·s/1000 for s = 1..100 and multiply the "
     "factors (1 − β_s).":
         "{got:.4f} 不是 ᾱ_100（误差需在 {accuracy} 以内）。对 s = 1..100 构造 β_s = 0.02·s/1000，再把各因子 (1 − "
@@ -1440,11 +1557,11 @@ MESSAGES: dict[str, str] = {
         "当 T = {T} 时，你的 ᾱ 与 (1 − β) 的累积乘积最多相差 {max_abs_diff:.3g}。",
     "for step t = {t} (T = {T}; code index k = {k}) your x_t differs from √ᾱ_t·x0 + √(1−ᾱ_t)·ε by up to "
     "{max_abs_diff:.3g}. Check each factor, and that you read ᾱ_t as alphas_cumprod[k].":
-        "在第 t = {t} 步（T = {T}；代码下标 k = {k}），你的 x_t 与 √ᾱ_t·x0 + √(1−ᾱ_t)·ε 最多相差 "
+        "在第 t = {t} 步（T = {T}；代码索引 k = {k}），你的 x_t 与 √ᾱ_t·x0 + √(1−ᾱ_t)·ε 最多相差 "
         "{max_abs_diff:.3g}。逐个检查系数，并确认 ᾱ_t 读的是 alphas_cumprod[k]。",
     "for step t = {t} (T = {T}; code index k = {k}) your μ̃ differs from the posterior mean by up to "
     "{max_abs_diff:.3g}. Check the two coefficients and remember ᾱ_0 = 1 at k = 0 (step t = 1).":
-        "在第 t = {t} 步（T = {T}；代码下标 k = {k}），你的 μ̃ 与后验均值最多相差 {max_abs_diff:.3g}。检查两个系数，"
+        "在第 t = {t} 步（T = {T}；代码索引 k = {k}），你的 μ̃ 与后验均值最多相差 {max_abs_diff:.3g}。检查两个系数，"
         "并记住 k = 0（第 t = 1 步）时 ᾱ_0 = 1。",
     "Exercise 1.1 — closed-form noising":
         "练习 1.1 —— 闭式加噪",
@@ -1454,7 +1571,7 @@ MESSAGES: dict[str, str] = {
         "哪一对系数能让单位方差数据的总方差保持为 1？",
     "ᾱ_t and 1 − ᾱ_t are the VARIANCES of the two parts; the factors in front of x0 and ε are their standard "
     "deviations, √ᾱ_t and √(1 − ᾱ_t). The index k you are given is already t − 1: no +1 or −1.":
-        "ᾱ_t 和 1 − ᾱ_t 是两部分的方差；x0 和 ε 前面的系数是它们的标准差 √ᾱ_t 和 √(1 − ᾱ_t)。传给你的下标 k 已经是 "
+        "ᾱ_t 和 1 − ᾱ_t 是两部分的方差；x0 和 ε 前面的系数是它们的标准差 √ᾱ_t 和 √(1 − ᾱ_t)。传给你的索引 k 已经是 "
         "t − 1：不要再 +1 或 −1。",
     "Exercise 1.2 — ᾱ_t from β_t":
         "练习 1.2 —— 由 β_t 求 ᾱ_t",
@@ -1472,14 +1589,14 @@ MESSAGES: dict[str, str] = {
         "β_s = 0.02·s/T 随 s 增大，所以 100 个因子 (1 − β_s) 各不相同：ᾱ_100 不是某一个数的幂。",
     "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # steps 1..100 = code indices 0..99\nabar_100 = "
     "float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```":
-        "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # 第 1..100 步 = 代码下标 0..99\nabar_100 = "
+        "```python\ns = torch.arange(1, 101, dtype=torch.float64)   # 第 1..100 步 = 代码索引 0..99\nabar_100 = "
         "float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039，而不是 0.998**100 ≈ 0.819\n```",
     "Exercise 1.4 — the posterior mean μ̃_t(x0, x_t)":
         "练习 1.4 —— 后验均值 μ̃_t(x0, x_t)",
     "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). With k = t − 1 the "
     "code index: β_t is betas[k], ᾱ_t is abar[k], and ᾱ_{t−1} is abar[k − 1] for k > 0 and ᾱ_0 = 1 at k = 0 "
     "(careful: abar[−1] is the LAST entry in Python).":
-        "x0 的权重是 β_t·√ᾱ_{t−1}/(1−ᾱ_t)，x_t 的权重是 (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t)。以 k = t − 1 为代码下标：β_t 是 "
+        "x0 的权重是 β_t·√ᾱ_{t−1}/(1−ᾱ_t)，x_t 的权重是 (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t)。以 k = t − 1 为代码索引：β_t 是 "
         "betas[k]，ᾱ_t 是 abar[k]；k > 0 时 ᾱ_{t−1} 是 abar[k − 1]，k = 0 时 ᾱ_0 = 1（注意：在 Python 中 abar[−1] "
         "是最后一个元素）。",
 
@@ -1561,12 +1678,11 @@ MESSAGES: dict[str, str] = {
     "which value to which, and what does the ODE say the slope is?":
         "Euler 方法：新值 = 旧值 + 步长 × 起点处的斜率。这里是哪个变量在走这一步？从哪个值走到哪个值？常微分方程"
         "说斜率是什么？",
-    "The variable is σ, from σ_t down to σ_s: the step σ_s − σ_t is negative (sampling removes noise). The slope "
-    "dx̃/dσ is ε̂, the same all along an Euler step. Check: x̃_t − σ_t·ε̂ is x̂0, so your answer can also be read as "
-    "x̂0 plus σ_s times ε̂ — which chapter 5 step is that?":
-        "变量是 σ，从 σ_t 降到 σ_s：步长 σ_s − σ_t 是负的（采样是在去除噪声）。斜率 dx̃/dσ 是 ε̂，在一步 Euler "
-        "中保持不变。验证一下：x̃_t − σ_t·ε̂ 就是 x̂0，所以你的答案也可以读成 x̂0 加上 σ_s 乘以 ε̂——这是第 5 章的"
-        "哪一种步？",
+    "The variable is σ, from σ_t down to σ_s: the step is negative (sampling removes noise). The slope dx̃/dσ is ε̂, "
+    "the same all along an Euler step. Once it passes, regroup your answer around x̂0 (the prediction of the data "
+    "at σ_t): which chapter 5 step does it become?":
+        "变量是 σ，从 σ_t 降到 σ_s：这一步是负的（采样是在去除噪声）。斜率 dx̃/dσ 是 ε̂，在一步 Euler 中保持不变。"
+        "通过检查之后，把你的答案围绕 x̂0（在 σ_t 处对数据的预测）重新整理一下：它变成了第 5 章的哪一种步？",
     "Exercise 7.2 — Heun's correction":
         "练习 7.2 —— Heun 修正",
     "First an Euler step to σ_s as a trial. Then ask eps_fn for the slope at that trial point, and redo the step "
@@ -1582,10 +1698,19 @@ MESSAGES: dict[str, str] = {
     "error ≈ C·N^(−p) becomes a straight line after taking logarithms: log error = log C − p·log N. Fit that line "
     "through all your points.":
         "误差 ≈ C·N^(−p) 取对数后变成一条直线：log 误差 = log C − p·log N。用你的所有点拟合这条直线。",
-    "A least-squares polynomial fit of degree 1 (numpy has one) gives the slope and the intercept of y against x. "
-    "Put log N on x and log error on y, with the same logarithm for both; p is minus the slope.":
-        "一次多项式的最小二乘拟合（numpy 里就有）给出 y 对 x 的斜率和截距。把 log N 放在 x 上、log 误差放在 y 上，"
-        "两者用同一种对数；p 是斜率的相反数。",
+    "Any least-squares straight-line fit gives a slope and an intercept. Decide which quantity goes on which axis, "
+    "use the same logarithm for both, and work out how the slope you get is related to p.":
+        "任何最小二乘直线拟合都会给出斜率和截距。想清楚哪个量放在哪条轴上，两者用同一种对数，再推出你得到的斜率与 p "
+        "是什么关系。",
+    "your answer uses the package's own {name}, which computes exactly what this exercise asks for, so passing would "
+    "show nothing. Build it yourself from what the chapter says, without {name}.":
+        "你的答案用了本包自带的 {name}，它算的正是这道练习要你算的东西，这样通过检查说明不了什么。请根据本章的内容"
+        "自己构造，不要用 {name}。",
+    "the last step, to σ_s = 0, failed ({error}). At σ_s = 0, λ_s = −log σ_s is infinite, so no line in λ can be "
+    "read there; the exact update has σ_s/σ_t = 0, so the step lands on x̂0_t. Treat σ_s = 0 before taking any "
+    "logarithm.":
+        "最后一步（到 σ_s = 0）失败了（{error}）。在 σ_s = 0 处，λ_s = −log σ_s 是无穷大，所以那里无法读取 λ 上的"
+        "直线；精确更新式中 σ_s/σ_t = 0，于是这一步正好落在 x̂0_t 上。请在取任何对数之前先处理 σ_s = 0 的情形。",
 
     "Exercise 7.3 — one DPM-Solver++(2M) step":
         "练习 7.3 —— DPM-Solver++(2M) 的一步",
@@ -1918,16 +2043,16 @@ MESSAGES: dict[str, str] = {
 MESSAGES.update({
     "In code: make the mask ᾱ < 0.5 over the whole schedule, take the index of its first True (that is the code index"
     " k) and add 1 to get the slider's t.":
-        "用代码来做：在整个调度上构造掩码 ᾱ < 0.5，取它第一个 True 的下标（这就是代码下标 k），再加 1 得到滑块上的 t"
+        "用代码来做：在整个调度上构造掩码 ᾱ < 0.5，取它第一个 True 的索引（这就是代码索引 k），再加 1 得到滑块上的 t"
         "。",
     "Read ᾱ at index k, take the square roots of ᾱ and of 1 − ᾱ, and return the first times x0 plus the second times "
     "eps (tensor operations, so any shape works).":
-        "在下标 k 处读出 ᾱ，分别取 ᾱ 和 1 − ᾱ 的平方根，返回前者乘 x0 加上后者乘 eps（用张量运算，这样任何形状都适用"
+        "在索引 k 处读出 ᾱ，分别取 ᾱ 和 1 − ᾱ 的平方根，返回前者乘 x0 加上后者乘 eps（用张量运算，这样任何形状都适用"
         "）。",
     "Compute α and ᾱ from betas; read β_t, α_t and ᾱ_t at index k and ᾱ_{t−1} at index k − 1, except at k = 0, where "
     "it is 1 (a float64 one, not abar[−1]); then return the weight of hint 2 times x0 plus the other weight times x_t"
     ".":
-        "由 betas 算出 α 和 ᾱ；在下标 k 处读出 β_t、α_t 和 ᾱ_t，在下标 k − 1 处读出 ᾱ_{t−1}，但 k = 0 时它等于 1（一"
+        "由 betas 算出 α 和 ᾱ；在索引 k 处读出 β_t、α_t 和 ᾱ_t，在索引 k − 1 处读出 ᾱ_{t−1}，但 k = 0 时它等于 1（一"
         "个 float64 的 1，而不是 abar[−1]）；然后返回提示 2 中的权重乘 x0，加上另一个权重乘 x_t。",
     "Two lines: the mean is √ᾱ times mu; the covariance is ᾱ times Sigma plus (1−ᾱ) times a 2×2 identity matrix in Si"
     "gma's dtype. Return the two as a tuple (mean, cov).":
@@ -1935,10 +2060,10 @@ MESSAGES.update({
         "两者作为元组 (mean, cov) 返回。",
     "Multiply the whole tensor of √ᾱ by ‖μ‖, compare it with tol to get a mask, and return the index of the mask's fi"
     "rst True as an int, or schedule.T when the mask has none.":
-        "用整个 √ᾱ 张量乘以 ‖μ‖，与 tol 比较得到掩码，返回掩码中第一个 True 的下标（int）；若掩码中没有 True，就返回 "
+        "用整个 √ᾱ 张量乘以 ‖μ‖，与 tol 比较得到掩码，返回掩码中第一个 True 的索引（int）；若掩码中没有 True，就返回 "
         "schedule.T。",
     "off by one — that is the papers' t = k + 1. Return the code index k itself, not k + 1.":
-        "差了一步——那是论文中的 t = k + 1。请返回代码下标 k 本身，而不是 k + 1。",
+        "差了一步——那是论文中的 t = k + 1。请返回代码索引 k 本身，而不是 k + 1。",
     "{where}: expected k = {want} (there √ᾱ_t ‖μ‖ = {distance:.4f}), got k = {got}.":
         "{where}：应为 k = {want}（该处 √ᾱ_t ‖μ‖ = {distance:.4f}），你得到的是 k = {got}。",
     "Exercise 2.3 — how fast does a tilt fade?":
@@ -1986,19 +2111,19 @@ MESSAGES.update({
         "{where}，你返回了 {got:.4f}，但相关系数总是落在 −1 和 1 之间：请把协方差除以两个标准差的乘积。",
     "Section 1's recipe: a curve f(τ) = cos²(((τ + s)/(1 + s))·π/2) on τ = t/T, normalised so that ᾱ = 1 at τ = 0. Co"
     "de index k = 0 is already after the first step, at τ = 1/T.":
-        "第 1 节的做法：在 τ = t/T 上取曲线 f(τ) = cos²(((τ + s)/(1 + s))·π/2)，并归一化使 τ = 0 时 ᾱ = 1。代码下标 k"
+        "第 1 节的做法：在 τ = t/T 上取曲线 f(τ) = cos²(((τ + s)/(1 + s))·π/2)，并归一化使 τ = 0 时 ᾱ = 1。代码索引 k"
         " = 0 已经是第一步之后，位于 τ = 1/T。",
     "your first value is exactly 1: that is ᾱ before any step. Code index k = 0 is the papers' t = 1, so its value is"
     " ᾱ_1 = f(1/T)/f(0) — start τ at 1/T (take f[1:], not f[:-1]).":
-        "你的第一个值恰好是 1：那是任何一步之前的 ᾱ。代码下标 k = 0 就是论文的 t = 1，所以它的值是 ᾱ_1 = f(1/T)/f(0)—"
+        "你的第一个值恰好是 1：那是任何一步之前的 ᾱ。代码索引 k = 0 就是论文的 t = 1，所以它的值是 ᾱ_1 = f(1/T)/f(0)—"
         "—τ 要从 1/T 开始（取 f[1:]，而不是 f[:-1]）。",
     "for T = {T}, s = {s} the first wrong value is at index k = {bad}: expected ᾱ = {want:.6g}, got {got:.6g}. Compar"
     "e with the formula in the text.":
-        "当 T = {T}、s = {s} 时，第一个错误的值位于下标 k = {bad}：应为 ᾱ = {want:.6g}，你得到的是 {got:.6g}。请对照"
+        "当 T = {T}、s = {s} 时，第一个错误的值位于索引 k = {bad}：应为 ᾱ = {want:.6g}，你得到的是 {got:.6g}。请对照"
         "正文中的公式。",
     "for T = {T} you returned T + 1 = {n} values. The first one, f(0)/f(0) = 1, is 'before any noise'; code index k ="
     " 0 is already after the first step. Return ᾱ at k = 0..T−1 only (shape (T,)).":
-        "当 T = {T} 时，你返回了 T + 1 = {n} 个值。第一个值 f(0)/f(0) = 1 是“加任何噪声之前”；代码下标 k = 0 已经是第"
+        "当 T = {T} 时，你返回了 T + 1 = {n} 个值。第一个值 f(0)/f(0) = 1 是“加任何噪声之前”；代码索引 k = 0 已经是第"
         "一步之后。只返回 k = 0..T−1 处的 ᾱ（形状为 (T,)）。",
     "Write f as a small function of τ with math.cos, evaluate ᾱ = f(1/2)/f(0), and return the natural log of ᾱ/(1 − ᾱ"
     ") as a float.":
