@@ -131,31 +131,69 @@ def test_references_pass_and_blanks_are_not_attempted():
 # ---- every typical mistake gets its own hint -------------------------------------------------------------
 @pytest.mark.parametrize("q", ALL, ids=["q1", "q2", "q3", "q4", "q5", "q6"])
 def test_each_listed_mistake_is_recognised_with_its_hint(q):
+    """Each table entry is written as a student would (7.2's through the eps_fn it is given, with the calls a
+    student would make): given as an answer, it fails with its own hint."""
     for mistake in q.mistakes:
-        if q is ch7.q2:
-            wrong = _as_student_heun(mistake.wrong)
-        else:
-            wrong = mistake.wrong
-        st, msg = status(q, wrong)
+        st, msg = status(q, mistake.wrong)
         assert st == INCORRECT, mistake.hint
         assert mistake.hint in msg, (mistake.hint, msg)
 
 
-def _as_student_heun(wrong):
-    """The listed Heun mistakes use mixture_eps directly; a student's version calls the eps_fn it is given
-    (so the call count is right) — rewrite each one that way."""
-    def student(eps_fn, x, st, ss):
-        calls = []
+# ---- an answer may not hand the job to the package ------------------------------------------------------
+def _package_answers():
+    """(exercise, answer that calls the package's own function, that function's name): as a lambda wrapper,
+    the function itself, an import inside the body, an alias held in a closure."""
+    from diffusion_lab.sampling import karras_sigmas as imported
 
-        def counted(xx, s):
-            calls.append(s)
-            return eps_fn(xx, s)
+    def inside(hi, lo, n, rho):
+        from diffusion_lab.sampling import karras_sigmas
+        return karras_sigmas(hi, lo, n, rho)
 
-        counted(x, st)
-        if ss != 0:
-            counted(x + (ss - st) * ch7.mixture_eps(x, st), ss)
-        return wrong(eps_fn, x, st, ss)
-    return student
+    alias = smp.ancestral_sigmas
+
+    def through_alias(st, ss, eta):
+        return alias(st, ss, eta)
+
+    return [(ch7.q3, lambda *a: smp.dpmpp_2m_update(*a), "dpmpp_2m_update"),
+            (ch7.q4, lambda st, ss, eta: smp.ancestral_sigmas(st, ss, eta), "ancestral_sigmas"),
+            (ch7.q4, through_alias, "ancestral_sigmas"),
+            (ch7.q5, lambda n, e: smp.convergence_order(n, e), "convergence_order"),
+            (ch7.q6, lambda hi, lo, n, rho: imported(hi, lo, n, rho), "karras_sigmas"),
+            (ch7.q6, smp.karras_sigmas, "karras_sigmas"),
+            (ch7.q6, inside, "karras_sigmas")]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_an_answer_that_calls_the_package_function_is_refused(case):
+    q, answer, name = _package_answers()[case]
+    st, msg = status(q, answer)
+    assert st == INCORRECT and f"package's own {name}" in msg, msg
+
+
+def test_own_functions_with_the_package_names_and_numpy_are_accepted():
+    def ancestral_sigmas(sigma_t, sigma_s, eta):              # the template's own name, calling a helper
+        return ch7.reference_ancestral_sigmas(sigma_t, sigma_s, eta)
+
+    def karras_grid(sigma_max, sigma_min, n, rho):
+        u = np.linspace(sigma_max ** (1 / rho), sigma_min ** (1 / rho), n)
+        return u ** rho
+
+    assert status(ch7.q4, ancestral_sigmas)[0] == CORRECT
+    assert status(ch7.q6, karras_grid)[0] == CORRECT
+
+
+def test_q3_names_the_cause_when_the_last_step_to_zero_fails():
+    import math
+
+    def skips_zero(x, st, ss, x0, sp, x0p):                   # takes log σ_s at σ_s = 0
+        d = x0
+        if x0p is not None:
+            lam_p, lam_t, lam_s = -math.log(sp), -math.log(st), -math.log(ss)
+            d = x0 + (x0 - x0p) / (lam_t - lam_p) * (lam_s - lam_t) / 2
+        return ss / st * x + (1 - ss / st) * d
+
+    st, msg = status(ch7.q3, skips_zero)
+    assert st == INCORRECT and "λ_s = −log σ_s is infinite" in msg and "lands on x̂0_t" in msg, msg
 
 
 def test_q1_works_with_floats_or_tensors_and_reports_a_wrong_shape():

@@ -23,11 +23,14 @@ x̃ = x_t/√ᾱ_t = x0 + σ_t ε is the scaled sample, σ_t = √((1−ᾱ_t)/�
 """
 from __future__ import annotations
 
+import functools
 import math
+import types
 
 import numpy as np
 import torch
 
+from .. import sampling as _sampling
 from ..sampling import ddim_steps, karras_sigmas
 from ..schedules import make_schedule
 from ..i18n import tr
@@ -39,6 +42,72 @@ __all__ = ["q1", "q2", "q5", "q3", "q4", "q6", "reference_euler_sigma_step", "re
            "reference_karras_grid", "mixture_eps"]
 
 _SCHEDULE = make_schedule("linear", 1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# an answer must not hand the job to the package function that does it
+# ---------------------------------------------------------------------------------------------
+def _package_functions(*names: str) -> dict:
+    """{id: name} of the package's functions that compute what an exercise asks for."""
+    return {id(getattr(_sampling, name)): name for name in names}
+
+
+def _calls_package(fn, forbidden: dict) -> str | None:
+    """The name of a function in ``forbidden`` (from :func:`_package_functions`) that the answer ``fn`` uses,
+    else None. Looks through the answer's code (and the code of the lambdas and inner functions in it), the
+    globals and closure cells it reads, user functions it calls (recursively) and functools.partial, so a
+    lambda wrapper, ``smp.karras_sigmas``, ``from diffusion_lab.sampling import karras_sigmas`` (at the top or
+    inside the function) and an alias all count."""
+    names = set(forbidden.values())
+    seen: set[int] = set()
+
+    def visit(obj, depth: int = 0) -> str | None:
+        if id(obj) in forbidden:
+            return forbidden[id(obj)]
+        if depth > 8 or id(obj) in seen:
+            return None
+        seen.add(id(obj))
+        if isinstance(obj, functools.partial):
+            return visit(obj.func, depth + 1)
+        if isinstance(obj, types.MethodType):
+            return visit(obj.__func__, depth + 1)
+        if not isinstance(obj, types.FunctionType):
+            call = type(obj).__dict__.get("__call__")     # a callable object: its class's method
+            return visit(call, depth + 1) if isinstance(call, types.FunctionType) else None
+        if obj.__module__ and obj.__module__.startswith("diffusion_lab."):
+            return None                                   # the course's own code (a reference, a mistake)
+        glob = obj.__globals__
+        for cell in obj.__closure__ or ():
+            try:
+                found = visit(cell.cell_contents, depth + 1)
+            except ValueError:                            # an empty cell
+                continue
+            if found:
+                return found
+        codes = [obj.__code__]
+        while codes:
+            code = codes.pop()
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+            for name in code.co_names:
+                if name in glob:
+                    found = visit(glob[name], depth + 1)
+                    if found:
+                        return found
+                elif name in names:                       # an attribute (smp.name) or an import inside the body
+                    return name
+        return None
+
+    return visit(fn)
+
+
+def _refuse_package(fn, forbidden: dict) -> None:
+    """Reject an answer that calls the package's own version of the exercise (it would pass without a step
+    of thought)."""
+    name = _calls_package(fn, forbidden)
+    if name is not None:
+        raise Incorrect(tr("your answer uses the package's own {name}, which computes exactly what this exercise "
+                           "asks for, so passing would show nothing. Build it yourself from what the chapter "
+                           "says, without {name}.", name=name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,9 +168,9 @@ q1 = Exercise(
     hints=[
         "Euler's method: new value = old value + step × slope at the start. Which variable takes the step here, "
         "from which value to which, and what does the ODE say the slope is?",
-        "The variable is σ, from σ_t down to σ_s: the step σ_s − σ_t is negative (sampling removes noise). The "
-        "slope dx̃/dσ is ε̂, the same all along an Euler step. Check: x̃_t − σ_t·ε̂ is x̂0, so your answer can also "
-        "be read as x̂0 plus σ_s times ε̂ — which chapter 5 step is that?",
+        "The variable is σ, from σ_t down to σ_s: the step is negative (sampling removes noise). The slope dx̃/dσ "
+        "is ε̂, the same all along an Euler step. Once it passes, regroup your answer around x̂0 (the prediction "
+        "of the data at σ_t): which chapter 5 step does it become?",
     ],
     solution=source_of(reference_euler_sigma_step),
     reference=reference_euler_sigma_step,
@@ -137,6 +206,13 @@ def mixture_eps(x_tilde, sigma):
     return sigma * (resp[:, :, None] * diff).sum(1) / var
 
 
+_PACKAGE_HEUN = _package_functions("heun_steps")
+_PACKAGE_ORDER = _package_functions("convergence_order", "convergence_errors")
+_PACKAGE_DPMPP = _package_functions("dpmpp_2m_update", "_dpmpp_2m", "dpmpp_2m_steps", "exact_flow_step")
+_PACKAGE_ANCESTRAL = _package_functions("ancestral_sigmas", "euler_ancestral_steps")
+_PACKAGE_KARRAS = _package_functions("karras_sigmas", "sigma_timesteps")
+
+
 class _CountingEps:
     """``mixture_eps`` that records every noise level it is called at."""
 
@@ -152,30 +228,33 @@ class _CountingEps:
         return mixture_eps(torch.as_tensor(x_tilde, dtype=torch.float64), sigma)
 
 
-def _heun_mistake(correct):
-    """A wrong Heun step written with plain ``mixture_eps``: ``correct(x, h, d_start, d_end, x_trial)``."""
+def _heun_mistake(combine, second_at=lambda x, x_trial: x_trial, calls_twice=True):
+    """A wrong Heun step written as a student would, through ``eps_fn``: the trial step, then (if
+    ``calls_twice``) a second slope at ``second_at(x, x_trial)`` and σ_s, combined by
+    ``combine(x, h, d_start, d_end, x_trial)``."""
     def wrong(eps_fn, x, st, ss):
         h = ss - st
-        d_start = mixture_eps(x, st)
+        d_start = eps_fn(x, st)
         x_trial = x + h * d_start
         if ss == 0:
             return x_trial
-        return correct(x, h, d_start, mixture_eps(x_trial, ss), x_trial, ss)
+        d_end = eps_fn(second_at(x, x_trial), ss) if calls_twice else None
+        return combine(x, h, d_start, d_end, x_trial)
     return wrong
 
 
 HEUN_MISTAKES = (
-    Mistake(_heun_mistake(lambda x, h, d1, d2, xe, ss: xe),
+    Mistake(_heun_mistake(lambda x, h, d1, d2, xe: xe, calls_twice=False),
             "you returned the Euler trial step: Heun evaluates the slope again at the trial point and redoes the "
             "step from x̃_t with the average ½(ε̂_start + ε̂_end)."),
-    Mistake(_heun_mistake(lambda x, h, d1, d2, xe, ss: x + h * d2),
+    Mistake(_heun_mistake(lambda x, h, d1, d2, xe: x + h * d2),
             "you used the slope at the end alone: Heun averages both, ½(ε̂(x̃_t, σ_t) + ε̂(x̃', σ_s))."),
-    Mistake(_heun_mistake(lambda x, h, d1, d2, xe, ss: x + h * (d1 + d2)),
+    Mistake(_heun_mistake(lambda x, h, d1, d2, xe: x + h * (d1 + d2)),
             "the two slopes are added, not averaged: the step is (σ_s − σ_t)·½(ε̂_start + ε̂_end)."),
-    Mistake(_heun_mistake(lambda x, h, d1, d2, xe, ss: xe + h * 0.5 * (d1 + d2)),
+    Mistake(_heun_mistake(lambda x, h, d1, d2, xe: xe + h * 0.5 * (d1 + d2)),
             "the corrected step starts from the trial point x̃'; it must start again from x̃_t: "
             "x̃_s = x̃_t + (σ_s − σ_t)·½(ε̂_start + ε̂_end)."),
-    Mistake(_heun_mistake(lambda x, h, d1, d2, xe, ss: x + h * 0.5 * (d1 + mixture_eps(x, ss))),
+    Mistake(_heun_mistake(lambda x, h, d1, d2, xe: x + h * 0.5 * (d1 + d2), second_at=lambda x, xe: x),
             "the second slope is taken at x̃_t; Heun takes it at the END of the trial step, ε̂(x̃', σ_s) with "
             "x̃' = x̃_t + (σ_s − σ_t)·ε̂(x̃_t, σ_t)."),
 )
@@ -183,11 +262,16 @@ HEUN_MISTAKES = (
 
 def _check_heun(fn) -> None:
     require_callable(fn, "q2.check(heun_step)")
+    _refuse_package(fn, _PACKAGE_HEUN)
     gen = torch.Generator().manual_seed(8)
     for sigma_t, sigma_s in ((10.0, 3.0), (1.0, 0.4), (0.5, 0.0)):
         x_tilde = 2.0 * torch.randn(16, 2, generator=gen, dtype=torch.float64) * (1 + sigma_t)
         counting = _CountingEps()
         got = call_student(fn, counting, x_tilde.clone(), sigma_t, sigma_s)
+        out = as_float64(got, "x̃_s", x_tilde.shape, shape_fix="One step keeps x̃'s shape.")
+        ref = reference_heun_step(mixture_eps, x_tilde, sigma_t, sigma_s)
+        if not close(out, ref):                   # a wrong value: a typical mistake's own hint first
+            diagnose(out, HEUN_MISTAKES, mixture_eps, x_tilde, sigma_t, sigma_s)
         expected_calls = 1 if sigma_s == 0 else 2
         if len(counting.sigmas) != expected_calls:
             where = (tr("at σ_t and at the end of the trial step (σ_s).") if expected_calls == 2
@@ -196,8 +280,6 @@ def _check_heun(fn) -> None:
                                "at σ = {sigmas}; Heun needs {expected}: {where}", sigma_t=sigma_t, sigma_s=sigma_s,
                                calls=len(counting.sigmas), sigmas=counting.sigmas, expected=expected_calls,
                                where=where))
-        out = as_float64(got, "x̃_s", x_tilde.shape, shape_fix="One step keeps x̃'s shape.")
-        ref = reference_heun_step(mixture_eps, x_tilde, sigma_t, sigma_s)
         check_close(out, ref, HEUN_MISTAKES, mixture_eps, x_tilde, sigma_t, sigma_s,
                     otherwise=tr("from σ_t = {sigma_t} to σ_s = {sigma_s} your x̃_s differs from Heun's by up to "
                                  "{max_abs_diff:.3g}.",
@@ -266,6 +348,7 @@ def _order_cases():
 
 def _check_order(fn) -> None:
     require_callable(fn, "q5.check(estimate_order)")
+    _refuse_package(fn, _PACKAGE_ORDER)
     for n, e, what in _order_cases():
         got = as_number(call_student(fn, n, e), "the order p")
         want = reference_estimate_order(n, e)
@@ -280,8 +363,8 @@ q5 = Exercise(
     hints=[
         "error ≈ C·N^(−p) becomes a straight line after taking logarithms: log error = log C − p·log N. Fit that "
         "line through all your points.",
-        "A least-squares polynomial fit of degree 1 (numpy has one) gives the slope and the intercept of y "
-        "against x. Put log N on x and log error on y, with the same logarithm for both; p is minus the slope.",
+        "Any least-squares straight-line fit gives a slope and an intercept. Decide which quantity goes on which "
+        "axis, use the same logarithm for both, and work out how the slope you get is related to p.",
     ],
     solution=source_of(reference_estimate_order),
     reference=reference_estimate_order,
@@ -363,10 +446,18 @@ def _dpmpp_cases():
 
 def _check_dpmpp(fn) -> None:
     require_callable(fn, "q3.check(dpmpp_2m_step)")
+    _refuse_package(fn, _PACKAGE_DPMPP)
     for x, st, ss, x0, sp, x0p, what in _dpmpp_cases():
         args = (x, st, ss, x0, sp, x0p)
-        got = call_student(fn, x.clone(), st, ss, x0.clone(), sp, None if x0p is None else x0p.clone())
-        out = as_float64(got, "x̃_s", x.shape, shape_fix="One step keeps x̃'s shape.")
+        try:
+            got = call_student(fn, x.clone(), st, ss, x0.clone(), sp, None if x0p is None else x0p.clone())
+            out = as_float64(got, "x̃_s", x.shape, shape_fix="One step keeps x̃'s shape.")
+        except Incorrect as err:
+            if ss != 0 or err.kind == "mistake":
+                raise
+            raise Incorrect(tr("the last step, to σ_s = 0, failed ({error}). At σ_s = 0, λ_s = −log σ_s is infinite, "
+                               "so no line in λ can be read there; the exact update has σ_s/σ_t = 0, so the step "
+                               "lands on x̂0_t. Treat σ_s = 0 before taking any logarithm.", error=str(err))) from None
         want = reference_dpmpp_2m_step(*args)
         check_close(out, want, DPMPP_MISTAKES, *args,
                     otherwise=tr("for {what} (σ_t = {sigma_t}, σ_s = {sigma_s}) your x̃_s differs from DPM++(2M)'s "
@@ -435,6 +526,7 @@ ANCESTRAL_MISTAKES = (
 
 def _check_ancestral(fn) -> None:
     require_callable(fn, "q4.check(ancestral_sigmas)")
+    _refuse_package(fn, _PACKAGE_ANCESTRAL)
     for st, ss, eta in ((10.0, 3.0, 1.0), (1.0, 0.4, 0.5), (2.0, 1.9, 1.0), (5.0, 2.0, 0.0), (0.5, 0.0, 1.0)):
         got = call_student(fn, st, ss, eta)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -496,6 +588,7 @@ KARRAS_MISTAKES = (
 
 def _check_karras(fn) -> None:
     require_callable(fn, "q6.check(karras_grid)")
+    _refuse_package(fn, _PACKAGE_KARRAS)
     sig = _SCHEDULE.sqrt_recipm1_alphas_cumprod
     for hi, lo, n, rho in ((float(sig[-1]), float(sig[0]), 10, 7.0), (80.0, 0.002, 5, 7.0), (10.0, 0.1, 6, 3.0)):
         got = call_student(fn, hi, lo, n, rho)
