@@ -698,6 +698,8 @@ class LossAgainstFloor:
         mse_to_exact: mean over the same x_t of mean_coords (ε̂ − ε*)²; loss_model = loss_exact +
             mse_to_exact + a cross term whose expectation is 0.
         se_model, se_exact: standard errors of the two losses (over the n triples).
+        se_difference: standard error of the paired difference loss_model − loss_exact (triple by
+            triple): the scale on which that difference is compared with mse_to_exact.
         n: how many triples.
     """
 
@@ -707,6 +709,7 @@ class LossAgainstFloor:
     se_model: float
     se_exact: float
     n: int
+    se_difference: float = float("nan")
 
 
 def loss_against_floor(model, schedule, dist, n: int = 20_000,
@@ -743,4 +746,4 @@ def loss_against_floor(model, schedule, dist, n: int = 20_000,
     return LossAgainstFloor(loss_model=float(per_model.mean()), loss_exact=float(per_exact.mean()),
                             mse_to_exact=float((eps_hat - eps_star).pow(2).mean()),
                             se_model=float(per_model.std()) / root_n, se_exact=float(per_exact.std()) / root_n,
-                            n=len(t))
+                            n=len(t), se_difference=float((per_model - per_exact).std()) / root_n)

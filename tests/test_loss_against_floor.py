@@ -45,3 +45,17 @@ def test_bad_input_says_what_to_pass():
         loss_against_floor(lambda x, t: x, sch, torch.zeros(3, 2))
     with pytest.raises(ValueError, match="at least 2"):
         loss_against_floor(lambda x, t: x, sch, _gaussian(), n=1)
+
+
+def test_the_paired_standard_error_is_the_cross_terms_scale():
+    """se_difference is the standard error of loss_model − loss_exact over the same triples: for ε̂ = ε* + c
+    the difference per triple is c² − 2c·mean(ε − ε*), whose sd is 2|c|·sd(mean(ε − ε*)); the difference
+    lands within 4 of them of mse_to_exact, and moving ε̂ by 5× the distance would not."""
+    sch = dl.make_schedule("linear", 1000)
+    dist = _gaussian()
+    exact = dist.eps_model(sch)
+    res = loss_against_floor(lambda x, t: exact(x, t) + 0.1, sch, dist, n=20_000, generator=dl.make_generator(2))
+    expected = 2 * 0.1 * math.sqrt(res.loss_exact / 2 / res.n)               # 2 coordinates: var(mean) = floor/2
+    assert res.se_difference == pytest.approx(expected, rel=0.1)
+    assert abs((res.loss_model - res.loss_exact) - res.mse_to_exact) < 4 * res.se_difference
+    assert 4 * res.se_difference < 4 * res.mse_to_exact                      # "floor + 5 × distance" fails
