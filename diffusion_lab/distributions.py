@@ -112,7 +112,8 @@ class GaussianMixture(Distribution):
 
     # -- the forward process ------------------------------------------------------------------
     def marginal(self, schedule: NoiseSchedule, t: int) -> "GaussianMixture":
-        """q(x_t) as a GaussianMixture: means √ᾱ_t μ_k, covariances ᾱ_t Σ_k + (1−ᾱ_t) I."""
+        """q(x_t) as a GaussianMixture: means √ᾱ_t μ_k, covariances ᾱ_t Σ_k + (1−ᾱ_t) I. The argument ``t`` is
+        the code index k = t − 1 of the maths' step t (pass ``t - 1``)."""
         t = check_timestep(t, schedule.T)
         if not isinstance(t, int):
             raise TypeError("marginal takes one int t; use log_prob_t for a batch of different t.")

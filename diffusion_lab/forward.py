@@ -1,7 +1,8 @@
 r"""The forward (noising) process and the exact posterior that reverses one step of it.
 
-Shapes: x0, x_t, ε are (batch, ...); t is an int (the same step for the whole batch) or a
-LongTensor (batch,). Code steps run t = 0..T−1 (the papers' 1..T); x0 is the clean data.
+Shapes: x0, x_t, ε are (batch, ...). The argument ``t`` of these functions is a code index k = 0..T−1,
+an int (the same for the whole batch) or a LongTensor (batch,): index k holds the maths' step t = k + 1
+(so ᾱ_t is ``alphas_cumprod[t - 1]``). x0 is the clean data.
 
     q(x_t | x0)          = N(√ᾱ_t x0, (1−ᾱ_t) I)                   -> q_sample
     q(x_t | x_{t−1})     = N(√α_t x_{t−1}, β_t I)                   -> q_step
@@ -42,7 +43,8 @@ def q_sample(schedule: NoiseSchedule, x0, t, noise=None, generator: torch.Genera
 
     Args:
         x0: clean data, (batch, ...).
-        t: int or LongTensor (batch,), each in [0, T).
+        t: the code index k = t − 1 of the maths' step t (pass ``t - 1``), an int or LongTensor (batch,),
+            each in [0, T); ᾱ_t is read at that index.
         noise: the ε to use (same shape as x0); drawn from ``generator`` if None.
     Returns: x_t with x0's shape and dtype.
     """
@@ -55,7 +57,7 @@ def q_sample(schedule: NoiseSchedule, x0, t, noise=None, generator: torch.Genera
 def q_step(schedule: NoiseSchedule, x_prev, t, noise=None, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""One forward step x_t ~ q(x_t | x_{t−1}): x_t = √α_t x_{t−1} + √β_t ε.
 
-    ``x_prev`` is x_{t−1} (for t = 0 that is x0 itself).
+    ``t`` is the code index k = t − 1; ``x_prev`` is x_{t−1} (for k = 0, the maths' t = 1, that is x0 itself).
     """
     x_prev, t = _prepare(schedule, x_prev, t, "x_prev")
     eps = _noise_like(x_prev, noise, generator)
@@ -65,7 +67,8 @@ def q_step(schedule: NoiseSchedule, x_prev, t, noise=None, generator: torch.Gene
 def q_trajectory(schedule: NoiseSchedule, x0, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Noise x0 step by step through all T steps.
 
-    Returns a tensor (T + 1, batch, ...): entry 0 is x0, entry k + 1 is x_k for k = 0..T−1.
+    Returns a tensor (T + 1, batch, ...): entry 0 is x0 and entry t is x_t for the maths' t = 1..T (the step
+    at code index t − 1).
     """
     x0, _ = _prepare(schedule, x0, 0, "x0")
     out = torch.empty((schedule.T + 1, *x0.shape), dtype=x0.dtype, device=x0.device)
@@ -181,16 +184,16 @@ def _closed_form(x0: torch.Tensor, eps: torch.Tensor, sqrt_abar: torch.Tensor, s
 
 def q_sample_steps(schedule: NoiseSchedule, x0, ts, noise=None,
                    generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε at every code step in ``ts``, with the SAME ε for every t.
+    r"""x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε at every code index k in ``ts`` (the maths' t = k + 1), with the SAME ε.
 
     One ε for all t, so each point moves continuously as t grows (a slider over t is then an index).
 
     Args:
         x0: clean data, (batch, ...).
-        ts: code steps, each in [0, T): a sequence, a ``range`` (``range(schedule.T)`` for all of
+        ts: code indices, each in [0, T): a sequence, a ``range`` (``range(schedule.T)`` for all of
             them) or a 1D LongTensor.
         noise: the ε to use (x0's shape); drawn from ``generator`` if None.
-    Returns: (len(ts), batch, ...) in x0's dtype; entry k equals ``q_sample(schedule, x0, ts[k], noise)``.
+    Returns: (len(ts), batch, ...) in x0's dtype; entry i equals ``q_sample(schedule, x0, ts[i], noise)``.
     """
     x0, _ = _prepare(schedule, x0, 0, "x0")
     eps = _noise_like(x0, noise, generator)

@@ -1,9 +1,9 @@
 r"""Noise schedules: β_t and every coefficient derived from it.
 
-Forward process (code time steps t = 0..T−1, the papers' 1..T)::
+Forward process, in the maths' steps t = 1..T (stored at code indices k = t − 1 = 0..T−1)::
 
     q(x_t | x_{t-1}) = N(√α_t x_{t-1}, β_t I),      α_t = 1 − β_t
-    q(x_t | x0)      = N(√ᾱ_t x0, (1 − ᾱ_t) I),    ᾱ_t = α_0 α_1 ⋯ α_t
+    q(x_t | x0)      = N(√ᾱ_t x0, (1 − ᾱ_t) I),    ᾱ_t = α_1 α_2 ⋯ α_t   (alphas_cumprod[t - 1])
 
 Everything is computed once in float64 and cast to the caller's dtype and device by
 :meth:`NoiseSchedule.gather`. Schedules are built by name with :func:`make_schedule`; the names
@@ -20,20 +20,20 @@ import torch
 from .i18n import tr
 from .validation import check_betas, check_num_steps, check_timestep, unknown_name
 
-#: ᾱ_{T−1} above this means x_T still carries visible signal: sampling from N(0, I) then
+#: ᾱ_T (index T − 1) above this means x_T still carries visible signal: sampling from N(0, I) then
 #: starts from the wrong distribution. make_schedule warns.
 SIGNAL_LEFT_WARNING = 0.01
 
 
 class ScheduleWarning(UserWarning):
-    """A schedule leaves too much signal at t = T−1 (x_T is not close to N(0, I))."""
+    """A schedule leaves too much signal at its last step t = T (ᾱ_T too large: x_T is not close to N(0, I))."""
 
 
 # ---------------------------------------------------------------------------------------------
-# β_t recipes. Each returns a float64 tensor of shape (T,), index t = code step 0..T−1.
+# β_t recipes. Each returns a float64 tensor of shape (T,): β_t at code index k = t − 1 = 0..T−1.
 # ---------------------------------------------------------------------------------------------
 def linear_betas(T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
-    """β_t evenly spaced from ``beta_start`` (t = 0) to ``beta_end`` (t = T−1) (Ho et al., 2020)."""
+    """β_t evenly spaced from β_1 = ``beta_start`` (index 0) to β_T = ``beta_end`` (index T − 1) (Ho et al., 2020)."""
     T = check_num_steps(T)
     return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
 
@@ -89,15 +89,15 @@ COEFFICIENTS = (
 
 
 class NoiseSchedule:
-    r"""β_1..β_T and everything derived from them, index t = 0..T−1 (the papers' 1..T).
+    r"""β_1..β_T and everything derived from them, stored at code indices k = t − 1 = 0..T−1.
 
     Attributes (float64 tensors of shape (T,)):
         betas β_t, alphas α_t = 1 − β_t, alphas_cumprod ᾱ_t = ∏_{s≤t} α_s,
-        alphas_cumprod_prev ᾱ_{t−1} (with ᾱ_{−1} = 1: before the first step x is x0),
+        alphas_cumprod_prev ᾱ_{t−1} (with ᾱ_0 = 1 at index 0: before the first step x is x0),
         sqrt_alphas √α_t, sqrt_alphas_cumprod √ᾱ_t, sqrt_one_minus_alphas_cumprod √(1−ᾱ_t),
         sqrt_recip_alphas_cumprod 1/√ᾱ_t, sqrt_recipm1_alphas_cumprod √(1/ᾱ_t − 1),
-        posterior_variance β̃_t = (1−ᾱ_{t−1})/(1−ᾱ_t)·β_t (β̃_0 = 0: the first step back is exact),
-        posterior_log_variance_clipped log β̃_t with β̃_0 replaced by β̃_1,
+        posterior_variance β̃_t = (1−ᾱ_{t−1})/(1−ᾱ_t)·β_t (β̃_1 = 0 at index 0: the last step back is exact),
+        posterior_log_variance_clipped log β̃_t with β̃_1 (index 0) replaced by β̃_2,
         posterior_mean_coef1 = β_t √ᾱ_{t−1}/(1−ᾱ_t)  (multiplies x0),
         posterior_mean_coef2 = (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t)  (multiplies x_t),
         snr ᾱ_t/(1−ᾱ_t) and log_snr.
@@ -165,7 +165,8 @@ class NoiseSchedule:
         return float(self.alphas_cumprod[-1])
 
     def t_half(self) -> int:
-        """First step t with ᾱ_t < 0.5 (signal and noise variance cross); T if never."""
+        """The code index k = t − 1 of the first step t with ᾱ_t < 0.5 (signal and noise variance cross, for
+        unit-variance data); T if ᾱ never drops below 0.5."""
         below = torch.nonzero(self.alphas_cumprod < 0.5)
         return int(below[0]) if below.numel() else self.T
 
@@ -189,7 +190,7 @@ def make_schedule(name: str = "linear", T: int = 1000, *, warn: bool = True, **k
 
     ``kwargs`` go to the recipe (``beta_start``/``beta_end`` for linear, quadratic, quadratic_ramp and
     sigmoid; ``s``/``max_beta`` for cosine). Aliases: ``scaled_linear`` → quadratic,
-    ``squaredcos_cap_v2`` → cosine. Warns with :class:`ScheduleWarning` when ᾱ_{T−1} exceeds
+    ``squaredcos_cap_v2`` → cosine. Warns with :class:`ScheduleWarning` when ᾱ_T (index T − 1) exceeds
     ``SIGNAL_LEFT_WARNING``: x_T would still hold signal, so sampling from N(0, I) is mismatched.
     """
     if not isinstance(name, str) or (name not in _RECIPES and name not in _ALIASES):
@@ -232,11 +233,11 @@ def make_schedules(names=RECIPE_NAMES, T: int = 1000) -> dict[str, NoiseSchedule
 
 
 def schedule_table(schedules: dict[str, NoiseSchedule]) -> list[dict]:
-    """One row per schedule: β at the ends, where ᾱ crosses 0.5, and what is left at t = T−1.
+    """One row per schedule: β at the ends, where ᾱ crosses 0.5, and what is left at the last step t = T.
 
-    Keys: name, diffusers (:data:`DIFFUSERS_NAMES`), T, beta_first, beta_last, t_half (first code t
-    with ᾱ_t < 0.5), t_half_frac (t_half / T), abar_last (ᾱ_{T−1}), scale_last (√ᾱ_{T−1}: x0's share
-    of x_T's scale).
+    Keys: name, diffusers (:data:`DIFFUSERS_NAMES`), T, beta_first, beta_last, t_half (the code index k of
+    the first t with ᾱ_t < 0.5, i.e. t − 1; T if never), t_half_frac (t_half / T), abar_last (ᾱ_T),
+    scale_last (√ᾱ_T: x0's share of x_T's scale).
     """
     return [{"name": name, "diffusers": DIFFUSERS_NAMES.get(name), "T": s.T,
              "beta_first": float(s.betas[0]), "beta_last": float(s.betas[-1]),

@@ -181,3 +181,14 @@ def test_explorer_labels_are_readable_and_the_figure_fits(view):
     names = {t.get_text() for t in texts}
     assert set(schedule_view.SCHEDULES) <= names and "t = 1" in names and f"t = {view.T}" in names
     assert view.fig.get_size_inches()[0] <= 11.3
+
+
+def test_table_markdown_says_never_when_abar_stays_above_half():
+    """quadratic_ramp at T = 100 never drops below ᾱ = 0.5 (t_half() returns T): the table says 'never', not T + 1."""
+    short = dl.schedules.make_schedules(T=100)
+    assert short["quadratic_ramp"].t_half() == 100 and short["linear"].t_half() < 100
+    md = schedule_view.table_markdown(dl.schedules.schedule_table(short))
+    ramp_row = next(line for line in md.splitlines() if line.startswith("| quadratic_ramp |"))
+    assert "| never | — |" in ramp_row and "101" not in ramp_row
+    linear_row = next(line for line in md.splitlines() if line.startswith("| linear |"))
+    assert f"| {short['linear'].t_half() + 1} |" in linear_row

@@ -48,13 +48,16 @@ QUANTITIES = {
 # ---------------------------------------------------------------------------------------------
 def table_markdown(rows: list[dict]) -> str:
     """The rows of ``schedules.schedule_table`` as a markdown table (for ``display(Markdown(...))``), in the
-    maths' convention: the crossing column is t = code index ``t_half`` + 1, ᾱ_T is the last value."""
+    maths' convention: the crossing column is t = code index ``t_half`` + 1 ("never" when ᾱ stays ≥ 0.5 over the
+    whole chain), ᾱ_T is the last value."""
     lines = [tr("| schedule | diffusers name | β_1 | β_T | first t with ᾱ_t < 0.5 | (fraction of T) | ᾱ_T | √ᾱ_T |"),
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         diff = f"`{r['diffusers']}`" if r["diffusers"] else "—"
-        lines.append(f"| {r['name']} | {diff} | {r['beta_first']:.3g} | {r['beta_last']:.3g} | {r['t_half'] + 1} | "
-                     f"{r['t_half_frac']:.0%} | {r['abar_last']:.2e} | {r['scale_last']:.2e} |")
+        never = r["t_half"] >= r["T"]                 # t_half() returns T when ᾱ never drops below 0.5
+        crossing, frac = (tr("never"), "—") if never else (str(r["t_half"] + 1), f"{r['t_half_frac']:.0%}")
+        lines.append(f"| {r['name']} | {diff} | {r['beta_first']:.3g} | {r['beta_last']:.3g} | {crossing} | "
+                     f"{frac} | {r['abar_last']:.2e} | {r['scale_last']:.2e} |")
     return "\n".join(lines)
 
 
