@@ -358,3 +358,22 @@ def test_stored_protocol_results_belong_to_the_shipped_checkpoints(protocol_name
         assert f"--model {g['model']}" in record["command"]
         if protocol_name == "digits8x8":               # the 8×8 models were retrained without the held-out digits
             assert g["references_in_training_set"] is False
+
+
+def test_data_readme_quotes_the_stored_protocol_results():
+    """data/README.md's protocol tables hold the numbers of benchmarks/results/heldout_*.json and of
+    data/guidance_curves_digits.json as stored (mean ± sd between draws, one decimal)."""
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    for name in ("digits8x8", "mnist"):
+        record = json.loads((RESULTS / f"heldout_{name}.json").read_text(encoding="utf-8"))
+        real = record["real"]
+        assert f"{real['fid_real_mean']:.1f} ± {real['fid_real_sd']:.1f}" in readme, name
+        for g in record["generators"]:
+            assert f"{g['fid_mean']:.1f} ± {g['fid_sd']:.1f}" in readme, (name, g["model"], g["w"])
+            if "accuracy_mean" in g:
+                assert f"{100 * g['accuracy_mean']:.1f} %" in readme, (name, g["model"], g["w"])
+        assert record["command"] in readme, name
+    curves = json.loads((DATA / "guidance_curves_digits.json").read_text(encoding="utf-8"))
+    for mean, sd in zip(curves["fid"], curves["fid_sd"]):
+        assert f"{mean:.1f} ± {sd:.1f}" in readme
+    assert curves["command"] in readme
