@@ -27,9 +27,12 @@ def test_log_snr_half_reference_matches_the_package_schedule():
     assert ch3.reference_cosine_log_snr_half(0.008) == pytest.approx(-0.02463, abs=1e-5)
 
 
-def test_t200_value_independently():
-    assert ch3.T200_SCALE_LEFT == pytest.approx(math.sqrt(np.prod(1 - np.linspace(1e-4, 0.02, 200))), rel=1e-12)
-    assert ch3.T200_SCALE_LEFT == pytest.approx(0.3636, abs=1e-4)
+def test_t150_value_independently():
+    assert ch3.T150_SCALE_LEFT == pytest.approx(math.sqrt(np.prod(1 - np.linspace(1e-4, 0.02, 150))), rel=1e-12)
+    assert ch3.T150_SCALE_LEFT == pytest.approx(0.4682, abs=1e-4)
+    # not a number chapter 03 prints (section 5 prints T = 50, 200, 300, 1000)
+    for T in (50, 200, 300, 1000):
+        assert abs(ch3.T150_SCALE_LEFT - math.sqrt(np.prod(1 - np.linspace(1e-4, 0.02, T)))) > 0.1
 
 
 def test_cosine_reference_matches_the_package_and_the_formula():
@@ -158,46 +161,68 @@ def test_q2_typical_mistakes_get_the_specific_hint(wrong, expected_words):
 
 
 # ---- q3 -------------------------------------------------------------------------------------------
+def _abar_numpy(t, T, beta_start, beta_end):
+    return float(np.prod(1 - np.linspace(beta_start, beta_end, T)[:t]))
+
+
+def test_q3_reference_puts_abar_half_at_t_independently():
+    """The reference's β_end, plugged into numpy's linear schedule and into the package's, gives ᾱ_t = 0.5."""
+    for t, T, beta_start in ch3.BISECTION_CASES:
+        b = ch3.reference_beta_end_for_half(t, T, beta_start)
+        assert _abar_numpy(t, T, beta_start, b) == pytest.approx(0.5, abs=1e-12)
+        s = dl.make_schedule("linear", T, beta_start=beta_start, beta_end=b, warn=False)
+        assert float(s.alphas_cumprod[t - 1]) == pytest.approx(0.5, abs=1e-12)
+        assert float(s.alphas_cumprod[t - 2]) > 0.5          # so the first t with ᾱ_t < 0.5 is t + 1
+    # near the small-β estimate Σβ_s = ln 2 (within 0.1 %), and below the default 0.02: t = 500 > 260
+    b = ch3.reference_beta_end_for_half(500)
+    assert b == pytest.approx(1e-4 + (math.log(2) - 500 * 1e-4) * 2 * 999 / (500 * 499), rel=1e-3)
+    assert b < 0.02
+
+
 def test_q3_reference_and_variants_pass():
     assert status(ch3.q3, ch3.q3.reference)[0] == CORRECT
 
-    def loop_version(abar):
-        for t, a in enumerate(abar):
-            if a < 0.5:
-                return t
-        return len(abar)
-    assert status(ch3.q3, loop_version)[0] == CORRECT
+    def scipy_version(t, T=1000, beta_start=1e-4):
+        from scipy.optimize import brentq
+        return brentq(lambda b: _abar_numpy(t, T, beta_start, b) - 0.5, beta_start, 1.0, xtol=1e-15)
+    assert status(ch3.q3, scipy_version)[0] == CORRECT
 
-    def numpy_version(abar):
-        a = np.asarray(abar)
-        return int(np.argmax(a < 0.5)) if (a < 0.5).any() else len(a)
-    assert status(ch3.q3, numpy_version)[0] == CORRECT
-
-
-def test_q3_reference_agrees_with_t_half():
-    for name in dl.SCHEDULE_NAMES:
-        for T in (50, 1000):
-            s = dl.make_schedule(name, T, warn=False)
-            assert ch3.reference_first_below_half(s.alphas_cumprod) == s.t_half()
+    def while_version(t, T=1000, beta_start=1e-4):     # stops on a tolerance, returns a tensor
+        lo, hi = torch.tensor(beta_start, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)
+        while hi - lo > 1e-10:
+            mid = (lo + hi) / 2
+            abar = torch.prod(1 - torch.linspace(beta_start, float(mid), T, dtype=torch.float64)[:t])
+            lo, hi = (mid, hi) if abar > 0.5 else (lo, mid)
+        return (lo + hi) / 2
+    assert status(ch3.q3, while_version)[0] == CORRECT
 
 
 def test_q3_blank_is_not_attempted():
-    def blank(abar):
+    def blank(t, T=1000, beta_start=1e-4):
         ...  # YOUR CODE HERE
     assert status(ch3.q3, blank)[0] == NOT_ATTEMPTED
 
 
+def _bisect(f, lo=0.0, hi=1.0):
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if f(mid) > 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
 @pytest.mark.parametrize("wrong, expected_words", [
-    (lambda a: int(torch.nonzero(a < 0.5)[0]) - 1 if (a < 0.5).any() else len(a), "still ≥ 0.5"),
-    (lambda a: int(torch.nonzero(a < 0.5)[0]) + 1 if (a < 0.5).any() else len(a), "papers' t = k + 1"),
-    (lambda a: float(a[torch.nonzero(a < 0.5)[0]]) if (a < 0.5).any() else len(a), "not the value of ᾱ"),
-    (lambda a: int(np.argmax(np.asarray(a) < 0.5)), "argmax of an all-False mask is 0"),
-    (lambda a: int(torch.nonzero(a < 0.5)[0]), "never drops below 0.5"),             # IndexError when none
-    (lambda a: int(torch.nonzero(a < 0.5)[0]) if (a < 0.5).any() else None, "returned None"),
-    (lambda a: int(torch.nonzero(a < 0.5)[0]) if (a < 0.5).any() else -1, "T = 50"),
-    (lambda a: int(torch.nonzero(a <= 0.25)[0]), "expected k ="),
-    (lambda a: "259", "return an int"),
-    (lambda a: float(ch3.reference_first_below_half(a)), "wrap it in int(...)"),
+    (lambda t, T=1000, beta_start=1e-4: beta_start + (math.log(2) - t * beta_start) * 2 * (T - 1) / (t * (t - 1)),
+     "small-β approximation"),
+    (lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_numpy(t + 1, T, beta_start, b) - 0.5),
+     "one step late"),
+    (lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_numpy(t - 1, T, beta_start, b) - 0.5),
+     "one step early"),
+    (lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_numpy(t, T, beta_start, b) ** 0.5 - 0.5),
+     "√ᾱ_t = 0.5"),
+    (lambda t, T=1000, beta_start=1e-4: ch3.reference_beta_end_for_half(500, T, beta_start), "does not change with t"),
+    (lambda t, T=1000, beta_start=1e-4: ch3.reference_beta_end_for_half(t, T), "ignores beta_start"),
+    (lambda t, T=1000, beta_start=1e-4: 0.02, "ᾱ_t = "),
+    (lambda t, T=1000, beta_start=1e-4: "0.005", "remove the quotes"),
 ])
 def test_q3_typical_mistakes_get_the_specific_hint(wrong, expected_words):
     st, msg = status(ch3.q3, wrong)
@@ -209,16 +234,17 @@ def test_q3_typical_mistakes_get_the_specific_hint(wrong, expected_words):
 def test_q4_right_answers_pass():
     assert status(ch3.q4, ch3.q4.reference)[0] == CORRECT
     with pytest.warns(dl.ScheduleWarning):
-        short = dl.make_schedule("linear", T=200)
+        short = dl.make_schedule("linear", T=150)
     assert status(ch3.q4, short.sqrt_alphas_cumprod[-1])[0] == CORRECT
     assert status(ch3.q4, ...)[0] == NOT_ATTEMPTED
 
 
 @pytest.mark.parametrize("wrong, expected_words", [
-    (ch3.T200_SCALE_LEFT ** 2, "VARIANCE"),
-    (math.sqrt(1 - ch3.T200_SCALE_LEFT ** 2), "noise part"),
-    (1 - ch3.T200_SCALE_LEFT ** 2, "noise part"),
-    (math.sqrt(float(dl.make_schedule("linear", 200, warn=False).alphas_cumprod[-2])), "one step before the end"),
+    (ch3.T150_SCALE_LEFT ** 2, "VARIANCE"),
+    (math.sqrt(1 - ch3.T150_SCALE_LEFT ** 2), "noise part"),
+    (1 - ch3.T150_SCALE_LEFT ** 2, "noise part"),
+    (math.sqrt(float(dl.make_schedule("linear", 150, warn=False).alphas_cumprod[-2])), "one step before the end"),
+    (0.364, "T = 200 value"),                              # the number section 5 prints, copied
     (math.sqrt(dl.make_schedule("linear", 1000).signal_left()), "T = 1000 value"),
     (0.5, "expected √ᾱ"),
 ])
@@ -235,6 +261,7 @@ def test_hints_and_solutions_print(capsys):
     out = capsys.readouterr().out
     assert out.count("Hint") == 4 and out.count("Solution") == 4
     assert "def reference_cosine_alphas_cumprod" in out and "def reference_cosine_log_snr_half" in out
+    assert "def reference_beta_end_for_half" in out
 
 
 def test_chapter_3_calls_the_code_index_k_never_code_t():

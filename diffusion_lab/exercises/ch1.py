@@ -163,8 +163,9 @@ q2 = Exercise(
         "steps 1..t: how do shares of shares combine?",
         "β changes from step to step, so ᾱ_t is a product of DIFFERENT factors (1 − β_1)(1 − β_2)⋯(1 − β_t), "
         "not a power of one number, and the factor of step t itself is included.",
-        "torch.cumprod(x, dim=0) returns the running products [x_0, x_0·x_1, ...]. Apply it to the per-step "
-        "factors 1 − β, not to β itself.",
+        "Test your idea on a tiny case by hand first: for β = (0.1, 0.2), ᾱ must be (0.9, 0.72). One torch "
+        "function returns running products (its name starts with cum); decide which tensor holds the per-step "
+        "factors before you give it one.",
     ],
     solution=source_of(alphas_cumprod_reference),
     reference=alphas_cumprod_reference,
@@ -221,10 +222,11 @@ q3 = Exercise(
     hints=[
         "β_s = 0.02·s/T grows with s, so the 100 factors (1 − β_s) are all different: ᾱ_100 is not a power "
         "of one number.",
-        "The steps s = 1..100 are torch.arange(1, 101, dtype=torch.float64) (code indices 0..99). Make "
-        "the 100 β's from them, then multiply the factors 1 − β_s (torch.prod, or your q2 function).",
-        "Build the steps 1..100 as a float64 tensor, turn them into β_s = 0.02·s/1000, multiply all the factors "
-        "1 − β_s together, and convert the one-element result to a float.",
+        "You need the 100 steps s = 1..100 (code indices 0..99) as a float64 tensor (look up torch.arange, and "
+        "mind that its end is exclusive). Make the 100 β's from them, then multiply the factors 1 − β_s "
+        "(torch.prod, or your q2 function).",
+        "Check your number before you submit it: it must lie above 0.998¹⁰⁰ ≈ 0.819 (every factor as small as "
+        "the last one) and below 1 (no noise at all), and it must be a plain float, not a tensor.",
     ],
     solution="```python\ns = torch.arange(1, 101, dtype=torch.float64)   # steps 1..100 = code indices 0..99\n"
              "abar_100 = float(torch.prod(1 - 0.02 * s / 1000))  # ≈ 0.9039, not 0.998**100 ≈ 0.819\n```",
@@ -318,8 +320,8 @@ q4 = Exercise(
     "Exercise 1.4 — the posterior mean μ̃_t(x0, x_t)",
     _check_posterior_mean,
     hints=[
-        "μ̃_t is a weighted sum a·x0 + b·x_t; section 4(a) gives the two weights. Start from α = 1 − betas and "
-        "ᾱ = torch.cumprod(α, 0).",
+        "μ̃_t is a weighted sum a·x0 + b·x_t; section 4(a) gives the two weights. Start from α = 1 − β and its "
+        "running products ᾱ (your function of exercise 1.2 computes them).",
         "The weight of x0 is β_t·√ᾱ_{t−1}/(1−ᾱ_t), the weight of x_t is (1−ᾱ_{t−1})·√α_t/(1−ᾱ_t). With k = t − 1 "
         "the code index: β_t is betas[k], ᾱ_t is abar[k], and ᾱ_{t−1} is abar[k − 1] for k > 0 and ᾱ_0 = 1 at "
         "k = 0 (careful: abar[−1] is the LAST entry in Python).",

@@ -2,25 +2,24 @@ r"""Chapter 3 exercises — noise schedules.
 
 q1  cosine_alphas_cumprod(T, s, max_beta): the cosine schedule's ᾱ_t at code indices k = 0..T−1
 q2  cosine_log_snr_half(s): the cosine schedule's log-SNR at t = T/2, derived, checked against the package
-q3  first_below_half(alphas_cumprod): the first code index k with ᾱ < 0.5 (T when it never drops below)
-q4  how much of x0's scale x_T still carries for a linear schedule with T = 200
+q3  beta_end_for_half(t, T, beta_start): the β_end that puts ᾱ_t = 0.5 on a linear schedule, by bisection
+q4  how much of x0's scale x_T still carries for a linear schedule with T = 150 (a T the chapter does not print)
 
 Code indices run k = 0..T−1 (the papers' t = k + 1): ``alphas_cumprod[k]`` is the papers' ᾱ_{k+1}.
 """
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
-from ..schedules import NoiseSchedule, make_schedule
+from ..schedules import make_schedule
 from ..i18n import tr
-from .base import (SCHEDULE_RTOL, Exercise, Incorrect, Message, Mistake, NotAttempted, as_float64, as_index, as_number,
+from .base import (SCHEDULE_RTOL, Exercise, Incorrect, Message, Mistake, as_float64, as_number,
                    call_student, check_close, diagnose, require_callable, source_of)
 
 __all__ = ["q1", "q2", "q3", "q4", "reference_cosine_alphas_cumprod", "reference_cosine_log_snr_half",
-           "reference_first_below_half", "LOG_SNR_OFFSETS", "T200_SCALE_LEFT"]
+           "reference_beta_end_for_half", "LOG_SNR_OFFSETS", "BISECTION_CASES", "T150_SCALE_LEFT"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,11 +103,12 @@ q1 = Exercise(
     hints=[
         "Section 1's recipe: a curve f(τ) = cos²(((τ + s)/(1 + s))·π/2) on τ = t/T, normalised so that ᾱ = 1 at "
         "τ = 0. Code index k = 0 is already after the first step, at τ = 1/T.",
-        "Make τ = torch.arange(T + 1, dtype=torch.float64) / T (T + 1 points), f as above and ᾱ(τ) = f/f[0]. "
-        "Turn it into T values β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1}) for t = 1..T, clip them at max_beta (the last one "
-        "would be 1), and multiply the factors 1 − β_t back up.",
-        "Divide f by its first value; the ratio of each value to the one before gives 1 − β for the T steps; clamp "
-        "the β's at max_beta, then return the running product of 1 − β (float64 throughout).",
+        "You need T + 1 values of τ = t/T, for t = 0..T, in float64; evaluate f there and divide by f at τ = 0. "
+        "Turn that curve into T values β_t = 1 − ᾱ(τ_t)/ᾱ(τ_{t−1}) for t = 1..T, clip them at max_beta (the last "
+        "one would be 1), and multiply the factors 1 − β_t back up.",
+        "Hold your result against the package before you submit: dl.make_schedule('cosine', T).alphas_cumprod is "
+        "what it must equal. A last value ≈ 0 means the clip is missing; a first value of exactly 1 means τ "
+        "started at 0 instead of 1/T.",
     ],
     solution=source_of(reference_cosine_alphas_cumprod),
     reference=reference_cosine_alphas_cumprod,
@@ -190,136 +190,165 @@ q2 = Exercise(
 
 
 # ---------------------------------------------------------------------------------------------
-# q3 — where ᾱ crosses 0.5
+# q3 — which β_end puts ᾱ = 1/2 at a given step? (bisection)
 # ---------------------------------------------------------------------------------------------
-def reference_first_below_half(alphas_cumprod: torch.Tensor) -> int:
-    """First code index k with ᾱ < 0.5 there (the papers' t = k + 1); len(alphas_cumprod) (= T) if ᾱ never
-    drops below 0.5."""
-    below = torch.nonzero(torch.as_tensor(alphas_cumprod) < 0.5)
-    return int(below[0]) if below.numel() else len(alphas_cumprod)
+#: (t, T, β_start) the checker tries, in this order: the chapter's question, another t, another chain.
+BISECTION_CASES = ((500, 1000, 1e-4), (300, 1000, 1e-4), (30, 50, 1e-3))
+#: How close ᾱ_t must come to 0.5 with the student's β_end (a float64 product; bisection reaches ~1e-15).
+BISECTION_TOL = 1e-6
 
 
-FIRST_BELOW_HALF_MISTAKES = (
-    Mistake(lambda abar: reference_first_below_half(abar) - 1,
-            "one step too early: there ᾱ is still ≥ 0.5. We want the FIRST index k with ᾱ < 0.5, one step later."),
-    Mistake(lambda abar: reference_first_below_half(abar) + 1,
-            "one step too late — that is the papers' t = k + 1. Return the code index k itself (no + 1)."),
+def _abar_at(t: int, T: int, beta_start: float, beta_end: float, steps: int | None = None) -> float:
+    """ᾱ_t of the linear schedule β_start → β_end over T steps: the product of its first t factors (code
+    indices 0..t−1); ``steps`` overrides how many factors are multiplied (for the off-by-one mistakes)."""
+    betas = torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
+    return float(torch.prod(1 - betas[: t if steps is None else steps]))
+
+
+def _bisect(abar_of, target: float = 0.5, lo: float = 0.0, hi: float = 1.0) -> float:
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if abar_of(mid) > target else (lo, mid)
+    return (lo + hi) / 2
+
+
+def reference_beta_end_for_half(t: int, T: int = 1000, beta_start: float = 1e-4) -> float:
+    """β_end such that the linear schedule from beta_start to β_end over T steps has ᾱ_t = 0.5 (the maths'
+    t: the product of its first t factors 1 − β_s), found by bisection: ᾱ_t falls as β_end grows."""
+    def abar_t(beta_end):
+        betas = torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
+        return float(torch.prod(1 - betas[:t]))          # ᾱ_t: code indices 0 .. t − 1
+    lo, hi = beta_start, 1.0                               # ᾱ_t(lo) > 0.5 > ᾱ_t(hi)
+    for _ in range(60):                                    # each round halves [lo, hi]
+        mid = (lo + hi) / 2
+        if abar_t(mid) > 0.5:
+            lo = mid                                       # still too much signal: β_end must grow
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _small_beta_answer(t, T=1000, beta_start=1e-4):
+    """The closed form of ᾱ_t ≈ exp(−Σβ_s) = 0.5: Σ_{s≤t} β_s = t·β_start + (β_end − β_start)·t(t−1)/(2(T−1))."""
+    return beta_start + (math.log(2) - t * beta_start) * 2 * (T - 1) / (t * (t - 1))
+
+
+# rtol: how close a β_end counts as that mistake; the nearest one (the small-β approximation) lies 0.09 % away
+BISECTION_MISTAKES = (
+    Mistake(_small_beta_answer,
+            "that is the answer of the small-β approximation ᾱ_t ≈ exp(−Σβ_s), which drops Σβ²/2 from the exponent "
+            "(section 4 uses it for an estimate): with your β_end the product itself misses 0.5. Multiply the "
+            "factors 1 − β_s, and solve numerically.", rtol=2e-5, atol=0),
+    Mistake(lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_at(t, T, beta_start, b, steps=t + 1)),
+            "one step late: your β_end puts ᾱ = 0.5 at t + 1. ᾱ_t is the product of the first t factors, code "
+            "indices k = 0 … t − 1 (betas[:t]).", rtol=2e-5, atol=0),
+    Mistake(lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_at(t, T, beta_start, b, steps=t - 1)),
+            "one step early: your β_end puts ᾱ = 0.5 at t − 1. ᾱ_t is the product of the first t factors, code "
+            "indices k = 0 … t − 1 (betas[:t]).", rtol=2e-5, atol=0),
+    Mistake(lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_at(t, T, beta_start, b), target=0.25),
+            "your β_end makes √ᾱ_t = 0.5 (x0's scale halved). The question asks for ᾱ_t = 0.5, the factor on x0's "
+            "variance.", rtol=2e-5, atol=0),
+    Mistake(lambda t, T=1000, beta_start=1e-4: reference_beta_end_for_half(500, T, beta_start),
+            "your answer does not change with t: it is the β_end for t = 500. Use the argument t.",
+            rtol=2e-5, atol=0),
+    Mistake(lambda t, T=1000, beta_start=1e-4: reference_beta_end_for_half(t, T, 1e-4),
+            "your answer ignores beta_start: with β_start = 0.001 the schedule starts at 0.001, not at 1e-4.",
+            rtol=2e-5, atol=0),
 )
 
 
-def _as_step(out, where: str) -> int:
-    """The student's step; a non-integer number is most likely the value of ᾱ there."""
-    if isinstance(out, torch.Tensor) and out.numel() == 1 and out.is_floating_point():
-        out = float(out)
-    if isinstance(out, numbers.Real) and not isinstance(out, (bool, numbers.Integral)) \
-            and not float(out).is_integer():
-        raise Incorrect(tr("{where}: you returned {value}. Return the code index k where ᾱ first drops below 0.5 "
-                           "(an integer), not the value of ᾱ there.", where=tr(where), value=repr(out)))
-    return as_index(out, where)
-
-
-def _check_first_below_half(fn) -> None:
-    require_callable(fn, "q3.check(first_below_half)")
-    cases = [(f"{name}, T = 1000", make_schedule(name, 1000, warn=False).alphas_cumprod)
-             for name in ("linear", "cosine", "quadratic", "sigmoid")]
-    cases.append((tr("β = 0.6 at the first step"), NoiseSchedule(torch.tensor([0.6, 0.1, 0.1])).alphas_cumprod))
-    for label, abar in cases:
-        expected = reference_first_below_half(abar)
-        got = _as_step(call_student(fn, abar.clone()), label)
-        if got == expected:
+def _check_beta_end_for_half(fn) -> None:
+    require_callable(fn, "q3.check(beta_end_for_half)")
+    for t, T, beta_start in BISECTION_CASES:
+        got = as_number(call_student(fn, t, T=T, beta_start=beta_start),
+                        f"beta_end_for_half({t}, T={T}, beta_start={beta_start})")
+        abar = _abar_at(t, T, beta_start, got)
+        if abs(abar - 0.5) <= BISECTION_TOL:
             continue
-        diagnose(got, FIRST_BELOW_HALF_MISTAKES, abar, prefix=tr("{label}: you returned k = {got}", label=label,
-                                                                 got=got))
-        raise Incorrect(tr("{label}: expected k = {expected}, got {got}. Look for the first index where "
-                           "alphas_cumprod < 0.5.", label=label, expected=expected, got=got))
-    never = make_schedule("linear", 50, warn=False).alphas_cumprod          # ᾱ_49 ≈ 0.603 > 0.5
-    try:
-        got = call_student(fn, never.clone())
-    except NotAttempted:
-        got = None
-    except Incorrect as err:
-        raise Incorrect(tr("for a schedule whose ᾱ never drops below 0.5 (linear, T = 50): {error}. Return "
-                           "T = len(alphas_cumprod) when no step is below 0.5.", error=err)) from None
-    if got is None:
-        raise Incorrect(tr("for a schedule whose ᾱ never drops below 0.5 (linear, T = 50) your function returned "
-                           "None. Return T = len(alphas_cumprod) then, as schedule.t_half() does."))
-    got = _as_step(got, tr("linear, T = 50 (ᾱ never below 0.5)"))
-    if got != len(never):
-        hint = (tr(" (argmax of an all-False mask is 0 — check whether any value is below 0.5 first)")
-                if got == 0 else "")
-        raise Incorrect(tr("for linear T = 50, ᾱ never drops below 0.5 (ᾱ_49 ≈ 0.603), so the answer is "
-                           "T = 50; you returned {got}{hint}.", got=got, hint=hint))
+        label = tr("for t = {t}, T = {T}, β_start = {beta_start}", t=t, T=T, beta_start=beta_start)
+        diagnose(got, BISECTION_MISTAKES, t, T, beta_start, prefix=label + ": ")
+        raise Incorrect(tr("{label}: with your β_end = {got:.6g} the linear schedule has ᾱ_t = {abar:.6f}, not 0.5 "
+                           "(within {tol}). ᾱ_t falls as β_end grows: narrow the interval until it brackets 0.5.",
+                           label=label, got=got, abar=abar, tol=BISECTION_TOL))
 
 
 q3 = Exercise(
-    "Exercise 3.3 — where does ᾱ cross 0.5?",
-    _check_first_below_half,
+    "Exercise 3.3 — which β_end puts ᾱ = 0.5 at step t? (bisection)",
+    _check_beta_end_for_half,
     hints=[
-        "(alphas_cumprod < 0.5) is a boolean mask, True where ᾱ_t is below one half. You want the position of "
-        "its first True — and an answer for when there is none.",
-        "torch.nonzero(mask) lists the indices where the mask is True, in order. When that list is empty, "
-        "return T = len(alphas_cumprod), like schedule.t_half(). (Beware: argmax of an all-False mask is 0.)",
-        "List the indices where the mask holds; if there are any, return the first as an int, otherwise return "
-        "the length of alphas_cumprod.",
+        "Every β_s after the first grows with β_end, so ᾱ_t only falls as β_end grows: exactly one β_end gives "
+        "ᾱ_t = 0.5. Find a value where ᾱ_t is still above 0.5 (β_end = β_start) and one where it is below "
+        "(β_end = 1): the answer lies between them.",
+        "Bisection: keep an interval [lo, hi] with ᾱ_t above 0.5 at lo and below at hi; evaluate ᾱ_t at the "
+        "midpoint and let it replace the end on the same side of 0.5. Each round halves the interval, so about "
+        "60 rounds reach float64 precision. ᾱ_t multiplies the first t factors 1 − β_s, code indices 0 … t − 1; "
+        "the β's are evenly spaced from β_start to β_end (look up torch.linspace), in float64.",
+        "Write a small inner function of β_end that builds the T β's and returns the product of the first t "
+        "factors; start the interval at (beta_start, 1), halve it in a loop of fixed length, and return the "
+        "midpoint as a float. The approximation exp(−Σβ) is not good enough here.",
     ],
-    solution=source_of(reference_first_below_half),
-    reference=reference_first_below_half,
-    mistakes=FIRST_BELOW_HALF_MISTAKES,
+    solution=source_of(reference_beta_end_for_half),
+    reference=reference_beta_end_for_half,
+    mistakes=BISECTION_MISTAKES,
 )
 
 
 # ---------------------------------------------------------------------------------------------
 # q4 — the short-T trap
 # ---------------------------------------------------------------------------------------------
-_T200 = make_schedule("linear", 200, warn=False)
-#: √ᾱ_{T−1} for linear β 1e-4 → 0.02 with T = 200: the coefficient of x0 in x_T.
-T200_SCALE_LEFT = math.sqrt(_T200.signal_left())
+_T150 = make_schedule("linear", 150, warn=False)
+#: √ᾱ_T for linear β 1e-4 → 0.02 with T = 150: the coefficient of x0 in x_T (the chapter prints 50, 200, 300).
+T150_SCALE_LEFT = math.sqrt(_T150.signal_left())
 #: The accuracy the check asks for.
-T200_ACCURACY = 1e-3
+T150_ACCURACY = 1e-3
 
-_t200_abar = _T200.alphas_cumprod
-# atol: how close counts as that mistake (the known values lie ≥ 0.03 from the right answer)
-T200_MISTAKES = (
-    Mistake(float(_t200_abar[-1]),
-            Message("{value:.4f} is ᾱ_(T−1), the share of x_T's VARIANCE that comes from x0 (for unit-variance "
+_t150_abar = _T150.alphas_cumprod
+# atol: how close counts as that mistake (the known values lie ≥ 0.004 from the right answer)
+T150_MISTAKES = (
+    Mistake(float(_t150_abar[-1]),
+            Message("{value:.4f} is ᾱ_T, the share of x_T's VARIANCE that comes from x0 (for unit-variance "
                     "data). x_T = √ᾱ·x0 + √(1−ᾱ)·ε: the coefficient of x0 is the square root.",
-                    value=float(_t200_abar[-1])),
-            rtol=0, atol=T200_ACCURACY),
-    Mistake(math.sqrt(1 - float(_t200_abar[-1])),
+                    value=float(_t150_abar[-1])),
+            rtol=0, atol=T150_ACCURACY),
+    Mistake(math.sqrt(1 - float(_t150_abar[-1])),
             "that is the noise part, √(1−ᾱ) or 1−ᾱ. The question asks for the coefficient of x0: √ᾱ at the "
-            "last step.", rtol=0, atol=T200_ACCURACY),
-    Mistake(1 - float(_t200_abar[-1]),
+            "last step.", rtol=0, atol=T150_ACCURACY),
+    Mistake(1 - float(_t150_abar[-1]),
             "that is the noise part, √(1−ᾱ) or 1−ᾱ. The question asks for the coefficient of x0: √ᾱ at the "
-            "last step.", rtol=0, atol=T200_ACCURACY),
-    Mistake(math.sqrt(float(_t200_abar[-2])),
-            "that is one step before the end. With T = 200 the last step t = 200 has code index k = 199 (index −1), "
-            "not 198.",
-            rtol=0, atol=T200_ACCURACY / 2),
+            "last step.", rtol=0, atol=T150_ACCURACY),
+    Mistake(math.sqrt(float(_t150_abar[-2])),
+            "that is one step before the end. With T = 150 the last step t = 150 has code index k = 149 (index −1), "
+            "not 148.",
+            rtol=0, atol=T150_ACCURACY),
+    Mistake(math.sqrt(make_schedule("linear", 200, warn=False).signal_left()),
+            "that is the T = 200 value section 5 prints. Build the schedule with T = 150.",
+            rtol=0, atol=T150_ACCURACY),
     Mistake(math.sqrt(make_schedule("linear", 1000, warn=False).signal_left()),
-            "that is the T = 1000 value. Build the schedule with T = 200: dl.make_schedule('linear', T=200).",
+            "that is the T = 1000 value. Build the schedule with T = 150 (the argument T of dl.make_schedule).",
             rtol=0, atol=1e-4),
 )
 
 
-def _check_t200(answer) -> None:
+def _check_t150(answer) -> None:
     value = as_number(answer, "the coefficient of x0 in x_T")
-    check_close(value, T200_SCALE_LEFT, T200_MISTAKES, rtol=0, atol=T200_ACCURACY,
-                otherwise=tr("expected √ᾱ at the last step of the T = 200 linear schedule, within {accuracy}; "
-                             "got {value:.4f}.", accuracy=T200_ACCURACY, value=value))
+    check_close(value, T150_SCALE_LEFT, T150_MISTAKES, rtol=0, atol=T150_ACCURACY,
+                otherwise=tr("expected √ᾱ at the last step of the T = 150 linear schedule, within {accuracy}; "
+                             "got {value:.4f}.", accuracy=T150_ACCURACY, value=value))
 
 
 q4 = Exercise(
-    "Exercise 3.4 — how much of x0 survives to x_T with T = 200?",
-    _check_t200,
+    "Exercise 3.4 — how much of x0 survives to x_T with T = 150?",
+    _check_t150,
     hints=[
         "x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε, so the factor in front of x0 at the last step, t = T (code index k = T − 1), "
-        "is what you want: a standard deviation, not a variance.",
-        "Build the schedule with dl.make_schedule('linear', T=200) (it warns — that is the point); the schedule "
+        "is what you want: a standard deviation, not a variance. Before computing: section 5 printed 0.364 for "
+        "T = 200 and 0.78 for T = 50. Where should T = 150 land?",
+        "Build the linear schedule with T = 150 with dl.make_schedule (it warns — that is the point); the schedule "
         "holds √ᾱ for every step.",
-        "Read √ᾱ at the last code index, k = T − 1 = 199 (index −1 in Python), and turn it into a float.",
+        "Read √ᾱ at the last code index, k = T − 1 = 149 (index −1 in Python), and turn it into a float.",
     ],
-    solution="```python\nshort = dl.make_schedule('linear', T=200)      # ScheduleWarning: x_T still holds signal\n"
-             "scale_left = float(short.sqrt_alphas_cumprod[-1])   # ≈ 0.364: x_T still has 36 % of x0's scale\n```",
-    reference=T200_SCALE_LEFT,
-    mistakes=T200_MISTAKES,
+    solution="```python\nshort = dl.make_schedule('linear', T=150)      # ScheduleWarning: x_T still holds signal\n"
+             "scale_left = float(short.sqrt_alphas_cumprod[-1])   # x_T still carries this share of x0's scale\n```",
+    reference=T150_SCALE_LEFT,
+    mistakes=T150_MISTAKES,
 )
