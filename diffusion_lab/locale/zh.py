@@ -1957,10 +1957,14 @@ MESSAGES: dict[str, str] = {
         "σ_1 处的均方根误差（对数坐标）",
     "Gaussian data, exact ODE solution known: error ≈ C·N^(−order)":
         "高斯数据，常微分方程的精确解已知：误差 ≈ C·N^(−阶)",
-    "MMD² ÷ DDPM-1000's (log scale)":
-        "MMD² ÷ DDPM-1000 的 MMD²（对数坐标）",
-    "{title}: MMD²":
-        "{title}：MMD²",
+    "MMD² ÷ its own at the most calls\n(same run; log scale)":
+        "MMD² ÷ 同一采样器调用次数最多时的 MMD²\n（同一轮；对数坐标）",
+    "{title}: MMD², paired":
+        "{title}：MMD²（配对）",
+    "+10 %":
+        "+10 %",
+    "Euler a not shown: new noise at every\ncall count, so its runs are not paired":
+        "未画 Euler a：每种调用次数都注入新噪声，\n各次运行无法配对",
     "fewer steps: not fitted (pre-asymptotic)":
         "步数更少：未参与拟合（尚未进入渐近区）",
     "true x̂0(λ)":
@@ -1979,10 +1983,12 @@ MESSAGES: dict[str, str] = {
         "λ = −log σ（随去噪而增大）",
     "One DPM-Solver++(2M) step: x̂0 as a line through the last two calls":
         "DPM-Solver++(2M) 的一步：把 x̂0 取为过最近两次调用结果的直线",
-    "fewest network calls from which on the number stays within 10 % of DDPM-1000's (MMD²: at most 10 % above; "
-    "MMD² ×: the MMD² ratio at the NLL's count)":
-        "从多少次网络调用起，该指标始终与 DDPM-1000 相差不超过 10 %（MMD²：至多高出 10 %；MMD² ×：在 NLL 达标的"
-        "调用次数处，MMD² 是 DDPM-1000 的多少倍）",
+    "fewest network calls from which on NLL (Fréchet on digits) stays within 10 % of DDPM-1000's; MMD² ×: at the "
+    "NLL's count, the worst run's MMD² ÷ the same sampler's at its most calls; MMD²: fewest calls from which on "
+    "every run is within 10 % of that (Euler a: —, not paired)":
+        "从多少次网络调用起，NLL（数字上为 Fréchet 距离）始终与 DDPM-1000 相差不超过 10 %；MMD² ×：在 NLL 达标的"
+        "调用次数处，最差一轮的 MMD² 是同一采样器调用次数最多时的多少倍；MMD²：从多少次调用起，每一轮都与后者相差"
+        "不超过 10 %（Euler a：—，无法配对）",
     "network calls (log scale)":
         "网络调用次数（对数坐标）",
     "arrows: −ε* = √(1−ᾱ_t)·∇log q_t, length ∝ √|ε*|;  shading: log q_t (dark = dense)":
