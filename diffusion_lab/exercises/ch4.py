@@ -898,8 +898,8 @@ q5 = Exercise(
         "loss of exercise 4.4, then the usual three optimiser lines. Return the list of losses.",
         "Make the Adam optimiser ONCE, before the loop, over the model's parameters, with learning rate 3·10⁻³: "
         "it keeps running averages of the gradients from step to step, which a new optimiser would forget. Each "
-        "step: 256 clean points from sample_data, then exercise 4.1's batch with the generator, then exercise "
-        "4.4's loss.",
+        "step: 256 clean points from sample_data, then exercise 4.4's loss on them with the generator — it makes "
+        "exercise 4.1's batch itself, so draw t and ε once per step, not a second time.",
         "The three optimiser calls, in order: clear the old gradients (without zero_grad each step adds its "
         "gradient to all earlier ones), backpropagate the loss, step. Append the loss as a plain number (.item()) "
         "and return the list.",
