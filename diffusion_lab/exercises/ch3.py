@@ -266,7 +266,7 @@ def _check_beta_end_for_half(fn) -> None:
         if abs(abar - 0.5) <= BISECTION_TOL:
             continue
         label = tr("for t = {t}, T = {T}, β_start = {beta_start}", t=t, T=T, beta_start=beta_start)
-        diagnose(got, BISECTION_MISTAKES, t, T, beta_start, prefix=label + ": ")
+        diagnose(got, BISECTION_MISTAKES, t, T, beta_start, prefix=label)
         raise Incorrect(tr("{label}: with your β_end = {got:.6g} the linear schedule has ᾱ_t = {abar:.6f}, not 0.5 "
                            "(within {tol}). ᾱ_t falls as β_end grows: narrow the interval until it brackets 0.5.",
                            label=label, got=got, abar=abar, tol=BISECTION_TOL))
