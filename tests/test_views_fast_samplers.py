@@ -232,3 +232,12 @@ def test_the_stored_digit_numbers_belong_to_the_shipped_checkpoints():
     assert digits["classifier_sha256"] == judge["weights_sha256"]
     assert digits["protocol"] == "digits8x8" and digits["references_held_out"] is references_held_out(unet)
     assert digits["unet_split"] == unet["split"]
+
+
+def test_heldout_digits_spread_reads_the_protocol_result(tmp_path):
+    """The digits U-Net over the protocol's draws (what chapter 07 quotes to say how noisy one draw is): the same
+    checkpoint as the stored sampler benchmark; None where the file is missing."""
+    spread = fs.heldout_digits_spread()
+    assert spread is not None and spread["draws"] == 10 and 40 < spread["fid_mean"] < 55 and 5 < spread["fid_sd"] < 15
+    assert spread["model_sha256"] == fs.load_nfe_results()["digits"]["unet_sha256"]
+    assert fs.heldout_digits_spread(tmp_path / "none.json") is None

@@ -41,7 +41,7 @@ __all__ = [
     "SamplerRun",
     "plot_point_panels", "plot_sigma_grids", "plot_convergence", "plot_quality_vs_nfe", "plot_image_rows",
     "plot_dpmpp_line", "quality_table", "fewest_calls", "fewest_calls_table", "ring_ratios", "load_nfe_results",
-    "paired_mmd_ratios", "mmd2_floor", "PAIRED_TOL", "UNPAIRED",
+    "paired_mmd_ratios", "mmd2_floor", "heldout_digits_spread", "PAIRED_TOL", "UNPAIRED",
     "NFE_RESULTS", "NFE_CHOICES",
     "SAMPLER_COLOURS", "demo_view", "DEMO_SWEEP", "ANIMATION_SWEEP",
 ]
@@ -685,3 +685,20 @@ ANIMATION_SWEEP: list[dict] = (
     + [{"sampler": "euler_ancestral", "nfe": k, "spacing": "karras"} for k in (4, 6, 8, 10, 15, 20, 30, 50, 100)]
 )
 
+
+
+def heldout_digits_spread(path=None) -> dict | None:
+    """The digits U-Net (``data/unet_digits``, its own ε) over the evaluation protocol's draws, from
+    ``benchmarks/results/heldout_digits8x8.json`` (``benchmarks/heldout_eval.py``): {"fid_mean", "fid_sd",
+    "draws", "sampler", "real_mean", "real_sd", "model_sha256"}; None if the file is not there. It says how much
+    one draw of references (what :func:`load_nfe_results` uses for digits) moves a Fréchet distance."""
+    path = Path(path) if path is not None else NFE_RESULTS.parent / "heldout_digits8x8.json"
+    if not path.exists():
+        return None
+    r = json.loads(path.read_text(encoding="utf-8"))
+    gen = next((g for g in r["generators"] if g["model"].endswith("unet_digits") and g["w"] is None), None)
+    if gen is None:
+        return None
+    return {"fid_mean": float(gen["fid_mean"]), "fid_sd": float(gen["fid_sd"]), "draws": len(r["protocol"]["seeds"]),
+            "sampler": r["protocol"]["sampler"], "real_mean": float(r["real"]["fid_real_mean"]),
+            "real_sd": float(r["real"]["fid_real_sd"]), "model_sha256": gen["model_sha256"]}
