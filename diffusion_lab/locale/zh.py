@@ -352,21 +352,12 @@ MESSAGES: dict[str, str] = {
     'self.time_proj(self.time_embed(t)), broadcast over the pixels.':
         '你的输出依赖于 t，但不是通过嵌入向量：time_proj 没有得到梯度，例如把原始的 t 直接加到了特征上。原始的 t '
         '最大到 999，会把特征淹没；请加上草图里的 emb = self.time_proj(self.time_embed(t))，并在各像素上广播。',
-    'all {B} examples got the same step t = {t}: you drew one step for the whole batch. Draw one per example (a '
-    'tensor of shape ({B},)): then every batch trains many steps at once, and one random t per example is an '
-    'unbiased estimate of the average over all t.':
-        '全部 {B} 个样本都得到了同一个步数 t = {t}：你为整批数据只抽了一个步数。请为每个样本各抽一个（形状为 '
-        '({B},) 的张量）：这样每一批同时训练许多步，而每个样本一个随机 t 是对所有 t 的平均的无偏估计。',
     'you made {n} optimisers for {steps} steps: a new one in every step. Adam keeps running averages of the '
     "gradients (and their squares) from step to step; a new optimiser forgets them, so every step is Adam's "
     'cautious first step. Make it once, before the loop.':
         '你为 {steps} 步创建了 {n} 个优化器：每一步都新建一个。Adam '
         '会在各步之间保留梯度（及其平方）的滑动平均；新的优化器会把它们忘掉，于是每一步都成了 Adam '
         '谨慎的第一步。请在循环之前只创建一次。',
-    "the gradients pile up: when the optimiser stepped, the weights' .grad held the sum of this step's gradient "
-    'and earlier ones. Call optimizer.zero_grad() before loss.backward() in every step.':
-        '梯度在累积：优化器更新时，权重的 .grad 中是本步梯度与之前各步梯度之和。请在每一步的 loss.backward() '
-        '之前调用 optimizer.zero_grad()。',
     'in {n} of {calls} steps all examples of the batch got the same step t: draw one step per example (a tensor '
     'of shape (256,)), as in exercise 4.1.':
         '在 {calls} 步中有 {n} 步，整批样本都得到了同一个步数 t：请像练习 4.1 那样为每个样本各抽一个步数（形状为 '
@@ -470,16 +461,6 @@ MESSAGES: dict[str, str] = {
         "ᾱ_t 和 1 − ᾱ_t 都没有开平方：它们是方差，乘在前面的系数是它们的平方根 √ᾱ_t 和 √(1 − ᾱ_t)。",
     "the signal and noise coefficients are swapped: x0 gets √ᾱ_t (≈ 1 at small t), ε gets √(1 − ᾱ_t).":
         "信号和噪声的系数对调了：x0 乘 √ᾱ_t（t 小时 ≈ 1），ε 乘 √(1 − ᾱ_t)。",
-    "that is ONE noising step q(x_t | x_{t−1}) with α_t and β_t. To jump from x0 straight to x_t use the cumulative "
-    "product ᾱ_t = α_0·α_1⋯α_t (schedule.alphas_cumprod).":
-        "那是用 α_t 和 β_t 做的一步加噪 q(x_t | x_{t−1})。要从 x0 直接跳到 x_t，请用累积乘积 ᾱ_t = "
-        "α_0·α_1⋯α_t（schedule.alphas_cumprod）。",
-    "off by one step: you used ᾱ_{t−1} (alphas_cumprod_prev). In code, alphas_cumprod[t] is the ᾱ after step t, the "
-    "one x_t needs.":
-        "差了一步：你用的是 ᾱ_{t−1}（alphas_cumprod_prev）。代码中 alphas_cumprod[t] 是第 t 步之后的 ᾱ，正是 x_t "
-        "需要的那个。",
-    "off by one step: you used ᾱ_{t+1}. In code, alphas_cumprod[t] is the ᾱ after step t, the one x_t needs.":
-        "差了一步：你用的是 ᾱ_{t+1}。代码中 alphas_cumprod[t] 是第 t 步之后的 ᾱ，正是 x_t 需要的那个。",
     "you only scaled x0: the noise term √(1 − ᾱ_t)·ε is missing.":
         "你只缩放了 x0：缺少噪声项 √(1 − ᾱ_t)·ε。",
     "the x0 term is not scaled: it must shrink as √ᾱ_t (x0 + noise only grows the variance).":
@@ -491,14 +472,6 @@ MESSAGES: dict[str, str] = {
     "you answered False for every model, also for ones that do use t. Compare model(x_t, t) for different t on the "
     "same x_t.":
         "你对每个模型都回答 False，包括确实用到了 t 的模型。对同一个 x_t、不同的 t 比较 model(x_t, t)。",
-    "you compared neighbouring steps (t = 0 and t = 1) and missed a model that changes its output only for t ≥ 50 "
-    "(of T = 100). Compare model(x_t, t) with model(x_t, 0) for EVERY t in 0..T−1.":
-        "你比较的是相邻的两步（t = 0 和 t = 1），漏掉了一个只在 t ≥ 50（T = 100）时才改变输出的模型。对 0..T−1 "
-        "中的每一个 t，都把 model(x_t, t) 与 model(x_t, 0) 比较。",
-    "two probes cannot decide it: you missed a model that reacts to t only for 40 ≤ t < 45 (of T = 100; its output "
-    "at t = 0 and t = T−1 is the same). Compare model(x_t, t) with model(x_t, 0) for EVERY t in 0..T−1.":
-        "只探测两次无法判定：你漏掉了一个只在 40 ≤ t < 45（T = 100）时对 t 有反应的模型（它在 t = 0 和 t = T−1 "
-        "的输出相同）。对 0..T−1 中的每一个 t，都把 model(x_t, t) 与 model(x_t, 0) 比较。",
     "the loss":
         "损失值",
     "the x_t you gave the model":
@@ -507,10 +480,6 @@ MESSAGES: dict[str, str] = {
         "各步的损失值",
     "for {label} x_t":
         "{label} 时的 x_t",
-    "you answered False for {label}. Compare model(x_t, t) with model(x_t, 0) for every t in 0..T−1, with exact "
-    "equality (torch.equal).":
-        "你对{label}回答了 False。对 0..T−1 中的每一个 t，都把 model(x_t, t) 与 model(x_t, 0) 比较，"
-        "并且要求完全相等（torch.equal）。",
     "your loss is {got:.5g}, but (ε − model(x_t, t))² averaged over this batch gives {want:.5g}. Build x_t in "
     "closed form, call model(x_t, t), and average (ε − ε̂)².":
         "你的损失值是 {got:.5g}，但在这一批数据上对 (ε − model(x_t, t))² 求平均得到的是 {want:.5g}。用闭式解构造 "
@@ -519,10 +488,6 @@ MESSAGES: dict[str, str] = {
         "那个草图（它忽略 t）",
     "the fixed sketch (it uses t)":
         "修好的草图（它用到 t）",
-    "a model that reacts to t only for t ≥ 50":
-        "只在 t ≥ 50 时对 t 有反应的模型",
-    "a model that reacts to t only for 40 ≤ t < 45":
-        "只在 40 ≤ t < 45 时对 t 有反应的模型",
     "you said the sketch uses t, but its output is identical for every t (the embedding is never added to "
     "anything). Did you compare the same t twice, or different x_t?":
         "你说草图用到了 t，但它的输出对每个 t 都完全相同（嵌入向量从来没有加到任何地方）。你是不是把同一个 t "
@@ -531,10 +496,6 @@ MESSAGES: dict[str, str] = {
         "请传入类本身（SketchDenoiser 的子类）：q3.check(FixedSketch)。",
     "forward must return ε̂ with x's shape {want}, got {got}.":
         "forward 应当返回与 x 形状相同的 ε̂，即 {want}，你的结果是 {got}。",
-    "the output still does not change with t: add the embedding to the features, h = h + emb[:, :, None, None], "
-    "between two layers (before the last convolution).":
-        "输出仍然不随 t 变化：把嵌入向量加到特征上，h = h + emb[:, :, None, None]，放在两层之间（最后一个卷积之前）"
-        "。",
     "keep the sketch's layers: subclass SketchDenoiser so self.time_proj exists.":
         "保留草图原有的层：继承 SketchDenoiser，这样 self.time_proj 才存在。",
     "subclass SketchDenoiser (class FixedSketch(SketchDenoiser): ...) and only write forward.":
@@ -545,14 +506,8 @@ MESSAGES: dict[str, str] = {
     "not depend on the batch size: use .mean().":
         "你把平方误差求了和；L_simple 是它们的平均值（对批次和坐标求平均），这样它的大小才不依赖于批大小：请用 "
         ".mean()。",
-    "your loss compares the network's output with x0. In ε-prediction the target is the noise ε that made x_t: ((ε "
-    "− model(x_t, t))²).mean().":
-        "你的损失函数把网络的输出与 x0 比较。在噪声预测中，目标是生成 x_t 时所加的噪声 ε：((ε − model(x_t, "
-        "t))²).mean()。",
     "you compared the output with x_t; the target is the noise ε.":
         "你把输出与 x_t 比较了；目标应是噪声 ε。",
-    "the mean of the errors is not squared per element: use ((ε − ε̂)**2).mean(), not (ε − ε̂).mean()**2.":
-        "误差没有逐元素平方：请用 ((ε − ε̂)**2).mean()，而不是 (ε − ε̂).mean()**2。",
     "you averaged the errors without squaring them.":
         "你对误差求了平均，却没有先平方。",
     "you gave the whole batch one step t. Draw one per example, torch.randint(0, T, (B,), generator=generator): "
@@ -560,27 +515,8 @@ MESSAGES: dict[str, str] = {
     "over all t.":
         "你给整批数据只用了一个步数 t。应当每个样本各抽一个：torch.randint(0, T, (B,), generator=generator)。"
         "这样每一批都能同时训练许多步，而每个样本随机取一个 t，是对所有 t 求和的无偏估计。",
-    "t must be integer code steps (a LongTensor, as torch.randint gives), got {dtype}.":
-        "t 必须是整数的代码步数（LongTensor，torch.randint 给出的就是），你的结果是 {dtype}。",
     "t should have one step per example, shape ({B},), got {shape}.":
         "t 应当每个样本一个步数，形状为 ({B},)，你的结果是 {shape}。",
-    "you drew t = {t}, outside the code steps 0..T−1 = 0..{last} (the papers' 1..T shifted by one). torch.randint's "
-    "upper bound is exclusive: torch.randint(0, T, ...).":
-        "你抽到了 t = {t}，超出了代码步数 0..T−1 = 0..{last} 的范围（论文的 1..T 平移了一位）。torch.randint "
-        "的上界是不包含在内的：torch.randint(0, T, ...)。",
-    "no example in {B} was drawn at code step t = 0: torch.randint(1, T, ...) (the papers' t ≥ 1 carried into code) "
-    "draws 1..T−1 only, so step 0 — the step the sampler's last move uses — is never trained. Draw torch.randint(0, "
-    "T, ...).":
-        "{B} 个样本中没有一个抽到代码步 t = 0：torch.randint(1, T, ...)（把论文中的 t ≥ 1 照搬进了代码）只会抽到 "
-        "1..T−1，于是第 0 步——采样器最后一步要用到的那一步——从未被训练。请用 torch.randint(0, T, ...)。",
-    "no example in {B} was drawn at the last code step t = {last}: the noisiest step, where sampling starts, is "
-    "never trained. torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
-        "{B} 个样本中没有一个抽到最后一个代码步 t = {last}：噪声最大、采样起步的那一步从未被训练。torch.randint "
-        "的上界是不包含在内的：torch.randint(0, T, ...)。",
-    "your t are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give {middle} ± {se:.1f}. Draw "
-    "them with torch.randint(0, T, (B,), generator=generator).":
-        "你的 t 在 0..T−1 上并不均匀：它们的均值是 {mean:.1f}，而均匀抽取的步数应为 {middle} ± {se:.1f}。请用 "
-        "torch.randint(0, T, (B,), generator=generator) 抽取。",
     "the loss must be ONE number (a 0-dim tensor), got shape {shape}: average over the batch and the coordinates "
     "with .mean().":
         "损失必须是一个数（0 维张量），你的结果形状是 {shape}：用 .mean() 对批次和坐标求平均。",
@@ -590,8 +526,6 @@ MESSAGES: dict[str, str] = {
     "is the input it will get during sampling.":
         "你把干净的 x0 喂给了网络。它应当看到带噪的 x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε（用同一个 t）："
         "这才是采样时它会得到的输入。",
-    "return the loss of every step: a list of {loop_steps} numbers (losses.append(loss.item())).":
-        "返回每一步的损失值：一个含 {loop_steps} 个数的列表（losses.append(loss.item())）。",
     "your loop never called model(x_t, t) with gradients on: the loss must come from the model.":
         "你的训练循环从未在开启梯度时调用 model(x_t, t)：损失必须来自模型。",
     "the weights never changed: make an optimiser over model.parameters() (torch.optim.Adam) and call "
@@ -606,23 +540,6 @@ MESSAGES: dict[str, str] = {
     "torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
         "没有任何一批抽到最后一个代码下标 {last}（论文的 t = T，采样从这里开始）。torch.randint "
         "的上界是不包含在内的：torch.randint(0, T, ...)。",
-    "your loss grew to {final:.3g}: the gradients pile up from step to step. Call optimizer.zero_grad() before "
-    "loss.backward() in every step.":
-        "你的损失增长到了 {final:.3g}：梯度在一步步地累积。每一步都要在 loss.backward() 之前调用 "
-        "optimizer.zero_grad()。",
-    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1). "
-    "If the target is ε, the gradients probably pile up: call optimizer.zero_grad() before loss.backward() in every "
-    "step.":
-        "训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一律输出 0（得分为 1）好。如果目标确实是 ε，"
-        "那多半是梯度在累积：每一步都要在 loss.backward() 之前调用 optimizer.zero_grad()。",
-    "the mean of your last 50 losses is {final:.3f}; after {loop_steps} steps it should be below {loop_loss_max} "
-    "(the exact ε* scores about 0.25). Use batches of 256 and Adam with a learning rate around 3e-3.":
-        "你最后 50 个损失值的平均是 {final:.3f}；训练 {loop_steps} 步之后应低于 {loop_loss_max}（精确的 ε* 约为 "
-        "0.25）。请用大小为 256 的批次和学习率约 3e-3 的 Adam。",
-    "the loss is fine but the samples are not: MMD² {mmd2:.3g} to fresh data (should be below {loop_mmd_max}). "
-    "Check that the model gets the same t the noise level was made with.":
-        "损失没问题，但样本不对：与新数据之间的 MMD² 为 {mmd2:.3g}（应低于 {loop_mmd_max}）。检查模型拿到的 t "
-        "是否与生成该噪声水平时用的 t 相同。",
     "FixedSketch() raised {type_name}: {err}. Keep the sketch's __init__ (subclass SketchDenoiser and only write "
     "forward).":
         "FixedSketch() 抛出了 {type_name}：{err}。保留草图的 __init__（继承 SketchDenoiser，只重写 forward）。",
@@ -637,23 +554,10 @@ MESSAGES: dict[str, str] = {
     "is the template's ᾱ_t x0. The signal's coefficient is √ᾱ_t (exercise 4.1).":
         "你的 x_t 太靠近中间了（x_t² 的均值为 {got:.3f}，而 √ᾱ_t x0 + √(1−ᾱ_t) ε 给出的是 {right:.3f}）："
         "这是模板里的 ᾱ_t x0。信号的系数是 √ᾱ_t（练习 4.1）。",
-    "the trained network's L_simple on fresh data is {held_out:.2f}, no better than answering 0 (which scores 1), "
-    "while it predicts x0 with error {x0_error:.2f}: your loss compares the output with x0. In ε-prediction the "
-    "target is the noise ε that made x_t: ((eps - model(x_t, t)) ** 2).mean().":
-        "训练后的网络在新数据上的 L_simple 是 {held_out:.2f}，并不比一律输出 0（得分为 1）好，而它预测 x0 的误差是 "
-        "{x0_error:.2f}：你的损失函数把输出与 x0 比较了。在噪声预测中，目标是生成 x_t 时所加的噪声 ε：((eps - "
-        "model(x_t, t)) ** 2).mean()。",
     "uses_time on {label}":
         "在{label}上运行 uses_time",
-    "{err}. Code steps run 0..T−1 (the papers' 1..T shifted by one): draw them with torch.randint(0, T, ...), whose "
-    "upper bound is exclusive.":
-        "{err}。代码步数是 0..T−1（论文的 1..T 平移了一位）：用 torch.randint(0, T, ...) 抽取，"
-        "它的上界是不包含在内的。",
     "Exercise 4.2 — spot the bug: does the network look at t?":
         "练习 4.2 —— 找错误：网络有没有看 t？",
-    "Hold x_t fixed and vary only t. The model ignores t exactly when its output is the same for every code step t "
-    "= 0..T−1.":
-        "固定 x_t，只改变 t。当且仅当模型对每个代码步 t = 0..T−1 的输出都相同时，它才是忽略了 t。",
     "Exercise 4.3 — fix the sketch so it uses t":
         "练习 4.3 —— 修好草图，让它用上 t",
     "The sketch computes a time embedding emb from t, one value per feature channel, and then never uses it. Where "
@@ -661,10 +565,6 @@ MESSAGES: dict[str, str] = {
         "草图由 t 算出了时间嵌入 emb（每个特征通道一个值），之后却再也没用它。它可以从哪里进入图像特征 h？",
     "Exercise 4.4 — L_simple for one batch":
         "练习 4.4 —— 一批数据的 L_simple",
-    "One training step on a batch: draw a code step t and noise ε for every example, make x_t in closed form, and "
-    "compare the network's ε̂ = model(x_t, t) with ε.":
-        "在一批数据上训练一步：为每个样本抽一个代码步 t 和噪声 ε，用闭式解构造 x_t，再把网络的 ε̂ = model(x_t, t) "
-        "与 ε 比较。",
     "Exercise 4.5 — the whole training loop":
         "练习 4.5 —— 完整的训练循环",
     "Each step: a batch of clean points, one random step and fresh noise per point, x_t in closed form, the loss of "
@@ -678,14 +578,6 @@ MESSAGES: dict[str, str] = {
     'in the formula.':
         'ᾱ 是 1 − β 沿步数的累积乘积。ᾱ_{t−1} 则是在前面补一个 1、去掉最后一项（用 torch.cat 拼接两段，保持 betas '
         '的 dtype）。然后按公式逐元素地算出比值再乘以 betas，就得到 β̃。',
-    'Read β, α and ᾱ at index t as python floats (float(...)) and take square roots with math.sqrt. Form the mean '
-    'of hint 2; at t = 0 return it as it is, otherwise add √β̃_t times z.':
-        '把下标 t 处的 β、α 和 ᾱ 读成 Python 浮点数（float(...)），用 math.sqrt 开平方。按提示 2 算出均值；t = 0 '
-        '时原样返回，否则再加上 √β̃_t 乘以 z。',
-    'Two lines: first x̂0 from the inverted closed form (x_t minus √(1 − ᾱ_t)·ε̂, divided by √ᾱ_t); then the new '
-    'sample, √ᾱ_s times x̂0 plus √(1 − ᾱ_s) times ε̂. At s = 0 (ᾱ_s = 1) it returns x̂0 itself.':
-        '两行即可：先用反解的闭式解求 x̂0（x_t 减去 √(1 − ᾱ_t)·ε̂，再除以 √ᾱ_t）；再得到新样本：√ᾱ_s 乘 x̂0，加上 '
-        '√(1 − ᾱ_s) 乘 ε̂。s = 0（ᾱ_s = 1）时返回的就是 x̂0 本身。',
     "Loop over the code indices from T − 1 down to 0 (code index k is the papers' t = k + 1). Call the network "
     "with a LongTensor that holds k once per example. Draw z only when k > 0, with torch.randn on x's shape and "
     'dtype and the generator you are given: the check replays the same generator, so the number and order of the '
@@ -697,34 +589,12 @@ MESSAGES: dict[str, str] = {
     'times z, except at k = 0. Append each new x to the list that started with x_T and return it: T + 1 states.':
         '循环内的一步就是练习 5.2 的那一步：用下标 k 处的 β、α、ᾱ 由 ε̂ 算出均值，再加上下标 k 处的 √β̃ 乘以 z（k '
         '= 0 时除外）。把每个新的 x 追加到以 x_T 开头的列表中，最后返回它：共 T + 1 个状态。',
-    'It is one product of three factors: η², (1 − ᾱ_s)/(1 − ᾱ_t), and 1 − ᾱ_t/ᾱ_s, all python floats. Take no '
-    'square root: the function returns the variance σ², not σ.':
-        '它是三个因子的乘积：η²、(1 − ᾱ_s)/(1 − ᾱ_t) 以及 1 − ᾱ_t/ᾱ_s，都是 Python '
-        '浮点数。不要开平方：函数返回的是方差 σ²，而不是 σ。',
     "you got β_t back: the ratio uses ᾱ_{t−1} on top and ᾱ_t below, (1 − ᾱ_{t−1})/(1 − ᾱ_t) < 1, so β̃_t is a bit "
     "smaller than β_t.":
         "你得到的是 β_t 本身：比值中 ᾱ_{t−1} 在分子、ᾱ_t 在分母，(1 − ᾱ_{t−1})/(1 − ᾱ_t) < 1，所以 β̃_t 比 β_t "
         "略小。",
-    "all right except t = 0: your β̃_0 is not 0. Before the first step nothing is noised (ᾱ_{−1} = 1), so 1 − "
-    "ᾱ_{−1} = 0 and β̃_0 = 0: the last step of sampling adds no noise. Pad ᾱ_prev with a 1 at the front.":
-        "除 t = 0 外都对：你的 β̃_0 不是 0。第一步之前什么都没有加噪（ᾱ_{−1} = 1），所以 1 − ᾱ_{−1} = 0、β̃_0 = 0："
-        "采样的最后一步不加噪声。在 ᾱ_prev 的最前面补一个 1。",
     "the factor β_t is missing: β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) · β_t.":
         "缺少因子 β_t：β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) · β_t。",
-    "the ratio is upside down (or divides by 1 − ᾱ_{−1} = 0): it is (1 − ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.":
-        "比值颠倒了（或者除以了 1 − ᾱ_{−1} = 0）：应为 (1 − ᾱ_{t−1}) / (1 − ᾱ_t)，前一步在分子上。",
-    "off by one step: in code ᾱ_{t−1} is alphas_cumprod[t−1] for t ≥ 1 and 1 for t = 0; your values are shifted by "
-    "one index.":
-        "差了一步：代码中 t ≥ 1 时 ᾱ_{t−1} 是 alphas_cumprod[t−1]，t = 0 时是 1；你的值错开了一个下标。",
-    "at t = 0 (the last step) add no noise: the result is the sample itself, σ_0 = 0 (β̃_0 = 0 anyway).":
-        "在 t = 0（最后一步）不要加噪声：结果就是样本本身，σ_0 = 0（反正 β̃_0 = 0）。",
-    "that is the template's update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z: the predicted x̂0 put back at noise level t − 1 "
-    "with all-fresh noise. It is a valid sampler — the end of the DDIM family with σ_t² = 1 − ᾱ_{t−1}, which keeps "
-    "nothing of x_t's noise — but not the DDPM step this exercise asks for. DDPM keeps part of x_t through the "
-    "posterior mean (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t and adds only σ_t·z with σ_t² = β̃_t.":
-        "这是模板里的更新 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z：把预测的 x̂0 放回噪声水平 t − 1，噪声全部换成新的。"
-        "它是一个合法的采样器——DDIM 家族中 σ_t² = 1 − ᾱ_{t−1} 的那一端，完全不保留 x_t 中的噪声——但不是本练习要的 "
-        "DDPM 步。DDPM 通过后验均值 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t 保留 x_t 的一部分，只加入 σ_t·z，其中 σ_t² = β̃_t。",
     "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t "
     "(schedule.posterior_variance[t]). Both are valid choices, but they differ — mostly at small t.":
         "你的噪声用了 σ_t² = β_t；本练习要求 σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − "
@@ -740,20 +610,6 @@ MESSAGES: dict[str, str] = {
     "x_t], a blurry average. One step goes from t to t − 1 only.":
         "你返回的是预测的 x̂0 = (x_t − √(1−ᾱ_t)ε̂)/√ᾱ_t——一下子跳到终点，而它只是 E[x0 | x_t]，一个模糊的平均。"
         "一步只从 t 走到 t − 1。",
-    "you forgot to add the noise σ_t·z (for t > 0). Without it every step lands on the average of x_{t−1}: the "
-    "samples shrink together.":
-        "你忘了加噪声 σ_t·z（t > 0 时）。没有它，每一步都落在 x_{t−1} 的平均值上：样本会聚拢到一起。",
-    "you dropped the direction term √(1 − ᾱ_s)·ε̂: x_s is not clean yet, it must keep the noise level of step s, "
-    "and with η = 0 that noise is the predicted ε̂ itself (not fresh noise).":
-        "你丢掉了方向项 √(1 − ᾱ_s)·ε̂：x_s 还不是干净的，它必须保持第 s 步的噪声水平；η = 0 时这份噪声就是预测的 ε̂ "
-        "本身（而不是新的噪声）。",
-    "you returned x̂0 (a jump to the end). DDIM goes to the next visited step s: √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂.":
-        "你返回的是 x̂0（直接跳到终点）。DDIM 走到下一个要访问的步 s：√ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂。",
-    "the square roots are missing: the coefficients are √ᾱ_s and √(1 − ᾱ_s) (standard deviations), and x̂0 uses "
-    "√ᾱ_t and √(1 − ᾱ_t).":
-        "缺少平方根：系数是 √ᾱ_s 和 √(1 − ᾱ_s)（标准差），x̂0 中用的是 √ᾱ_t 和 √(1 − ᾱ_t)。",
-    "x̂0 is wrong: x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t, with ᾱ_t of the CURRENT step.":
-        "x̂0 算错了：x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t，其中 ᾱ_t 是当前这一步的。",
     "ᾱ_t and ᾱ_s are swapped.":
         "ᾱ_t 和 ᾱ_s 对调了。",
     "every step lands on the mean: no fresh noise σ_t·z is added, so the samples lose their spread (chapter 5, "
@@ -765,26 +621,12 @@ MESSAGES: dict[str, str] = {
     "for k > 0, so your random numbers also stay in step with the reference's.":
         "最后一步（代码下标 0，论文的 t = 1）不能加噪声：它的结果就是样本 x_0。只在 k > 0 时抽取 z，"
         "这样你的随机数也能与参考实现一步步对齐。",
-    "that is the update √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z at every step: a valid sampler (the end of the DDIM family "
-    "with all-fresh noise), but not DDPM. DDPM's step is the posterior mean (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t plus "
-    "√β̃_t·z.":
-        "这是每一步都用 √ᾱ_{t−1}·x̂0 + √(1 − ᾱ_{t−1})·z 更新：它是一个合法的采样器（DDIM "
-        "家族中噪声全部换新的那一端），但不是 DDPM。DDPM 的一步是后验均值 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t 加上 "
-        "√β̃_t·z。",
     "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t (schedule.posterior_variance[k]). Both are valid "
     "DDPM samplers, but only β̃_t reproduces the reference step by step.":
         "你的噪声用了 σ_t² = β_t；本练习要求 σ_t² = β̃_t（schedule.posterior_variance[k]）。两者都是合法的 DDPM "
         "采样器，但只有 β̃_t 能一步步复现参考结果。",
-    "that is σ, the standard deviation; the exercise asks for σ² (the formula in section 4 gives σ).":
-        "那是标准差 σ；本练习要的是 σ²（第 4 节的公式给出的是 σ）。",
-    "η enters squared: σ = η·√(…)·√(…), so σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s).":
-        "η 要平方：σ = η·√(…)·√(…)，所以 σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s)。",
-    "the last factor is 1 − ᾱ_t/ᾱ_s (= β_t when s = t − 1): the current step's ᾱ on top.":
-        "最后一个因子是 1 − ᾱ_t/ᾱ_s（s = t − 1 时等于 β_t）：当前步的 ᾱ 在分子上。",
     "the ratio is upside down: (1 − ᾱ_s)/(1 − ᾱ_t), the earlier (less noisy) step s on top, which is < 1.":
         "比值颠倒了：应为 (1 − ᾱ_s)/(1 − ᾱ_t)，较早（噪声较小）的步 s 在分子上，它小于 1。",
-    "the factor (1 − ᾱ_s)/(1 − ᾱ_t) is missing: without it, η = 1 and s = t − 1 give β_t, not β̃_t.":
-        "缺少因子 (1 − ᾱ_s)/(1 − ᾱ_t)：没有它，η = 1、s = t − 1 时得到的是 β_t，而不是 β̃_t。",
     "β̃":
         "β̃",
     "Return one β̃ per step.":
@@ -799,8 +641,6 @@ MESSAGES: dict[str, str] = {
         "你的循环在第 k = {k} 步之后（论文的 t = {t}；你列表中的第 {j} 个状态）开始与程序包的 DDPM 不一致，最多相差 "
         "{max_abs_diff:.3g}。同样的 x_T 和同样的 generator 只有在每一步只抽一次 z、用 torch.randn(x.shape, "
         "generator=generator, dtype=x.dtype)、且只在 k > 0 时抽取，才会给出同样的噪声。",
-    "σ²":
-        "σ²",
     "return a list of the states [x_T, x_(T−1), …, x_0], got {type_name}.":
         "请返回状态列表 [x_T, x_(T−1), …, x_0]，你返回的是 {type_name}。",
     "your list has {n} states; x_T plus one state after each of the T = {T} steps makes {n_want}. The loop runs "
@@ -810,41 +650,18 @@ MESSAGES: dict[str, str] = {
         "1, …, 0：`for k in range(schedule.T - 1, -1, -1)`（range(T − 1, 0, −1) 会漏掉最后一步）。",
     "each state must keep x_T's shape {shape}; yours have {got}.":
         "每个状态都必须保持 x_T 的形状 {shape}；你的是 {got}。",
-    "with η = 1 and s = t − 1 your σ² should equal β̃_t at every step, and does not.":
-        "η = 1、s = t − 1 时，你的 σ² 在每一步都应等于 β̃_t，但并不相等。",
-    "your β̃ contains NaN or inf: the ratio is probably upside down and divides by 1 − ᾱ_{−1} = 0. It is (1 − "
-    "ᾱ_{t−1}) / (1 − ᾱ_t), previous step on top.":
-        "你的 β̃ 中含有 NaN 或 inf：比值多半颠倒了，除以了 1 − ᾱ_{−1} = 0。应为 (1 − ᾱ_{t−1}) / (1 − ᾱ_t)，"
-        "前一步在分子上。",
-    "for {name} (T = {T}) your β̃ is farthest off at t = {bad}: expected {want:.6g}, got {got:.6g}.":
-        "对于 {name}（T = {T}），你的 β̃ 在 t = {bad} 处偏差最大：应为 {want:.6g}，你的结果是 {got:.6g}。",
-    "at t = {t} your x_(t−1) differs from the reference by up to {max_abs_diff:.3g}.":
-        "在 t = {t} 处，你的 x_(t−1) 与参考结果最多相差 {max_abs_diff:.3g}。",
     "from t = {t} to s = {s} your x_s differs from √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂ by up to {max_abs_diff:.3g}.":
         "从 t = {t} 到 s = {s}，你的 x_s 与 √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂ 最多相差 {max_abs_diff:.3g}。",
     "the network was called with step {step}, but code indices run 0 … T − 1 = {last}: the papers' t = 1 … T is "
     "index k = t − 1. Loop `for k in range(schedule.T - 1, -1, -1)` and pass k.":
         "网络被调用时用的步数是 {step}，但代码下标的范围是 0 … T − 1 = {last}：论文的 t = 1 … T 对应下标 k = t − 1。"
         "循环写成 `for k in range(schedule.T - 1, -1, -1)`，并传入 k。",
-    "from t = {t} to s = {s} with η = {eta}: expected σ² = {ref:.6g}, got {out:.6g}.":
-        "从 t = {t} 到 s = {s}、η = {eta} 时：σ² 应为 {ref:.6g}，你的结果是 {out:.6g}。",
     "Exercise 5.1 — the posterior variance β̃_t":
         "练习 5.1 —— 后验方差 β̃_t",
     "β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t: you need ᾱ_t and ᾱ_{t−1} for every t, both made from betas.":
         "β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t：对每个 t 都需要 ᾱ_t 和 ᾱ_{t−1}，两者都由 betas 得到。",
-    "ᾱ = torch.cumprod(1 − betas, 0). ᾱ_{t−1} is the same tensor shifted right by one, with ᾱ_{−1} = 1 in front "
-    "(before the first step nothing is noised), so β̃_0 = 0.":
-        "ᾱ = torch.cumprod(1 − betas, 0)。ᾱ_{t−1} 是同一个张量右移一位，最前面补上 ᾱ_{−1} = "
-        "1（第一步之前什么都没加噪），于是 β̃_0 = 0。",
     "Exercise 5.2 — one DDPM step":
         "练习 5.2 —— 一步 DDPM",
-    "One DDPM step is the mean of x_{t−1} given x_t and the predicted noise ε̂, plus fresh noise σ_t·z — except at "
-    "t = 0, the last step, which adds none.":
-        "一步 DDPM 是：已知 x_t 和预测噪声 ε̂ 时 x_{t−1} 的均值，再加上新的噪声 σ_t·z——只有 t = 0 这最后一步不加。",
-    "The mean is (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t: ε̂ estimates the TOTAL noise in x_t, so its coefficient is "
-    "β_t/√(1−ᾱ_t), not √β_t. σ_t² = β̃_t = schedule.posterior_variance[t].":
-        "均值是 (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t：ε̂ 估计的是 x_t 中的全部噪声，所以它的系数是 β_t/√(1−ᾱ_t)，而不是 "
-        "√β_t。σ_t² = β̃_t = schedule.posterior_variance[t]。",
     "you wrote x_{t−1} = (x_t − √β_t·ε̂)/√(1 − β_t): that undoes ONE forward step x_t = √(1 − β_t)·x_{t−1} + √β_t·ε "
     "as if ε̂ were the noise added in that step alone. But ε̂ estimates the TOTAL noise in x_t (x_t = √ᾱ_t x0 + √(1 "
     "− ᾱ_t) ε), of which the last step added only a part, so its coefficient is β_t/√(1 − ᾱ_t) (≈ 0.0105 at t = "
@@ -853,29 +670,12 @@ MESSAGES: dict[str, str] = {
         "仿佛 ε̂ 只是这一步加入的噪声。但 ε̂ 估计的是 x_t 中的全部噪声（x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε），"
         "最后一步只加入了其中一部分，所以它的系数是 β_t/√(1 − ᾱ_t)（t = 500 时约为 0.0105，而 √β_t ≈ 0.1）：均值是 "
         "(x_t − β_t/√(1 − ᾱ_t)·ε̂)/√α_t，然后再加上 σ_t·z。",
-    "Exercise 5.3 — one DDIM step (η = 0)":
-        "练习 5.3 —— 一步 DDIM（η = 0）",
-    "DDIM with η = 0: predict the clean x̂0 from x_t and ε̂, then put it back at the noise level of step s, reusing "
-    "ε̂ as the noise (no fresh noise).":
-        "η = 0 的 DDIM：由 x_t 和 ε̂ 预测干净的 x̂0，再把它放回第 s 步的噪声水平，噪声沿用 ε̂（不加新的噪声）。",
-    "x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t inverts x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε; then x_s = √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂. ᾱ_t "
-    "and ᾱ_s are python floats: use math.sqrt.":
-        "x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t 是 x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε 的反解；然后 x_s = √ᾱ_s·x̂0 + √(1 − "
-        "ᾱ_s)·ε̂。ᾱ_t 和 ᾱ_s 是 Python 浮点数：用 math.sqrt。",
     "Exercise 5.4 — the whole sampling loop":
         "练习 5.4 —— 完整的采样循环",
     "Start from x = x_T and keep a list of states. For each step from the noisiest to the last: ask the network for "
     "ε̂, take one DDPM step (exercise 5.2), append the result.":
         "从 x = x_T 出发，维护一个状态列表。从噪声最大的一步到最后一步，每一步：向网络要 ε̂，走一步 DDPM（练习 5.2）"
         "，把结果追加到列表中。",
-    "Exercise 5.5 — DDIM with η = 1 is DDPM's β̃_t":
-        "练习 5.5 —— η = 1 的 DDIM 就是 DDPM 的 β̃_t",
-    "Square the σ of section 4. Then, on paper, put s = t − 1 and use ᾱ_t/ᾱ_{t−1} = α_t = 1 − β_t.":
-        "把第 4 节的 σ 平方。然后在纸上令 s = t − 1，并利用 ᾱ_t/ᾱ_{t−1} = α_t = 1 − β_t。",
-    "σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s). With s = t − 1 the last factor is 1 − α_t = β_t, and with η = 1 "
-    "what is left is (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t.":
-        "σ² = η²·(1 − ᾱ_s)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_s)。s = t − 1 时最后一个因子是 1 − α_t = β_t；η = 1 时剩下的就是 (1 "
-        "− ᾱ_{t−1})/(1 − ᾱ_t)·β_t = β̃_t。",
 
     # ---- exercises, chapters 4 and 5: code indices named k, 5.2 with clip, 5.3 from x̂0, 5.5 η (review 45) ----
     'that is ONE noising step q(x_t | x_{t−1}) with α_t and β_t. To jump from x0 straight to x_t use the '
