@@ -894,8 +894,8 @@ q5 = Exercise(
     "Exercise 4.5 — the whole training loop",
     _check_train_loop,
     hints=[
-        "Each step: a batch of clean points, one random step and fresh noise per point, x_t in closed form, the "
-        "loss of exercise 4.4, then the usual three optimiser lines. Return the list of losses.",
+        "Each step: a batch of clean points and the loss of exercise 4.4 on it (which draws one random step and "
+        "fresh noise per point and makes x_t), then the usual three optimiser lines. Return the list of losses.",
         "Make the Adam optimiser ONCE, before the loop, over the model's parameters, with learning rate 3·10⁻³: "
         "it keeps running averages of the gradients from step to step, which a new optimiser would forget. Each "
         "step: 256 clean points from sample_data, then exercise 4.4's loss on them with the generator — it makes "

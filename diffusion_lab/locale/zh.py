@@ -567,9 +567,9 @@ MESSAGES: dict[str, str] = {
         "练习 4.4 —— 一批数据的 L_simple",
     "Exercise 4.5 — the whole training loop":
         "练习 4.5 —— 完整的训练循环",
-    "Each step: a batch of clean points, one random step and fresh noise per point, x_t in closed form, the loss of "
-    "exercise 4.4, then the usual three optimiser lines. Return the list of losses.":
-        "每一步：取一批干净的点，为每个点抽一个随机步数和新的噪声，用闭式解构造 x_t，计算练习 4.4 的损失，"
+    "Each step: a batch of clean points and the loss of exercise 4.4 on it (which draws one random step and fresh "
+    "noise per point and makes x_t), then the usual three optimiser lines. Return the list of losses.":
+        "每一步：取一批干净的点，对它计算练习 4.4 的损失（它会为每个点抽一个随机步数和新的噪声，并构造 x_t），"
         "然后是常见的三行优化器代码。最后返回损失值列表。",
 
     # ---- exercises, chapter 5 (diffusion_lab/exercises/ch5.py) ----
