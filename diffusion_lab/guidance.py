@@ -13,7 +13,8 @@ terms (∇ log p_t = −ε/√(1−ᾱ_t)) the guided score is
 
 at each noise level the score of a **sharpened** density p_t(x_t) p_t(y | x_t)^w, not of p_t(x_t | y)
 (except at w = 1): large w trades diversity within the class for how clearly the sample belongs to it.
-ε(x_t, y) − ε(x_t, ∅) = −√(1−ᾱ_t) ∇ log p_t(y | x_t) is the classifier's gradient, scaled. These
+For the exact fields, ε*(x_t, y) − ε*(x_t, ∅) = −√(1−ᾱ_t) ∇ log p_t(y | x_t): the gradient of the noisy
+class posterior, scaled; a network's ε_y − ε_∅ only approximates it (:func:`field_error_by_t`). These
 densities are not the noised versions of one distribution (for w ≠ 0, 1 the sharpened data density
 p(x0) p(y | x0)^w noised to t is another density: :func:`tilted_densities_1d`), so guided samples follow
 neither p(x0 | y) nor p(x0) p(y | x0)^w: they overshoot, away from the other classes. A **negative
@@ -34,7 +35,11 @@ Functions here:
 * what guided sampling follows, level by level: :func:`tilted_densities_1d` (on a 1D labelled mixture,
   the density the guided field is the score of at t beside the sharpened data density noised to t —
   they differ, which is why guided samples follow neither p(x0 | y) nor p(x0)·p(y | x0)^w) and
-  :func:`tilted_mean_2d` (the mean of p_t(x_t)·p_t(y | x_t)^w on a 2D grid).
+  :func:`tilted_mean_2d`, :func:`tilted_moments_2d` (the mean and variances of p_t(x_t)·p_t(y | x_t)^w on a
+  2D grid);
+* reading stored digit Fréchet distances: :func:`recorded_frechet` returns them only from a result that
+  records the evaluation protocol it was measured by (held-out references, n, draws), :func:`mean_sd_text`
+  prints one as "mean ± sd".
 """
 from __future__ import annotations
 
@@ -64,6 +69,9 @@ __all__ = [
     "field_error_by_t",
     "tilted_densities_1d",
     "tilted_mean_2d",
+    "tilted_moments_2d",
+    "recorded_frechet",
+    "mean_sd_text",
 ]
 
 
@@ -379,8 +387,9 @@ def tilted_densities_1d(mixture, schedule: NoiseSchedule, t: int, y: int, w: flo
     * ``guided_at_t``: p_t(x)·p_t(y | x)^w — the density whose score the guided field is at this level
       (ε̃ = −√(1−ᾱ_t) ∇ log of it);
     * ``noised_tilted``: the sharpened **data** density p̃_0(x0) ∝ p(x0)·p(y | x0)^w pushed through the
-      forward process, ∫ p̃_0(x0) N(x; √ᾱ x0, 1 − ᾱ) dx0 — the marginal at t of any process that ends at
-      p̃_0. A sampler that ends at p̃_0 has to pass through it; the guided field follows ``guided_at_t``;
+      forward process, ∫ p̃_0(x0) N(x; √ᾱ x0, 1 − ᾱ) dx0. The reverse sampler that ends at p̃_0 follows, at
+      each t, the score of this density; the guided field is the score of ``guided_at_t``, another density
+      (``tv`` > 0), so nothing makes the guided sampler end at p̃_0;
     * ``conditional_at_t``: p_t(x | y) (what w = 1 follows);
     * ``tv``: the total-variation distance ½ ∫ |guided_at_t − noised_tilted| dx (0 at w = 0 and w = 1,
       where the two are the same density; > 0 in between and beyond);
@@ -421,12 +430,52 @@ def tilted_densities_1d(mixture, schedule: NoiseSchedule, t: int, y: int, w: flo
 
 
 @torch.no_grad()
-def tilted_mean_2d(mixture, schedule: NoiseSchedule | None, t, y: int, w: float, lim: float = 5.0,
-                   grid_n: int = 201) -> Tensor:
-    """The mean (2,) of p_t(x_t)·p_t(y | x_t)^w — the density the guided field is the score of at code step
-    ``t`` — from :meth:`~.distributions.LabelledMixture.tilted_grid` on [−lim, lim]² (``t=None``: the
-    clean data). The grid must hold nearly all the mass (a wider ``lim`` otherwise)."""
+def tilted_moments_2d(mixture, schedule: NoiseSchedule | None, t, y: int, w: float, lim: float = 5.0,
+                      grid_n: int = 201) -> dict:
+    """The mean (2,) and the variance of each coordinate (2,) of p_t(x_t)·p_t(y | x_t)^w — the density the guided
+    field is the score of at code step ``t`` — summed on :meth:`~.distributions.LabelledMixture.tilted_grid`
+    over [−lim, lim]² (``t=None``: the clean data). The grid must hold nearly all the mass (a wider ``lim``
+    otherwise). Returns ``{"mean": ..., "var": ...}``."""
     xs, ys, dens, cell = mixture.tilted_grid(schedule, t, y, w, lim=lim, grid_n=grid_n)
     mass_x = dens.sum(0) * cell                       # marginal of x₁ over the grid's columns (rows are x₂)
     mass_y = dens.sum(1) * cell
-    return torch.stack([(mass_x * xs).sum(), (mass_y * ys).sum()])
+    mean = torch.stack([(mass_x * xs).sum(), (mass_y * ys).sum()])
+    var = torch.stack([(mass_x * (xs - mean[0]) ** 2).sum(), (mass_y * (ys - mean[1]) ** 2).sum()])
+    return {"mean": mean, "var": var}
+
+
+def tilted_mean_2d(mixture, schedule: NoiseSchedule | None, t, y: int, w: float, lim: float = 5.0,
+                   grid_n: int = 201) -> Tensor:
+    """The mean (2,) of p_t(x_t)·p_t(y | x_t)^w at code step ``t`` (:func:`tilted_moments_2d`'s ``mean``)."""
+    return tilted_moments_2d(mixture, schedule, t, y, w, lim, grid_n)["mean"]
+
+def recorded_frechet(result: dict) -> dict:
+    """The digit Fréchet distances a stored result holds, only if it records its evaluation protocol.
+
+    ``result`` is a JSON result of ``benchmarks/guidance_curves.py`` (lists ``fid``, optional ``fid_sd``,
+    ``fid_real``, ``fid_real_sd``) or of ``benchmarks/heldout_eval.py`` (``real``, ``generators``). A Fréchet
+    distance means little without the references, n and draws it was measured with (it is biased at small n,
+    moves between draws and flatters a generator whose references it trained on), so a result without a
+    ``protocol`` entry is refused. Returns ``{"real": (mean, sd), "samples": [(mean, sd), ...]}`` — one pair
+    per w of a curve or per generator of a held-out result, sd ``None`` where no spread was recorded.
+    """
+    if not isinstance(result, dict) or not result.get("protocol"):
+        what = result.get("command", "this result") if isinstance(result, dict) else repr(type(result))
+        raise ValueError(f"{what!r} records no evaluation protocol, so its Fréchet distances cannot be read "
+                         "against anything (references, n and draws unknown); re-measure it with "
+                         "benchmarks/heldout_eval.py (or benchmarks/guidance_curves.py, which records the protocol) "
+                         "and read the result that has a 'protocol' entry")
+    if "generators" in result:
+        real = (float(result["real"]["fid_real_mean"]), float(result["real"]["fid_real_sd"]))
+        samples = [(float(g["fid_mean"]), float(g["fid_sd"])) for g in result["generators"]]
+    else:
+        sds = result.get("fid_sd", [None] * len(result["fid"]))
+        real = (float(result["fid_real"]), result.get("fid_real_sd"))
+        samples = [(float(v), None if sd is None else float(sd)) for v, sd in zip(result["fid"], sds)]
+    return {"real": real, "samples": samples}
+
+
+def mean_sd_text(pair) -> str:
+    """(mean, sd) as "34.1 ± 11.8" (one decimal; the mean alone where sd is None)."""
+    mean, sd = pair
+    return f"{mean:.1f}" + ("" if sd is None else f" ± {sd:.1f}")

@@ -341,10 +341,11 @@ class CrossAttention2d(nn.Module):
     """Cross-attention from the H·W positions of a feature map to L token embeddings, with a residual.
 
     The way a prompt steers an image generator: each position p of the feature map h (B, C, H, W)
-    asks a query q_p = W_q GN(h)_p; each token j of ``tokens`` (B, L, token_dim) offers a key
-    k_j = W_k e_j and a value v_j = W_v e_j (per head, width c = C / heads). The position reads
+    asks a query q_p = W_q GN(h)_p + b_q (GN: the block's GroupNorm, on the query side only); each token j
+    of ``tokens`` (B, L, token_dim) offers a key k_j = W_k e_j + b_k and a value v_j = W_v e_j + b_v (per
+    head, width c = C / heads). The position reads
 
-        a_pj = softmax_j(q_p · k_j / √c),   out_p = h_p + W_o Σ_j a_pj v_j
+        a_pj = softmax_j(q_p · k_j / √c),   out_p = h_p + W_o Σ_j a_pj v_j + b_o
 
     so ``a[p, :]`` (the attention weights, summing to 1 over the tokens) says how much of each
     token lands at position p. With **one token** a_p1 = 1 at every p, and the block adds the same

@@ -268,3 +268,48 @@ def test_tilted_mean_2d_at_w_1_is_the_conditional_marginals_mean():
     want = (marg.weights[:, None] * marg.means).sum(0)
     # 1e-5: the grid's quadrature error (201² points over [−5, 5]², measured 2e-6)
     torch.testing.assert_close(G.tilted_mean_2d(ring, sched, 249, 0, 1.0), want.double(), rtol=0, atol=1e-5)
+
+
+def test_tilted_moments_2d_at_w_1_are_the_conditional_marginals_mean_and_variances():
+    ring, sched = labelled_ring(), dl.make_schedule("linear", 1000)
+    marg = ring.conditional(0).marginal(sched, 249)
+    got = G.tilted_moments_2d(ring, sched, 249, 0, 1.0)
+    # 1e-5: the grid's quadrature error (201² points over [−5, 5]², measured 2e-6 on the mean)
+    torch.testing.assert_close(got["mean"], marg.mean().double(), rtol=0, atol=1e-5)
+    torch.testing.assert_close(got["var"], marg.covariance().diagonal().double(), rtol=0, atol=1e-5)
+    # a different w gives different moments (the check in chapter 06 tells w = 3 from w = 2 and 4 by them)
+    w4 = G.tilted_moments_2d(ring, sched, 249, 0, 4.0)
+    assert float((w4["mean"] - got["mean"]).abs().max()) > 0.1
+
+
+# --- stored Fréchet distances: only from results that record their evaluation protocol (chapter 06) -------------
+def test_recorded_frechet_refuses_a_result_without_its_protocol():
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bare = {"w": [0.0, 1.0], "fid": [19.8, 6.2], "fid_real": 2.9, "command": "python benchmarks/guidance_curves.py"}
+    with pytest.raises(ValueError, match="records no evaluation protocol.*heldout_eval"):
+        G.recorded_frechet(bare)
+    curve = {**bare, "protocol": {"name": "digits8x8"}, "fid_sd": [3.0, 1.0], "fid_real_sd": 0.5}
+    assert G.recorded_frechet(curve) == {"real": (2.9, 0.5), "samples": [(19.8, 3.0), (6.2, 1.0)]}
+    assert G.mean_sd_text((34.11995, 11.8198)) == "34.1 ± 11.8" and G.mean_sd_text((6.21, None)) == "6.2"
+    held = json.loads((root / "benchmarks" / "results" / "heldout_digits8x8.json").read_text(encoding="utf-8"))
+    read = G.recorded_frechet(held)
+    assert read["real"] == (held["real"]["fid_real_mean"], held["real"]["fid_real_sd"])
+    assert [m for m, _ in read["samples"]] == [g["fid_mean"] for g in held["generators"]]
+
+
+@pytest.mark.parametrize("edition", ["notebooks", "notebooks/zh"])
+def test_chapter_06_reads_every_frechet_number_through_recorded_frechet(edition):
+    """Every Fréchet distance chapter 06 prints from a stored result comes through G.recorded_frechet (which refuses
+    a result without its protocol): no code cell reads a stored 'fid…' entry itself."""
+    import json
+    import re
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / edition / "06_conditioning_and_guidance.ipynb")
+                    .read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "G.recorded_frechet(" in code
+    assert not re.findall(r"""\[\s*["']fid|\.get\(\s*["']fid|["']fid\w*["']\s+in\b""", code)

@@ -113,3 +113,35 @@ def test_tilted_1d_figure_draws_the_core_densities_with_a_key():
         assert axes[0].get_ylabel()
     finally:
         plt.close(fig)
+
+
+def test_guidance_curves_draw_a_frechet_panel_only_for_a_result_that_records_its_protocol():
+    """A Fréchet curve without its protocol (references, n, draws) cannot be read: chapter 06's MNIST curve
+    (one draw against references from the generator's training set) gets the accuracy panel alone."""
+    import matplotlib.pyplot as plt
+
+    curves = {"w": [0.0, 1.0], "accuracy": [0.1, 0.9], "confidence": [0.1, 0.8], "diversity": [1.2, 1.0],
+              "fid": [20.0, 6.0], "fid_real": 3.0}
+    bare = guidance_view.plot_guidance_curves(curves)
+    measured = guidance_view.plot_guidance_curves({**curves, "protocol": {"name": "digits8x8"},
+                                                   "fid_sd": [2.0, 1.0], "fid_real_sd": 1.0})
+    try:
+        assert len(bare.axes) == 1
+        assert not any("Fréchet" in line.get_label() for line in bare.axes[0].get_lines())
+        assert len(measured.axes) == 2
+        assert "Fréchet" in measured.axes[1].get_ylabel()
+    finally:
+        plt.close(bare)
+        plt.close(measured)
+
+
+def test_attention_maps_title_says_the_maps_not_the_picture_are_at_t():
+    import matplotlib.pyplot as plt
+
+    images = torch.zeros(2, 1, 8, 8)
+    maps = {"mid": torch.full((2, 1, 4, 4, 2), 0.5)}
+    fig = guidance_view.plot_attention_maps(images, maps, labels=[0, 1], t=300)
+    try:
+        assert fig.axes[0].get_title() == "sample (maps at t = 300)"
+    finally:
+        plt.close(fig)

@@ -196,9 +196,8 @@ q2 = Exercise(
         "rule. Which terms does the guided ε̃ need, and which of them does a classifier give you?",
         "Bayes: ∇ log p_t(x_t | y) − ∇ log p_t(x_t) = ∇ log p_t(y | x_t) (the prior p(y) does not depend on x_t). "
         "So ε_y − ε_∅ is the classifier's gradient times one factor — which one, with which sign?",
-        "The factor is the one that turns any score into an ε: √(1−ᾱ_t) with a minus sign (ε points away from "
-        "where the density grows). Scale the classifier's gradient by it and by w, and add the result to the "
-        "unconditional prediction.",
+        "The factor is the one that turns any score into an ε (section 2's first fact), sign included. Before you "
+        "write anything, test your formula on paper at w = 0 (it must give ε_∅) and at w = 1 (it must give ε_y).",
     ],
     solution=source_of(reference_classifier_guided_eps),
     reference=reference_classifier_guided_eps,
@@ -304,10 +303,11 @@ q3 = Exercise(
         "too. What does that do to its distance from class 0's own two centres — and can samples that moved "
         "still be distributed like the class's data?",
     ],
-    solution="```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```\n"
-             "Guided sampling follows, at each noise level, the score of p_t(x_t)·p_t(y | x_t)^w: the push away from "
-             "the other classes carries samples beyond the ring (larger radius), away from class 0's own centres "
-             "(larger spread), so they do not follow p(x0 | y) — even though nearly all of them are clearly class 0.",
+    solution="```python\n"
+             "# Guided sampling follows, at each noise level, the score of p_t(x_t)·p_t(y | x_t)^w: the push away\n"
+             "# from the other classes carries samples beyond the ring (larger radius) and away from class 0's own\n"
+             "# centres (larger spread), so they do not follow p(x0 | y), though nearly all are clearly class 0.\n"
+             "prediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```",
     reference={"radius": "larger", "spread": "larger", "follows_conditional": False},
 )
 
@@ -393,14 +393,15 @@ q4 = Exercise(
         "Write the combination as −√(1−ᾱ_t) times one sum of scores.",
         "Bayes' rule: ∇ log p_t(x_t | c) = ∇ log p_t(x_t) + ∇ log p_t(c | x_t). In the difference ε_y − ε_{y⁻} the "
         "∇ log p_t(x_t) terms cancel; what is left involves only the two class posteriors.",
-        "A sum of gradients of logs is the gradient of the log of a product: the density is p_t(x_t) times the "
-        "ratio of the two posteriors raised to the power w. In logs, with the arrays you are given (one column "
-        "of log_post per class).",
+        "A sum of gradients of logs is the gradient of the log of a product. Which factors does your sum of scores "
+        "make, and with which powers? Then write the log of that product with the arrays you are given (one "
+        "column of log_post per class); a constant does not matter.",
     ],
-    solution=source_of(reference_negative_prompt_log_density) + "\n\nThe score is ∇ log p_t(x_t) + w (∇ log "
-             "p_t(y | x_t) − ∇ log p_t(y⁻ | x_t)): the data density, tilted towards y and away from y⁻ with the same "
-             "power w. Starting from ε_{y⁻} instead (the chapter's negative prompt) gives p_t(x_t | y⁻)^{1−w} "
-             "p_t(x_t | y)^w, a different density.",
+    solution="```python\n"
+             "# The score is ∇ log p_t(x_t) + w (∇ log p_t(y | x_t) − ∇ log p_t(y⁻ | x_t)): the data density, tilted\n"
+             "# towards y and away from y⁻ with the same power w. Starting from ε_{y⁻} instead (the chapter's\n"
+             "# negative prompt) gives p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w, a different density.\n"
+             + source_of(reference_negative_prompt_log_density)[len("```python\n"):],
     reference=reference_negative_prompt_log_density,
     mistakes=NEGATIVE_DENSITY_MISTAKES,
 )

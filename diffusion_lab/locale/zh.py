@@ -1015,11 +1015,10 @@ MESSAGES: dict[str, str] = {
     "− ε_∅ is the classifier's gradient times one factor — which one, with which sign?":
         "贝叶斯公式：∇ log p_t(x_t | y) − ∇ log p_t(x_t) = ∇ log p_t(y | x_t)（先验 p(y) 与 x_t 无关）。所以 ε_y − "
         "ε_∅ 是分类器的梯度乘以某个因子——是哪个因子，符号是什么？",
-    "The factor is the one that turns any score into an ε: √(1−ᾱ_t) with a minus sign (ε points away from where the "
-    "density grows). Scale the classifier's gradient by it and by w, and add the result to the unconditional "
-    "prediction.":
-        "这个因子就是把任何得分变成 ε 的那个：带负号的 √(1−ᾱ_t)（ε 指向远离密度增长的方向）。用它和 w "
-        "去缩放分类器的梯度，再把结果加到无条件预测上。",
+    "The factor is the one that turns any score into an ε (section 2's first fact), sign included. Before you write "
+    "anything, test your formula on paper at w = 0 (it must give ε_∅) and at w = 1 (it must give ε_y).":
+        "这个因子就是把任何得分变成 ε 的那个（第 2 节的第一个事实），连同符号。动手写之前，先在纸上检验你的公式："
+        "w = 0 时它必须给出 ε_∅，w = 1 时必须给出 ε_y。",
     "you added the classifier's gradient as it is. An ε and a score are not in the same units: ε = −√(1−ᾱ_t) · ∇ log "
     "p_t, so the gradient needs that factor, sign included, before it joins ε_∅.":
         "你把分类器的梯度原封不动地加了上去。ε 和得分的单位不同：ε = −√(1−ᾱ_t) · ∇ log "
@@ -1065,14 +1064,14 @@ MESSAGES: dict[str, str] = {
     "guidance follows the score of p_t(x_t)·p_t(y | x_t)^w, which is p_t(x_t | y) only at w = 1.":
         "w = 4 时样本并不服从 p(x0 | y)：它们比该类别自己的数据更靠外。在每个噪声水平上，引导跟随的是 p_t(x_t)·p_t(y "
         "| x_t)^w 的得分，它只有在 w = 1 时才是 p_t(x_t | y)。",
-    "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```\nGuided "
-    "sampling follows, at each noise level, the score of p_t(x_t)·p_t(y | x_t)^w: the push away from the other "
-    "classes carries samples beyond the ring (larger radius), away from class 0's own centres (larger spread), so "
-    "they do not follow p(x0 | y) — even though nearly all of them are clearly class 0.":
-        "```python\nprediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': "
-        "False}\n```\n引导采样在每个噪声水平上跟随 p_t(x_t)·p_t(y | x_t)^w "
-        "的得分：远离其他类别的推力把样本带到圆环之外（半径变大），也远离类别 0 "
-        "自己的各中心（离散度变大），所以它们并不服从 p(x0 | y)——尽管几乎所有样本都明显属于类别 0。",
+    "```python\n# Guided sampling follows, at each noise level, the score of p_t(x_t)·p_t(y | x_t)^w: the push away\n# "
+    "from the other classes carries samples beyond the ring (larger radius) and away from class 0's own\n# centres "
+    "(larger spread), so they do not follow p(x0 | y), though nearly all are clearly class 0.\nprediction = "
+    "{'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```":
+        "```python\n# 引导采样在每个噪声水平上跟随 p_t(x_t)·p_t(y | x_t)^w 的得分：远离其他类别的推力\n"
+        "# 把样本带到圆环之外（半径变大），也远离类别 0 自己的各中心（离散程度变大），\n"
+        "# 所以它们并不服从 p(x0 | y)，尽管几乎所有样本都明显属于类别 0。\n"
+        "prediction = {'radius': 'larger', 'spread': 'larger', 'follows_conditional': False}\n```",
     "Each ε is a scaled score: ε(x_t, c) = −√(1−ᾱ_t) ∇ log p_t(x_t | c), and ε_∅ = −√(1−ᾱ_t) ∇ log p_t(x_t). Write "
     "the combination as −√(1−ᾱ_t) times one sum of scores.":
         "每个 ε 都是缩放后的得分：ε(x_t, c) = −√(1−ᾱ_t) ∇ log p_t(x_t | c)，而 ε_∅ = −√(1−ᾱ_t) ∇ log "
@@ -1081,11 +1080,11 @@ MESSAGES: dict[str, str] = {
     "p_t(x_t) terms cancel; what is left involves only the two class posteriors.":
         "贝叶斯公式：∇ log p_t(x_t | c) = ∇ log p_t(x_t) + ∇ log p_t(c | x_t)。在差 ε_y − ε_{y⁻} 中，∇ log p_t(x_t) "
         "项相互抵消；剩下的只涉及两个类别的后验分布。",
-    "A sum of gradients of logs is the gradient of the log of a product: the density is p_t(x_t) times the ratio of "
-    "the two posteriors raised to the power w. In logs, with the arrays you are given (one column of log_post per "
-    "class).":
-        "对数梯度之和就是乘积的对数的梯度：这个密度是 p_t(x_t) 乘以两个后验分布之比的 w "
-        "次方。用给你的数组把它写成对数形式（log_post 每个类别一列）。",
+    "A sum of gradients of logs is the gradient of the log of a product. Which factors does your sum of scores make, "
+    "and with which powers? Then write the log of that product with the arrays you are given (one column of log_post "
+    "per class); a constant does not matter.":
+        "对数梯度之和就是乘积的对数的梯度。你的得分之和对应哪些因子、各自是几次方？然后用给你的数组写出这个乘积的对数"
+        "（log_post 每个类别一列）；相差一个常数无关紧要。",
     "that is the density of ε_{y⁻} + w (ε_y − ε_{y⁻}), the chapter's negative prompt, which starts from the negative "
     "prompt's ε. This combination starts from ε_∅: its first term is the score of p_t(x_t) itself, and the negative "
     "prompt appears only inside the difference.":
@@ -1140,18 +1139,20 @@ MESSAGES: dict[str, str] = {
         "x0",
     "density":
         "密度",
-    "```python\ndef reference_negative_prompt_log_density(log_p, log_post, y, negative, w):\n    \"\"\"log of "
-    "p_t(x_t)·(p_t(y | x_t) / p_t(y⁻ | x_t))^w, up to a constant: the density whose score\n    ε_∅ + w (ε_y − ε_{y⁻}) "
-    "is (ε = −√(1−ᾱ_t) ∇ log; Bayes turns ε_y − ε_{y⁻} into the two posteriors).\"\"\"\n    return log_p + w * "
-    "(log_post[:, y] - log_post[:, negative])\n```\n\nThe score is ∇ log p_t(x_t) + w (∇ log p_t(y | x_t) − ∇ log "
-    "p_t(y⁻ | x_t)): the data density, tilted towards y and away from y⁻ with the same power w. Starting from ε_{y⁻} "
-    "instead (the chapter's negative prompt) gives p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w, a different density.":
-        "```python\ndef reference_negative_prompt_log_density(log_p, log_post, y, negative, w):\n    \"\"\"log of "
-        "p_t(x_t)·(p_t(y | x_t) / p_t(y⁻ | x_t))^w, up to a constant: the density whose score\n    ε_∅ + w (ε_y − "
-        "ε_{y⁻}) is (ε = −√(1−ᾱ_t) ∇ log; Bayes turns ε_y − ε_{y⁻} into the two posteriors).\"\"\"\n    return log_p "
-        "+ w * (log_post[:, y] - log_post[:, negative])\n```\n\n得分是 ∇ log p_t(x_t) + w (∇ log p_t(y | x_t) − ∇ log "
-        "p_t(y⁻ | x_t))：数据密度以同一个幂次 w 向 y 倾斜、并远离 y⁻。若改为从 ε_{y⁻} "
-        "出发（本章的负向提示词），得到的是 p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w，另一个密度。",
+    "```python\n# The score is ∇ log p_t(x_t) + w (∇ log p_t(y | x_t) − ∇ log p_t(y⁻ | x_t)): the data density, "
+    "tilted\n# towards y and away from y⁻ with the same power w. Starting from ε_{y⁻} instead (the chapter's\n# "
+    "negative prompt) gives p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w, a different density.\ndef "
+    "reference_negative_prompt_log_density(log_p, log_post, y, negative, w):\n    \"\"\"log of p_t(x_t)·(p_t(y | "
+    "x_t) / p_t(y⁻ | x_t))^w, up to a constant: the density whose score\n    ε_∅ + w (ε_y − ε_{y⁻}) is (ε = "
+    "−√(1−ᾱ_t) ∇ log; Bayes turns ε_y − ε_{y⁻} into the two posteriors).\"\"\"\n    return log_p + w * "
+    "(log_post[:, y] - log_post[:, negative])\n```":
+        "```python\n# 得分是 ∇ log p_t(x_t) + w (∇ log p_t(y | x_t) − ∇ log p_t(y⁻ | x_t))：数据密度以同一个幂次 w\n"
+        "# 向 y 倾斜、并远离 y⁻。若改为从 ε_{y⁻} 出发（本章的负向提示词），\n"
+        "# 得到的是 p_t(x_t | y⁻)^{1−w} p_t(x_t | y)^w，另一个密度。\ndef "
+        "reference_negative_prompt_log_density(log_p, log_post, y, negative, w):\n    \"\"\"log of p_t(x_t)·(p_t(y | "
+        "x_t) / p_t(y⁻ | x_t))^w, up to a constant: the density whose score\n    ε_∅ + w (ε_y − ε_{y⁻}) is (ε = "
+        "−√(1−ᾱ_t) ∇ log; Bayes turns ε_y − ε_{y⁻} into the two posteriors).\"\"\"\n    return log_p + w * "
+        "(log_post[:, y] - log_post[:, negative])\n```",
 
     # ---- views: forward_1d, schedule_comparison, guidance_explorer (figure text, HTML keys) ----
     "<span style='color:{c0}'>━ runs</span> &nbsp; <span style='color:{c1}'>▒ closed form: mean ± 2 std (╌ mean); "
@@ -1218,8 +1219,8 @@ MESSAGES: dict[str, str] = {
         "类内多样性（× 真实数据）",
     "digit Fréchet distance to real digits":
         "生成数字到真实数字的 Fréchet 距离",
-    "sample (t = {t})":
-        "样本（t = {t}）",
+    "sample (maps at t = {t})":
+        "样本（注意力图取自 t = {t}）",
     "attention weight on the label token":
         "对标签 token 的注意力权重",
     "guided field at t = {t}":

@@ -290,9 +290,15 @@ def plot_precision_spread(numbers: dict, title: str = "exact guidance on the lab
 def plot_guidance_curves(curves: dict, title: str = ""):
     """The measured curves of a digit model against w (a dict with lists ``w``, ``accuracy``,
     ``confidence``, ``diversity``, ``fid``, as written by benchmarks/guidance_curves.py; optional ``fid_sd`` and
-    ``fid_real_sd``, the standard deviations over draws, drawn as error bars and a band): two panels."""
+    ``fid_real_sd``, the standard deviations over draws, drawn as error bars and a band). The digit Fréchet
+    distance gets a second panel only where the curve records the evaluation protocol it was measured by
+    (``protocol``: held-out references, n, draws); a curve without one gets the first panel alone."""
     w = np.asarray(curves["w"], dtype=float)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 3.6))
+    with_fid = bool(curves.get("protocol"))
+    if with_fid:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 3.6))
+    else:
+        fig, a1 = plt.subplots(figsize=(5.6, 3.6))
     a1.plot(w, curves["accuracy"], "o-", color=PALETTE[0], label=tr_fig("accuracy on the intended class"))
     a1.plot(w, curves["confidence"], "s-", color=PALETTE[2], label=tr_fig("classifier confidence p(y | x)"))
     a1.plot(w, curves["diversity"], "^-", color=PALETTE[1], label=tr_fig("within-class diversity (× real)"))
@@ -300,19 +306,20 @@ def plot_guidance_curves(curves: dict, title: str = ""):
     a1.set_ylabel(tr_fig("fraction / ratio"))
     a1.set_ylim(0, max(1.1, 1.05 * max(max(curves["diversity"]), 1.0)))
     a1.legend(fontsize=8)
-    if "fid_sd" in curves:                # measured over several draws: mean ± one standard deviation
-        a2.errorbar(w, curves["fid"], yerr=curves["fid_sd"], fmt="o-", capsize=3, color=PALETTE[3],
-                    label=tr_fig("digit Fréchet distance to real digits (± sd over draws)"))
-    else:
-        a2.plot(w, curves["fid"], "o-", color=PALETTE[3], label=tr_fig("digit Fréchet distance to real digits"))
-    if "fid_real" in curves:
-        a2.axhline(curves["fid_real"], color="0.5", ls=":", label=tr_fig("real vs other real digits"))
-        if "fid_real_sd" in curves:
-            a2.axhspan(curves["fid_real"] - curves["fid_real_sd"], curves["fid_real"] + curves["fid_real_sd"],
-                       color="0.5", alpha=0.15, lw=0)
-    a2.set_xlabel(tr_fig("guidance scale w"))
-    a2.set_ylabel(tr_fig("digit Fréchet distance (lower is better)"))
-    a2.legend(fontsize=8)
+    if with_fid:
+        if "fid_sd" in curves:                # measured over several draws: mean ± one standard deviation
+            a2.errorbar(w, curves["fid"], yerr=curves["fid_sd"], fmt="o-", capsize=3, color=PALETTE[3],
+                        label=tr_fig("digit Fréchet distance to real digits (± sd over draws)"))
+        else:
+            a2.plot(w, curves["fid"], "o-", color=PALETTE[3], label=tr_fig("digit Fréchet distance to real digits"))
+        if "fid_real" in curves:
+            a2.axhline(curves["fid_real"], color="0.5", ls=":", label=tr_fig("real vs other real digits"))
+            if "fid_real_sd" in curves:
+                a2.axhspan(curves["fid_real"] - curves["fid_real_sd"], curves["fid_real"] + curves["fid_real_sd"],
+                           color="0.5", alpha=0.15, lw=0)
+        a2.set_xlabel(tr_fig("guidance scale w"))
+        a2.set_ylabel(tr_fig("digit Fréchet distance (lower is better)"))
+        a2.legend(fontsize=8)
     if title:
         fig.suptitle(tr_fig(title))
     return fig
@@ -340,7 +347,7 @@ def plot_attention_maps(images, maps: dict, token: int = -1, labels=None, t: int
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0, 0].set_title(tr_fig("sample (t = {t})", t=t) if t is not None else tr_fig("sample"), fontsize=9)
+    axes[0, 0].set_title(tr_fig("sample (maps at t = {t})", t=t) if t is not None else tr_fig("sample"), fontsize=9)
     fig.colorbar(im, ax=axes[:, 1:].ravel().tolist(), shrink=0.8, label=tr_fig("attention weight on the label token"))
     return fig
 
