@@ -13,7 +13,8 @@ data (NLL = entropy, MMD² = the floor at this n).
 
 Digits (if data/unet_digits and data/classifier_digits exist): "digit FID" (Fréchet distance in the
 classifier's feature space, ``metrics.digit_fid``) of ``--digits-n`` DDIM samples to as many held-out real
-digits (``metrics.heldout_digits``: at most half of the 359, so n ≤ 179), with real-vs-real as the floor. DDPM-1000 on digits only with ``--digits-ddpm`` (≈ 1000 U-Net calls on
+digits (``metrics.heldout_digits``: at most half of the 359, so n ≤ 179), with real-vs-real as the floor.
+DDPM-1000 on digits only with ``--digits-ddpm`` (≈ 1000 U-Net calls on
 the whole batch: minutes on a CPU).
 """
 from __future__ import annotations

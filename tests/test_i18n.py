@@ -122,9 +122,9 @@ def test_the_code_strings_table_is_current():
 # ---- the glossary -----------------------------------------------------------------------------
 
 def glossary() -> list[tuple[str, str]]:
-    """(English term, Chinese term) from docs/glossary.md, without the parenthesised abbreviations."""
+    """(English term, Chinese term) from notebooks/glossary.md, without the parenthesised abbreviations."""
     rows = []
-    for line in (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / "notebooks" / "glossary.md").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and cells[0] not in ("English", "---"):
             rows.append((re.sub(r"\s*\(.*\)", "", cells[0]), re.sub(r"（.*）", "", cells[1]).strip()))
@@ -146,7 +146,8 @@ def test_chinese_chapter_uses_the_glossary_terms(zh_path):
     english, chinese = chapter_text(ROOT / "notebooks" / zh_path.name), chapter_text(zh_path)
     missing = [f"{en} → {zh}" for en, zh in glossary()
                if re.search(rf"\b{re.escape(en)}\b", english, re.I) and zh not in chinese]
-    assert not missing, f"{zh_path.name} uses the English terms but not their Chinese (docs/glossary.md): {missing}"
+    assert not missing, (f"{zh_path.name} uses the English terms but not their Chinese (notebooks/glossary.md): "
+                         f"{missing}")
 
 
 # ---- set_language, tr and the font fallback ---------------------------------------------------

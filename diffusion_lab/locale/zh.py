@@ -2,7 +2,7 @@
 
 Keys are the exact English text the package passes to ``i18n.tr`` / ``i18n.tr_fig`` (or shows as an
 exercise's name, hint, mistake or solution text). tests/test_i18n.py checks that every template the
-package uses is here, with the same fields. Terms follow docs/glossary.md.
+package uses is here, with the same fields. Terms follow notebooks/glossary.md.
 """
 
 MESSAGES: dict[str, str] = {
