@@ -16,7 +16,9 @@ processes sharing them: what a student really adds), and the CPU seconds it used
 the time to finish does not depend on what else runs on the machine. Per class size: the machine's used memory at
 its peak minus before the run, and the load average, since other work on the machine counts too.
 
-Writes build/hub-load/<chapter>.json and prints a Markdown table (docs/hosting.md quotes it).
+Writes build/hub-load/<chapter>.json (with the sha256 of the chapter's code cells, the version it measured) and
+prints a Markdown table. docs/hosting.md quotes the copy kept in deploy/jupyterhub/measured/; tests/test_hosting_docs.py
+checks that the quote is that file's and that the file measured today's chapter code.
 """
 from __future__ import annotations
 
@@ -215,6 +217,16 @@ def measure(chapter: str, sizes: list[int], repo: str | None, branch: str, timeo
     return results
 
 
+def chapter_code_sha256(path: Path) -> str:
+    """sha256 of a chapter's code cells (sources joined by NUL): the work a measurement ran. Text edits leave
+    it alone; any change to the code changes it, and the stored measurement is then stale."""
+    import hashlib
+
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    code = "\0".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
 def table(results: dict) -> str:
     lines = ["| students at once | time to finish (s): mean / slowest | CPU s per student "
              "| peak RSS per user server (MB): mean / max | peak PSS per user server (MB) "
@@ -247,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
 
     results = measure(args.chapter, sorted(set(args.students)), args.repo,
                       args.branch or current_branch(), args.timeout)
+    results["chapter_code_sha256"] = chapter_code_sha256(REPO / "notebooks" / args.chapter)
+    results["date"] = time.strftime("%Y-%m-%d")
+    given = argv if argv is not None else sys.argv[1:]
+    results["command"] = "python deploy/jupyterhub/measure_load.py " + " ".join(given)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"{Path(args.chapter).stem}.json"
     out.write_text(json.dumps(results, indent=1))
