@@ -53,7 +53,7 @@ SAMPLER_COLOURS = {"euler": PALETTE[0], "heun": PALETTE[1], "dpmpp_2m": PALETTE[
 #: MMD² of a run against the same sampler's MMD² at its most calls in the same run (same x_T, same
 #: references): "converged" when every run is within this, the same 10 % as the NLL's. It means something
 #: here because the pairing removes the references' and the starting points' noise (fresh data alone reads
-#: ±30 % from one draw to the next, :func:`mmd2_floor`, so 10 % against DDPM-1000's MMD² would not); the ODE
+#: ±35 % from one draw to the next, :func:`mmd2_floor`, so 10 % against DDPM-1000's MMD² would not); the ODE
 #: samplers' paired ratios at 99–765 calls are 1.00–1.05 in every stored run.
 PAIRED_TOL = 0.10
 #: Samplers whose runs at two call counts are not paired: Euler a draws new noise at every step, so its
