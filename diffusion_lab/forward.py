@@ -87,7 +87,7 @@ def q_posterior(schedule: NoiseSchedule, x0, x_t, t):
     μ̃_t = β_t √ᾱ_{t−1}/(1−ᾱ_t) · x0 + (1−ᾱ_{t−1}) √α_t/(1−ᾱ_t) · x_t,   β̃_t = (1−ᾱ_{t−1})/(1−ᾱ_t) · β_t.
 
     Returns (mean, variance, log_variance): mean has x_t's shape; variance and log_variance are
-    broadcastable to it (log_variance is clipped at t = 0, where β̃_0 = 0).
+    broadcastable to it (log_variance is clipped at code index k = 0, the maths' t = 1, where β̃_1 = 0).
     """
     x_t, t = _prepare(schedule, x_t, t, "x_t")
     x0 = as_tensor(x0, "x0").to(dtype=x_t.dtype, device=x_t.device)
@@ -100,7 +100,7 @@ def q_posterior(schedule: NoiseSchedule, x0, x_t, t):
 
 
 def q_posterior_sample(schedule: NoiseSchedule, x0, x_t, t, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Draw x_{t−1} ~ q(x_{t−1} | x_t, x0). At t = 0 this returns x0 exactly (β̃_0 = 0)."""
+    """Draw x_{t−1} ~ q(x_{t−1} | x_t, x0). At code index k = 0 (the maths' t = 1) this returns x0 exactly (β̃_1 = 0)."""
     mean, var, _ = q_posterior(schedule, x0, x_t, t)
     noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
     return mean + var.sqrt() * noise

@@ -9,9 +9,9 @@ One code path serves the final sample, a slider over the reverse steps, an anima
 returning ε̂ with x_t's shape: a trained network, or the exact ε* of a known mixture
 (``GaussianMixture.eps_model``).
 
-DDPM (Ho et al., 2020), one step from code step t to t−1:
+DDPM (Ho et al., 2020), one step from the maths' t to t−1 (code index k = t − 1 to k − 1):
     x̂0 = (x_t − √(1−ᾱ_t) ε̂)/√ᾱ_t
-    x_{t−1} = μ̃_t(x̂0, x_t) + σ_t z,   σ_t² = β̃_t ("beta_tilde") or β_t ("beta"), no noise at t = 0.
+    x_{t−1} = μ̃_t(x̂0, x_t) + σ_t z,   σ_t² = β̃_t ("beta_tilde") or β_t ("beta"), no noise at t = 1 (code index 0).
 DDIM (Song et al., 2021) over a descending subsequence τ, from τ_i = t to τ_{i+1} = s (s = −1: ᾱ = 1):
     σ = η √((1−ᾱ_s)/(1−ᾱ_t)) √(1 − ᾱ_t/ᾱ_s)
     x_s = √ᾱ_s x̂0 + √(1−ᾱ_s−σ²) ε̂ + σ z.
@@ -48,7 +48,8 @@ VARIANCES = ("beta_tilde", "beta", "zero")
 
 @dataclass
 class SamplerStep:
-    """One reverse step: from x_t at code step ``t`` to x_prev at step ``t_prev`` (−1 means x0).
+    """One reverse step: from x_t at code index ``t`` (the maths' t + 1) to x_prev at code index ``t_prev``
+    (−1 means x0).
 
     x_t, x_prev, x0_pred (the x̂0 implied by ε̂) and eps (ε̂) all have the sample's shape;
     sigma is the standard deviation of the noise added in this step.
@@ -115,14 +116,16 @@ def _x0_and_eps(x_t, eps, sqrt_recip_abar: float, sqrt_recipm1_abar: float, clip
 def ddpm_steps(eps_model: EpsModel, schedule: NoiseSchedule, x_T, variance: str = "beta_tilde",
                generator: torch.Generator | None = None, clip_x0: float | None = None,
                t_start: int | None = None) -> Iterator[SamplerStep]:
-    r"""Ancestral DDPM sampling, yielding a :class:`SamplerStep` for t = t_start, …, 0.
+    r"""Ancestral DDPM sampling, yielding a :class:`SamplerStep` for code indices k = t_start, …, 0
+    (the maths' t = k + 1).
 
     Args:
         x_T: starting noise (batch, ...) or a shape to draw it with ``generator``.
         variance: "beta_tilde" (σ_t² = β̃_t, the exact posterior variance), "beta" (σ_t² = β_t), or
             "zero" (σ_t = 0: every step lands on the posterior mean; see :func:`ddpm_mean_steps`).
         clip_x0: clamp x̂0 to [−clip_x0, clip_x0] (1.0 for images in [−1, 1]); None for none.
-        t_start: first step (default T−1); x_T is then taken to be a sample at that step.
+        t_start: code index of the first step (default T−1, the maths' t = T); x_T is then taken to be a
+            sample at that step.
     """
     # validate now (this is not a generator function), step lazily in _ddpm_loop
     _check_call(eps_model, schedule, x_T)

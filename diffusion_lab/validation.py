@@ -10,6 +10,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .i18n import tr
+
 
 def as_tensor(x, name: str = "x", dtype: torch.dtype | None = None) -> torch.Tensor:
     """Return ``x`` as a torch tensor (numpy arrays, lists and floats are converted).
@@ -52,16 +54,16 @@ def check_num_steps(T) -> int:
 def check_timestep(t, T: int, name: str = "t") -> torch.Tensor | int:
     """Validate a time index: a python int or an integer tensor with every value in [0, T).
 
-    Code indexes steps 0..T−1 (the papers' 1..T). Returns ``t`` unchanged (ints stay ints).
+    ``t`` is a code index k = 0..T−1 (the maths' t = 1..T, k = t − 1). Returns ``t`` unchanged (ints stay ints).
     """
     if isinstance(t, bool):
         raise TypeError(f"{name} must be an int or an integer tensor, got a bool.")
     if isinstance(t, (int, np.integer)):
         if not 0 <= int(t) < T:
-            raise ValueError(
-                f"{name} = {int(t)} is outside [0, {T}): time steps run 0..{T - 1} in code "
-                f"(the papers' 1..{T}). Use {name} = {T - 1} for the last step."
-            )
+            raise ValueError(tr(
+                "{name} = {value} is outside [0, {T}): {name} is a code index, and code indices run "
+                "0..{last} (the maths' t = 1..{T}); for the maths' t pass t − 1 (the last step, t = {T}, "
+                "is code index {last}).", name=name, value=int(t), T=T, last=T - 1))
         return int(t)
     if isinstance(t, np.ndarray):
         t = torch.as_tensor(t)
@@ -74,10 +76,10 @@ def check_timestep(t, T: int, name: str = "t") -> torch.Tensor | int:
         if t.dim() > 1:
             raise ValueError(f"{name} must be a scalar or have shape (batch,), got shape {tuple(t.shape)}.")
         if t.numel() and (int(t.min()) < 0 or int(t.max()) >= T):
-            raise ValueError(
-                f"{name} has values in [{int(t.min())}, {int(t.max())}], outside [0, {T}): time steps run "
-                f"0..{T - 1} in code (the papers' 1..{T})."
-            )
+            raise ValueError(tr(
+                "{name} has values in [{lo}, {hi}], outside [0, {T}): {name} holds code indices, which run "
+                "0..{last} (the maths' t = 1..{T}); for the maths' t pass t − 1.",
+                name=name, lo=int(t.min()), hi=int(t.max()), T=T, last=T - 1))
         return t
     raise TypeError(f"{name} must be an int or a LongTensor of shape (batch,), got {type(t).__name__}.")
 

@@ -32,16 +32,29 @@ def test_int_t_out_of_range(sched, bad):
     with pytest.raises(ValueError) as err:
         dl.q_sample(sched, torch.zeros(2, 1), bad)
     msg = str(err.value)
-    assert f"t = {bad}" in msg and "[0, 1000)" in msg
-    assert "0..999" in msg and "papers' 1..1000" in msg      # explains the convention
-    assert "t = 999 for the last step" in msg                 # names the fix
+    assert f"t = {bad} is outside [0, 1000)" in msg and "t is a code index" in msg
+    assert "code indices run 0..999 (the maths' t = 1..1000)" in msg      # explains the convention
+    assert "for the maths' t pass t − 1" in msg and "t = 1000, is code index 999" in msg   # names the fix
+
+
+def test_t_out_of_range_names_the_argument_and_speaks_chinese(sched):
+    with pytest.raises(ValueError, match=r"t_start = 1000 is outside \[0, 1000\): t_start is a code index"):
+        dl.sampling.ddpm_steps(lambda x, t: torch.zeros_like(x), sched, torch.zeros(2, 1), t_start=1000)
+    dl.set_language("zh", font=None)
+    try:
+        with pytest.raises(ValueError) as err:
+            dl.q_sample(sched, torch.zeros(2, 1), 1000)
+    finally:
+        dl.set_language("en", font=None)
+    assert "t = 1000 超出了 [0, 1000)" in str(err.value) and "代码索引" in str(err.value)
 
 
 def test_tensor_t_out_of_range(sched):
     with pytest.raises(ValueError) as err:
         dl.q_sample(sched, torch.zeros(3, 1), torch.tensor([0, 500, 1000]))
     msg = str(err.value)
-    assert "[0, 1000]" in msg and "outside [0, 1000)" in msg and "0..999" in msg
+    assert "[0, 1000]" in msg and "outside [0, 1000)" in msg and "code indices, which run 0..999" in msg
+    assert "for the maths' t pass t − 1" in msg
     with pytest.raises(ValueError, match=r"\[-2, 3\]"):
         dl.q_posterior(sched, torch.zeros(2, 1), torch.zeros(2, 1), torch.tensor([-2, 3]))
 

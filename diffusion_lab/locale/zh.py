@@ -957,19 +957,22 @@ MESSAGES: dict[str, str] = {
     "you dropped {dropped:.1f} % of the labels: the comparison is the wrong way round. rand < p_uncond is true with "
     "probability p_uncond = {p}.":
         "你丢弃了 {dropped:.1f} % 的标签：比较的方向反了。rand < p_uncond 为真的概率是 p_uncond = {p}。",
-    "all or nothing: you made one decision for the whole batch. Draw one random number per label (torch.rand(y.shape, "
-    "generator=generator)).":
-        "要么全丢、要么全留：你对整批数据只做了一次决定。应为每个标签各抽一个随机数（torch.rand(y.shape, "
-        "generator=generator)）。",
+    "all or nothing: you made one decision for the whole batch. Draw one random number per label: a tensor of them "
+    "with y's shape, from the generator you were given.":
+        "要么全丢、要么全留：你对整批数据只做了一次决定。应为每个标签各抽一个随机数：用给你的 generator "
+        "抽出一个与 y 形状相同的随机数张量。",
     "{dropped:.1f} % of the labels became ∅; with p_uncond = {p} expect {expected:.0f} % (± {margin:.1f} %).":
         "{dropped:.1f} % 的标签变成了 ∅；p_uncond = {p} 时应约为 {expected:.0f} %（± {margin:.1f} %）。",
     "the same labels are dropped in both halves of the batch: draw fresh random numbers for every label.":
         "批次的前后两半丢弃了相同的标签：每个标签都要抽新的随机数。",
-    "the same generator seed gave different drops: draw the random numbers with generator=generator, so a training "
-    "run can be repeated exactly.":
-        "同一个 generator 种子给出了不同的丢弃结果：抽随机数时要用 generator=generator，这样一次训练才能被精确复现。",
-    "a different generator gave the same drops: use generator=generator in torch.rand.":
-        "不同的 generator 给出了相同的丢弃结果：在 torch.rand 中使用 generator=generator。",
+    "the same generator seed gave different drops: draw the random numbers from the generator passed to your "
+    "function (torch's random functions accept one), so a training run can be repeated exactly.":
+        "同一个 generator 种子给出了不同的丢弃结果：随机数要从传给你的函数的那个 generator 中抽取（torch "
+        "的随机函数都可以接收一个 generator），这样一次训练才能被精确复现。",
+    "a different generator gave the same drops: your random numbers do not come from the generator passed to your "
+    "function (torch's random functions accept one).":
+        "不同的 generator 给出了相同的丢弃结果：你的随机数并不是从传给你的函数的那个 generator 中抽取的（torch "
+        "的随机函数都可以接收一个 generator）。",
     "with p_uncond = 0 every label must stay as it is.":
         "p_uncond = 0 时每个标签都必须保持不变。",
     "with p_uncond = 1 every label must become null_label = {null}.":
@@ -998,15 +1001,16 @@ MESSAGES: dict[str, str] = {
     "generator you were given), compare, and keep the result as a True/False mask.":
         "[0, 1) 上均匀分布的随机数小于 p_uncond 的概率正是 p_uncond：为每个标签抽一个（用给你的 "
         "generator），做比较，把结果保存成一个 True/False 掩码。",
-    "With the mask, choose null_label where it is True and the original label elsewhere, in a new integer tensor: "
-    "torch has a function that picks between two tensors by a mask (look up torch.where), and torch.full_like makes a "
-    "tensor of one value with y's shape and dtype.":
-        "有了掩码，就在它为 True 处取 null_label、其他地方取原来的标签，放进一个新的整数张量：torch "
-        "有一个按掩码在两个张量之间挑选的函数（查一查 torch.where），而 torch.full_like 能造出一个与 y 形状和 dtype "
-        "相同、取值全为同一个数的张量。",
-    "the labels must stay integers (an embedding looks them up): keep y's dtype (torch.full_like(y, null_label) has "
-    "it).":
-        "标签必须保持为整数（嵌入层要用它们查表）：保留 y 的 dtype（torch.full_like(y, null_label) 就带着它）。",
+    "With the mask, choose null_label where it is True and the original label elsewhere, in a new integer tensor. "
+    "torch has a function that picks, element by element, from one of two tensors by a mask (look up torch.where), "
+    "and one that makes a tensor shaped like another and filled with one value (look up torch.full_like).":
+        "有了掩码，就在它为 True 处取 null_label、其他地方取原来的标签，放进一个新的整数张量。torch "
+        "有一个按掩码逐元素地从两个张量之一中挑选的函数（查一查 torch.where），还有一个能造出与另一个张量形状相同、"
+        "取值全为同一个数的张量的函数（查一查 torch.full_like）。",
+    "the labels must stay integers (an embedding looks them up): build the ∅ labels with y's own dtype, not as floats "
+    "(look up torch.full_like: it copies a tensor's shape and dtype).":
+        "标签必须保持为整数（嵌入层要用它们查表）：∅ 标签要用 y 自己的 dtype 构造，不要用浮点数（查一查 "
+        "torch.full_like：它会沿用一个张量的形状和 dtype）。",
     "Write every ε as a scaled score, ε = −√(1−ᾱ_t) ∇ log p_t(·), and the conditional score with Bayes' rule. Which "
     "terms does the guided ε̃ need, and which of them does a classifier give you?":
         "把每个 ε 写成缩放后的得分 ε = −√(1−ᾱ_t) ∇ log p_t(·)，再用贝叶斯公式写出条件得分。引导后的 ε̃ "
@@ -1037,9 +1041,16 @@ MESSAGES: dict[str, str] = {
     "unconditional prediction, and the classifier moves it.":
         "你有了引导项，却没有它的起点：结果从无条件预测 ε_∅（eps_uncond）出发，再由分类器去移动它。",
     "your w is off by one: at w = 1 the result must be the conditional prediction ε(x_t, y), and yours gives the "
-    "unconditional one there. (w − 1 is the guidance paper's convention, not the apps'.)":
-        "你的 w 差了一：w = 1 时结果必须是条件预测 ε(x_t, y)，而你的结果在那里给出的是无条件预测。（w − 1 "
-        "是引导论文的约定，不是应用界面的约定。）",
+    "unconditional one there. (Ho & Salimans (2022) call this chapter's w − 1 their w; here w is the chapter's: w = 0 "
+    "unconditional, w = 1 conditional.)":
+        "你的 w 差了一：w = 1 时结果必须是条件预测 ε(x_t, y)，而你的结果在那里给出的是无条件预测。（Ho & Salimans "
+        "(2022) 把本章的 w − 1 记作他们的 w；这里的 w 是本章的：w = 0 为无条件，w = 1 为条件。）",
+    "your w is off by one the other way: at w = 0 the result must be ε_∅ (eps_uncond), and yours gives the "
+    "conditional prediction ε(x_t, y) there. That is Ho & Salimans' (2022) convention, ε̃ = (1 + w) ε_y − w ε_∅, "
+    "whose w = 0 is conditional; this chapter's w is theirs plus 1.":
+        "你的 w 往另一个方向差了一：w = 0 时结果必须是 ε_∅（eps_uncond），而你的结果在那里给出的是条件预测 "
+        "ε(x_t, y)。那是 Ho & Salimans (2022) 的约定，ε̃ = (1 + w) ε_y − w ε_∅，其中 w = 0 就是条件预测；"
+        "本章的 w 等于他们的 w 加 1。",
     "Return one ε̃ per point, the shape of eps_uncond.":
         "每个点返回一个 ε̃，形状与 eps_uncond 相同。",
     "at t = {t}, w = {w:g} your ε̃ is not the exact guided field of the labelled ring (largest difference {gap:.3g}). "
@@ -1254,6 +1265,17 @@ MESSAGES: dict[str, str] = {
     "close to N(0, I). Use more steps (T = 1000) or larger β_end.":
         "T = {T} 的 {name} 调度最后留下 ᾱ_T = {abar:.3g}：x_T 仍保留着 x0 尺度的 {scale:.0%}，离 N(0, I) 还差得远。"
         "请用更多的步数（T = 1000）或更大的 β_end。",
+
+    # ---- argument checks (diffusion_lab/validation.py: check_timestep) ----
+    "{name} = {value} is outside [0, {T}): {name} is a code index, and code indices run "
+    "0..{last} (the maths' t = 1..{T}); for the maths' t pass t − 1 (the last step, t = {T}, "
+    "is code index {last}).":
+        "{name} = {value} 超出了 [0, {T})：{name} 是代码索引，代码索引取 0..{last}（对应数学中的 t = 1..{T}）；"
+        "若你手里是数学中的 t，请传入 t − 1（最后一步 t = {T} 的代码索引是 {last}）。",
+    "{name} has values in [{lo}, {hi}], outside [0, {T}): {name} holds code indices, which run "
+    "0..{last} (the maths' t = 1..{T}); for the maths' t pass t − 1.":
+        "{name} 的取值范围是 [{lo}, {hi}]，超出了 [0, {T})：{name} 存放的是代码索引，取 0..{last}"
+        "（对应数学中的 t = 1..{T}）；若你手里是数学中的 t，请传入 t − 1。",
 
     # ---- exercises, chapter 1 (diffusion_lab/exercises/ch1.py) ----
     "the signal is multiplied by ᾱ_t, but it must be √ᾱ_t (a widely copied template makes exactly this mistake). "
