@@ -61,7 +61,7 @@ def _in_place(y, p, null, generator=None):
     (lambda y, p, null, generator=None: torch.full_like(y, null) if float(torch.rand(1, generator=generator)) < p
      else y.clone(), "one decision for the whole batch"),
     (_in_place, "in place"),
-    (lambda y, p, null, generator=None: torch.where(torch.rand(y.shape) < p, null, y), "generator=generator"),
+    (lambda y, p, null, generator=None: torch.where(torch.rand(y.shape) < p, null, y), "from the generator passed"),
     (lambda y, p, null, generator=None: torch.where(torch.rand(y.shape, generator=generator) < p, null, y).float(),
      "stay integers"),
     (lambda y, p, null, generator=None: torch.where(torch.rand(y.shape, generator=generator) < 2 * p, null, y),
@@ -111,6 +111,26 @@ def test_q2_each_mistake_gets_its_hint():
     assert st == INCORRECT and "Check w = 0 first" in msg
     st, msg = status(ch6.q2, lambda u, g, a, w: u[:, :1])
     assert st == INCORRECT and "shape" in msg
+
+
+def test_q2_both_conventions_of_w_get_their_own_hint():
+    """Off by one either way (w − 1, or Ho & Salimans' (1 + w) read with this chapter's w): each its own hint."""
+    import math
+    below = lambda u, g, a, w: u - (w - 1) * math.sqrt(1 - float(a)) * g          # noqa: E731
+    above = lambda u, g, a, w: u - (w + 1) * math.sqrt(1 - float(a)) * g          # noqa: E731
+    st_below, msg_below = status(ch6.q2, below)
+    st_above, msg_above = status(ch6.q2, above)
+    assert st_below == INCORRECT and "at w = 1 the result must be the conditional" in msg_below
+    assert st_above == INCORRECT and "at w = 0 the result must be ε_∅" in msg_above
+    assert "(1 + w) ε_y − w ε_∅" in msg_above and "Ho & Salimans" in msg_above and "Ho & Salimans" in msg_below
+
+
+def test_q1_messages_and_hints_leave_the_code_to_the_solution():
+    """No message or hint of 6.1 shows a call from the solution (torch.rand(...), torch.full_like(...), ...)."""
+    import inspect
+    texts = inspect.getsource(ch6._check_drop_labels) + "\n".join(ch6.q1.hints)
+    for call in ("torch.rand(", "torch.full_like(", "torch.where(torch", "generator=generator"):
+        assert call not in texts, call
 
 
 # ---- q3: the prediction -------------------------------------------------------------------------------

@@ -59,8 +59,9 @@ def _check_drop_labels(fn) -> None:
             raise Incorrect(tr("return one label per sample: shape {want}, got {got}.",
                                want=tuple(y.shape), got=tuple(out.shape)))
         if out.is_floating_point():
-            raise Incorrect(tr("the labels must stay integers (an embedding looks them up): keep y's dtype "
-                               "(torch.full_like(y, null_label) has it)."))
+            raise Incorrect(tr("the labels must stay integers (an embedding looks them up): build the ∅ labels with "
+                               "y's own dtype, not as floats (look up torch.full_like: it copies a tensor's shape "
+                               "and dtype)."))
         if not torch.equal(y_in, y):
             raise Incorrect(tr("your function changed y in place; the data set's labels must stay as they are. Build "
                                "a new tensor (torch.where(...)) instead of assigning into y."))
@@ -82,7 +83,7 @@ def _check_drop_labels(fn) -> None:
                            "p_uncond is true with probability p_uncond = {p}.", dropped=100 * frac, p=p))
     if frac in (0.0, 1.0):
         raise Incorrect(tr("all or nothing: you made one decision for the whole batch. Draw one random number per "
-                           "label (torch.rand(y.shape, generator=generator))."))
+                           "label: a tensor of them with y's shape, from the generator you were given."))
     if abs(frac - p) > Z_SAMPLING * se:
         raise Incorrect(tr("{dropped:.1f} % of the labels became ∅; with p_uncond = {p} expect {expected:.0f} % (± "
                            "{margin:.1f} %).", dropped=100 * frac, p=p, expected=100 * p, margin=100 * Z_SAMPLING * se))
@@ -95,10 +96,12 @@ def _check_drop_labels(fn) -> None:
     again = run(y, p, 3)
     other = run(y, p, 4)
     if not torch.equal(again, out):
-        raise Incorrect(tr("the same generator seed gave different drops: draw the random numbers with "
-                           "generator=generator, so a training run can be repeated exactly."))
+        raise Incorrect(tr("the same generator seed gave different drops: draw the random numbers from the generator "
+                           "passed to your function (torch's random functions accept one), so a training run can be "
+                           "repeated exactly."))
     if torch.equal(other, out):
-        raise Incorrect(tr("a different generator gave the same drops: use generator=generator in torch.rand."))
+        raise Incorrect(tr("a different generator gave the same drops: your random numbers do not come from the "
+                           "generator passed to your function (torch's random functions accept one)."))
     # the two ends
     if not torch.equal(run(y, 0.0, 1), y):
         raise Incorrect(tr("with p_uncond = 0 every label must stay as it is."))
@@ -115,8 +118,9 @@ q1 = Exercise(
         "A uniform random number in [0, 1) is below p_uncond with probability p_uncond: draw one per label (with "
         "the generator you were given), compare, and keep the result as a True/False mask.",
         "With the mask, choose null_label where it is True and the original label elsewhere, in a new integer "
-        "tensor: torch has a function that picks between two tensors by a mask (look up torch.where), and "
-        "torch.full_like makes a tensor of one value with y's shape and dtype.",
+        "tensor. torch has a function that picks, element by element, from one of two tensors by a mask (look up "
+        "torch.where), and one that makes a tensor shaped like another and filled with one value (look up "
+        "torch.full_like).",
     ],
     solution=source_of(reference_drop_labels),
     reference=reference_drop_labels,
@@ -152,7 +156,12 @@ CLASSIFIER_GUIDED_MISTAKES = (
             "unconditional prediction, and the classifier moves it."),
     Mistake(lambda u, g, a, w: u - (w - 1) * (1 - a) ** 0.5 * g,
             "your w is off by one: at w = 1 the result must be the conditional prediction ε(x_t, y), and yours "
-            "gives the unconditional one there. (w − 1 is the guidance paper's convention, not the apps'.)"),
+            "gives the unconditional one there. (Ho & Salimans (2022) call this chapter's w − 1 their w; here w is "
+            "the chapter's: w = 0 unconditional, w = 1 conditional.)"),
+    Mistake(lambda u, g, a, w: u - (w + 1) * (1 - a) ** 0.5 * g,
+            "your w is off by one the other way: at w = 0 the result must be ε_∅ (eps_uncond), and yours gives the "
+            "conditional prediction ε(x_t, y) there. That is Ho & Salimans' (2022) convention, ε̃ = (1 + w) ε_y − "
+            "w ε_∅, whose w = 0 is conditional; this chapter's w is theirs plus 1."),
 )
 
 

@@ -1208,8 +1208,8 @@ MESSAGES: dict[str, str] = {
         "引导强度 w",
     "fraction / ratio":
         "比例 / 倍数",
-    "digit Fréchet distance (lower is better)":
-        "数字图像的 Fréchet 距离（越低越好）",
+    "digit Fréchet distance d² (± sd over draws)":
+        "数字 Fréchet 距离 d²（± 各次抽取的标准差）",
     "w = {w:g}: {precision:.0f} % in class {y}, spread {spread:.2f} of the data's":
         "w = {w:g}：{precision:.0f} % 属于类别 {y}，离散程度为数据的 {spread:.2f} 倍",
     "intended class y":

@@ -318,7 +318,7 @@ def plot_guidance_curves(curves: dict, title: str = ""):
                 a2.axhspan(curves["fid_real"] - curves["fid_real_sd"], curves["fid_real"] + curves["fid_real_sd"],
                            color="0.5", alpha=0.15, lw=0)
         a2.set_xlabel(tr_fig("guidance scale w"))
-        a2.set_ylabel(tr_fig("digit Fréchet distance (lower is better)"))
+        a2.set_ylabel(tr_fig("digit Fréchet distance d² (± sd over draws)"))
         a2.legend(fontsize=8)
     if title:
         fig.suptitle(tr_fig(title))
