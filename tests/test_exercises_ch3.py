@@ -197,6 +197,25 @@ def test_q3_reference_and_variants_pass():
     assert status(ch3.q3, while_version)[0] == CORRECT
 
 
+def test_q3_hints_start_from_an_interval_the_student_can_build():
+    """Hint 1's ends bracket 0.5 when the β's are built with torch.linspace (make_schedule refuses β_end = 1, as
+    the hint says), for every case the checker tries."""
+    assert "refuses β_end = 1" in ch3.q3.hints[0]
+    with pytest.raises(ValueError, match=r"every β_t must lie in \(0, 1\)"):
+        dl.make_schedule("linear", 1000, beta_start=1e-4, beta_end=1.0, warn=False)
+    for t, T, beta_start in ch3.BISECTION_CASES:
+        assert _abar_numpy(t, T, beta_start, beta_start) > 0.5 > _abar_numpy(t, T, beta_start, 1.0)
+        assert _abar_numpy(t, T, beta_start, 0.999) < 0.5
+
+
+def test_q3_feedback_and_hints_leave_the_code_to_the_solution():
+    """Neither the mistakes' messages nor the hints give the reference's slice or its loop recipe."""
+    texts = list(ch3.q3.hints) + [str(m.hint) for m in ch3.BISECTION_MISTAKES]
+    for text in texts:
+        assert "betas[:t]" not in text and "(beta_start, 1)" not in text and "midpoint as a float" not in text
+    assert "ᾱ_t > 0.5 at lo and ᾱ_t < 0.5 at hi" in ch3.q3.hints[2]
+
+
 def test_q3_blank_is_not_attempted():
     def blank(t, T=1000, beta_start=1e-4):
         ...  # YOUR CODE HERE
@@ -245,6 +264,9 @@ def test_q4_right_answers_pass():
     (1 - ch3.T150_SCALE_LEFT ** 2, "noise part"),
     (math.sqrt(float(dl.make_schedule("linear", 150, warn=False).alphas_cumprod[-2])), "one step before the end"),
     (0.364, "T = 200 value"),                              # the number section 5 prints, copied
+    (0.776, "T = 50 value"),
+    (0.219, "ᾱ_T for T = 150"),                            # T = 300's printed √ᾱ_T equals T = 150's ᾱ_T:
+    (0.219, "√ᾱ_T for T = 300"),                           # the message names both causes
     (math.sqrt(dl.make_schedule("linear", 1000).signal_left()), "T = 1000 value"),
     (0.5, "expected √ᾱ"),
 ])

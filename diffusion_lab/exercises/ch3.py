@@ -241,10 +241,10 @@ BISECTION_MISTAKES = (
             "factors 1 − β_s, and solve numerically.", rtol=2e-5, atol=0),
     Mistake(lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_at(t, T, beta_start, b, steps=t + 1)),
             "one step late: your β_end puts ᾱ = 0.5 at t + 1. ᾱ_t is the product of the first t factors, code "
-            "indices k = 0 … t − 1 (betas[:t]).", rtol=2e-5, atol=0),
+            "indices k = 0 … t − 1.", rtol=2e-5, atol=0),
     Mistake(lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_at(t, T, beta_start, b, steps=t - 1)),
             "one step early: your β_end puts ᾱ = 0.5 at t − 1. ᾱ_t is the product of the first t factors, code "
-            "indices k = 0 … t − 1 (betas[:t]).", rtol=2e-5, atol=0),
+            "indices k = 0 … t − 1.", rtol=2e-5, atol=0),
     Mistake(lambda t, T=1000, beta_start=1e-4: _bisect(lambda b: _abar_at(t, T, beta_start, b), target=0.25),
             "your β_end makes √ᾱ_t = 0.5 (x0's scale halved). The question asks for ᾱ_t = 0.5, the factor on x0's "
             "variance.", rtol=2e-5, atol=0),
@@ -278,14 +278,15 @@ q3 = Exercise(
     hints=[
         "Every β_s after the first grows with β_end, so ᾱ_t only falls as β_end grows: exactly one β_end gives "
         "ᾱ_t = 0.5. Find a value where ᾱ_t is still above 0.5 (β_end = β_start) and one where it is below "
-        "(β_end = 1): the answer lies between them.",
+        "(β_end = 1, or just below it): the answer lies between them. dl.make_schedule refuses β_end = 1 (every "
+        "β_t must lie in (0, 1)), so build the β's yourself, as hint 2 says, not with make_schedule.",
         "Bisection: keep an interval [lo, hi] with ᾱ_t above 0.5 at lo and below at hi; evaluate ᾱ_t at the "
         "midpoint and let it replace the end on the same side of 0.5. Each round halves the interval, so about "
         "60 rounds reach float64 precision. ᾱ_t multiplies the first t factors 1 − β_s, code indices 0 … t − 1; "
         "the β's are evenly spaced from β_start to β_end (look up torch.linspace), in float64.",
-        "Write a small inner function of β_end that builds the T β's and returns the product of the first t "
-        "factors; start the interval at (beta_start, 1), halve it in a loop of fixed length, and return the "
-        "midpoint as a float. The approximation exp(−Σβ) is not good enough here.",
+        "What your bisection must keep true in every round: ᾱ_t > 0.5 at lo and ᾱ_t < 0.5 at hi. Check it for "
+        "your starting interval before the first round, and check which end each midpoint replaces. The "
+        "approximation exp(−Σβ) is not good enough here: multiply the factors themselves.",
     ],
     solution=source_of(reference_beta_end_for_half),
     reference=reference_beta_end_for_half,
@@ -305,10 +306,13 @@ T150_ACCURACY = 1e-3
 _t150_abar = _T150.alphas_cumprod
 # atol: how close counts as that mistake (the known values lie ≥ 0.004 from the right answer)
 T150_MISTAKES = (
+    # ᾱ_T for T = 150 (0.21922) and √ᾱ_T for T = 300 (0.21922, printed by section 5) agree to 4e-6: one
+    # message names both causes
     Mistake(float(_t150_abar[-1]),
-            Message("{value:.4f} is ᾱ_T, the share of x_T's VARIANCE that comes from x0 (for unit-variance "
-                    "data). x_T = √ᾱ·x0 + √(1−ᾱ)·ε: the coefficient of x0 is the square root.",
-                    value=float(_t150_abar[-1])),
+            Message("{value:.4f} is two wrong answers at once. It is ᾱ_T for T = 150, the share of x_T's VARIANCE "
+                    "that comes from x0 (for unit-variance data): x_T = √ᾱ·x0 + √(1−ᾱ)·ε, so the coefficient of "
+                    "x0 is its square root. It is also √ᾱ_T for T = 300, the value section 5 prints: build the "
+                    "schedule with T = 150.", value=float(_t150_abar[-1])),
             rtol=0, atol=T150_ACCURACY),
     Mistake(math.sqrt(1 - float(_t150_abar[-1])),
             "that is the noise part, √(1−ᾱ) or 1−ᾱ. The question asks for the coefficient of x0: √ᾱ at the "
@@ -322,6 +326,9 @@ T150_MISTAKES = (
             rtol=0, atol=T150_ACCURACY),
     Mistake(math.sqrt(make_schedule("linear", 200, warn=False).signal_left()),
             "that is the T = 200 value section 5 prints. Build the schedule with T = 150.",
+            rtol=0, atol=T150_ACCURACY),
+    Mistake(math.sqrt(make_schedule("linear", 50, warn=False).signal_left()),
+            "that is the T = 50 value section 5 prints. Build the schedule with T = 150.",
             rtol=0, atol=T150_ACCURACY),
     Mistake(math.sqrt(make_schedule("linear", 1000, warn=False).signal_left()),
             "that is the T = 1000 value. Build the schedule with T = 150 (the argument T of dl.make_schedule).",

@@ -193,18 +193,18 @@ MESSAGES: dict[str, str] = {
         "提交前先和程序包对照：dl.make_schedule('cosine', T).alphas_cumprod 就是你的结果应当等于的值。最后一个值 ≈ 0，说明漏了截断；第一个值恰好是 1，说明 τ 从 0 开始了，而不是从 1/T 开始。",
     'Exercise 3.3 — which β_end puts ᾱ = 0.5 at step t? (bisection)':
         '练习 3.3 —— 哪个 β_end 让 ᾱ 在第 t 步等于 0.5？（二分法）',
-    'Every β_s after the first grows with β_end, so ᾱ_t only falls as β_end grows: exactly one β_end gives ᾱ_t = 0.5. Find a value where ᾱ_t is still above 0.5 (β_end = β_start) and one where it is below (β_end = 1): the answer lies between them.':
-        '第一个之后的每个 β_s 都随 β_end 增大，所以 β_end 越大，ᾱ_t 越小：恰好只有一个 β_end 使 ᾱ_t = 0.5。找一个 ᾱ_t 仍高于 0.5 的值（β_end = β_start）和一个低于 0.5 的值（β_end = 1）：答案就在两者之间。',
+    "Every β_s after the first grows with β_end, so ᾱ_t only falls as β_end grows: exactly one β_end gives ᾱ_t = 0.5. Find a value where ᾱ_t is still above 0.5 (β_end = β_start) and one where it is below (β_end = 1, or just below it): the answer lies between them. dl.make_schedule refuses β_end = 1 (every β_t must lie in (0, 1)), so build the β's yourself, as hint 2 says, not with make_schedule.":
+        '第一个之后的每个 β_s 都随 β_end 增大，所以 β_end 越大，ᾱ_t 越小：恰好只有一个 β_end 使 ᾱ_t = 0.5。找一个 ᾱ_t 仍高于 0.5 的值（β_end = β_start）和一个低于 0.5 的值（β_end = 1，或略小于 1）：答案就在两者之间。dl.make_schedule 不接受 β_end = 1（每个 β_t 都必须在 (0, 1) 之内），所以要像提示 2 说的那样自己构造这些 β，而不是用 make_schedule。',
     "Bisection: keep an interval [lo, hi] with ᾱ_t above 0.5 at lo and below at hi; evaluate ᾱ_t at the midpoint and let it replace the end on the same side of 0.5. Each round halves the interval, so about 60 rounds reach float64 precision. ᾱ_t multiplies the first t factors 1 − β_s, code indices 0 … t − 1; the β's are evenly spaced from β_start to β_end (look up torch.linspace), in float64.":
         '二分法：保持一个区间 [lo, hi]，使 ᾱ_t 在 lo 处高于 0.5、在 hi 处低于 0.5；在中点计算 ᾱ_t，用它替换与它在 0.5 同一侧的那个端点。每一轮把区间减半，大约 60 轮就达到 float64 的精度。ᾱ_t 是前 t 个因子 1 − β_s 的乘积，代码索引 0 … t − 1；β 从 β_start 到 β_end 等距分布（查一下 torch.linspace），用 float64。',
-    "Write a small inner function of β_end that builds the T β's and returns the product of the first t factors; start the interval at (beta_start, 1), halve it in a loop of fixed length, and return the midpoint as a float. The approximation exp(−Σβ) is not good enough here.":
-        '写一个以 β_end 为自变量的小内部函数，构造 T 个 β 并返回前 t 个因子的乘积；区间从 (beta_start, 1) 开始，用固定次数的循环把它减半，最后把中点作为浮点数返回。近似 exp(−Σβ) 在这里不够准。',
+    'What your bisection must keep true in every round: ᾱ_t > 0.5 at lo and ᾱ_t < 0.5 at hi. Check it for your starting interval before the first round, and check which end each midpoint replaces. The approximation exp(−Σβ) is not good enough here: multiply the factors themselves.':
+        '你的二分法在每一轮都必须保持成立的是：ᾱ_t 在 lo 处 > 0.5，在 hi 处 < 0.5。第一轮之前先检查起始区间是否满足这一点，并检查每个中点替换的是哪一个端点。近似 exp(−Σβ) 在这里不够准：要把各因子本身乘起来。',
     'that is the answer of the small-β approximation ᾱ_t ≈ exp(−Σβ_s), which drops Σβ²/2 from the exponent (section 4 uses it for an estimate): with your β_end the product itself misses 0.5. Multiply the factors 1 − β_s, and solve numerically.':
         '这是小 β 近似 ᾱ_t ≈ exp(−Σβ_s) 给出的答案，它在指数里丢掉了 Σβ²/2（第 4 节用它做估算）：用你的 β_end，乘积本身并不等于 0.5。请把各因子 1 − β_s 真正乘起来，再数值求解。',
-    'one step late: your β_end puts ᾱ = 0.5 at t + 1. ᾱ_t is the product of the first t factors, code indices k = 0 … t − 1 (betas[:t]).':
-        '晚了一步：你的 β_end 让 ᾱ 在第 t + 1 步等于 0.5。ᾱ_t 是前 t 个因子的乘积，代码索引 k = 0 … t − 1（betas[:t]）。',
-    'one step early: your β_end puts ᾱ = 0.5 at t − 1. ᾱ_t is the product of the first t factors, code indices k = 0 … t − 1 (betas[:t]).':
-        '早了一步：你的 β_end 让 ᾱ 在第 t − 1 步等于 0.5。ᾱ_t 是前 t 个因子的乘积，代码索引 k = 0 … t − 1（betas[:t]）。',
+    'one step late: your β_end puts ᾱ = 0.5 at t + 1. ᾱ_t is the product of the first t factors, code indices k = 0 … t − 1.':
+        '晚了一步：你的 β_end 让 ᾱ 在第 t + 1 步等于 0.5。ᾱ_t 是前 t 个因子的乘积，代码索引 k = 0 … t − 1。',
+    'one step early: your β_end puts ᾱ = 0.5 at t − 1. ᾱ_t is the product of the first t factors, code indices k = 0 … t − 1.':
+        '早了一步：你的 β_end 让 ᾱ 在第 t − 1 步等于 0.5。ᾱ_t 是前 t 个因子的乘积，代码索引 k = 0 … t − 1。',
     "your β_end makes √ᾱ_t = 0.5 (x0's scale halved). The question asks for ᾱ_t = 0.5, the factor on x0's variance.":
         '你的 β_end 让 √ᾱ_t = 0.5（x0 的尺度减半）。题目要的是 ᾱ_t = 0.5，即 x0 方差前的因子。',
     'your answer does not change with t: it is the β_end for t = 500. Use the argument t.':
@@ -223,12 +223,14 @@ MESSAGES: dict[str, str] = {
         '用 dl.make_schedule 构造 T = 150 的线性调度（它会发出警告——这正是要点）；调度里存着每一步的 √ᾱ。',
     'Read √ᾱ at the last code index, k = T − 1 = 149 (index −1 in Python), and turn it into a float.':
         '在最后一个代码索引 k = T − 1 = 149（Python 中的索引 −1）处读出 √ᾱ，并转成浮点数。',
-    "{value:.4f} is ᾱ_T, the share of x_T's VARIANCE that comes from x0 (for unit-variance data). x_T = √ᾱ·x0 + √(1−ᾱ)·ε: the coefficient of x0 is the square root.":
-        '{value:.4f} 是 ᾱ_T，即 x_T 的方差中来自 x0 的份额（对单位方差的数据而言）。x_T = √ᾱ·x0 + √(1−ᾱ)·ε：x0 的系数是它的平方根。',
+    "{value:.4f} is two wrong answers at once. It is ᾱ_T for T = 150, the share of x_T's VARIANCE that comes from x0 (for unit-variance data): x_T = √ᾱ·x0 + √(1−ᾱ)·ε, so the coefficient of x0 is its square root. It is also √ᾱ_T for T = 300, the value section 5 prints: build the schedule with T = 150.":
+        '{value:.4f} 同时是两个错误答案。它是 T = 150 时的 ᾱ_T，即 x_T 的方差中来自 x0 的份额（对单位方差的数据而言）：x_T = √ᾱ·x0 + √(1−ᾱ)·ε，所以 x0 的系数是它的平方根。它也是第 5 节打印的 T = 300 时的 √ᾱ_T：请用 T = 150 构造调度。',
     'that is one step before the end. With T = 150 the last step t = 150 has code index k = 149 (index −1), not 148.':
         '那是倒数第二步。T = 150 时，最后一步 t = 150 的代码索引是 k = 149（索引 −1），而不是 148。',
     'that is the T = 200 value section 5 prints. Build the schedule with T = 150.':
         '那是第 5 节打印的 T = 200 时的值。请用 T = 150 构造调度。',
+    'that is the T = 50 value section 5 prints. Build the schedule with T = 150.':
+        '那是第 5 节打印的 T = 50 时的值。请用 T = 150 构造调度。',
     'expected √ᾱ at the last step of the T = 150 linear schedule, within {accuracy}; got {value:.4f}.':
         '应为 T = 150 的线性调度最后一步的 √ᾱ，误差在 {accuracy} 以内；你的结果是 {value:.4f}。',
     "```python\nshort = dl.make_schedule('linear', T=150)      # ScheduleWarning: x_T still holds signal\nscale_left = float(short.sqrt_alphas_cumprod[-1])   # x_T still carries this share of x0's scale\n```":
