@@ -236,11 +236,11 @@ def schedule_table(schedules: dict[str, NoiseSchedule]) -> list[dict]:
     """One row per schedule: β at the ends, where ᾱ crosses 0.5, and what is left at the last step t = T.
 
     Keys: name, diffusers (:data:`DIFFUSERS_NAMES`), T, beta_first, beta_last, t_half (the code index k of
-    the first t with ᾱ_t < 0.5, i.e. t − 1; T if never), t_half_frac (t_half / T), abar_last (ᾱ_T),
-    scale_last (√ᾱ_T: x0's share of x_T's scale).
+    the first t with ᾱ_t < 0.5, i.e. t − 1; T if never), t_half_frac (that t as a fraction of T, (t_half + 1)/T),
+    abar_last (ᾱ_T), scale_last (√ᾱ_T: x0's share of x_T's scale).
     """
     return [{"name": name, "diffusers": DIFFUSERS_NAMES.get(name), "T": s.T,
              "beta_first": float(s.betas[0]), "beta_last": float(s.betas[-1]),
-             "t_half": s.t_half(), "t_half_frac": s.t_half() / s.T,
+             "t_half": s.t_half(), "t_half_frac": (s.t_half() + 1) / s.T,
              "abar_last": s.signal_left(), "scale_last": math.sqrt(s.signal_left())}
             for name, s in schedules.items()]

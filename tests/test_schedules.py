@@ -297,7 +297,7 @@ def test_schedule_table_rows(five):
         np.prod(1 - np.linspace(1e-2, math.sqrt(0.02), 1000) ** 2), rel=1e-12)
     for r in rows.values():
         assert r["scale_last"] == pytest.approx(math.sqrt(r["abar_last"]), rel=1e-12)
-        assert r["t_half_frac"] == r["t_half"] / 1000
+        assert r["t_half_frac"] == (r["t_half"] + 1) / 1000          # the maths' t (code index + 1), over T
         assert r["beta_first"] == float(five[r["name"]].betas[0]) and r["T"] == 1000
     assert rows["quadratic_ramp"]["diffusers"] is None and rows["cosine"]["diffusers"] == "squaredcos_cap_v2"
 

@@ -32,7 +32,16 @@ def test_table_markdown_has_a_row_per_schedule(schedules):
     md = schedule_view.table_markdown(dl.schedules.schedule_table(schedules))
     lines = md.splitlines()
     assert len(lines) == 2 + 5
-    assert "| linear | `linear` |" in md and "| 260 |" in md and "`squaredcos_cap_v2`" in md
+    assert "| linear | `linear` |" in md and "| 260 | 26% |" in md and "`squaredcos_cap_v2`" in md
+
+
+def test_table_markdown_crossing_and_its_fraction_of_T_agree():
+    """Both crossing columns count the maths' t (code index + 1): T = 100's linear schedule crosses at t = 83,
+    83 % of T (not the code index's 82 %)."""
+    short = dl.schedules.make_schedules(["linear"], T=100)
+    assert short["linear"].t_half() == 82
+    md = schedule_view.table_markdown(dl.schedules.schedule_table(short))
+    assert "| 83 | 83% |" in md
 
 
 def test_schedules_frame(schedules, generator):
