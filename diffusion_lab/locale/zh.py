@@ -366,7 +366,7 @@ MESSAGES: dict[str, str] = {
         '(256,) 的张量）。',
     "you called model(x_t, {t}) with a python {type_name}: the course's networks take the step as a tensor with "
     'one code index per example, a LongTensor of shape (B,) — for step k, B copies of k.':
-        '你用 Python 的 {type_name} 调用了 model(x_t, {t})：本课程的网络要求步数是张量，每个样本一个代码下标，即形'
+        '你用 Python 的 {type_name} 调用了 model(x_t, {t})：本课程的网络要求步数是张量，每个样本一个代码索引，即形'
         '状为 (B,) 的 LongTensor——对步数 k，就是 B 个 k。',
     "you added the sinusoidal embedding self.time_embed(t) itself and skipped self.time_proj. The sketch's emb is "
     'time_proj(time_embed(t)): the fixed sines and cosines go through a learned layer, so training can choose how '
@@ -394,7 +394,7 @@ MESSAGES: dict[str, str] = {
     "Steps: integers uniform over all code indices 0 … T−1, one per example (torch.randint's upper bound is "
     "exclusive). Noise: standard normal, with x0's shape and dtype. For a batch of steps, ᾱ_t is a vector of B "
     "values: it must line up with x0's FIRST dimension, whatever x0's shape.":
-        '步数：在全部代码下标 0 … T−1 上均匀分布的整数，每个样本一个（torch.randint '
+        '步数：在全部代码索引 0 … T−1 上均匀分布的整数，每个样本一个（torch.randint '
         '的上界不包含在内）。噪声：标准正态，形状和 dtype 与 x0 相同。对一批步数，ᾱ_t 是 B 个值组成的向量：无论 '
         'x0 是什么形状，它都必须对齐 x0 的第一个维度。',
     "Two traps remain. schedule.alphas_cumprod is float64: cast the B values to x0's dtype before multiplying, or "
@@ -536,11 +536,11 @@ MESSAGES: dict[str, str] = {
         "之后调用 optimizer.step()。",
     "no batch was ever drawn at code index 0 (the papers' t = 1): torch.randint(1, T, ...) carries the papers' t ≥ "
     "1 into code and never trains the step the sampler's last move uses. Draw torch.randint(0, T, ...).":
-        "没有任何一批抽到代码下标 0（论文的 t = 1）：torch.randint(1, T, ...) 把论文中的 t ≥ 1 照搬进了代码，"
+        "没有任何一批抽到代码索引 0（论文的 t = 1）：torch.randint(1, T, ...) 把论文中的 t ≥ 1 照搬进了代码，"
         "采样器最后一步用到的那一步永远得不到训练。请用 torch.randint(0, T, ...)。",
     "no batch was ever drawn at the last code index {last} (the papers' t = T, where sampling starts). "
     "torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
-        "没有任何一批抽到最后一个代码下标 {last}（论文的 t = T，采样从这里开始）。torch.randint "
+        "没有任何一批抽到最后一个代码索引 {last}（论文的 t = T，采样从这里开始）。torch.randint "
         "的上界是不包含在内的：torch.randint(0, T, ...)。",
     "FixedSketch() raised {type_name}: {err}. Keep the sketch's __init__ (subclass SketchDenoiser and only write "
     "forward).":
@@ -584,12 +584,12 @@ MESSAGES: dict[str, str] = {
     "with a LongTensor that holds k once per example. Draw z only when k > 0, with torch.randn on x's shape and "
     'dtype and the generator you are given: the check replays the same generator, so the number and order of the '
     'draws must match.':
-        '按代码下标从 T − 1 循环到 0（代码下标 k 就是论文的 t = k + 1）。调用网络时传入一个 '
+        '按代码索引从 T − 1 循环到 0（代码索引 k 就是论文的 t = k + 1）。调用网络时传入一个 '
         'LongTensor，每个样本一个 k。只在 k > 0 时抽取 z：用 torch.randn，形状和 dtype 与 x '
         '相同，并使用传进来的生成器——检查会重放同一个生成器，所以抽样的次数和顺序都必须一致。',
     "Inside the loop the step is exercise 5.2's: the mean from ε̂ with β, α and ᾱ at index k, plus √β̃ at index k "
     'times z, except at k = 0. Append each new x to the list that started with x_T and return it: T + 1 states.':
-        '循环内的一步就是练习 5.2 的那一步：用下标 k 处的 β、α、ᾱ 由 ε̂ 算出均值，再加上下标 k 处的 √β̃ 乘以 z（k '
+        '循环内的一步就是练习 5.2 的那一步：用索引 k 处的 β、α、ᾱ 由 ε̂ 算出均值，再加上索引 k 处的 √β̃ 乘以 z（k '
         '= 0 时除外）。把每个新的 x 追加到以 x_T 开头的列表中，最后返回它：共 T + 1 个状态。',
     "you got β_t back: the ratio uses ᾱ_{t−1} on top and ᾱ_t below, (1 − ᾱ_{t−1})/(1 − ᾱ_t) < 1, so β̃_t is a bit "
     "smaller than β_t.":
@@ -621,7 +621,7 @@ MESSAGES: dict[str, str] = {
         "每一步都加上 √β̃_t·z，其中 z 用给你的生成器抽取，形状和 dtype 与 x 相同。",
     "the last step (code index 0, the papers' t = 1) must add no noise: its result is the sample x_0. Draw z only "
     "for k > 0, so your random numbers also stay in step with the reference's.":
-        "最后一步（代码下标 0，论文的 t = 1）不能加噪声：它的结果就是样本 x_0。只在 k > 0 时抽取 z，"
+        "最后一步（代码索引 0，论文的 t = 1）不能加噪声：它的结果就是样本 x_0。只在 k > 0 时抽取 z，"
         "这样你的随机数也能与参考实现一步步对齐。",
     "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t (schedule.posterior_variance[k]). Both are valid "
     "DDPM samplers, but only β̃_t reproduces the reference step by step.":
@@ -648,7 +648,7 @@ MESSAGES: dict[str, str] = {
     "your list has {n} states; x_T plus one state after each of the T = {T} steps makes {n_want}. The loop runs "
     "over the code indices k = T − 1, …, 0: `for k in range(schedule.T - 1, -1, -1)` (range(T − 1, 0, −1) skips the "
     "last step).":
-        "你的列表有 {n} 个状态；x_T 加上 T = {T} 步中每一步之后的一个状态，共 {n_want} 个。循环遍历代码下标 k = T − "
+        "你的列表有 {n} 个状态；x_T 加上 T = {T} 步中每一步之后的一个状态，共 {n_want} 个。循环遍历代码索引 k = T − "
         "1, …, 0：`for k in range(schedule.T - 1, -1, -1)`（range(T − 1, 0, −1) 会漏掉最后一步）。",
     "each state must keep x_T's shape {shape}; yours have {got}.":
         "每个状态都必须保持 x_T 的形状 {shape}；你的是 {got}。",
@@ -656,7 +656,7 @@ MESSAGES: dict[str, str] = {
         "从 t = {t} 到 s = {s}，你的 x_s 与 √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂ 最多相差 {max_abs_diff:.3g}。",
     "the network was called with step {step}, but code indices run 0 … T − 1 = {last}: the papers' t = 1 … T is "
     "index k = t − 1. Loop `for k in range(schedule.T - 1, -1, -1)` and pass k.":
-        "网络被调用时用的步数是 {step}，但代码下标的范围是 0 … T − 1 = {last}：论文的 t = 1 … T 对应下标 k = t − 1。"
+        "网络被调用时用的步数是 {step}，但代码索引的范围是 0 … T − 1 = {last}：论文的 t = 1 … T 对应索引 k = t − 1。"
         "循环写成 `for k in range(schedule.T - 1, -1, -1)`，并传入 k。",
     "Exercise 5.1 — the posterior variance β̃_t":
         "练习 5.1 —— 后验方差 β̃_t",
@@ -686,28 +686,28 @@ MESSAGES: dict[str, str] = {
         'α_1·α_2⋯α_t（schedule.alphas_cumprod）。',
     'off by one step: you used ᾱ_{t−1} (alphas_cumprod_prev). For the code index k = t − 1, alphas_cumprod[k] is '
     'ᾱ_t, the one x_t needs.':
-        '差了一步：你用的是 ᾱ_{t−1}（alphas_cumprod_prev）。对代码下标 k = t − 1，alphas_cumprod[k] 就是 ᾱ_t，正是 '
+        '差了一步：你用的是 ᾱ_{t−1}（alphas_cumprod_prev）。对代码索引 k = t − 1，alphas_cumprod[k] 就是 ᾱ_t，正是 '
         'x_t 需要的那个。',
     'off by one step: you used ᾱ_{t+1}. For the code index k = t − 1, alphas_cumprod[k] is ᾱ_t, the one x_t needs.':
-        '差了一步：你用的是 ᾱ_{t+1}。对代码下标 k = t − 1，alphas_cumprod[k] 就是 ᾱ_t，正是 x_t 需要的那个。',
+        '差了一步：你用的是 ᾱ_{t+1}。对代码索引 k = t − 1，alphas_cumprod[k] 就是 ᾱ_t，正是 x_t 需要的那个。',
     'you compared neighbouring steps (code indices k = 0 and k = 1) and missed a model that changes its output '
     'only for k ≥ 50 (of T = 100). Compare the output at step k with the output at step 0 for EVERY code index k '
     'in 0..T−1.':
-        '你只比较了相邻的两步（代码下标 k = 0 和 k = 1），漏掉了一个只在 k ≥ 50（T = 100 '
-        '中）才改变输出的模型。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 步的输出比较。',
+        '你只比较了相邻的两步（代码索引 k = 0 和 k = 1），漏掉了一个只在 k ≥ 50（T = 100 '
+        '中）才改变输出的模型。请对 0..T−1 中的每一个代码索引 k，把第 k 步的输出与第 0 步的输出比较。',
     'two probes cannot decide it: you missed a model that reacts to t only for code indices 40 ≤ k < 45 (of T = '
     '100; its output at k = 0 and k = T−1 is the same). Compare the output at step k with the output at step 0 for '
     'EVERY code index k in 0..T−1.':
-        '两次探测无法判断：你漏掉了一个只在代码下标 40 ≤ k < 45（T = 100 中）才对 t 有反应的模型（它在 k = 0 和 k '
-        '= T−1 的输出相同）。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 步的输出比较。',
+        '两次探测无法判断：你漏掉了一个只在代码索引 40 ≤ k < 45（T = 100 中）才对 t 有反应的模型（它在 k = 0 和 k '
+        '= T−1 的输出相同）。请对 0..T−1 中的每一个代码索引 k，把第 k 步的输出与第 0 步的输出比较。',
     'you answered False for {label}. Compare the output at step k with the output at step 0 for every code index k '
     'in 0..T−1, with exact equality (torch.equal).':
-        '你对{label}回答了 False。请对 0..T−1 中的每一个代码下标 k，把第 k 步的输出与第 0 '
+        '你对{label}回答了 False。请对 0..T−1 中的每一个代码索引 k，把第 k 步的输出与第 0 '
         '步的输出做精确比较（torch.equal）。',
     'a model that reacts to t only for code indices k ≥ 50':
-        '一个只在代码下标 k ≥ 50 时才对 t 有反应的模型',
+        '一个只在代码索引 k ≥ 50 时才对 t 有反应的模型',
     'a model that reacts to t only for code indices 40 ≤ k < 45':
-        '一个只在代码下标 40 ≤ k < 45 时才对 t 有反应的模型',
+        '一个只在代码索引 40 ≤ k < 45 时才对 t 有反应的模型',
     'the output still does not change with t: the embedding must be added to the features between two layers '
     '(before the last convolution), with two size-1 dimensions appended so it broadcasts over the pixels.':
         '输出仍然不随 t 改变：时间嵌入必须在两层之间（最后一个卷积之前）加到特征上，并在后面补两个大小为 1 '
@@ -718,28 +718,28 @@ MESSAGES: dict[str, str] = {
     'you squared the mean error; square each error first, then average the squares.':
         '你把误差的均值平方了；应当先把每个误差平方，再对平方求平均。',
     't must be integer code indices (a LongTensor, as torch.randint gives), got {dtype}.':
-        't 必须是整数代码下标（LongTensor，torch.randint 给出的就是），得到的却是 {dtype}。',
+        't 必须是整数代码索引（LongTensor，torch.randint 给出的就是），得到的却是 {dtype}。',
     'all {B} examples got the same code index k = {t}: you drew one step for the whole batch. Draw one per example '
     '(a tensor of shape ({B},)): then every batch trains many steps at once, and one random t per example is an '
     'unbiased estimate of the average over all t.':
-        '全部 {B} 个样本得到了同一个代码下标 k = {t}：你为整批只抽了一个步数。请为每个样本各抽一个（形状为 ({B},) '
+        '全部 {B} 个样本得到了同一个代码索引 k = {t}：你为整批只抽了一个步数。请为每个样本各抽一个（形状为 ({B},) '
         '的张量）：这样每个批次同时训练许多步，而每个样本一个随机 t 是对所有 t 平均值的无偏估计。',
     "you drew the code index {t}, outside 0..T−1 = 0..{last} (the papers' t = 1..T, k = t − 1). torch.randint's "
     'upper bound is exclusive: torch.randint(0, T, ...).':
-        '你抽到了代码下标 {t}，超出了 0..T−1 = 0..{last}（论文中的 t = 1..T，k = t − 1）。torch.randint '
+        '你抽到了代码索引 {t}，超出了 0..T−1 = 0..{last}（论文中的 t = 1..T，k = t − 1）。torch.randint '
         '的上界不包含在内：torch.randint(0, T, ...)。',
     "no example in {B} was drawn at code index k = 0 (the papers' t = 1): torch.randint(1, T, ...) (the papers' t "
     "≥ 1 carried into code) draws 1..T−1 only, so index 0 — the step the sampler's last move uses — is never "
     'trained. Draw torch.randint(0, T, ...).':
-        '{B} 个样本中没有一个抽到代码下标 k = 0（论文中的 t = 1）：torch.randint(1, T, ...)（把论文中的 t ≥ 1 '
-        '搬进了代码）只抽 1..T−1，所以下标 0——采样最后一步用到的那一步——从未被训练。请抽 torch.randint(0, T, ...)。',
+        '{B} 个样本中没有一个抽到代码索引 k = 0（论文中的 t = 1）：torch.randint(1, T, ...)（把论文中的 t ≥ 1 '
+        '搬进了代码）只抽 1..T−1，所以索引 0——采样最后一步用到的那一步——从未被训练。请抽 torch.randint(0, T, ...)。',
     'no example in {B} was drawn at the last code index k = {last} (t = T): the noisiest step, where sampling '
     "starts, is never trained. torch.randint's upper bound is exclusive: torch.randint(0, T, ...).":
-        '{B} 个样本中没有一个抽到最后的代码下标 k = {last}（t = '
+        '{B} 个样本中没有一个抽到最后的代码索引 k = {last}（t = '
         'T）：噪声最大、采样起步的那一步从未被训练。torch.randint 的上界不包含在内：torch.randint(0, T, ...)。',
     'your code indices are not uniform over 0..T−1: their mean is {mean:.1f}, uniform steps give {middle} ± '
     '{se:.1f}. Draw them with torch.randint(0, T, (B,), generator=generator).':
-        '你的代码下标在 0..T−1 上不均匀：它们的均值是 {mean:.1f}，均匀抽取应为 {middle} ± {se:.1f}。请用 '
+        '你的代码索引在 0..T−1 上不均匀：它们的均值是 {mean:.1f}，均匀抽取应为 {middle} ± {se:.1f}。请用 '
         'torch.randint(0, T, (B,), generator=generator) 抽取。',
     "return the loss of every step: a list of {loop_steps} numbers (each step's loss as a plain number, with "
     '.item()).':
@@ -780,7 +780,7 @@ MESSAGES: dict[str, str] = {
         '与网络输出之差的平方求平均。',
     "{err}. Code indices run k = 0..T−1 (the papers' t = 1..T, k = t − 1): draw them with torch.randint(0, T, "
     '...), whose upper bound is exclusive.':
-        '{err}。代码下标为 k = 0..T−1（论文中的 t = 1..T，k = t − 1）：请用 torch.randint(0, T, ...) '
+        '{err}。代码索引为 k = 0..T−1（论文中的 t = 1..T，k = t − 1）：请用 torch.randint(0, T, ...) '
         '抽取，它的上界不包含在内。',
     "all right except the first entry (k = 0, the maths' t = 1): your β̃_1 is not 0. Before the first step nothing "
     'is noised (ᾱ_0 = 1), so 1 − ᾱ_0 = 0 and β̃_1 = 0: the last step of sampling adds no noise. Put a 1 in front '
@@ -791,8 +791,8 @@ MESSAGES: dict[str, str] = {
         '比值倒过来了（或者除以了 1 − ᾱ_0 = 0）：应为 (1 − ᾱ_{t−1}) / (1 − ᾱ_t)，前一步在分子上。',
     'off by one step: for code index k, ᾱ_{t−1} is alphas_cumprod[k − 1] when k ≥ 1 and ᾱ_0 = 1 when k = 0; your '
     'values are shifted by one index.':
-        '差了一步：对代码下标 k，当 k ≥ 1 时 ᾱ_{t−1} 是 alphas_cumprod[k − 1]，当 k = 0 时 ᾱ_0 = '
-        '1；你的值错开了一个下标。',
+        '差了一步：对代码索引 k，当 k ≥ 1 时 ᾱ_{t−1} 是 alphas_cumprod[k − 1]，当 k = 0 时 ᾱ_0 = '
+        '1；你的值错开了一个索引。',
     "at k = 0 (the maths' t = 1, the last step) add no noise: the result is the sample x_0 itself, σ_1 = 0 (β̃_1 = "
     '0 anyway).':
         '在 k = 0（数学中的 t = 1，最后一步）不加噪声：结果就是样本 x_0 本身，σ_1 = 0（反正 β̃_1 = 0）。',
@@ -865,7 +865,7 @@ MESSAGES: dict[str, str] = {
         'ᾱ_t)，前一步在分子上。',
     'for {name} (T = {T}) your β̃ is farthest off at index k = {bad} (β̃_t for t = {t}): expected {want:.6g}, got '
     '{got:.6g}.':
-        '对于 {name}（T = {T}），你的 β̃ 在下标 k = {bad}（t = {t} 的 β̃_t）处偏差最大：应为 {want:.6g}，得到 '
+        '对于 {name}（T = {T}），你的 β̃ 在索引 k = {bad}（t = {t} 的 β̃_t）处偏差最大：应为 {want:.6g}，得到 '
         '{got:.6g}。',
     "at k = {k} (the maths' t = {t}), clip = {clip}, your x_(t−1) differs from the reference by up to "
     '{max_abs_diff:.3g}.':
@@ -878,10 +878,10 @@ MESSAGES: dict[str, str] = {
         '时等于 β_t），每个因子都是正的。',
     'Hold x_t fixed and vary only the step. The model ignores t exactly when its output is the same for every code '
     'index k = 0..T−1.':
-        '固定 x_t，只改变步数。模型忽略 t，当且仅当它对每一个代码下标 k = 0..T−1 的输出都相同。',
+        '固定 x_t，只改变步数。模型忽略 t，当且仅当它对每一个代码索引 k = 0..T−1 的输出都相同。',
     'One training step on a batch: draw a step (a code index) and noise ε for every example, make x_t in closed '
     "form, and compare the network's ε̂ = model(x_t, t) with ε.":
-        '对一个批次训练一步：为每个样本抽一个步数（代码下标）和噪声 ε，用闭式生成 x_t，再把网络的 ε̂ = model(x_t, '
+        '对一个批次训练一步：为每个样本抽一个步数（代码索引）和噪声 ε，用闭式生成 x_t，再把网络的 ε̂ = model(x_t, '
         't) 与 ε 比较。',
     'ᾱ = torch.cumprod(1 − betas, 0). ᾱ_{t−1} is the same tensor shifted right by one, with ᾱ_0 = 1 in front '
     '(before the first step nothing is noised), so β̃_1 = 0.':
@@ -890,17 +890,17 @@ MESSAGES: dict[str, str] = {
     'One DDPM step is the posterior mean of x_{t−1} given x_t and the guess x̂0, plus fresh noise σ_t·z — except '
     'at the last step (code index k = 0), which adds none. With clip, the guess x̂0 is clipped to [−clip, clip] '
     'before it is used.':
-        'DDPM 的一步是：给定 x_t 和猜测 x̂0 时 x_{t−1} 的后验均值，加上新噪声 σ_t·z——最后一步（代码下标 k = '
+        'DDPM 的一步是：给定 x_t 和猜测 x̂0 时 x_{t−1} 的后验均值，加上新噪声 σ_t·z——最后一步（代码索引 k = '
         '0）除外，它不加噪声。给定 clip 时，猜测 x̂0 在使用前先被裁剪到 [−clip, clip]。',
     'Section 1 writes the mean two ways: μ̃_t(x_t, x̂0), and a form in ε̂ alone that follows when the unclipped '
     'x̂0 is plugged in. Only the first survives clipping: x̂0 from ε̂ (the inverted closed form), clipped, then '
     "μ̃_t's two coefficients. σ_t² = β̃_t is schedule.posterior_variance at the index.":
         '第 1 节把均值写成了两种形式：μ̃_t(x_t, x̂0)，以及代入未裁剪的 x̂0 后得到的只含 ε̂ '
         '的形式。裁剪之后只有前者仍然成立：由 ε̂ 求出 x̂0（把闭式反过来），裁剪它，再用 μ̃_t 的两个系数。σ_t² = '
-        'β̃_t 就是该下标处的 schedule.posterior_variance。',
+        'β̃_t 就是该索引处的 schedule.posterior_variance。',
     'Read β, α, ᾱ_t and ᾱ_{t−1} (alphas_cumprod_prev) at the index as python floats, square roots with math.sqrt; '
     'clamp x̂0 only when clip is not None. Form μ̃_t; at k = 0 return it as it is, otherwise add √β̃_t times z.':
-        '在该下标处把 β、α、ᾱ_t 和 ᾱ_{t−1}（alphas_cumprod_prev）读成 python 浮点数，用 math.sqrt 开平方根；只有当 '
+        '在该索引处把 β、α、ᾱ_t 和 ᾱ_{t−1}（alphas_cumprod_prev）读成 python 浮点数，用 math.sqrt 开平方根；只有当 '
         'clip 不是 None 时才裁剪 x̂0。算出 μ̃_t；k = 0 时直接返回它，否则再加上 √β̃_t 乘以 z。',
     'Exercise 5.3 — one DDIM step (η = 0) from a network that predicts x̂0':
         '练习 5.3 —— 为预测 x̂0 的网络走一步 DDIM（η = 0）',
