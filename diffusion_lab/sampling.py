@@ -100,7 +100,8 @@ def predict_eps(eps_model: EpsModel, x_t: torch.Tensor, t) -> torch.Tensor:
         shape = tuple(eps.shape) if isinstance(eps, torch.Tensor) else type(eps).__name__
         raise ValueError(f"eps_model returned {shape} for x_t of shape {tuple(x_t.shape)}: it must return a "
                          f"noise prediction ε̂ with exactly x_t's shape.")
-    check_finite(eps, "eps_model output" + (f" at t = {t}" if not isinstance(t, torch.Tensor) else ""))
+    where = f" at code index {t} (the maths' t = {t + 1})" if not isinstance(t, torch.Tensor) else ""
+    check_finite(eps, "eps_model output" + where)
     return eps.to(x_t.dtype)
 
 
