@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from diffusion_lab.checkpoints import load_checkpoint, load_schedule
+from diffusion_lab.data import without_mnist_root
 from diffusion_lab.guidance import intended_class_metrics
 from diffusion_lab.metrics import (classifier_features, frechet_distance, heldout_digits, protocol_for,
                                    protocol_sampler, references_held_out)
@@ -111,19 +112,6 @@ def save_grid(model, schedule, image_shape, ws, seeds: int, steps: int, path: st
     print(f"saved {path}")
 
 
-def _without_data_path(argv: list[str]) -> list[str]:
-    """The command line to record, less ``--mnist-root``: where one machine keeps MNIST is not a setting of the
-    measurement (load_mnist's search order finds the files elsewhere)."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--mnist-root":
-            skip = True
-        elif not arg.startswith("--mnist-root="):
-            kept.append(arg)
-    return kept
-
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -174,7 +162,7 @@ def main(argv=None):
                   "model_split": meta["split"], "references_in_training_set": not held_out,
                   "classifier": classifier_path, "classifier_sha256": cmeta["weights_sha256"],
                   "protocol": protocol.to_dict(), "protocol_changed": bool(changes), "sampler": protocol.sampler,
-                  "command": "python benchmarks/guidance_curves.py " + shlex.join(_without_data_path(argv)),
+                  "command": "python benchmarks/guidance_curves.py " + shlex.join(without_mnist_root(argv)),
                   "wall_time_s": round(wall, 1), "load_average": round(load, 1), **curves}
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from diffusion_lab.checkpoints import load_checkpoint, load_schedule
+from diffusion_lab.data import without_mnist_root
 from diffusion_lab.metrics import (PROTOCOLS, evaluate_generator, heldout_digits, protocol_sampler,
                                    references_held_out)
 
@@ -37,17 +38,6 @@ def _model_spec(spec: str) -> tuple[str, float | None]:
         return spec, None
     return path, float(w)
 
-
-def _without_data_path(argv: list[str]) -> list[str]:
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--mnist-root":
-            skip = True
-        elif not arg.startswith("--mnist-root="):
-            kept.append(arg)
-    return kept
 
 
 def main(argv=None) -> dict:
@@ -106,7 +96,7 @@ def main(argv=None) -> dict:
               f"real against real {r['fid_real_mean']:.2f} ± {r['fid_real_sd']:.2f}{acc}; {seconds:.0f} s")
     wall = time.perf_counter() - t_start
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    record.update(command="python benchmarks/heldout_eval.py " + shlex.join(_without_data_path(argv)),
+    record.update(command="python benchmarks/heldout_eval.py " + shlex.join(without_mnist_root(argv)),
                   wall_time_s=round(wall, 1), load_average=round(load, 1), threads=args.threads,
                   torch_version=torch.__version__)
     if args.out:

@@ -28,6 +28,7 @@ __all__ = [
     "load_mnist",
     "parse_idx",
     "mnist_search_paths",
+    "without_mnist_root",
     "MNIST_FILES",
     "MNIST_ENV_VAR",
     "DIGITS_TEST_FRACTION",
@@ -187,6 +188,20 @@ def mnist_search_paths(root=None) -> list[Path]:
     paths.append(REPO_ROOT.parent / "shared" / "data" / "mnist")
     paths.append(DEFAULT_CACHE.expanduser())
     return paths
+
+
+def without_mnist_root(argv: list[str]) -> list[str]:
+    """A command line to record with a result, less ``--mnist-root PATH`` / ``--mnist-root=PATH``: where one machine
+    keeps MNIST is not a setting of the measurement (:func:`mnist_search_paths` finds the files elsewhere)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--mnist-root":
+            skip = True
+        elif not arg.startswith("--mnist-root="):
+            kept.append(arg)
+    return kept
 
 
 def _find_file(folder: Path, name: str) -> Path | None:

@@ -157,3 +157,10 @@ def test_sample_images_and_dataloader():
     dl = make_dataloader(x, batch_size=4, generator=torch.Generator().manual_seed(0))
     batches = list(dl)
     assert len(batches) == 2 and all(bt.shape == (4, 1) for bt in batches)  # drop_last
+
+
+def test_a_recorded_command_leaves_out_where_mnist_lives():
+    from diffusion_lab.data import without_mnist_root
+
+    argv = ["--protocol", "mnist", "--mnist-root", "/a/b", "--n", "10", "--mnist-root=/c", "--out", "x.json"]
+    assert without_mnist_root(argv) == ["--protocol", "mnist", "--n", "10", "--out", "x.json"]
