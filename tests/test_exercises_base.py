@@ -138,6 +138,18 @@ def test_close_uses_the_stated_tolerance():
     assert base.close(np.array([1.0, 2.0]), [1.0, 2.0])            # arrays and lists are fine
 
 
+def test_close_an_infinite_want_matches_only_the_same_infinity():
+    """A wrong answer that divides by zero somewhere (inf) must not match everything: its scale is finite."""
+    inf = float("inf")
+    assert not base.close(torch.tensor([1.0, 2.0]), torch.tensor([1.0, inf]))
+    assert not base.close(torch.tensor([5.0, 2.0]), torch.tensor([1.0, inf]))
+    assert not base.close(torch.tensor([1.0, -inf]), torch.tensor([1.0, inf]))
+    assert base.close(torch.tensor([1.0, inf]), torch.tensor([1.0, inf]))
+    assert not base.close(torch.tensor([5.0, inf]), torch.tensor([1.0, inf]))   # the finite entries still count
+    mistake = base.Mistake(lambda x: x / 0.0, "divided by zero")
+    base.diagnose(torch.tensor([1.0, 2.0]), [mistake], torch.tensor([1.0, 2.0]))   # no match: returns
+
+
 def test_close_accepts_float32_round_off_and_rejects_a_real_difference():
     """The reason for the tolerance: a right x_t computed in float32 passes; an off-by-one in t does not."""
     sch = dl.make_schedule("linear", 1000)

@@ -244,6 +244,15 @@ def test_q3_typical_mistakes():
         assert st == INCORRECT and expected in msg, (fn.__name__, msg)
 
 
+def test_q3_an_answer_wrong_only_at_s_0_is_not_called_swapped():
+    """At s = 0 (ᾱ_s = 1) the 'swapped' mistake divides by √(1 − 1): its inf must not match any answer."""
+    def wrong_at_the_end(x_t, a_t, a_s, x0):
+        out = ch5.reference_ddim_update(x_t, a_t, a_s, x0)
+        return out + 0.3 if a_s == 1.0 else out
+    st, msg = status(ch5.q3, wrong_at_the_end)
+    assert st == INCORRECT and "swapped" not in msg and "to s = 0 " in msg, msg
+
+
 def test_q3_names_the_maths_steps_not_the_code_indices():
     """Code indices (40, 0) are the maths' t = 41 and s = 1 (s = 0 is x_0, ᾱ_0 = 1): an unknown error says so."""
     def off_near_the_end(x_t, a_t, a_s, x0):

@@ -260,12 +260,19 @@ def close(got: Any, want: Any, rtol: float = RTOL, atol: float = ATOL) -> bool:
     """True when ``got`` has ``want``'s shape and every entry is within the tolerance of :data:`RTOL`.
 
     ``|got − want| ≤ rtol·|want| + atol·max(1, max|want|)`` elementwise, in float64; NaN is never
-    close. Tensors, arrays and numbers are accepted.
+    close, and an entry ±inf of ``want`` is close only to the same ±inf (the scale is taken over the
+    finite entries: a wrong answer that divides by zero somewhere matches nothing). Tensors, arrays and
+    numbers are accepted.
     """
     got = torch.as_tensor(got).detach().cpu().to(torch.float64)
     want = torch.as_tensor(want).detach().cpu().to(torch.float64)
     if got.shape != want.shape:
         return False
+    finite = torch.isfinite(want)
+    if not bool(finite.all()):
+        if not bool((got[~finite] == want[~finite]).all()):     # NaN == NaN is False: never close
+            return False
+        got, want = got[finite], want[finite]
     if want.numel() == 0:
         return True
     scale = max(1.0, float(want.abs().max()))

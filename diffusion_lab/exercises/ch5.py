@@ -340,8 +340,9 @@ q3 = Exercise(
         "the network hands you x̂0; what you lack is that noise.",
         "x_t = √ᾱ_t x̂0 + √(1 − ᾱ_t) ε̂ ties x_t, x̂0 and ε̂ together: given two, solve for the third. Then section "
         "4's step with σ = 0.",
-        'Two lines: first ε̂ (x_t minus √ᾱ_t·x̂0, divided by √(1 − ᾱ_t)); then the new sample, √ᾱ_s times x̂0 plus '
-        '√(1 − ᾱ_s) times ε̂. ᾱ_t and ᾱ_s are python floats (math.sqrt). At s = 0 (ᾱ_0 = 1) it returns x̂0 itself.',
+        "Recover ε̂ from the closed form, with ᾱ_t of the current step (x_t was made at step t); then take "
+        "section 4's step to the noise level of step s. ᾱ_t and ᾱ_s are python floats (math.sqrt). Check: at s = 0 "
+        "(ᾱ_0 = 1) the step returns x̂0 itself.",
     ],
     solution=source_of(reference_ddim_update),
     reference=reference_ddim_update,
@@ -515,8 +516,8 @@ DDIM_ETA_MISTAKES = (
     Mistake(lambda a_t, a_s, s2: s2 / _ddim_factor(a_t, a_s),
             "that is η², not η: σ grows linearly with η, so σ² grows with η²; take the square root at the end."),
     Mistake(lambda a_t, a_s, s2: math.sqrt(s2) / _ddim_factor(a_t, a_s),
-            "you divided σ by the factor's square: σ = η·√(…)·√(…), so η = σ divided by the product of the two "
-            "square roots (or η² = σ² divided by the product of what is under them)."),
+            "you divided σ by the factor's square: σ is η times the factor itself (a product of two square roots), "
+            "so solve σ = η·f for η with f, not f²."),
     Mistake(lambda a_t, a_s, s2: s2 / math.sqrt(_ddim_factor(a_t, a_s)),
             "the argument is the variance σ², not σ: take its square root (or divide σ² by the factor itself, "
             "not by its square root, and take the square root of the result)."),
@@ -563,8 +564,8 @@ q5 = Exercise(
         "Section 4's σ is η times a factor that depends on ᾱ_t and ᾱ_s only. Given σ², solve for η (η ≥ 0).",
         "Square both sides first: σ² is η² times the square of that factor, so no square root is left inside. For "
         "the paper part, put s = t − 1: what is 1 − ᾱ_t/ᾱ_{t−1}? Then compare what remains with β̃_t of section 1.",
-        "η is the square root of σ² divided by the product of (1 − ᾱ_s)/(1 − ᾱ_t) and 1 − ᾱ_t/ᾱ_s; all are "
-        "python floats (math.sqrt).",
+        "Solve σ = η·f for η, where f is section 4's factor (a product of two square roots, written with ᾱ_t and "
+        "ᾱ_s). All are python floats (math.sqrt); η comes out ≥ 0.",
     ],
     solution=source_of(reference_ddim_eta),
     reference=reference_ddim_eta,

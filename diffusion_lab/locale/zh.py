@@ -844,10 +844,9 @@ MESSAGES: dict[str, str] = {
         'β_t/√(1−ᾱ_t)·ε̂)/√α_t 加上 √β̃_t·z。',
     'that is η², not η: σ grows linearly with η, so σ² grows with η²; take the square root at the end.':
         '这是 η²，不是 η：σ 随 η 线性增长，所以 σ² 随 η² 增长；最后要开平方根。',
-    "you divided σ by the factor's square: σ = η·√(…)·√(…), so η = σ divided by the product of the two square "
-    'roots (or η² = σ² divided by the product of what is under them).':
-        '你用 σ 除以了因子的平方：σ = η·√(…)·√(…)，所以 η = σ 除以这两个平方根的乘积（或者 η² = σ² '
-        '除以根号下两项的乘积）。',
+    "you divided σ by the factor's square: σ is η times the factor itself (a product of two square roots), so "
+    'solve σ = η·f for η with f, not f².':
+        '你用 σ 除以了因子的平方：σ 等于 η 乘以因子本身（两个平方根之积），所以对 η 解 σ = η·f 时要用 f，而不是 f²。',
     'the argument is the variance σ², not σ: take its square root (or divide σ² by the factor itself, not by its '
     'square root, and take the square root of the result).':
         '参数是方差 σ²，不是 σ：要对它开平方根（或者用 σ² 除以因子本身而不是它的平方根，再对结果开平方根）。',
@@ -912,10 +911,11 @@ MESSAGES: dict[str, str] = {
     "4's step with σ = 0.":
         'x_t = √ᾱ_t x̂0 + √(1 − ᾱ_t) ε̂ 把 x_t、x̂0 和 ε̂ 联系在一起：已知其中两个，就能解出第三个。然后是第 4 '
         '节中 σ = 0 的那一步。',
-    'Two lines: first ε̂ (x_t minus √ᾱ_t·x̂0, divided by √(1 − ᾱ_t)); then the new sample, √ᾱ_s times x̂0 plus √(1 '
-    '− ᾱ_s) times ε̂. ᾱ_t and ᾱ_s are python floats (math.sqrt). At s = 0 (ᾱ_0 = 1) it returns x̂0 itself.':
-        '两行：先求 ε̂（x_t 减去 √ᾱ_t·x̂0，再除以 √(1 − ᾱ_t)）；再求新样本：√ᾱ_s 乘 x̂0 加上 √(1 − ᾱ_s) 乘 ε̂。ᾱ_t '
-        '和 ᾱ_s 是 python 浮点数（math.sqrt）。在 s = 0（ᾱ_0 = 1）时它返回 x̂0 本身。',
+    "Recover ε̂ from the closed form, with ᾱ_t of the current step (x_t was made at step t); then take section 4's "
+    'step to the noise level of step s. ᾱ_t and ᾱ_s are python floats (math.sqrt). Check: at s = 0 (ᾱ_0 = 1) the '
+    'step returns x̂0 itself.':
+        '先用当前步的 ᾱ_t 从闭式中恢复 ε̂（x_t 是在第 t 步生成的）；再用第 4 节的步骤走到第 s 步的噪声水平。ᾱ_t 和 '
+        'ᾱ_s 是 python 浮点数（math.sqrt）。检验：在 s = 0（ᾱ_0 = 1）时，这一步返回 x̂0 本身。',
     'Exercise 5.5 — which η is DDPM?':
         '练习 5.5 —— 哪个 η 就是 DDPM？',
     "Section 4's σ is η times a factor that depends on ᾱ_t and ᾱ_s only. Given σ², solve for η (η ≥ 0).":
@@ -924,9 +924,10 @@ MESSAGES: dict[str, str] = {
     'paper part, put s = t − 1: what is 1 − ᾱ_t/ᾱ_{t−1}? Then compare what remains with β̃_t of section 1.':
         '先两边平方：σ² 等于 η² 乘以那个因子的平方，这样里面就不再有平方根了。纸上的部分：令 s = t − 1，1 − '
         'ᾱ_t/ᾱ_{t−1} 是什么？再把剩下的部分与第 1 节的 β̃_t 比较。',
-    'η is the square root of σ² divided by the product of (1 − ᾱ_s)/(1 − ᾱ_t) and 1 − ᾱ_t/ᾱ_s; all are python '
-    'floats (math.sqrt).':
-        'η 是 σ² 除以 (1 − ᾱ_s)/(1 − ᾱ_t) 与 1 − ᾱ_t/ᾱ_s 之积后的平方根；它们都是 python 浮点数（math.sqrt）。',
+    "Solve σ = η·f for η, where f is section 4's factor (a product of two square roots, written with ᾱ_t and "
+    'ᾱ_s). All are python floats (math.sqrt); η comes out ≥ 0.':
+        '对 η 解方程 σ = η·f，其中 f 是第 4 节的因子（两个平方根之积，用 ᾱ_t 与 ᾱ_s 写出）。它们都是 python '
+        '浮点数（math.sqrt）；η 应当 ≥ 0。',
 
     # ---- exercises, chapter 6 (diffusion_lab/exercises/ch6.py); guidance_explorer.plot_tilted_1d ----
     "Measured on {n} samples from the same noise, w = 1 → w = 4: mean distance from the centre {radius_1:.2f} → "
