@@ -731,7 +731,7 @@ def reference_train_loop(model, schedule, sample_data, steps, generator):
     losses = []
     for _ in range(steps):
         x0 = sample_data(256)
-        t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)   # code indices: t = 1 … T
+        t = torch.randint(0, schedule.T, (x0.shape[0],), generator=generator)   # code indices 0 … T−1
         eps = torch.randn(x0.shape, generator=generator)
         abar = schedule.alphas_cumprod[t].float().reshape(-1, 1)
         x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
