@@ -118,7 +118,7 @@ q1 = Exercise(
 # ---------------------------------------------------------------------------------------------
 def reference_ddpm_step(schedule, x_t, t, eps_hat, z, clip=None):
     """x_{t−1} = μ̃_t(x_t, x̂0) + σ_t z with σ_t² = β̃_t, x̂0 from ε̂ (clipped to [−clip, clip] if given);
-    ``t`` is the code index k = t − 1, and the last step (k = 0) adds no noise."""
+    ``t`` holds the code index k (step k + 1), and the last step (k = 0) adds no noise."""
     beta = float(schedule.betas[t])
     alpha = float(schedule.alphas[t])
     abar = float(schedule.alphas_cumprod[t])
@@ -192,7 +192,8 @@ DDPM_STEP_MISTAKES = (
             "σ_t·z with σ_t² = β̃_t."),
     Mistake(_plus_noise(_ddpm_mean, lambda b, a, ab, abp, bt: math.sqrt(b)),
             "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t "
-            "(schedule.posterior_variance[t]). Both are valid choices, but they differ — mostly at small t."),
+            "(schedule.posterior_variance[k] at code index k = t − 1). Both are valid choices, but they differ — "
+            "mostly at small t."),
     Mistake(_plus_noise(_ddpm_mean, lambda b, a, ab, abp, bt: bt),
             "you used the variance as the noise scale: multiply z by σ_t = √β̃_t, not by β̃_t."),
     Mistake(_plus_noise(_per_step_noise_mean, _sqrt_beta_tilde), _PER_STEP_NOISE_HINT),

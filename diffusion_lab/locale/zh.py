@@ -598,9 +598,10 @@ MESSAGES: dict[str, str] = {
     "the factor β_t is missing: β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) · β_t.":
         "缺少因子 β_t：β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) · β_t。",
     "your noise has σ_t² = β_t; this exercise asks for σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t "
-    "(schedule.posterior_variance[t]). Both are valid choices, but they differ — mostly at small t.":
+    "(schedule.posterior_variance[k] at code index k = t − 1). Both are valid choices, but they differ — mostly at "
+    "small t.":
         "你的噪声用了 σ_t² = β_t；本练习要求 σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − "
-        "ᾱ_t)·β_t（schedule.posterior_variance[t]）。两种选择都合理，但它们不同——主要在 t 较小时。",
+        "ᾱ_t)·β_t（代码索引 k = t − 1 处的 schedule.posterior_variance[k]）。两种选择都合理，但它们不同——主要在 t 较小时。",
     "you used the variance as the noise scale: multiply z by σ_t = √β̃_t, not by β̃_t.":
         "你把方差当成了噪声的尺度：z 应乘以 σ_t = √β̃_t，而不是 β̃_t。",
     "the ε̂ coefficient must be β_t/√(1 − ᾱ_t), not β_t: the network predicts the TOTAL noise in x_t, of which only "
