@@ -273,3 +273,15 @@ def test_a_dtype_clash_inside_a_network_is_named():
     assert not base.is_dtype_clash(RuntimeError("index 1000 is out of bounds"))
     with pytest.raises(Incorrect, match="raised ValueError: nope$"):          # other errors: as before
         base.call_student(lambda: (_ for _ in ()).throw(ValueError("nope")))
+
+
+def test_an_answer_that_hands_the_job_to_the_package_is_refused():
+    """base.refuse_package_answer: found through a wrapper, an alias in a closure, an attribute; own code passes."""
+    from diffusion_lab import schedules
+
+    forbidden = base.package_functions(schedules, "make_schedule")
+    alias = schedules.make_schedule
+    for answer in (lambda T: schedules.make_schedule("linear", T), lambda T: alias("linear", T), alias):
+        with pytest.raises(Incorrect, match="make_schedule"):
+            base.refuse_package_answer(answer, forbidden)
+    base.refuse_package_answer(lambda T: torch.linspace(1e-4, 0.02, T), forbidden)

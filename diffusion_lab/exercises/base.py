@@ -24,6 +24,8 @@ Everything a checker needs is here, once:
   :func:`check_close` is the whole verdict on a computed answer (close, else a named mistake, else a
   general message);
 * **graded hints**: ``hint()`` is a nudge, ``hint(2)`` says more, the last is nearly the solution;
+* **answers that hand the job to the package**: :func:`package_functions`, :func:`refuse_package_answer`
+  (an exercise whose answer the package already computes refuses an answer that calls it);
 * :func:`source_of`: a reference function's source as the shown solution.
 
 Every word a student reads comes through :func:`diffusion_lab.i18n.tr` in the language chosen with
@@ -35,9 +37,11 @@ that quotes a computed number is a :class:`Message`, which keeps its template fo
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import textwrap
+import types
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -347,6 +351,73 @@ def check_close(got: Any, want: Any, mistakes: Sequence[Mistake], *args, otherwi
         return
     diagnose(got, mistakes, *args, run=None if part is None else (lambda wrong: wrong(*args)[part]))
     raise Incorrect(localized(otherwise() if callable(otherwise) else otherwise))
+
+
+# ---------------------------------------------------------------------------------------------
+# an answer must not hand the job to the package function that does it
+# ---------------------------------------------------------------------------------------------
+def package_functions(module, *names: str) -> dict:
+    """{id: name} of a package module's functions that compute what an exercise asks for (for
+    :func:`refuse_package_answer`)."""
+    return {id(getattr(module, name)): name for name in names}
+
+
+def uses_package_function(fn, forbidden: dict) -> str | None:
+    """The name of a function in ``forbidden`` (from :func:`package_functions`) that the answer ``fn`` uses,
+    else None. Looks through the answer's code (and the code of the lambdas and inner functions in it), the
+    globals and closure cells it reads, user functions it calls (recursively) and functools.partial, so a
+    lambda wrapper, ``smp.karras_sigmas``, ``from diffusion_lab.sampling import karras_sigmas`` (at the top or
+    inside the function) and an alias all count."""
+    names = set(forbidden.values())
+    seen: set[int] = set()
+
+    def visit(obj, depth: int = 0) -> str | None:
+        if id(obj) in forbidden:
+            return forbidden[id(obj)]
+        if depth > 8 or id(obj) in seen:
+            return None
+        seen.add(id(obj))
+        if isinstance(obj, functools.partial):
+            return visit(obj.func, depth + 1)
+        if isinstance(obj, types.MethodType):
+            return visit(obj.__func__, depth + 1)
+        if not isinstance(obj, types.FunctionType):
+            call = type(obj).__dict__.get("__call__")     # a callable object: its class's method
+            return visit(call, depth + 1) if isinstance(call, types.FunctionType) else None
+        if obj.__module__ and obj.__module__.startswith("diffusion_lab."):
+            return None                                   # the course's own code (a reference, a mistake)
+        glob = obj.__globals__
+        for cell in obj.__closure__ or ():
+            try:
+                found = visit(cell.cell_contents, depth + 1)
+            except ValueError:                            # an empty cell
+                continue
+            if found:
+                return found
+        codes = [obj.__code__]
+        while codes:
+            code = codes.pop()
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+            for name in code.co_names:
+                if name in glob:
+                    found = visit(glob[name], depth + 1)
+                    if found:
+                        return found
+                elif name in names:                       # an attribute (smp.name) or an import inside the body
+                    return name
+        return None
+
+    return visit(fn)
+
+
+def refuse_package_answer(fn, forbidden: dict) -> None:
+    """Reject an answer that calls the package's own version of the exercise (it would pass without a step
+    of thought)."""
+    name = uses_package_function(fn, forbidden)
+    if name is not None:
+        raise Incorrect(tr("your answer uses the package's own {name}, which computes exactly what this exercise "
+                           "asks for, so passing would show nothing. Build it yourself from what the chapter "
+                           "says, without {name}.", name=name))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,9 +23,7 @@ x̃ = x_t/√ᾱ_t = x0 + σ_t ε is the scaled sample, σ_t = √((1−ᾱ_t)/�
 """
 from __future__ import annotations
 
-import functools
 import math
-import types
 
 import numpy as np
 import torch
@@ -35,79 +33,13 @@ from ..sampling import ddim_steps, karras_sigmas
 from ..schedules import make_schedule
 from ..i18n import tr
 from .base import (Exercise, Incorrect, Mistake, as_float64, as_number, call_student, check_close, close, diagnose,
-                   max_abs_diff, require_callable, source_of)
+                   max_abs_diff, package_functions, refuse_package_answer, require_callable, source_of)
 
 __all__ = ["q1", "q2", "q5", "q3", "q4", "q6", "reference_euler_sigma_step", "reference_heun_step",
            "reference_estimate_order", "reference_dpmpp_2m_step", "reference_ancestral_sigmas",
            "reference_karras_grid", "mixture_eps"]
 
 _SCHEDULE = make_schedule("linear", 1000)
-
-
-# ---------------------------------------------------------------------------------------------
-# an answer must not hand the job to the package function that does it
-# ---------------------------------------------------------------------------------------------
-def _package_functions(*names: str) -> dict:
-    """{id: name} of the package's functions that compute what an exercise asks for."""
-    return {id(getattr(_sampling, name)): name for name in names}
-
-
-def _calls_package(fn, forbidden: dict) -> str | None:
-    """The name of a function in ``forbidden`` (from :func:`_package_functions`) that the answer ``fn`` uses,
-    else None. Looks through the answer's code (and the code of the lambdas and inner functions in it), the
-    globals and closure cells it reads, user functions it calls (recursively) and functools.partial, so a
-    lambda wrapper, ``smp.karras_sigmas``, ``from diffusion_lab.sampling import karras_sigmas`` (at the top or
-    inside the function) and an alias all count."""
-    names = set(forbidden.values())
-    seen: set[int] = set()
-
-    def visit(obj, depth: int = 0) -> str | None:
-        if id(obj) in forbidden:
-            return forbidden[id(obj)]
-        if depth > 8 or id(obj) in seen:
-            return None
-        seen.add(id(obj))
-        if isinstance(obj, functools.partial):
-            return visit(obj.func, depth + 1)
-        if isinstance(obj, types.MethodType):
-            return visit(obj.__func__, depth + 1)
-        if not isinstance(obj, types.FunctionType):
-            call = type(obj).__dict__.get("__call__")     # a callable object: its class's method
-            return visit(call, depth + 1) if isinstance(call, types.FunctionType) else None
-        if obj.__module__ and obj.__module__.startswith("diffusion_lab."):
-            return None                                   # the course's own code (a reference, a mistake)
-        glob = obj.__globals__
-        for cell in obj.__closure__ or ():
-            try:
-                found = visit(cell.cell_contents, depth + 1)
-            except ValueError:                            # an empty cell
-                continue
-            if found:
-                return found
-        codes = [obj.__code__]
-        while codes:
-            code = codes.pop()
-            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-            for name in code.co_names:
-                if name in glob:
-                    found = visit(glob[name], depth + 1)
-                    if found:
-                        return found
-                elif name in names:                       # an attribute (smp.name) or an import inside the body
-                    return name
-        return None
-
-    return visit(fn)
-
-
-def _refuse_package(fn, forbidden: dict) -> None:
-    """Reject an answer that calls the package's own version of the exercise (it would pass without a step
-    of thought)."""
-    name = _calls_package(fn, forbidden)
-    if name is not None:
-        raise Incorrect(tr("your answer uses the package's own {name}, which computes exactly what this exercise "
-                           "asks for, so passing would show nothing. Build it yourself from what the chapter "
-                           "says, without {name}.", name=name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,11 +138,11 @@ def mixture_eps(x_tilde, sigma):
     return sigma * (resp[:, :, None] * diff).sum(1) / var
 
 
-_PACKAGE_HEUN = _package_functions("heun_steps")
-_PACKAGE_ORDER = _package_functions("convergence_order", "convergence_errors")
-_PACKAGE_DPMPP = _package_functions("dpmpp_2m_update", "_dpmpp_2m", "dpmpp_2m_steps", "exact_flow_step")
-_PACKAGE_ANCESTRAL = _package_functions("ancestral_sigmas", "euler_ancestral_steps")
-_PACKAGE_KARRAS = _package_functions("karras_sigmas", "sigma_timesteps")
+_PACKAGE_HEUN = package_functions(_sampling, "heun_steps")
+_PACKAGE_ORDER = package_functions(_sampling, "convergence_order", "convergence_errors")
+_PACKAGE_DPMPP = package_functions(_sampling, "dpmpp_2m_update", "_dpmpp_2m", "dpmpp_2m_steps", "exact_flow_step")
+_PACKAGE_ANCESTRAL = package_functions(_sampling, "ancestral_sigmas", "euler_ancestral_steps")
+_PACKAGE_KARRAS = package_functions(_sampling, "karras_sigmas", "sigma_timesteps")
 
 
 class _CountingEps:
@@ -262,7 +194,7 @@ HEUN_MISTAKES = (
 
 def _check_heun(fn) -> None:
     require_callable(fn, "q2.check(heun_step)")
-    _refuse_package(fn, _PACKAGE_HEUN)
+    refuse_package_answer(fn, _PACKAGE_HEUN)
     gen = torch.Generator().manual_seed(8)
     for sigma_t, sigma_s in ((10.0, 3.0), (1.0, 0.4), (0.5, 0.0)):
         x_tilde = 2.0 * torch.randn(16, 2, generator=gen, dtype=torch.float64) * (1 + sigma_t)
@@ -348,7 +280,7 @@ def _order_cases():
 
 def _check_order(fn) -> None:
     require_callable(fn, "q5.check(estimate_order)")
-    _refuse_package(fn, _PACKAGE_ORDER)
+    refuse_package_answer(fn, _PACKAGE_ORDER)
     for n, e, what in _order_cases():
         got = as_number(call_student(fn, n, e), "the order p")
         want = reference_estimate_order(n, e)
@@ -446,7 +378,7 @@ def _dpmpp_cases():
 
 def _check_dpmpp(fn) -> None:
     require_callable(fn, "q3.check(dpmpp_2m_step)")
-    _refuse_package(fn, _PACKAGE_DPMPP)
+    refuse_package_answer(fn, _PACKAGE_DPMPP)
     for x, st, ss, x0, sp, x0p, what in _dpmpp_cases():
         args = (x, st, ss, x0, sp, x0p)
         try:
@@ -526,7 +458,7 @@ ANCESTRAL_MISTAKES = (
 
 def _check_ancestral(fn) -> None:
     require_callable(fn, "q4.check(ancestral_sigmas)")
-    _refuse_package(fn, _PACKAGE_ANCESTRAL)
+    refuse_package_answer(fn, _PACKAGE_ANCESTRAL)
     for st, ss, eta in ((10.0, 3.0, 1.0), (1.0, 0.4, 0.5), (2.0, 1.9, 1.0), (5.0, 2.0, 0.0), (0.5, 0.0, 1.0)):
         got = call_student(fn, st, ss, eta)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -588,7 +520,7 @@ KARRAS_MISTAKES = (
 
 def _check_karras(fn) -> None:
     require_callable(fn, "q6.check(karras_grid)")
-    _refuse_package(fn, _PACKAGE_KARRAS)
+    refuse_package_answer(fn, _PACKAGE_KARRAS)
     sig = _SCHEDULE.sqrt_recipm1_alphas_cumprod
     for hi, lo, n, rho in ((float(sig[-1]), float(sig[0]), 10, 7.0), (80.0, 0.002, 5, 7.0), (10.0, 0.1, 6, 3.0)):
         got = call_student(fn, hi, lo, n, rho)
